@@ -1,0 +1,43 @@
+// Bundles the extension client, the language server (and later the webview UI).
+//   node esbuild.mjs [--watch] [--production]
+import * as esbuild from "esbuild";
+
+const watch = process.argv.includes("--watch");
+const production = process.argv.includes("--production");
+
+const common = {
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    sourcemap: production ? false : "linked",
+    minify: production,
+    logLevel: "info"
+};
+
+/** @type {esbuild.BuildOptions[]} */
+const builds = [
+    {
+        // The extension host loads extensions with require(): CommonJS, and `.cjs` because the package is ESM.
+        ...common,
+        entryPoints: ["src/main.ts"],
+        outfile: "dist/extension.cjs",
+        format: "cjs",
+        external: ["vscode"]
+    },
+    {
+        // node-llama-cpp is ESM with top-level await and native binaries: it stays an external import.
+        ...common,
+        entryPoints: ["server/main.ts"],
+        outfile: "dist/server.js",
+        format: "esm",
+        external: ["node-llama-cpp"],
+        // The bundled CommonJS dependencies (vscode-languageserver) call require() for Node built-ins.
+        banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" }
+    }
+];
+
+if (watch) {
+    for (const options of builds) await (await esbuild.context(options)).watch();
+} else {
+    await Promise.all(builds.map((options) => esbuild.build(options)));
+}

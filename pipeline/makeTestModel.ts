@@ -1,0 +1,187 @@
+/**
+ * Writes the random-weight test models: a tiny `qwen3moe` (8 experts, top-2) and a dense `qwen3`
+ * twin, both with StarCoder's real code tokenizer (FIM tokens included) taken from the vocab GGUF
+ * in the llama.cpp source node-llama-cpp ships.
+ *
+ * The weights are random: these models exercise the plumbing (loading, FIM prompts, KV reuse,
+ * cancellation, expert counts), never output quality. Deterministic for a fixed seed.
+ *
+ *   npx tsx pipeline/makeTestModel.ts [outDir]   (default: models/test)
+ */
+import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { readGgufFileInfo } from "node-llama-cpp";
+import os from "node:os";
+import { type GgufTensor, type GgufValue, f32, i32Array, str, strArray, u32, bool, writeGguf } from "./gguf/GgufWriter";
+import { GgmlType } from "./gguf/quantize";
+import { readLlamaCppFile } from "./llamaSource";
+
+/** Shapes of the test models: tiny on purpose, so that tests load them in milliseconds. */
+export const TEST_MODEL_SHAPE = {
+    embedding: 64,
+    layers: 2,
+    heads: 4,
+    kvHeads: 2,
+    headDim: 16,
+    experts: 8,
+    expertsUsed: 2,
+    expertFeedForward: 64,
+    denseFeedForward: 128,
+    contextLength: 4096,
+    seed: 1234
+} as const;
+
+export const TEST_MODEL_FILES = {
+    moe: "moe-pilot-test-moe.gguf",
+    dense: "moe-pilot-test-dense.gguf"
+} as const;
+
+/** mulberry32: a small seeded PRNG, so the files are byte-identical run to run. */
+function rng(seed: number) {
+    let a = seed >>> 0;
+    return () => {
+        a = (a + 0x6d2b79f5) >>> 0;
+        let t = a;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+}
+
+function normalFiller(seed: number) {
+    const uniform = rng(seed);
+    return (n: number, std: number) => {
+        const out = new Float32Array(n);
+        for (let i = 0; i < n; i += 2) {
+            const u = Math.max(uniform(), 1e-12), v = uniform();
+            const r = Math.sqrt(-2 * Math.log(u)) * std;
+            out[i] = r * Math.cos(2 * Math.PI * v);
+            if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * v);
+        }
+        return out;
+    };
+}
+
+/** The `tokenizer.ggml.*` metadata of StarCoder's vocab GGUF, ready to write again. */
+async function starcoderTokenizer(): Promise<Record<string, GgufValue>> {
+    const tmp = path.join(os.tmpdir(), `moe-pilot-vocab-${process.pid}.gguf`);
+    writeFileSync(tmp, readLlamaCppFile("models/ggml-vocab-starcoder.gguf"));
+    try {
+        const info = await readGgufFileInfo(tmp, { readTensorInfo: false });
+        const t = info.metadata.tokenizer!.ggml!;
+        const tokens = t.tokens as string[];
+        const id = (text: string) => {
+            const i = tokens.indexOf(text);
+            if (i < 0) throw new Error(`StarCoder vocab has no ${text} token`);
+            return i;
+        };
+        return {
+            "tokenizer.ggml.model": str(t.model as string),
+            "tokenizer.ggml.pre": str(t.pre as string),
+            "tokenizer.ggml.tokens": strArray(tokens),
+            "tokenizer.ggml.token_type": i32Array(t.token_type as number[]),
+            "tokenizer.ggml.merges": strArray(t.merges as string[]),
+            "tokenizer.ggml.bos_token_id": u32(t.bos_token_id as number),
+            "tokenizer.ggml.eos_token_id": u32(t.eos_token_id as number),
+            "tokenizer.ggml.unknown_token_id": u32(t.unknown_token_id as number),
+            "tokenizer.ggml.add_bos_token": bool(false),
+            "tokenizer.ggml.fim_pre_token_id": u32(id("<fim_prefix>")),
+            "tokenizer.ggml.fim_suf_token_id": u32(id("<fim_suffix>")),
+            "tokenizer.ggml.fim_mid_token_id": u32(id("<fim_middle>")),
+            "tokenizer.ggml.fim_pad_token_id": u32(id("<fim_pad>"))
+        };
+    } finally {
+        rmSync(tmp, { force: true });
+    }
+}
+
+function buildModel(kind: "moe" | "dense", tokenizer: Record<string, GgufValue>, outFile: string) {
+    const s = TEST_MODEL_SHAPE;
+    const arch = kind === "moe" ? "qwen3moe" : "qwen3";
+    const vocab = (tokenizer["tokenizer.ggml.tokens"]!.value as readonly string[]).length;
+    const fill = normalFiller(s.seed + (kind === "moe" ? 0 : 1));
+    const ones = (n: number) => new Float32Array(n).fill(1);
+    const qDim = s.heads * s.headDim, kvDim = s.kvHeads * s.headDim;
+    const w = (std: number) => std / Math.sqrt(s.embedding);
+
+    const tensors: GgufTensor[] = [
+        { name: "token_embd.weight", shape: [s.embedding, vocab], type: GgmlType.Q8_0, data: fill(s.embedding * vocab, 1) },
+        { name: "output_norm.weight", shape: [s.embedding], type: GgmlType.F32, data: ones(s.embedding) },
+        // An untied output layer: with tied random embeddings the model would echo its last input
+        // token (often a FIM special token, which renders as nothing) and test no text path.
+        { name: "output.weight", shape: [s.embedding, vocab], type: GgmlType.Q8_0, data: fill(s.embedding * vocab, w(8)) }
+    ];
+    for (let l = 0; l < s.layers; l++) {
+        const p = `blk.${l}.`;
+        tensors.push(
+            { name: p + "attn_norm.weight", shape: [s.embedding], type: GgmlType.F32, data: ones(s.embedding) },
+            { name: p + "attn_q.weight", shape: [s.embedding, qDim], type: GgmlType.Q8_0, data: fill(s.embedding * qDim, w(1)) },
+            { name: p + "attn_k.weight", shape: [s.embedding, kvDim], type: GgmlType.Q8_0, data: fill(s.embedding * kvDim, w(1)) },
+            { name: p + "attn_v.weight", shape: [s.embedding, kvDim], type: GgmlType.Q8_0, data: fill(s.embedding * kvDim, w(1)) },
+            { name: p + "attn_output.weight", shape: [qDim, s.embedding], type: GgmlType.F32, data: fill(qDim * s.embedding, w(1)) },
+            { name: p + "attn_q_norm.weight", shape: [s.headDim], type: GgmlType.F32, data: ones(s.headDim) },
+            { name: p + "attn_k_norm.weight", shape: [s.headDim], type: GgmlType.F32, data: ones(s.headDim) },
+            { name: p + "ffn_norm.weight", shape: [s.embedding], type: GgmlType.F32, data: ones(s.embedding) }
+        );
+        if (kind === "moe") {
+            const ff = s.expertFeedForward, e = s.experts;
+            tensors.push(
+                { name: p + "ffn_gate_inp.weight", shape: [s.embedding, e], type: GgmlType.F32, data: fill(s.embedding * e, w(4)) },
+                { name: p + "ffn_gate_exps.weight", shape: [s.embedding, ff, e], type: GgmlType.Q8_0, data: fill(s.embedding * ff * e, w(1)) },
+                { name: p + "ffn_up_exps.weight", shape: [s.embedding, ff, e], type: GgmlType.Q8_0, data: fill(s.embedding * ff * e, w(1)) },
+                { name: p + "ffn_down_exps.weight", shape: [ff, s.embedding, e], type: GgmlType.Q8_0, data: fill(ff * s.embedding * e, 1 / Math.sqrt(ff)) }
+            );
+        } else {
+            const ff = s.denseFeedForward;
+            tensors.push(
+                { name: p + "ffn_gate.weight", shape: [s.embedding, ff], type: GgmlType.Q8_0, data: fill(s.embedding * ff, w(1)) },
+                { name: p + "ffn_up.weight", shape: [s.embedding, ff], type: GgmlType.Q8_0, data: fill(s.embedding * ff, w(1)) },
+                { name: p + "ffn_down.weight", shape: [ff, s.embedding], type: GgmlType.Q8_0, data: fill(ff * s.embedding, 1 / Math.sqrt(ff)) }
+            );
+        }
+    }
+
+    const metadata: Record<string, GgufValue> = {
+        "general.architecture": str(arch),
+        "general.name": str(kind === "moe" ? "MoE Pilot test MoE (random weights)" : "MoE Pilot test dense (random weights)"),
+        "general.description": str("Random weights for plumbing tests. Its output is meaningless by design."),
+        "general.file_type": u32(7), // mostly Q8_0
+        // The MoE test model is marked as trained for SPM prompts so that both prompt orders are
+        // exercised by the tests (the dense one uses the default, PSM).
+        ...(kind === "moe" ? { "moe_pilot.fim.order": str("spm") } : {}),
+        [`${arch}.context_length`]: u32(s.contextLength),
+        [`${arch}.embedding_length`]: u32(s.embedding),
+        [`${arch}.block_count`]: u32(s.layers),
+        [`${arch}.feed_forward_length`]: u32(kind === "moe" ? s.expertFeedForward * s.expertsUsed : s.denseFeedForward),
+        [`${arch}.attention.head_count`]: u32(s.heads),
+        [`${arch}.attention.head_count_kv`]: u32(s.kvHeads),
+        [`${arch}.attention.key_length`]: u32(s.headDim),
+        [`${arch}.attention.value_length`]: u32(s.headDim),
+        [`${arch}.attention.layer_norm_rms_epsilon`]: f32(1e-6),
+        [`${arch}.rope.freq_base`]: f32(10000),
+        ...(kind === "moe" ? {
+            [`${arch}.expert_count`]: u32(s.experts),
+            [`${arch}.expert_used_count`]: u32(s.expertsUsed),
+            [`${arch}.expert_feed_forward_length`]: u32(s.expertFeedForward)
+        } : {}),
+        ...tokenizer
+    };
+
+    // Write beside, then rename: a reader never sees a half-written model.
+    const partial = outFile + ".partial";
+    writeGguf(partial, metadata, tensors);
+    renameSync(partial, outFile);
+}
+
+export async function makeTestModels(outDir: string) {
+    mkdirSync(outDir, { recursive: true });
+    const tokenizer = await starcoderTokenizer();
+    for (const kind of ["moe", "dense"] as const)
+        buildModel(kind, tokenizer, path.join(outDir, TEST_MODEL_FILES[kind]));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+    const outDir = path.resolve(process.argv[2] ?? path.join(import.meta.dirname, "..", "models", "test"));
+    await makeTestModels(outDir);
+    console.log(`test models written to ${outDir}`);
+}

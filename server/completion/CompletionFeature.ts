@@ -1,0 +1,150 @@
+/**
+ * `textDocument/inlineCompletion` (LSP 3.18), as a pipeline read top to bottom:
+ *
+ *   context (context.ts) → cache / type-through (cache.ts) → debounce → FIM prompt (fimFormats.ts)
+ *   → generate on the compute lane (generate.ts) → where it ends, what repeats (filters.ts) → item
+ *
+ * A newer request aborts the one in flight (the user typed on), and `$/cancelRequest` aborts it
+ * too: the signal reaches the generation loop, which stops within one token.
+ */
+import type { LlamaModel } from "node-llama-cpp";
+import {
+    type CancellationToken, type ClientCapabilities, type Connection, type InlineCompletionList, type InlineCompletionParams,
+    InlineCompletionTriggerKind, type ServerCapabilities, type TextDocuments
+} from "vscode-languageserver";
+import type { TextDocument } from "vscode-languageserver-textdocument";
+import { Priority } from "../engine/ComputeLane";
+import type { EngineFeature } from "../engine/EngineFeature";
+import { errorMessage, isAbort } from "../engine/errors";
+import type { Feature } from "../feature";
+import type { Logger } from "../log";
+import type { Settings } from "../protocol";
+import { CompletionCache } from "./cache";
+import { buildCompletionContext } from "./context";
+import { debounce } from "./debounce";
+import { type FimOrder, type FimTokens, type Tokenizer, buildFimPrompt, resolveFimTokens } from "./fimFormats";
+import { endOfSuggestion, postprocess } from "./filters";
+import { generate } from "./generate";
+
+/** The middle of an identifier: completing there mostly fights the user. */
+const INSIDE_WORD = { before: /\w$/, after: /^\w/ };
+
+export class CompletionFeature implements Feature {
+    private readonly cache = new CompletionCache();
+    private readonly fimByModel = new WeakMap<LlamaModel, { fim: FimTokens, tokenizer: Tokenizer }>();
+    /** Most recently edited documents last; feeds the extra context. */
+    private readonly recency = new Map<string, number>();
+    private editCounter = 0;
+    private inFlight?: AbortController;
+    private cachedFor?: LlamaModel;
+
+    constructor(
+        private readonly connection: Connection,
+        private readonly documents: TextDocuments<TextDocument>,
+        private readonly engine: EngineFeature,
+        private readonly log: Logger,
+        private readonly getSettings: () => Settings
+    ) {}
+
+    initialize(_capabilities: ClientCapabilities): ServerCapabilities {
+        this.connection.languages.inlineCompletion.on((params, token) => this.provide(params, token));
+        this.documents.onDidChangeContent((e) => this.recency.set(e.document.uri, ++this.editCounter));
+        this.documents.onDidClose((e) => this.recency.delete(e.document.uri));
+        return { inlineCompletionProvider: true };
+    }
+
+    async provide(params: InlineCompletionParams, token: CancellationToken): Promise<InlineCompletionList | null> {
+        this.inFlight?.abort();
+        const controller = new AbortController();
+        this.inFlight = controller;
+        const subscription = token.onCancellationRequested(() => controller.abort());
+        try {
+            return await this.complete(params, controller.signal);
+        } catch (e: unknown) {
+            if (isAbort(e)) {
+                this.log.debug("completion cancelled");
+                return null;
+            }
+            this.log.error(`completion failed: ${errorMessage(e)}`);
+            return null;
+        } finally {
+            subscription.dispose();
+            if (this.inFlight === controller) this.inFlight = undefined;
+        }
+    }
+
+    private async complete(params: InlineCompletionParams, signal: AbortSignal): Promise<InlineCompletionList | null> {
+        const settings = this.getSettings().completion;
+        const doc = this.documents.get(params.textDocument.uri);
+        if (!settings.enabled || !doc) return null;
+        if (!this.engine.engine.completion) {
+            this.log.debug("completion skipped: no model loaded");
+            return null;
+        }
+
+        const others = this.documents.all()
+            .filter((d) => d.uri !== doc.uri)
+            .sort((a, b) => (this.recency.get(b.uri) ?? 0) - (this.recency.get(a.uri) ?? 0));
+        const ctx = buildCompletionContext(doc, params.position, settings, others);
+        if (INSIDE_WORD.before.test(ctx.linePrefix) && INSIDE_WORD.after.test(ctx.lineSuffix)) return { items: [] };
+
+        const toList = (text: string): InlineCompletionList =>
+            ({ items: text ? [{ insertText: text, range: { start: params.position, end: params.position } }] : [] });
+
+        // Cached suggestions belong to the model that made them.
+        const model = this.engine.engine.completion.model;
+        if (this.cachedFor !== model) { this.cache.clear(); this.cachedFor = model; }
+        const cached = this.cache.get(ctx.prefix, ctx.suffix);
+        if (cached !== undefined) {
+            this.log.debug("completion served from cache");
+            return toList(cached);
+        }
+
+        if (params.context.triggerKind === InlineCompletionTriggerKind.Automatic)
+            await debounce(settings.debounceMs, signal);
+
+        const result = await this.engine.engine.lane.run(Priority.Completion, signal, async () => {
+            // Read the backend inside the lane: a reload may have replaced it while we waited.
+            const backend = this.engine.engine.completion;
+            if (!backend) return undefined;
+            const { fim, tokenizer } = this.fimFor(backend.model);
+            const prompt = buildFimPrompt(ctx, fim, tokenizer, { maxPromptTokens: backend.contextSize - settings.maxTokens - 1 });
+            this.log.debug(`completion: prompt of ${prompt.tokens.length} tokens (${fim.family}, ${fim.order})`);
+            return generate(backend.model, backend.sequence, prompt.tokens, {
+                maxTokens: settings.maxTokens,
+                deadline: performance.now() + settings.timeBudgetMs,
+                signal,
+                isComplete: (text) => endOfSuggestion(text, ctx) !== undefined
+            });
+        });
+        if (!result) return null;
+
+        const text = postprocess(result.text, ctx);
+        if (this.cachedFor === model) this.cache.set(ctx.prefix, ctx.suffix, text);
+        const tokensPerSecond = result.decodeMs > 0 ? (result.generatedTokens - 1) / (result.decodeMs / 1000) : 0;
+        if (result.generatedTokens > 1) this.engine.reportSpeed(Math.round(tokensPerSecond));
+        this.log.debug(`completion: ${result.evaluatedPromptTokens}/${result.promptTokens} prompt tokens evaluated in ${result.prefillMs.toFixed(1)} ms, ` +
+            `${result.generatedTokens} generated in ${result.decodeMs.toFixed(1)} ms, stop: ${result.stopReason}, shown: ${text.length} chars`);
+        return toList(text);
+    }
+
+    private fimFor(model: LlamaModel): { fim: FimTokens, tokenizer: Tokenizer } {
+        let entry = this.fimByModel.get(model);
+        if (entry) return entry;
+        const tokenizer: Tokenizer = {
+            text: (text) => model.tokenize(text, false),
+            special: (text) => {
+                const tokens = model.tokenize(text, true);
+                return tokens.length === 1 && model.isSpecialToken(tokens[0]) ? tokens[0] : undefined;
+            }
+        };
+        const order = (model.fileInfo.metadata as { moe_pilot?: { fim?: { order?: string } } }).moe_pilot?.fim?.order;
+        const orderHint: FimOrder | undefined = order === "spm" || order === "psm" ? order : undefined;
+        const infill = model.tokens.infill;
+        const fim = resolveFimTokens(tokenizer, { prefix: infill.prefix ?? undefined, suffix: infill.suffix ?? undefined, middle: infill.middle ?? undefined }, orderHint);
+        entry = { fim, tokenizer };
+        this.fimByModel.set(model, entry);
+        this.log.info(`completion prompt format: ${fim.source} (${fim.family}, ${fim.order.toUpperCase()})`);
+        return entry;
+    }
+}

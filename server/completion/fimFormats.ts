@@ -1,0 +1,135 @@
+/**
+ * Stage 2: the fill-in-the-middle prompt, as tokens.
+ *
+ * The model's own FIM tokens (from its GGUF) come first; a table of per-family templates is the
+ * fallback for files that lack the `tokenizer.ggml.fim_*` keys; a model with neither continues
+ * the prefix left to right. User text is always tokenized with special tokens off, so code that
+ * contains "<fim_middle>" cannot inject control tokens into the prompt.
+ *
+ * Order matters for the KV cache. PSM (prefix, suffix, middle) puts the suffix after the cursor,
+ * so each typed character re-evaluates the whole suffix. SPM (suffix first, then prefix — the
+ * "joint" variant of Bavarian et al. 2022 that StarCoder trained on) makes a typed character
+ * append a token or two. SPM is used only where the model was trained for it (GGUF key
+ * `moe_pilot.fim.order` = "spm", or a family that uses it).
+ */
+import type { Token } from "node-llama-cpp";
+import type { CompletionContext } from "./context";
+
+export type { Token };
+
+/** Tokenization the prompt builder needs, implemented by the engine (node-llama-cpp) or by a test. */
+export type Tokenizer = {
+    /** Plain text to tokens; special-token text is treated as text. */
+    text(text: string): Token[],
+    /** The id of a special token, or undefined when the vocabulary has none by that text. */
+    special(text: string): Token | undefined
+};
+
+export type FimOrder = "psm" | "spm";
+
+export type FimFamily = {
+    name: string,
+    prefix: string,
+    suffix: string,
+    /** Empty for families without a middle marker (Codestral). */
+    middle: string,
+    order: FimOrder,
+    /** Put before each extra-context file, followed by its path, where the family was trained with one. */
+    fileSeparator?: string
+};
+
+/** Fallback templates, from each family's model card and llama.cpp's `llama-vocab.cpp`. */
+export const FIM_FAMILIES: readonly FimFamily[] = [
+    { name: "qwen-coder", prefix: "<|fim_prefix|>", suffix: "<|fim_suffix|>", middle: "<|fim_middle|>", order: "psm", fileSeparator: "<|file_sep|>" },
+    { name: "starcoder", prefix: "<fim_prefix>", suffix: "<fim_suffix>", middle: "<fim_middle>", order: "psm", fileSeparator: "<file_sep>" },
+    { name: "deepseek-coder", prefix: "<｜fim▁begin｜>", suffix: "<｜fim▁hole｜>", middle: "<｜fim▁end｜>", order: "psm" },
+    { name: "codellama", prefix: "<PRE>", suffix: "<SUF>", middle: "<MID>", order: "psm" },
+    { name: "codestral", prefix: "[PREFIX]", suffix: "[SUFFIX]", middle: "", order: "spm" }
+];
+
+/** FIM markers resolved to token ids for one model. */
+export type FimTokens = {
+    source: "gguf-tokens" | "family-template" | "none",
+    family: string,
+    prefix?: Token,
+    suffix?: Token,
+    middle?: Token,
+    order: FimOrder,
+    fileSeparator?: Token
+};
+
+/** Picks the model's FIM markers: its GGUF tokens, else the first family template its vocabulary has. */
+export function resolveFimTokens(
+    tok: Tokenizer,
+    gguf: { prefix?: Token, suffix?: Token, middle?: Token },
+    orderHint: FimOrder | undefined
+): FimTokens {
+    const fileSeparator = FIM_FAMILIES.map((f) => f.fileSeparator && tok.special(f.fileSeparator)).find((t) => t !== undefined);
+    if (gguf.prefix !== undefined && gguf.suffix !== undefined && gguf.middle !== undefined)
+        return { source: "gguf-tokens", family: "gguf", ...gguf, order: orderHint ?? "psm", fileSeparator: fileSeparator || undefined };
+    for (const family of FIM_FAMILIES) {
+        const prefix = tok.special(family.prefix), suffix = tok.special(family.suffix);
+        const middle = family.middle ? tok.special(family.middle) : undefined;
+        if (prefix === undefined || suffix === undefined || (family.middle && middle === undefined)) continue;
+        return {
+            source: "family-template", family: family.name, prefix, suffix, middle, order: orderHint ?? family.order,
+            fileSeparator: family.fileSeparator ? tok.special(family.fileSeparator) : undefined
+        };
+    }
+    return { source: "none", family: "none", order: "psm" };
+}
+
+export type PromptBudget = {
+    /** Tokens the whole prompt may take (context size minus what generation needs). */
+    maxPromptTokens: number
+};
+
+export type FimPrompt = {
+    tokens: Token[],
+    /** How many prefix/suffix tokens were dropped to fit the budget. */
+    trimmed: { prefix: number, suffix: number, extraFiles: number }
+};
+
+/** The suffix never takes more than this share of the prompt when both do not fit. */
+const SUFFIX_SHARE = 0.25;
+
+export function buildFimPrompt(ctx: CompletionContext, fim: FimTokens, tok: Tokenizer, budget: PromptBudget): FimPrompt {
+    let prefix = tok.text(ctx.prefix);
+    let suffix = fim.source === "none" ? [] : tok.text(ctx.suffix);
+    const markers = 3;
+    const room = Math.max(0, budget.maxPromptTokens - markers);
+    const trimmed = { prefix: 0, suffix: 0, extraFiles: 0 };
+
+    if (prefix.length + suffix.length > room) {
+        const suffixRoom = Math.min(suffix.length, Math.max(room - prefix.length, Math.floor(room * SUFFIX_SHARE)));
+        trimmed.suffix = suffix.length - suffixRoom;
+        suffix = suffix.slice(0, suffixRoom);
+        const prefixRoom = room - suffix.length;
+        trimmed.prefix = Math.max(0, prefix.length - prefixRoom);
+        prefix = prefix.slice(prefix.length - prefixRoom); // keep the text nearest the cursor
+    }
+
+    // Extra context goes first (it changes least, so it stays cached) and only where there is room.
+    const extra: Token[] = [];
+    let left = room - prefix.length - suffix.length;
+    for (const snippet of ctx.extra) {
+        const chunk = fim.fileSeparator !== undefined
+            ? [fim.fileSeparator, ...tok.text(`${snippet.path}\n${snippet.text}\n`)]
+            : tok.text(`// ${snippet.path}\n${snippet.text}\n\n`);
+        if (chunk.length > left) { trimmed.extraFiles++; continue; }
+        extra.push(...chunk);
+        left -= chunk.length;
+    }
+    if (extra.length > 0 && fim.fileSeparator !== undefined)
+        extra.push(fim.fileSeparator, ...tok.text(`${ctx.uri.replace(/^file:\/\//, "")}\n`));
+
+    if (fim.source === "none") return { tokens: [...extra, ...prefix], trimmed };
+    const pre = fim.prefix!, suf = fim.suffix!;
+    let tokens: Token[];
+    if (fim.order === "psm") tokens = [pre, ...prefix, suf, ...suffix, ...(fim.middle !== undefined ? [fim.middle] : [])];
+    // SPM, joint variant: <PRE><SUF>suffix<MID>prefix — the prefix runs straight into the middle.
+    else if (fim.middle !== undefined) tokens = [pre, suf, ...suffix, fim.middle, ...prefix];
+    // SPM without a middle marker (Codestral): [SUFFIX]suffix[PREFIX]prefix.
+    else tokens = [suf, ...suffix, pre, ...prefix];
+    return { tokens: [...extra, ...tokens], trimmed };
+}

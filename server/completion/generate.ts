@@ -1,0 +1,74 @@
+/**
+ * Stage 3: run the prompt through the model, reusing the KV cache of the previous request.
+ *
+ * The completion sequence keeps the tokens of the last prompt (and its generated tokens). A new
+ * prompt is compared with them: the common beginning stays, the rest is erased, and only the new
+ * tokens are evaluated — with an SPM prompt, a typed character costs a token or two of prefill.
+ * Greedy decoding; stops at an end-of-generation or control token, at the token budget, at the
+ * time budget, when the stop rule says the suggestion is complete, or within one token of a cancel.
+ */
+import type { LlamaContextSequence, LlamaModel } from "node-llama-cpp";
+import type { Token } from "./fimFormats";
+
+export type StopReason = "end-of-generation" | "max-tokens" | "time-budget" | "complete" | "cancelled";
+
+export type GenerateOptions = {
+    maxTokens: number,
+    /** `performance.now()` value after which generation stops and returns what it has. */
+    deadline: number,
+    signal: AbortSignal,
+    /** Called with the text so far; true means the suggestion is complete. */
+    isComplete?: (text: string) => boolean
+};
+
+export type GenerateResult = {
+    text: string,
+    stopReason: StopReason,
+    promptTokens: number,
+    /** Prompt tokens that had to be evaluated (the rest were reused from the KV cache). */
+    evaluatedPromptTokens: number,
+    generatedTokens: number,
+    prefillMs: number,
+    decodeMs: number
+};
+
+export async function generate(model: LlamaModel, sequence: LlamaContextSequence, prompt: Token[], options: GenerateOptions): Promise<GenerateResult> {
+    options.signal.throwIfAborted();
+    if (prompt.length === 0) throw new Error("empty prompt");
+
+    // Keep the longest common beginning; at least one token must be evaluated to get logits.
+    const keep = Math.min(sequence.compareContextTokens(prompt).firstDifferentIndex, prompt.length - 1);
+    if (keep < sequence.nextTokenIndex)
+        await sequence.eraseContextTokenRanges([{ start: keep, end: sequence.nextTokenIndex }]);
+    const toEvaluate = prompt.slice(keep);
+
+    const started = performance.now();
+    let firstTokenAt: number | undefined;
+    const tokens: Token[] = [];
+    let text = "";
+    let stopReason: StopReason = "end-of-generation";
+
+    for await (const token of sequence.evaluate(toEvaluate, { temperature: 0 })) {
+        firstTokenAt ??= performance.now();
+        if (options.signal.aborted) { stopReason = "cancelled"; break; }
+        if (model.isEogToken(token) || model.isSpecialToken(token)) { stopReason = "end-of-generation"; break; }
+        tokens.push(token);
+        text = model.detokenize(tokens);
+        if (options.isComplete?.(text)) { stopReason = "complete"; break; }
+        if (tokens.length >= options.maxTokens) { stopReason = "max-tokens"; break; }
+        if (performance.now() >= options.deadline) { stopReason = "time-budget"; break; }
+    }
+    if (stopReason === "cancelled") options.signal.throwIfAborted();
+
+    const ended = performance.now();
+    firstTokenAt ??= ended;
+    return {
+        text,
+        stopReason,
+        promptTokens: prompt.length,
+        evaluatedPromptTokens: toEvaluate.length,
+        generatedTokens: tokens.length,
+        prefillMs: firstTokenAt - started,
+        decodeMs: ended - firstTokenAt
+    };
+}

@@ -1,0 +1,91 @@
+/**
+ * The engine's face to the client: loads the model with `$/progress`, reports state changes as
+ * `moePilot/status/changed`, tells the user about failures once with `window/showMessage`, and
+ * answers status and reload requests.
+ */
+import type { ClientCapabilities, Connection, ServerCapabilities } from "vscode-languageserver";
+import type { Feature } from "../feature";
+import type { Logger } from "../log";
+import { ReloadModelRequest, type Settings, StatusNotification, type StatusParams, StatusRequest } from "../protocol";
+import { Engine, SupersededLoadError } from "./Engine";
+import { errorMessage } from "./errors";
+
+/** Speed figures reach the status bar at most this often. */
+const SPEED_REPORT_INTERVAL_MS = 1000;
+
+export class EngineFeature implements Feature {
+    private status: StatusParams = { state: "starting" };
+    private workDoneProgress = false;
+    private lastSpeedReport = 0;
+    private loading?: Promise<void>;
+
+    constructor(
+        private readonly connection: Connection,
+        readonly engine: Engine,
+        private readonly log: Logger,
+        private readonly getSettings: () => Settings,
+        private readonly getExtensionRoot: () => string
+    ) {}
+
+    initialize(capabilities: ClientCapabilities): ServerCapabilities {
+        this.workDoneProgress = capabilities.window?.workDoneProgress === true;
+        this.connection.onRequest(StatusRequest.type, () => this.status);
+        this.connection.onRequest(ReloadModelRequest.type, async () => {
+            await this.load();
+            return this.status;
+        });
+        return {};
+    }
+
+    get current(): StatusParams { return this.status; }
+
+    /** Resolves when the latest load has finished, loaded or not. */
+    whenLoaded(): Promise<void> { return this.loading ?? Promise.resolve(); }
+
+    load(): Promise<void> {
+        const run = this.runLoad();
+        this.loading = run;
+        return run;
+    }
+
+    reportSpeed(tokensPerSecond: number) {
+        if (this.status.state !== "ready") return;
+        this.status = { ...this.status, tokensPerSecond };
+        const now = Date.now();
+        if (now - this.lastSpeedReport < SPEED_REPORT_INTERVAL_MS) return;
+        this.lastSpeedReport = now;
+        void this.connection.sendNotification(StatusNotification.type, this.status);
+    }
+
+    async shutdown() {
+        await this.engine.dispose();
+    }
+
+    private setStatus(status: StatusParams) {
+        this.status = status;
+        void this.connection.sendNotification(StatusNotification.type, status);
+    }
+
+    private async runLoad() {
+        const settings = this.getSettings();
+        this.setStatus({ state: "loading" });
+        const progress = this.workDoneProgress ? await this.connection.window.createWorkDoneProgress() : undefined;
+        progress?.begin("MoE Pilot: loading model", 0, undefined, false);
+        try {
+            const result = await this.engine.load(settings, this.getExtensionRoot(), (message, percentage) => progress?.report(percentage, message));
+            for (const warning of result.warnings) {
+                this.log.warn(warning);
+                void this.connection.window.showWarningMessage(warning);
+            }
+            this.setStatus({ state: "ready", model: result.summary, completionExperts: result.completionExperts, expertMode: result.expertMode });
+        } catch (e: unknown) {
+            if (e instanceof SupersededLoadError) return;
+            const message = errorMessage(e);
+            this.log.error(`model load failed: ${message}`);
+            this.setStatus({ state: "error", message });
+            void this.connection.window.showErrorMessage(`MoE Pilot: ${message}`);
+        } finally {
+            progress?.done();
+        }
+    }
+}

@@ -1,0 +1,31 @@
+/**
+ * The server's logger: tagged lines sent to the client as `window/logMessage` (the client shows
+ * them in its "MoE Pilot" log channel), or to stderr before a connection exists.
+ */
+export type Logger = {
+    debug(message: string): void,
+    info(message: string): void,
+    warn(message: string): void,
+    error(message: string): void,
+    tagged(tag: string): Logger
+};
+
+export type LogSink = { debug(m: string): void, info(m: string): void, warn(m: string): void, error(m: string): void };
+
+export function createLogger(sink: LogSink, tag = ""): Logger {
+    const prefix = tag ? `[${tag}] ` : "";
+    return {
+        debug: (m) => sink.debug(prefix + m),
+        info: (m) => sink.info(prefix + m),
+        warn: (m) => sink.warn(prefix + m),
+        error: (m) => sink.error(prefix + m),
+        tagged: (t) => createLogger(sink, tag ? `${tag}/${t}` : t)
+    };
+}
+
+export const stderrSink: LogSink = {
+    debug: () => {},
+    info: (m) => process.stderr.write(`INFO ${m}\n`),
+    warn: (m) => process.stderr.write(`WARN ${m}\n`),
+    error: (m) => process.stderr.write(`ERROR ${m}\n`)
+};

@@ -1,0 +1,100 @@
+/**
+ * The MoE Pilot language server. Any LSP client can start it:
+ *
+ *   node dist/server.js --stdio
+ *
+ * This file only wires things together: the connection, the open documents (incremental sync),
+ * the settings, and the features (engine, completion), each in the folder named after it.
+ */
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { type ClientCapabilities, createConnection, DidChangeConfigurationNotification, ProposedFeatures, type ServerCapabilities, TextDocuments, TextDocumentSyncKind } from "vscode-languageserver/node";
+import { TextDocument } from "vscode-languageserver-textdocument";
+import { CompletionFeature } from "./completion/CompletionFeature";
+import { Engine } from "./engine/Engine";
+import { EngineFeature } from "./engine/EngineFeature";
+import { errorMessage } from "./engine/errors";
+import type { Feature } from "./feature";
+import { createLogger } from "./log";
+import type { InitializationOptions, Settings } from "./protocol";
+import { DEFAULT_SETTINGS, needsReload, parseSettings } from "./settings";
+
+const SERVER_VERSION = "0.1.0";
+/** dist/server.js (or server/main.ts under a test runner) sits one folder below the extension root. */
+const DEFAULT_EXTENSION_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+const connection = createConnection(ProposedFeatures.all);
+const documents = new TextDocuments(TextDocument);
+const log = createLogger({
+    debug: (m) => connection.console.debug(m),
+    info: (m) => connection.console.info(m),
+    warn: (m) => connection.console.warn(m),
+    error: (m) => connection.console.error(m)
+});
+
+let settings: Settings = DEFAULT_SETTINGS;
+let extensionRoot = DEFAULT_EXTENSION_ROOT;
+let pullConfiguration = false;
+let registerConfigurationChanges = false;
+
+const engine = new EngineFeature(connection, new Engine(log.tagged("engine")), log.tagged("engine"), () => settings, () => extensionRoot);
+const completion = new CompletionFeature(connection, documents, engine, log.tagged("completion"), () => settings);
+const features: Feature[] = [engine, completion];
+
+function applySettings(raw: unknown, base: Settings, source: string) {
+    const parsed = parseSettings(raw, base);
+    for (const p of parsed.problems) {
+        const message = `MoE Pilot setting moePilot.${p.key} (${source}) ${p.message}`;
+        log.warn(message);
+        void connection.window.showWarningMessage(message);
+    }
+    const reload = needsReload(settings, parsed.settings);
+    settings = parsed.settings;
+    return reload;
+}
+
+async function pullSettings(): Promise<boolean> {
+    if (!pullConfiguration) return false;
+    try {
+        const raw: unknown = await connection.workspace.getConfiguration({ section: "moePilot" });
+        return applySettings(raw, settings, "workspace/configuration");
+    } catch (e: unknown) {
+        log.warn(`could not read settings: ${errorMessage(e)}`);
+        return false;
+    }
+}
+
+connection.onInitialize((params) => {
+    const init = (params.initializationOptions ?? {}) as InitializationOptions;
+    if (typeof init.extensionRoot === "string" && init.extensionRoot !== "") extensionRoot = init.extensionRoot;
+    applySettings(init.settings, DEFAULT_SETTINGS, "initializationOptions");
+    const capabilities: ClientCapabilities = params.capabilities;
+    pullConfiguration = capabilities.workspace?.configuration === true;
+    registerConfigurationChanges = capabilities.workspace?.didChangeConfiguration?.dynamicRegistration === true;
+
+    let serverCapabilities: ServerCapabilities = { textDocumentSync: TextDocumentSyncKind.Incremental };
+    for (const feature of features) serverCapabilities = { ...serverCapabilities, ...feature.initialize(capabilities) };
+    return { capabilities: serverCapabilities, serverInfo: { name: "moe-pilot", version: SERVER_VERSION } };
+});
+
+connection.onInitialized(async () => {
+    if (registerConfigurationChanges)
+        await connection.client.register(DidChangeConfigurationNotification.type, { section: "moePilot" });
+    await pullSettings();
+    for (const feature of features) await feature.initialized?.();
+    await engine.load();
+});
+
+connection.onDidChangeConfiguration(async (change) => {
+    const reload = pullConfiguration
+        ? await pullSettings()
+        : applySettings((change.settings as { moePilot?: unknown } | undefined)?.moePilot, settings, "didChangeConfiguration");
+    if (reload) await engine.load();
+});
+
+connection.onShutdown(async () => {
+    for (const feature of features) await feature.shutdown?.();
+});
+
+documents.listen(connection);
+connection.listen();

@@ -1,0 +1,102 @@
+/**
+ * Every custom part of the MoE Pilot protocol, in one file that the client (src/) and the
+ * server (server/) both import. Standard LSP covers the rest: `textDocument/inlineCompletion`
+ * (LSP 3.18) for completions, `$/progress` for model loading, `$/cancelRequest` for cancellation.
+ *
+ * One namespace per custom method, named `moePilot/<area>/<verb>`. This file imports only
+ * `vscode-languageserver-protocol`, so any LSP client (Neovim, Helix, a test) can use it.
+ */
+import { NotificationType, RequestType0 } from "vscode-languageserver-protocol";
+
+/** The server's settings: `initializationOptions.settings`, then `workspace/configuration` section `moePilot`. */
+export type Settings = {
+    /** A GGUF file; empty means the embedded default model. */
+    modelPath: string,
+    /** CPU threads for generation; 0 means physical cores minus one (at least one). */
+    threads: number,
+    /** KV-cache size of the completion context, in tokens. */
+    contextSize: number,
+    completion: CompletionSettings
+};
+
+export type CompletionSettings = {
+    enabled: boolean,
+    /** Experts per token for completion: `auto` (the server's measured default) or a number. */
+    experts: "auto" | number,
+    /** Wait this long after the last keystroke before computing (a newer keystroke cancels). */
+    debounceMs: number,
+    /** Stop generating after this many tokens. */
+    maxTokens: number,
+    /** Stop generating after this long, and return what there is. */
+    timeBudgetMs: number,
+    /** Lines of the current file before and after the cursor that go into the prompt. */
+    prefixLines: number,
+    suffixLines: number,
+    /** Snippets of other open files that go into the prompt when it has room. */
+    extraContext: boolean
+};
+
+/** What the client passes in `initialize`. */
+export type InitializationOptions = {
+    settings?: Partial<Settings>,
+    /** Where the extension is installed: the embedded model lives under it. */
+    extensionRoot?: string
+};
+
+export type ServerState = "starting" | "loading" | "ready" | "error";
+
+/** How the model's expert count is controlled right now. */
+export type ExpertMode =
+    /** The model is not a Mixture of Experts: expert settings do not apply. */
+    | "not-moe"
+    /** The trained count; no override was asked for. */
+    | "trained"
+    /** Per-workload counts through a second model instance loaded with a metadata override (shares the mmapped weights). */
+    | "override";
+
+export type ModelSummary = {
+    name: string,
+    path: string,
+    architecture: string,
+    /** Size of the file in bytes. */
+    sizeBytes: number,
+    isMoe: boolean,
+    /** Experts per MoE layer (0 for a dense model). */
+    expertCount: number,
+    /** Experts used per token as trained (0 for a dense model). */
+    expertUsedCount: number,
+    /** Whether the model has fill-in-the-middle tokens; without them completion uses a family template or plain continuation. */
+    fimSource: "gguf-tokens" | "family-template" | "none",
+    /** The file is the embedded demo model. */
+    isEmbedded: boolean
+};
+
+export type StatusParams = {
+    state: ServerState,
+    model?: ModelSummary,
+    /** Experts per token the completion workload uses now (0 when not MoE). */
+    completionExperts?: number,
+    expertMode?: ExpertMode,
+    /** Generation speed of the last completion, tokens per second. */
+    tokensPerSecond?: number,
+    /** For `error`: what went wrong, in words the user can act on. */
+    message?: string
+};
+
+/** Server → client: the engine's state changed (loading, ready, error) or a new speed figure. */
+export namespace StatusNotification {
+    export const method = "moePilot/status/changed";
+    export const type = new NotificationType<StatusParams>(method);
+}
+
+/** Client → server: the current status, for a client that (re)connects after the last notification. */
+export namespace StatusRequest {
+    export const method = "moePilot/status/get";
+    export const type = new RequestType0<StatusParams, void>(method);
+}
+
+/** Client → server: unload and load the model again with the current settings. */
+export namespace ReloadModelRequest {
+    export const method = "moePilot/model/reload";
+    export const type = new RequestType0<StatusParams, void>(method);
+}

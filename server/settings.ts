@@ -1,0 +1,98 @@
+/**
+ * The server's settings: defaults, and validation of what a client sends. A value of the wrong
+ * type or out of range is replaced by its default and reported, never trusted.
+ */
+import type { CompletionSettings, Settings } from "./protocol";
+
+export const DEFAULT_SETTINGS: Settings = {
+    modelPath: "",
+    threads: 0,
+    contextSize: 4096,
+    completion: {
+        enabled: true,
+        experts: "auto",
+        debounceMs: 120,
+        maxTokens: 64,
+        timeBudgetMs: 1500,
+        prefixLines: 64,
+        suffixLines: 16,
+        extraContext: true
+    }
+};
+
+/** Bounds that keep a typo from freezing the machine (a 10⁹-token context, a 1-hour budget). */
+const LIMITS = {
+    threads: [0, 256],
+    contextSize: [256, 131072],
+    debounceMs: [0, 5000],
+    maxTokens: [1, 1024],
+    timeBudgetMs: [50, 60000],
+    prefixLines: [1, 2000],
+    suffixLines: [0, 2000]
+} as const satisfies Record<string, readonly [number, number]>;
+
+export type SettingsProblem = { key: string, message: string };
+
+function num(v: unknown, key: keyof typeof LIMITS, fallback: number, problems: SettingsProblem[]): number {
+    if (v === undefined) return fallback;
+    const [min, max] = LIMITS[key];
+    if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max) {
+        problems.push({ key, message: `must be a number from ${min} to ${max}; using ${fallback}` });
+        return fallback;
+    }
+    return Math.round(v);
+}
+
+function bool(v: unknown, key: string, fallback: boolean, problems: SettingsProblem[]): boolean {
+    if (v === undefined) return fallback;
+    if (typeof v !== "boolean") { problems.push({ key, message: `must be true or false; using ${fallback}` }); return fallback; }
+    return v;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Merges `raw` (untrusted) over `base`, returning valid settings and what was wrong with `raw`. */
+export function parseSettings(raw: unknown, base: Settings = DEFAULT_SETTINGS): { settings: Settings, problems: SettingsProblem[] } {
+    const problems: SettingsProblem[] = [];
+    const r = isRecord(raw) ? raw : {};
+    const c = isRecord(r.completion) ? r.completion : {};
+    const b = base.completion;
+
+    let modelPath = base.modelPath;
+    if (r.modelPath !== undefined) {
+        if (typeof r.modelPath === "string") modelPath = r.modelPath.trim();
+        else problems.push({ key: "modelPath", message: "must be a path to a .gguf file" });
+    }
+
+    let experts: CompletionSettings["experts"] = b.experts;
+    if (c.experts !== undefined) {
+        if (c.experts === "auto" || (typeof c.experts === "number" && Number.isInteger(c.experts) && c.experts >= 1 && c.experts <= 256))
+            experts = c.experts;
+        else problems.push({ key: "completion.experts", message: `must be "auto" or a whole number from 1; using ${b.experts}` });
+    }
+
+    return {
+        settings: {
+            modelPath,
+            threads: num(r.threads, "threads", base.threads, problems),
+            contextSize: num(r.contextSize, "contextSize", base.contextSize, problems),
+            completion: {
+                enabled: bool(c.enabled, "completion.enabled", b.enabled, problems),
+                experts,
+                debounceMs: num(c.debounceMs, "debounceMs", b.debounceMs, problems),
+                maxTokens: num(c.maxTokens, "maxTokens", b.maxTokens, problems),
+                timeBudgetMs: num(c.timeBudgetMs, "timeBudgetMs", b.timeBudgetMs, problems),
+                prefixLines: num(c.prefixLines, "prefixLines", b.prefixLines, problems),
+                suffixLines: num(c.suffixLines, "suffixLines", b.suffixLines, problems),
+                extraContext: bool(c.extraContext, "completion.extraContext", b.extraContext, problems)
+            }
+        },
+        problems
+    };
+}
+
+/** Settings whose change needs the model (or its contexts) loaded again. */
+export function needsReload(a: Settings, b: Settings): boolean {
+    return a.modelPath !== b.modelPath || a.threads !== b.threads || a.contextSize !== b.contextSize
+        || a.completion.experts !== b.completion.experts;
+}

@@ -1,0 +1,40 @@
+/**
+ * The LanguageClient that starts the server (dist/server.js, a Node process of its own, over IPC)
+ * and adapts VS Code to LSP: document sync and inline completion are vscode-languageclient's
+ * standard features; the status notification is MoE Pilot's own.
+ */
+import * as vscode from "vscode";
+import { type CloseHandlerResult, ErrorAction, type ErrorHandler, type ErrorHandlerResult, LanguageClient, type LanguageClientOptions, type ServerOptions, TransportKind } from "vscode-languageclient/node";
+import type { InitializationOptions } from "../server/protocol";
+import { Config } from "./config";
+
+export function createLanguageClient(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, errorHandler: ErrorHandler): LanguageClient {
+    const module = context.asAbsolutePath("dist/server.js");
+    const serverOptions: ServerOptions = {
+        run: { module, transport: TransportKind.ipc },
+        debug: { module, transport: TransportKind.ipc, options: { execArgv: ["--nolazy", "--inspect=6009"] } }
+    };
+    const initializationOptions: InitializationOptions = {
+        extensionRoot: context.extensionPath,
+        settings: Config.serverSettings() as InitializationOptions["settings"]
+    };
+    const clientOptions: LanguageClientOptions = {
+        documentSelector: [{ scheme: "file" }, { scheme: "untitled" }],
+        initializationOptions,
+        outputChannel: log,
+        errorHandler,
+        // The status bar and one notification tell the user about failures; no extra pop-ups.
+        initializationFailedHandler: (error: unknown) => {
+            log.error(`server initialization failed: ${String(error)}`);
+            return false;
+        }
+    };
+    return new LanguageClient("moePilot", "MoE Pilot", serverOptions, clientOptions);
+}
+
+/** Errors on the connection itself: keep going a few times, then shut the connection down (the close handler decides about restarts). */
+export function connectionErrorResult(count: number | undefined): ErrorHandlerResult {
+    return { action: (count ?? 1) <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown, handled: true };
+}
+
+export type { CloseHandlerResult };

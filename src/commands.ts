@@ -1,0 +1,28 @@
+/**
+ * Every command, in one table registered in one loop (rust-analyzer's `createCommands`). Each
+ * says what to do when the server is not running.
+ */
+import * as vscode from "vscode";
+import type { Ctx } from "./ctx";
+
+type Command = (ctx: Ctx) => (...args: unknown[]) => unknown;
+
+const COMMANDS: Record<string, Command> = {
+    "moePilot.triggerCompletion": () => () => vscode.commands.executeCommand("editor.action.inlineSuggest.trigger"),
+    "moePilot.restartServer": (ctx) => () => ctx.restart(),
+    "moePilot.showLog": (ctx) => () => ctx.log.show(),
+    "moePilot.statusMenu": (ctx) => async () => {
+        const items = [
+            { label: "$(sparkle) Trigger inline completion", command: "moePilot.triggerCompletion" },
+            { label: "$(debug-restart) Restart server", command: "moePilot.restartServer" },
+            { label: "$(output) Show server log", command: "moePilot.showLog" },
+            { label: "$(gear) Settings", command: "workbench.action.openSettings", args: ["moePilot"] }
+        ];
+        const pick = await vscode.window.showQuickPick(items, { title: "MoE Pilot" });
+        if (pick) await vscode.commands.executeCommand(pick.command, ...(pick.args ?? []));
+    }
+};
+
+export function registerCommands(ctx: Ctx): vscode.Disposable[] {
+    return Object.entries(COMMANDS).map(([id, factory]) => vscode.commands.registerCommand(id, factory(ctx)));
+}

@@ -1,0 +1,26 @@
+/**
+ * Activation only: create the client context, register the commands, start the server.
+ * VS Code does not show a notification when an extension fails to activate, so we do.
+ */
+import * as vscode from "vscode";
+import { registerCommands } from "./commands";
+import { Ctx } from "./ctx";
+
+let ctx: Ctx | undefined;
+
+export async function activate(context: vscode.ExtensionContext) {
+    ctx = new Ctx(context);
+    context.subscriptions.push(...registerCommands(ctx));
+    try {
+        await ctx.start();
+    } catch (e: unknown) {
+        const message = `MoE Pilot could not start its server: ${e instanceof Error ? e.message : String(e)}`;
+        ctx.log.error(message);
+        void vscode.window.showErrorMessage(message, "Show Log").then((choice) => { if (choice) ctx?.log.show(); });
+    }
+}
+
+export async function deactivate() {
+    await ctx?.dispose();
+    ctx = undefined;
+}
