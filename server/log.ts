@@ -1,3 +1,4 @@
+import { type Connection, MessageType, ShowMessageNotification } from "vscode-languageserver";
 /**
  * The server's logger: tagged lines sent to the client as `window/logMessage` (the client shows
  * them in its "MoE Pilot" log channel), or to stderr before a connection exists.
@@ -29,3 +30,13 @@ export const stderrSink: LogSink = {
     warn: (m) => process.stderr.write(`WARN ${m}\n`),
     error: (m) => process.stderr.write(`ERROR ${m}\n`)
 };
+
+/**
+ * Tells the user something once, as a `window/showMessage` notification: every LSP client shows
+ * it, and unlike `window/showMessageRequest` it needs no answer (a client without that request
+ * cannot fail it).
+ */
+export function tellUser(connection: Connection, type: "error" | "warning" | "info", message: string) {
+    const kind = type === "error" ? MessageType.Error : type === "warning" ? MessageType.Warning : MessageType.Info;
+    void connection.sendNotification(ShowMessageNotification.type, { type: kind, message });
+}

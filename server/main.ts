@@ -15,7 +15,7 @@ import { Engine } from "./engine/Engine";
 import { EngineFeature } from "./engine/EngineFeature";
 import { errorMessage } from "./engine/errors";
 import type { Feature } from "./feature";
-import { createLogger } from "./log";
+import { createLogger, tellUser } from "./log";
 import type { InitializationOptions, Settings } from "./protocol";
 import { DEFAULT_SETTINGS, needsReload, parseSettings } from "./settings";
 
@@ -46,7 +46,7 @@ function applySettings(raw: unknown, base: Settings, source: string) {
     for (const p of parsed.problems) {
         const message = `MoE Pilot setting moePilot.${p.key} (${source}) ${p.message}`;
         log.warn(message);
-        void connection.window.showWarningMessage(message);
+        tellUser(connection, "warning", message);
     }
     const reload = needsReload(settings, parsed.settings);
     settings = parsed.settings;
@@ -95,6 +95,10 @@ connection.onDidChangeConfiguration(async (change) => {
 connection.onShutdown(async () => {
     for (const feature of features) await feature.shutdown?.();
 });
+
+// A bug in one request must not take the server (and every open editor's completions) down.
+process.on("unhandledRejection", (reason) => log.error(`unhandled rejection: ${errorMessage(reason)}`));
+process.on("uncaughtException", (error) => log.error(`uncaught exception: ${error.stack ?? error.message}`));
 
 documents.listen(connection);
 connection.listen();

@@ -36,9 +36,12 @@ export type CompletionSettings = {
     extraContext: boolean
 };
 
+/** Settings as a client may send them: any part of them (the server fills in and validates the rest). */
+export type SettingsInput = Partial<Omit<Settings, "completion">> & { completion?: Partial<CompletionSettings> };
+
 /** What the client passes in `initialize`. */
 export type InitializationOptions = {
-    settings?: Partial<Settings>,
+    settings?: SettingsInput,
     /** Where the extension is installed: the embedded model lives under it. */
     extensionRoot?: string
 };

@@ -114,10 +114,15 @@ export class CompletionFeature implements Feature {
                 maxTokens: settings.maxTokens,
                 deadline: performance.now() + settings.timeBudgetMs,
                 signal,
+                onFirstToken: (ms) => this.log.debug(`completion: first token after ${ms.toFixed(1)} ms`),
                 isComplete: (text) => endOfSuggestion(text, ctx) !== undefined
             });
         });
         if (!result) return null;
+        if (result.stopReason === "cancelled") {
+            this.log.debug(`completion cancelled after ${result.generatedTokens} generated tokens`);
+            return null;
+        }
 
         const text = postprocess(result.text, ctx);
         if (this.cachedFor === model) this.cache.set(ctx.prefix, ctx.suffix, text);

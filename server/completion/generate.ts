@@ -5,7 +5,8 @@
  * prompt is compared with them: the common beginning stays, the rest is erased, and only the new
  * tokens are evaluated — with an SPM prompt, a typed character costs a token or two of prefill.
  * Greedy decoding; stops at an end-of-generation or control token, at the token budget, at the
- * time budget, when the stop rule says the suggestion is complete, or within one token of a cancel.
+ * time budget, when the stop rule says the suggestion is complete, or within one token of a cancel
+ * (cancellation is not an error: the result says `cancelled`, with what was generated until then).
  */
 import type { LlamaContextSequence, LlamaModel } from "node-llama-cpp";
 import type { Token } from "./fimFormats";
@@ -17,6 +18,8 @@ export type GenerateOptions = {
     /** `performance.now()` value after which generation stops and returns what it has. */
     deadline: number,
     signal: AbortSignal,
+    /** Called once, when the first token arrives (the prompt is evaluated). */
+    onFirstToken?: (prefillMs: number) => void,
     /** Called with the text so far; true means the suggestion is complete. */
     isComplete?: (text: string) => boolean
 };
@@ -49,7 +52,10 @@ export async function generate(model: LlamaModel, sequence: LlamaContextSequence
     let stopReason: StopReason = "end-of-generation";
 
     for await (const token of sequence.evaluate(toEvaluate, { temperature: 0 })) {
-        firstTokenAt ??= performance.now();
+        if (firstTokenAt === undefined) {
+            firstTokenAt = performance.now();
+            options.onFirstToken?.(firstTokenAt - started);
+        }
         if (options.signal.aborted) { stopReason = "cancelled"; break; }
         if (model.isEogToken(token) || model.isSpecialToken(token)) { stopReason = "end-of-generation"; break; }
         tokens.push(token);
@@ -58,7 +64,6 @@ export async function generate(model: LlamaModel, sequence: LlamaContextSequence
         if (tokens.length >= options.maxTokens) { stopReason = "max-tokens"; break; }
         if (performance.now() >= options.deadline) { stopReason = "time-budget"; break; }
     }
-    if (stopReason === "cancelled") options.signal.throwIfAborted();
 
     const ended = performance.now();
     firstTokenAt ??= ended;

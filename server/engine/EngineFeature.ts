@@ -5,7 +5,7 @@
  */
 import type { ClientCapabilities, Connection, ServerCapabilities } from "vscode-languageserver";
 import type { Feature } from "../feature";
-import type { Logger } from "../log";
+import { type Logger, tellUser } from "../log";
 import { ReloadModelRequest, type Settings, StatusNotification, type StatusParams, StatusRequest } from "../protocol";
 import { Engine, SupersededLoadError } from "./Engine";
 import { errorMessage } from "./errors";
@@ -71,21 +71,25 @@ export class EngineFeature implements Feature {
         this.setStatus({ state: "loading" });
         const progress = this.workDoneProgress ? await this.connection.window.createWorkDoneProgress() : undefined;
         progress?.begin("MoE Pilot: loading model", 0, undefined, false);
+        let status: StatusParams;
         try {
             const result = await this.engine.load(settings, this.getExtensionRoot(), (message, percentage) => progress?.report(percentage, message));
             for (const warning of result.warnings) {
                 this.log.warn(warning);
-                void this.connection.window.showWarningMessage(warning);
+                tellUser(this.connection, "warning", warning);
             }
-            this.setStatus({ state: "ready", model: result.summary, completionExperts: result.completionExperts, expertMode: result.expertMode });
+            status = { state: "ready", model: result.summary, completionExperts: result.completionExperts, expertMode: result.expertMode };
         } catch (e: unknown) {
+            progress?.done();
             if (e instanceof SupersededLoadError) return;
             const message = errorMessage(e);
             this.log.error(`model load failed: ${message}`);
             this.setStatus({ state: "error", message });
-            void this.connection.window.showErrorMessage(`MoE Pilot: ${message}`);
-        } finally {
-            progress?.done();
+            tellUser(this.connection, "error", `MoE Pilot: ${message}`);
+            return;
         }
+        // Progress ends before the status says ready, so a client sees one consistent order.
+        progress?.done();
+        this.setStatus(status);
     }
 }

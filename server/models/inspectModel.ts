@@ -46,6 +46,10 @@ export async function inspectModel(modelPath: string): Promise<ModelInspection> 
         throw new ModelFileError("truncated", modelPath, `${path.basename(modelPath)} is damaged or incomplete: its GGUF header cannot be read (${errorMessage(e)}). Download or copy it again.`, { cause: e });
     }
 
+    // The reader does not fail at the end of a short file (it reads on as if there were zeros).
+    if (Number(fileInfo.infoEndOffset) > stats.size)
+        throw new ModelFileError("truncated", modelPath, `${path.basename(modelPath)} is damaged or incomplete: the file ends inside its GGUF header. Download or copy it again.`);
+
     const insights = await GgufInsights.from(fileInfo);
     const firstTensor = fileInfo.fullTensorInfo?.reduce((min, t) => Math.min(min, Number(t.fileOffset)), Infinity) ?? 0;
     const expectedBytes = (Number.isFinite(firstTensor) ? firstTensor : 0) + insights.modelSize;

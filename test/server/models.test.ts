@@ -1,0 +1,120 @@
+/**
+ * Model files as users meet them: missing, not a GGUF, cut short, dense instead of MoE, and
+ * expert counts other than the trained one. Each gives a clear message, never a crash or a hang,
+ * and the server recovers when the setting is fixed.
+ */
+import assert from "node:assert/strict";
+import { copyFileSync, mkdtempSync, openSync, readSync, closeSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { StatusRequest, type StatusParams } from "../../server/protocol";
+import { TEST_MODELS, TestClient } from "./lspClient";
+
+const dir = mkdtempSync(path.join(os.tmpdir(), "moe-pilot-models-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function headOf(file: string, bytes: number, to: string) {
+    const buf = Buffer.alloc(bytes);
+    const fd = openSync(file, "r");
+    readSync(fd, buf, 0, bytes, 0);
+    closeSync(fd);
+    writeFileSync(to, buf);
+    return to;
+}
+
+describe("model files", () => {
+    let client: TestClient;
+    /** Points the running server at `modelPath` (and completion settings) and waits for the outcome. */
+    async function use(modelPath: string, completion: object = {}): Promise<StatusParams> {
+        const seen = client.status.all.length;
+        await client.connection.sendNotification("workspace/didChangeConfiguration", { settings: { moePilot: { modelPath, completion: { debounceMs: 0, ...completion } } } });
+        return client.status.next((s) => (s.state === "ready" || s.state === "error") && client.status.all.indexOf(s) >= seen, `load of ${modelPath}`);
+    }
+
+    before(async () => {
+        client = await TestClient.start({ settings: { modelPath: path.join(dir, "missing.gguf") } });
+    });
+    after(async () => { if (client) assert.equal(await client.stop(), 0); });
+
+    test("a path that does not exist: error status and one message, the server stays up", async () => {
+        const status = await client.settled();
+        assert.equal(status.state, "error");
+        assert.match(status.message!, /Model file not found: .*missing\.gguf/);
+        const shown = await client.messages.find((m) => m.type === 1, "an error message");
+        assert.match(shown.message, /not found/);
+        assert.equal((await client.connection.sendRequest(StatusRequest.type)).state, "error", "still answering");
+        await client.open("file:///w/x.ts", "let x = ");
+        assert.equal(await client.complete("file:///w/x.ts", { line: 0, character: 8 }), null, "no model, no completion, no error");
+    });
+
+    test("a file that is not a GGUF", async () => {
+        const file = path.join(dir, "notes.gguf");
+        writeFileSync(file, "these are my notes, not a model\n");
+        const status = await use(file);
+        assert.equal(status.state, "error");
+        assert.match(status.message!, /notes\.gguf is not a GGUF model file/);
+    });
+
+    test("a GGUF cut short in its tensor data", async () => {
+        const status = await use(headOf(TEST_MODELS.moe, 4_000_000, path.join(dir, "cut.gguf")));
+        assert.equal(status.state, "error");
+        assert.match(status.message!, /cut\.gguf is incomplete: its tensors need \d+ bytes but the file has 4000000/);
+    });
+
+    test("a GGUF cut short in its header", async () => {
+        const status = await use(headOf(TEST_MODELS.moe, 300, path.join(dir, "header.gguf")));
+        assert.equal(status.state, "error");
+        assert.match(status.message!, /header\.gguf is damaged or incomplete/);
+    });
+
+    test("a directory instead of a file", async () => {
+        const status = await use(dir);
+        assert.equal(status.state, "error");
+        assert.match(status.message!, /not a file/);
+    });
+
+    test("fixing the setting recovers: the MoE model loads and completes", async () => {
+        const status = await use(TEST_MODELS.moe);
+        assert.equal(status.state, "ready");
+        const list = await client.complete("file:///w/x.ts", { line: 0, character: 8 });
+        assert.ok(list && Array.isArray(list.items));
+    });
+
+    test("a dense (non-MoE) model completes, with expert features not applicable", async () => {
+        const copy = path.join(dir, "dense.gguf");
+        copyFileSync(TEST_MODELS.dense, copy);
+        const status = await use(copy);
+        assert.equal(status.state, "ready", status.message);
+        assert.equal(status.model!.isMoe, false);
+        assert.equal(status.model!.expertCount, 0);
+        assert.equal(status.expertMode, "not-moe");
+        assert.equal(status.completionExperts, 0);
+        assert.equal(status.model!.isEmbedded, false);
+        const list = await client.complete("file:///w/x.ts", { line: 0, character: 8 });
+        assert.ok(list && Array.isArray(list.items));
+    });
+
+    test("a completion expert count other than the trained one loads an override instance", async () => {
+        const status = await use(TEST_MODELS.moe, { experts: 1 });
+        assert.equal(status.state, "ready", status.message);
+        assert.equal(status.completionExperts, 1);
+        assert.equal(status.expertMode, "override");
+        const list = await client.complete("file:///w/x.ts", { line: 0, character: 8 });
+        assert.ok(list && Array.isArray(list.items));
+    });
+
+    test("more experts than the model has: a warning, and all experts", async () => {
+        const warned = client.messages.next((m) => m.type === 2 && /has 8 experts per layer/.test(m.message), "the warning");
+        const status = await use(TEST_MODELS.moe, { experts: 99 });
+        await warned;
+        assert.equal(status.state, "ready");
+        assert.equal(status.completionExperts, 8);
+    });
+
+    test("an invalid setting value is reported and replaced by its default", async () => {
+        const warned = client.messages.next((m) => m.type === 2 && /moePilot\.completion\.experts/.test(m.message), "the settings warning");
+        await client.connection.sendNotification("workspace/didChangeConfiguration", { settings: { moePilot: { modelPath: TEST_MODELS.moe, completion: { experts: "lots" } } } });
+        await warned;
+    });
+});
