@@ -42,4 +42,4 @@ rmSync(path.join(stage, "node_modules", "node-llama-cpp", "llama", "gitRelease.b
 writeFileSync(path.join(stage, ".vscodeignore"), "**/*.map\n**/*.d.ts\n");
 console.log(`staged ${copied} packages`);
 
-run("npx", ["vsce", "package", "--target", target, "--skip-license", "--allow-missing-repository", "--out", out], stage);
+run("npx", ["vsce", "package", "--target", target, "--skip-license", "--allow-missing-repository", "--no-rewrite-relative-links", "--out", out], stage);
