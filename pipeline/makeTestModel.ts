@@ -8,7 +8,7 @@
  *
  *   npx tsx pipeline/makeTestModel.ts [outDir]   (default: models/test)
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { readGgufFileInfo } from "node-llama-cpp";
 import os from "node:os";
@@ -95,7 +95,36 @@ async function starcoderTokenizer(): Promise<Record<string, GgufValue>> {
     }
 }
 
-function buildModel(kind: "moe" | "dense", tokenizer: Record<string, GgufValue>, outFile: string) {
+/**
+ * The metadata of the project's own BPE tokenizer (pipeline/train/tokenizer.py writes it as JSON):
+ * a GPT-2-style byte-level BPE with the `starcoder` pre-tokenizer, special tokens first.
+ */
+export function projectTokenizer(jsonPath: string): Record<string, GgufValue> {
+    const { vocab, merges } = JSON.parse(readFileSync(jsonPath, "utf8")) as { vocab: string[], merges: string[] };
+    const special = ["<|endoftext|>", "<fim_prefix>", "<fim_middle>", "<fim_suffix>", "<fim_pad>", "<file_sep>"];
+    special.forEach((t, i) => { if (vocab[i] !== t) throw new Error(`token ${i} should be ${t}`); });
+    const CONTROL = 3, NORMAL = 1;
+    return {
+        "tokenizer.ggml.model": str("gpt2"),
+        // `command-r` splits exactly as `starcoder` does, but without llama.cpp's clean-up of spaces
+        // before punctuation on detokenize (which would turn " != " into "!= ").
+        "tokenizer.ggml.pre": str("command-r"),
+        "tokenizer.ggml.tokens": strArray(vocab),
+        "tokenizer.ggml.token_type": i32Array(vocab.map((_, i) => (i < special.length ? CONTROL : NORMAL))),
+        "tokenizer.ggml.merges": strArray(merges),
+        "tokenizer.ggml.bos_token_id": u32(0),
+        "tokenizer.ggml.eos_token_id": u32(0),
+        "tokenizer.ggml.padding_token_id": u32(4),
+        "tokenizer.ggml.add_bos_token": bool(false),
+        "tokenizer.ggml.fim_pre_token_id": u32(1),
+        "tokenizer.ggml.fim_mid_token_id": u32(2),
+        "tokenizer.ggml.fim_suf_token_id": u32(3),
+        "tokenizer.ggml.fim_pad_token_id": u32(4),
+        "tokenizer.ggml.fim_sep_token_id": u32(5)
+    };
+}
+
+export function buildModel(kind: "moe" | "dense", tokenizer: Record<string, GgufValue>, outFile: string) {
     const s = TEST_MODEL_SHAPE;
     const arch = kind === "moe" ? "qwen3moe" : "qwen3";
     const vocab = (tokenizer["tokenizer.ggml.tokens"]!.value as readonly string[]).length;
