@@ -110,7 +110,7 @@ export class CompletionFeature implements Feature {
             const { fim, tokenizer } = this.fimFor(backend.model);
             const prompt = buildFimPrompt(ctx, fim, tokenizer, { maxPromptTokens: backend.contextSize - settings.maxTokens - 1 });
             this.log.debug(`completion: prompt of ${prompt.tokens.length} tokens (${fim.family}, ${fim.order})`);
-            return generate(backend.model, backend.sequence, prompt.tokens, {
+            return generate(backend.model, backend.sequence, backend.decode, prompt.tokens, {
                 maxTokens: settings.maxTokens,
                 deadline: performance.now() + settings.timeBudgetMs,
                 signal,

@@ -9,6 +9,7 @@
  * (cancellation is not an error: the result says `cancelled`, with what was generated until then).
  */
 import type { LlamaContextSequence, LlamaModel } from "node-llama-cpp";
+import type { TokenDecoder } from "../engine/tokenText";
 import type { Token } from "./fimFormats";
 
 export type StopReason = "end-of-generation" | "max-tokens" | "time-budget" | "complete" | "cancelled";
@@ -35,7 +36,7 @@ export type GenerateResult = {
     decodeMs: number
 };
 
-export async function generate(model: LlamaModel, sequence: LlamaContextSequence, prompt: Token[], options: GenerateOptions): Promise<GenerateResult> {
+export async function generate(model: LlamaModel, sequence: LlamaContextSequence, decode: TokenDecoder, prompt: Token[], options: GenerateOptions): Promise<GenerateResult> {
     options.signal.throwIfAborted();
     if (prompt.length === 0) throw new Error("empty prompt");
 
@@ -59,7 +60,7 @@ export async function generate(model: LlamaModel, sequence: LlamaContextSequence
         if (options.signal.aborted) { stopReason = "cancelled"; break; }
         if (model.isEogToken(token) || model.isSpecialToken(token)) { stopReason = "end-of-generation"; break; }
         tokens.push(token);
-        text = model.detokenize(tokens);
+        text = decode(tokens);
         if (options.isComplete?.(text)) { stopReason = "complete"; break; }
         if (tokens.length >= options.maxTokens) { stopReason = "max-tokens"; break; }
         if (performance.now() >= options.deadline) { stopReason = "time-budget"; break; }

@@ -12,6 +12,7 @@ import type { ExpertMode, ModelSummary, Settings } from "../protocol";
 import { inspectModel, type ModelInspection } from "../models/inspectModel";
 import { embeddedModelPath, isEmbeddedModel } from "../models/embeddedModel";
 import { ComputeLane } from "./ComputeLane";
+import { createTokenDecoder, type TokenDecoder } from "./tokenText";
 import { ModelFileError, errorMessage } from "./errors";
 import type { Logger } from "../log";
 
@@ -19,6 +20,8 @@ import type { Logger } from "../log";
 export type CompletionBackend = {
     model: LlamaModel,
     sequence: LlamaContextSequence,
+    /** Token ids to text, exactly (see tokenText.ts). */
+    decode: TokenDecoder,
     contextSize: number,
     experts: number
 };
@@ -71,7 +74,7 @@ export class Engine {
         const context = await model.createContext({ contextSize, threads, sequences: 1 });
         if (superseded()) { await context.dispose(); throw new SupersededLoadError(); }
         this.context = context;
-        this.backend = { model, sequence: context.getSequence(), contextSize: context.contextSize, experts };
+        this.backend = { model, sequence: context.getSequence(), decode: createTokenDecoder(model, inspection.fileInfo), contextSize: context.contextSize, experts };
         this.log.info(`loaded ${inspection.path} (${inspection.architecture}, ${inspection.expertCount} experts, completion k=${experts}, ${mode}), context ${context.contextSize} tokens, ${threads} threads`);
 
         const fim = model.tokens.infill;

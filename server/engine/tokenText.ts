@@ -1,0 +1,60 @@
+/**
+ * The text of generated tokens, byte for byte as the model produced them.
+ *
+ * llama.cpp's detokenize (what node-llama-cpp's `model.detokenize` calls) "cleans up" spaces
+ * before punctuation for many byte-level BPE vocabularies (StarCoder's, GPT-2's, OLMo's…):
+ * `a != b` comes back as `a!= b`, which corrupts code. For those vocabularies we decode from the
+ * vocabulary itself: each token string maps back to bytes through GPT-2's byte-to-character table.
+ * Other vocabularies (SentencePiece) do not clean spaces and keep llama.cpp's detokenize.
+ */
+import type { GgufFileInfo, LlamaModel, Token } from "node-llama-cpp";
+
+export type TokenDecoder = (tokens: readonly Token[]) => string;
+
+/** GPT-2's reversible map: printable character → byte. */
+function charToByte(): Map<string, number> {
+    const printable = [...range(0x21, 0x7e), ...range(0xa1, 0xac), ...range(0xae, 0xff)];
+    const map = new Map<string, number>();
+    let extra = 0;
+    for (let b = 0; b < 256; b++) {
+        const code = printable.includes(b) ? b : 256 + extra++;
+        map.set(String.fromCodePoint(code), b);
+    }
+    return map;
+}
+
+function* range(from: number, to: number) { for (let i = from; i <= to; i++) yield i; }
+
+const CONTROL_TOKEN_TYPE = 3;
+
+export function createTokenDecoder(model: LlamaModel, fileInfo: GgufFileInfo): TokenDecoder {
+    const ggml = fileInfo.metadata.tokenizer?.ggml as { model?: string, tokens?: readonly string[], token_type?: readonly number[] } | undefined;
+    const vocab = ggml?.tokens;
+    if (ggml?.model !== "gpt2" || !vocab || vocab.length === 0) return (tokens) => model.detokenize(tokens);
+
+    const bytesOf = charToByte();
+    const types = ggml.token_type;
+    const cache = new Map<number, Uint8Array>();
+    const tokenBytes = (t: number): Uint8Array => {
+        let bytes = cache.get(t);
+        if (bytes) return bytes;
+        const text = vocab[t] ?? "";
+        if (types?.[t] === CONTROL_TOKEN_TYPE) bytes = new Uint8Array();
+        else {
+            const chars = [...text];
+            bytes = chars.every((c) => bytesOf.has(c))
+                ? Uint8Array.from(chars, (c) => bytesOf.get(c)!)
+                : new TextEncoder().encode(text); // user-defined tokens are stored as plain text
+        }
+        cache.set(t, bytes);
+        return bytes;
+    };
+    const decoder = new TextDecoder("utf-8");
+    return (tokens) => {
+        const parts = tokens.map((t) => tokenBytes(t as number));
+        const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+        let at = 0;
+        for (const p of parts) { all.set(p, at); at += p.length; }
+        return decoder.decode(all);
+    };
+}
