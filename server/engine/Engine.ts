@@ -10,7 +10,7 @@
 import { type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, LlamaLogLevel, getLlama } from "node-llama-cpp";
 import type { ExpertMode, ModelSummary, Settings } from "../protocol";
 import { inspectModel, type ModelInspection } from "../models/inspectModel";
-import { embeddedModelPath, isEmbeddedModel } from "../models/embeddedModel";
+import { embeddedModelPath, isEmbeddedModel, verifyEmbeddedModel } from "../models/embeddedModel";
 import { ComputeLane } from "./ComputeLane";
 import { createTokenDecoder, type TokenDecoder } from "./tokenText";
 import { ModelFileError, errorMessage } from "./errors";
@@ -55,8 +55,10 @@ export class Engine {
         await this.unload();
 
         const modelPath = settings.modelPath || embeddedModelPath(extensionRoot);
+        const embedded = isEmbeddedModel(modelPath, extensionRoot);
         progress("Inspecting model file", 5);
         const inspection = await inspectModel(modelPath);
+        if (embedded) await verifyEmbeddedModel(modelPath);
 
         progress("Starting llama.cpp", 15);
         const llama = await this.getLlama();
@@ -88,7 +90,7 @@ export class Engine {
                 expertCount: inspection.expertCount,
                 expertUsedCount: inspection.expertUsedCount,
                 fimSource: fim.prefix != null && fim.suffix != null && fim.middle != null ? "gguf-tokens" : "none",
-                isEmbedded: isEmbeddedModel(inspection.path, extensionRoot)
+                isEmbedded: embedded
             },
             completionExperts: experts,
             expertMode: mode,

@@ -2,7 +2,7 @@
  * Errors the engine reports to the user. Each carries a message written for the person who has
  * to act on it, and a `code` the client can branch on without matching text.
  */
-export type ModelFileProblem = "not-found" | "not-a-file" | "not-gguf" | "truncated" | "unreadable" | "unsupported-architecture" | "load-failed";
+export type ModelFileProblem = "not-found" | "not-a-file" | "not-gguf" | "truncated" | "unsupported-architecture" | "checksum-mismatch" | "load-failed";
 
 export class ModelFileError extends Error {
     override readonly name = "ModelFileError";

@@ -1,13 +1,17 @@
 /**
  * The embedded default model: what the server loads when the user has picked nothing else.
  *
- * Until the project's trained demo model lands, this is the random-weight test MoE that
- * `npm run models` writes (pipeline/makeTestModel.ts). It proves the plumbing; its completions are
- * noise, and the status bar says it is the embedded demo.
+ * A tiny MoE code model trained by the project's own pipeline (pipeline/, see docs/MODEL_CARD.md),
+ * shipped in the repository and the VSIX. It is a demo: the status bar says so. Its SHA-256 sits
+ * beside it and is checked before every load, so a damaged copy is refused with a clear message.
  */
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { ModelFileError } from "../engine/errors";
 
-export const EMBEDDED_MODEL_FILE = path.join("models", "test", "moe-pilot-test-moe.gguf");
+export const EMBEDDED_MODEL_FILE = path.join("models", "embedded", "moe-pilot-demo.gguf");
 
 /** `extensionRoot` is the folder holding `dist/` (the extension, or this repository). */
 export function embeddedModelPath(extensionRoot: string): string {
@@ -16,4 +20,20 @@ export function embeddedModelPath(extensionRoot: string): string {
 
 export function isEmbeddedModel(modelPath: string, extensionRoot: string): boolean {
     return path.resolve(modelPath) === path.resolve(embeddedModelPath(extensionRoot));
+}
+
+async function sha256(file: string): Promise<string> {
+    const hash = createHash("sha256");
+    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+    return hash.digest("hex");
+}
+
+/** Refuses an embedded model whose bytes are not the ones that were shipped. */
+export async function verifyEmbeddedModel(modelPath: string): Promise<void> {
+    const expected = (await readFile(`${modelPath}.sha256`, "utf8").catch(() => "")).split(/\s+/)[0];
+    if (!expected)
+        throw new ModelFileError("checksum-mismatch", modelPath, `The embedded model's checksum file (${path.basename(modelPath)}.sha256) is missing. Reinstall the extension.`);
+    const actual = await sha256(modelPath);
+    if (actual !== expected)
+        throw new ModelFileError("checksum-mismatch", modelPath, `The embedded model is damaged (SHA-256 ${actual.slice(0, 12)}… instead of ${expected.slice(0, 12)}…). Reinstall the extension.`);
 }

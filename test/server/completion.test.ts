@@ -54,7 +54,7 @@ describe("inline completion over LSP", () => {
         assert.equal(status.completionExperts, 2);
         assert.equal(status.expertMode, "trained");
         assert.equal(status.model!.fimSource, "gguf-tokens");
-        assert.equal(status.model!.isEmbedded, true);
+        assert.equal(status.model!.isEmbedded, false, "the test model is not the embedded one");
         const kinds = client.progress.all.map((p) => (p as { value: { kind: string } }).value.kind);
         assert.deepEqual([kinds[0], kinds.at(-1)], ["begin", "end"]);
         assert.deepEqual(await client.connection.sendRequest(StatusRequest.type), status);

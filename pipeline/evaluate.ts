@@ -1,0 +1,276 @@
+/**
+ * Evaluates the demo model on held-out files (never trained on) through node-llama-cpp — the
+ * engine the server uses — and writes the model card's figures:
+ *
+ * - bits per byte and perplexity at k = 1, the trained k, and all experts (the same file loaded
+ *   with `metadataOverrides`), against unigram and bigram baselines over the same tokenizer;
+ * - fill-in-the-middle exact match and edit similarity on held-out snippets cut at line ends and
+ *   at bracket boundaries, prompted the way the server prompts (SPM), greedy;
+ * - routing statistics (per-layer expert load, entropy, locality) from the PyTorch twin of the
+ *   model on the same tokens (llama.cpp does not expose routing without the native runtime);
+ * - completions of the first held-out snippets, as they come.
+ *
+ *   npx tsx pipeline/evaluate.ts MODEL.gguf CORPUS_DIR TRAIN_DIR OUT.json
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { getLlama, type Llama, LlamaLogLevel, type LlamaModel, readGgufFileInfo, type Token } from "node-llama-cpp";
+import { createTokenDecoder } from "../server/engine/tokenText";
+
+/** `EVAL_QUICK=1` shrinks the evaluation to a smoke test of the script itself. */
+const QUICK = process.env.EVAL_QUICK === "1";
+
+export const EVALUATION = {
+    /** Held-out tokens scored for perplexity at each k (spread over all held-out files, round robin by language). */
+    perplexityTokens: QUICK ? 1024 : 24_576,
+    window: 256,
+    fimSnippetsPerKind: QUICK ? 4 : 60,
+    fimPrefixChars: 1500,
+    fimSuffixChars: 500,
+    fimMaxTokens: 48,
+    samples: 6,
+    seed: 7
+} as const;
+
+type CorpusFile = { path: string, language: string, text: string };
+const PYTHON = process.env.PYTHON ?? "/usr/bin/python3";
+const root = path.resolve(import.meta.dirname, "..");
+
+function rng(seed: number) {
+    let a = seed >>> 0;
+    return () => {
+        a = (a + 0x6d2b79f5) >>> 0;
+        let t = Math.imul(a ^ (a >>> 15), a | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+}
+
+const readJsonl = (file: string) => readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as CorpusFile);
+
+/** Held-out files interleaved by language, so a prefix of the list is balanced. */
+function interleave(files: CorpusFile[]): CorpusFile[] {
+    const byLang = new Map<string, CorpusFile[]>();
+    for (const f of files) byLang.set(f.language, [...(byLang.get(f.language) ?? []), f]);
+    const lists = [...byLang.values()];
+    const out: CorpusFile[] = [];
+    for (let i = 0; out.length < files.length; i++) for (const l of lists) if (l[i]) out.push(l[i]!);
+    return out;
+}
+
+/** Windows of held-out tokens: [tokens of one window][]; the first token of each window is context only. */
+function perplexityWindows(model: LlamaModel, files: CorpusFile[]): Token[][] {
+    const windows: Token[][] = [];
+    let total = 0;
+    for (const f of interleave(files)) {
+        const tokens = model.tokenize(f.text, false);
+        for (let i = 0; i + 2 <= tokens.length && total < EVALUATION.perplexityTokens; i += EVALUATION.window) {
+            const w = tokens.slice(i, i + EVALUATION.window);
+            windows.push(w);
+            total += w.length - 1;
+        }
+        if (total >= EVALUATION.perplexityTokens) break;
+    }
+    return windows;
+}
+
+const utf8Bytes = (s: string) => Buffer.byteLength(s, "utf8");
+
+async function perplexity(llama: Llama, modelPath: string, k: number, windows: Token[][], decode: (t: Token[]) => string) {
+    const model = await llama.loadModel({ modelPath, metadataOverrides: { qwen3moe: { expert_used_count: k } } as never });
+    const context = await model.createContext({ contextSize: EVALUATION.window * 2 });
+    const sequence = context.getSequence();
+    let nats = 0, bytes = 0, count = 0;
+    for (const w of windows) {
+        await sequence.clearHistory();
+        const out = await sequence.controlledEvaluate(w.map((t, i) => (i < w.length - 1 ? [t, { generateNext: { logits: true } }] : t)) as never);
+        for (let i = 0; i < w.length - 1; i++) {
+            const logits = (out[i] as { next: { logits: Map<Token, number> } }).next.logits;
+            let max = -Infinity;
+            for (const v of logits.values()) if (v > max) max = v;
+            let sum = 0;
+            for (const v of logits.values()) sum += Math.exp(v - max);
+            nats += max + Math.log(sum) - logits.get(w[i + 1]!)!;
+            bytes += utf8Bytes(decode([w[i + 1]!]));
+            count++;
+        }
+    }
+    await context.dispose();
+    await model.dispose();
+    return { k, tokens: count, bytes, perplexity: Math.exp(nats / count), bitsPerByte: nats / Math.LN2 / bytes };
+}
+
+/** Unigram and interpolated absolute-discount bigram over the training split's tokens. */
+function baselines(model: LlamaModel, trainFiles: CorpusFile[], windows: Token[][], vocab: number, decode: (t: Token[]) => string) {
+    const uni = new Float64Array(vocab);
+    const bi = new Map<number, Map<number, number>>();
+    let total = 0;
+    for (const f of trainFiles) {
+        const t = model.tokenize(f.text, false) as number[];
+        for (let i = 0; i < t.length; i++) {
+            uni[t[i]!] = uni[t[i]!]! + 1; total++;
+            if (i > 0) {
+                const row = bi.get(t[i - 1]!) ?? new Map<number, number>();
+                row.set(t[i]!, (row.get(t[i]!) ?? 0) + 1);
+                bi.set(t[i - 1]!, row);
+            }
+        }
+    }
+    const pUni = (t: number) => (uni[t]! + 1) / (total + vocab); // add-one: no held-out token has probability 0
+    const D = 0.75;
+    const rowTotals = new Map([...bi].map(([a, row]) => [a, [...row.values()].reduce((x, y) => x + y, 0)]));
+    const pBi = (a: number, b: number) => {
+        const row = bi.get(a);
+        if (!row) return pUni(b);
+        const n = rowTotals.get(a)!;
+        return Math.max((row.get(b) ?? 0) - D, 0) / n + (D * row.size / n) * pUni(b);
+    };
+    let nUni = 0, nBi = 0, bytes = 0, count = 0;
+    for (const w of windows) for (let i = 0; i < w.length - 1; i++) {
+        const a = w[i] as number, b = w[i + 1] as number;
+        nUni -= Math.log(pUni(b)); nBi -= Math.log(pBi(a, b));
+        bytes += utf8Bytes(decode([w[i + 1]!])); count++;
+    }
+    const figures = (nats: number) => ({ perplexity: Math.exp(nats / count), bitsPerByte: nats / Math.LN2 / bytes });
+    return { trainTokens: total, unigram: figures(nUni), bigram: figures(nBi) };
+}
+
+type Snippet = { kind: "line" | "bracket", path: string, prefix: string, middle: string, suffix: string };
+
+/** Held-out FIM tasks: a whole non-trivial line, or the text between a bracket pair on one line. */
+function fimSnippets(files: CorpusFile[]): Snippet[] {
+    const random = rng(EVALUATION.seed);
+    const line: Snippet[] = [], bracket: Snippet[] = [];
+    const pool = interleave(files);
+    for (let attempt = 0; attempt < 20_000 && (line.length < EVALUATION.fimSnippetsPerKind || bracket.length < EVALUATION.fimSnippetsPerKind); attempt++) {
+        const f = pool[Math.floor(random() * pool.length)]!;
+        const lines = f.text.split("\n");
+        const n = Math.floor(random() * lines.length);
+        const target = lines[n]!;
+        if (target.trim().length < 8 || target.length > 120) continue;
+        const start = lines.slice(0, n).join("\n").length + (n > 0 ? 1 : 0);
+        if (line.length < EVALUATION.fimSnippetsPerKind && random() < 0.5) {
+            const indent = /^\s*/.exec(target)![0].length;
+            const a = start + indent, b = start + target.length;
+            line.push({ kind: "line", path: f.path, prefix: f.text.slice(Math.max(0, a - EVALUATION.fimPrefixChars), a), middle: f.text.slice(a, b), suffix: f.text.slice(b, b + EVALUATION.fimSuffixChars) });
+        } else if (bracket.length < EVALUATION.fimSnippetsPerKind) {
+            const m = /\(([^()\n]{3,60})\)|\[([^[\]\n]{3,60})\]|\{([^{}\n]{3,60})\}/.exec(target);
+            if (!m) continue;
+            const inner = m[1] ?? m[2] ?? m[3]!;
+            const a = start + m.index + 1, b = a + inner.length;
+            bracket.push({ kind: "bracket", path: f.path, prefix: f.text.slice(Math.max(0, a - EVALUATION.fimPrefixChars), a), middle: inner, suffix: f.text.slice(b, b + EVALUATION.fimSuffixChars) });
+        }
+    }
+    return [...line, ...bracket];
+}
+
+function levenshtein(a: string, b: string): number {
+    let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= a.length; i++) {
+        const cur = [i];
+        for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+        prev = cur;
+    }
+    return prev[b.length]!;
+}
+
+async function fim(llama: Llama, modelPath: string, k: number, snippets: Snippet[], decodeFor: (m: LlamaModel) => (t: Token[]) => string) {
+    const model = await llama.loadModel({ modelPath, metadataOverrides: { qwen3moe: { expert_used_count: k } } as never });
+    const decode = decodeFor(model);
+    const context = await model.createContext({ contextSize: 2048 });
+    const sequence = context.getSequence();
+    const { prefix: PRE, suffix: SUF, middle: MID } = model.tokens.infill;
+    const results: { kind: string, exact: boolean, similarity: number, middle: string, output: string, path: string }[] = [];
+    for (const s of snippets) {
+        await sequence.clearHistory();
+        // The server's prompt for this model: SPM, joint variant.
+        const prompt = [PRE!, SUF!, ...model.tokenize(s.suffix, false), MID!, ...model.tokenize(s.prefix, false)];
+        const out: Token[] = [];
+        for await (const t of sequence.evaluate(prompt, { temperature: 0 })) {
+            if (model.isEogToken(t) || model.isSpecialToken(t) || out.length >= EVALUATION.fimMaxTokens) break;
+            out.push(t);
+            if (decode(out).includes("\n")) break;
+        }
+        const output = decode(out).split("\n")[0]!;
+        const expected = s.middle;
+        const similarity = 1 - levenshtein(output.trim(), expected.trim()) / Math.max(1, output.trim().length, expected.trim().length);
+        results.push({ kind: s.kind, exact: output.trim() === expected.trim(), similarity, middle: expected, output, path: s.path });
+    }
+    await context.dispose();
+    await model.dispose();
+    const summary = (kind: string) => {
+        const r = results.filter((x) => x.kind === kind);
+        return { snippets: r.length, exactMatch: r.filter((x) => x.exact).length / r.length, editSimilarity: r.reduce((a, x) => a + x.similarity, 0) / r.length };
+    };
+    return { k, line: summary("line"), bracket: summary("bracket"), results };
+}
+
+async function main() {
+    const [modelPath, corpusDir, trainDir, outJson] = process.argv.slice(2);
+    if (!modelPath || !corpusDir || !trainDir || !outJson) throw new Error("usage: evaluate.ts MODEL.gguf CORPUS_DIR TRAIN_DIR OUT.json");
+    const held = readJsonl(path.join(corpusDir, "heldout.jsonl"));
+    const train = readJsonl(path.join(corpusDir, "train.jsonl"));
+    const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
+    const fileInfo = await readGgufFileInfo(modelPath);
+    const arch = fileInfo.architectureMetadata as { expert_count: number, expert_used_count: number };
+    const ks = [...new Set([1, arch.expert_used_count, arch.expert_count])].sort((a, b) => a - b);
+
+    const vocabModel = await llama.loadModel({ modelPath, vocabOnly: true });
+    const decode = createTokenDecoder(vocabModel, fileInfo);
+    const windows = perplexityWindows(vocabModel, held);
+    const started = Date.now();
+    const phase = (name: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0)} s] ${name}`);
+    phase(`${windows.length} perplexity windows`);
+    const base = baselines(vocabModel, train, windows, (fileInfo.metadata.tokenizer!.ggml!.tokens as string[]).length, decode);
+    console.log(`baselines: unigram ${base.unigram.bitsPerByte.toFixed(3)} bpb, bigram ${base.bigram.bitsPerByte.toFixed(3)} bpb`);
+
+    const ppl = [];
+    for (const k of ks) {
+        const r = await perplexity(llama, modelPath, k, windows, decode);
+        console.log(`k=${k}: ${r.bitsPerByte.toFixed(3)} bits/byte, perplexity ${r.perplexity.toFixed(2)} over ${r.tokens} held-out tokens`);
+        ppl.push(r);
+    }
+
+    phase("perplexity done");
+    const snippets = fimSnippets(held);
+    phase(`${snippets.length} FIM snippets`);
+    const fims = [];
+    for (const k of ks) {
+        const r = await fim(llama, modelPath, k, snippets, (m) => createTokenDecoder(m, fileInfo));
+        console.log(`k=${k}: FIM line EM ${(r.line.exactMatch * 100).toFixed(1)}% ES ${(r.line.editSimilarity * 100).toFixed(1)}%, bracket EM ${(r.bracket.exactMatch * 100).toFixed(1)}% ES ${(r.bracket.editSimilarity * 100).toFixed(1)}%`);
+        fims.push(r);
+    }
+
+    phase("FIM done");
+    // Routing statistics from the PyTorch twin, on the same held-out windows.
+    const dir = mkdtempSync(path.join(os.tmpdir(), "moe-pilot-eval-"));
+    let routing: unknown;
+    try {
+        writeFileSync(path.join(dir, "windows.json"), JSON.stringify(windows));
+        routing = JSON.parse(execFileSync(PYTHON, [path.join(root, "pipeline/train/routing_stats.py"), trainDir, path.join(dir, "windows.json")], { encoding: "utf8", maxBuffer: 1 << 28 }));
+    } finally {
+        rmSync(dir, { recursive: true, force: true });
+    }
+
+    const trained = fims.find((f) => f.k === arch.expert_used_count)!;
+    const samples = trained.results.filter((r) => r.kind === "line").slice(0, EVALUATION.samples / 2)
+        .concat(trained.results.filter((r) => r.kind === "bracket").slice(0, EVALUATION.samples / 2));
+    const result = {
+        model: path.basename(modelPath),
+        evaluation: EVALUATION,
+        heldOutFiles: held.length,
+        baselines: base,
+        perplexity: ppl,
+        fim: fims.map(({ results: _r, ...rest }) => rest),
+        routing,
+        samples,
+        seconds: Math.round((Date.now() - started) / 1000)
+    };
+    writeFileSync(outJson, JSON.stringify(result, null, 2) + "\n");
+    await vocabModel.dispose();
+    await llama.dispose();
+}
+
+await main();

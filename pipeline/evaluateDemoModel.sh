@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Evaluates the embedded demo model on the held-out files and writes docs/MODEL_CARD.md.
+#   npm run model:eval      (needs the corpus and the training output: npm run model:train)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+npx tsx pipeline/evaluate.ts models/embedded/moe-pilot-demo.gguf .cache/corpus .cache/train models/embedded/eval.json
+npx tsx pipeline/modelCard.ts models/embedded/eval.json .cache/train/manifest.json .cache/corpus/summary.json docs/MODEL_CARD.md
