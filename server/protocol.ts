@@ -6,7 +6,9 @@
  * One namespace per custom method, named `moePilot/<area>/<verb>`. This file imports only
  * `vscode-languageserver-protocol`, so any LSP client (Neovim, Helix, a test) can use it.
  */
-import { NotificationType, RequestType0 } from "vscode-languageserver-protocol";
+import {
+    NotificationType, type PartialResultParams, ProgressType, ProtocolRequestType, RequestType0, type WorkDoneProgressParams
+} from "vscode-languageserver-protocol";
 
 /** The server's settings: `initializationOptions.settings`, then `workspace/configuration` section `moePilot`. */
 export type Settings = {
@@ -102,4 +104,53 @@ export namespace StatusRequest {
 export namespace ReloadModelRequest {
     export const method = "moePilot/model/reload";
     export const type = new RequestType0<StatusParams, void>(method);
+}
+
+export type ChatMessage = { role: "user" | "assistant", content: string };
+
+/** Context the user attached to a chat message and can see in the panel. */
+export type ChatAttachment = {
+    kind: "selection" | "file" | "diagnostics",
+    /** What the panel shows, e.g. "src/a.ts:10-20". */
+    label: string,
+    text: string
+};
+
+export type ChatParams = WorkDoneProgressParams & PartialResultParams & {
+    /** The conversation; the last message is the user's new one. */
+    messages: ChatMessage[],
+    attachments?: ChatAttachment[],
+    /** Experts per token for this chat (MoE models): `auto` is the trained count. */
+    experts?: "auto" | number,
+    /** Most tokens the answer may take. Defaults to 512. */
+    maxTokens?: number
+};
+
+/** One streamed piece of the answer, sent as `$/progress` with the request's `partialResultToken`. */
+export type ChatChunk = { text: string };
+
+export type ChatResult = {
+    /** The whole answer (the chunks, joined). */
+    text: string,
+    stopReason: "end-of-turn" | "max-tokens" | "cancelled",
+    promptTokens: number,
+    generatedTokens: number,
+    tokensPerSecond: number,
+    experts: number,
+    /** What the context-window policy left out to fit, said to the user rather than done silently. */
+    trimmed: { attachments: string[], earlierMessages: number },
+    /** The chat template used: the model's own, or a general default when it has none. */
+    template: { name: string, fromModel: boolean }
+};
+
+/**
+ * Client → server: answer a chat message. The answer streams as `$/progress` partial results
+ * (`ChatChunk`) when the client passes a `partialResultToken`; the response then sums it up.
+ * `$/cancelRequest` stops it within one token; a chat waits behind inline completions and
+ * behind an earlier chat.
+ */
+export namespace ChatRequest {
+    export const method = "moePilot/chat/send";
+    export const type = new ProtocolRequestType<ChatParams, ChatResult, ChatChunk, void, void>(method);
+    export const partialResult = new ProgressType<ChatChunk>();
 }

@@ -17,18 +17,34 @@ export enum Priority {
 
 type Waiter = { priority: Priority, seq: number, start: () => void, reject: (e: unknown) => void };
 
+/** What a job holds while it runs: a long job calls `yieldIfWaited()` between steps. */
+export type LaneTurn = {
+    /** Lets queued jobs of higher priority run first, then continues. Rejects if the signal aborts meanwhile. */
+    yieldIfWaited(): Promise<void>
+};
+
 export class ComputeLane {
     private busy = false;
     private seq = 0;
     private readonly waiting: Waiter[] = [];
 
     /** Runs `job` when the lane is free and no higher-priority job waits. Aborting while queued removes the job. */
-    async run<T>(priority: Priority, signal: AbortSignal | undefined, job: () => Promise<T>): Promise<T> {
+    async run<T>(priority: Priority, signal: AbortSignal | undefined, job: (turn: LaneTurn) => Promise<T>): Promise<T> {
         await this.acquire(priority, signal);
+        let owned = true;
+        const turn: LaneTurn = {
+            yieldIfWaited: async () => {
+                if (!this.shouldYield(priority)) return;
+                owned = false;
+                this.release();
+                await this.acquire(priority, signal);
+                owned = true;
+            }
+        };
         try {
-            return await job();
+            return await job(turn);
         } finally {
-            this.release();
+            if (owned) this.release();
         }
     }
 

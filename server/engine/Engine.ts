@@ -7,13 +7,15 @@
  * loaded with `metadataOverrides` (`<arch>.expert_used_count = k`). Both instances memory-map the
  * same file, so the weights are shared pages; the second costs a context, not a copy.
  */
-import { type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, LlamaLogLevel, getLlama } from "node-llama-cpp";
+import {
+    type ChatWrapper, GeneralChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, LlamaLogLevel, getLlama, resolveChatWrapper
+} from "node-llama-cpp";
 import type { ExpertMode, ModelSummary, Settings } from "../protocol";
 import { inspectModel, type ModelInspection } from "../models/inspectModel";
 import { embeddedModelPath, isEmbeddedModel, verifyEmbeddedModel } from "../models/embeddedModel";
 import { ComputeLane } from "./ComputeLane";
 import { createTokenDecoder, type TokenDecoder } from "./tokenText";
-import { ModelFileError, errorMessage } from "./errors";
+import { EngineNotReadyError, ModelFileError, errorMessage } from "./errors";
 import type { Logger } from "../log";
 
 /** What a completion needs from the engine, valid until the next load. */
@@ -24,6 +26,18 @@ export type CompletionBackend = {
     decode: TokenDecoder,
     contextSize: number,
     experts: number
+};
+
+/** What a chat needs: its own context on the model instance for its expert count. */
+export type ChatBackend = {
+    model: LlamaModel,
+    sequence: LlamaContextSequence,
+    decode: TokenDecoder,
+    contextSize: number,
+    experts: number,
+    chatWrapper: ChatWrapper,
+    /** False when the model has no chat template and a general default is used. */
+    templateFromModel: boolean
 };
 
 export type EngineLoadResult = {
@@ -42,6 +56,8 @@ export class Engine {
     private models = new Map<number, LlamaModel>();
     private context?: LlamaContext;
     private backend?: CompletionBackend;
+    private chats = new Map<number, Promise<ChatBackend & { context: LlamaContext }>>();
+    private loaded?: { inspection: ModelInspection, settings: Settings, threads: number };
     private loadGeneration = 0;
 
     constructor(private readonly log: Logger) {}
@@ -76,6 +92,7 @@ export class Engine {
         const context = await model.createContext({ contextSize, threads, sequences: 1 });
         if (superseded()) { await context.dispose(); throw new SupersededLoadError(); }
         this.context = context;
+        this.loaded = { inspection, settings, threads };
         this.backend = { model, sequence: context.getSequence(), decode: createTokenDecoder(model, inspection.fileInfo), contextSize: context.contextSize, experts };
         this.log.info(`loaded ${inspection.path} (${inspection.architecture}, ${inspection.expertCount} experts, completion k=${experts}, ${mode}), context ${context.contextSize} tokens, ${threads} threads`);
 
@@ -98,10 +115,48 @@ export class Engine {
         };
     }
 
+    /**
+     * The chat context for `experts` per token (`auto`: the trained count), created on first use
+     * and kept, so the next turn of a conversation reuses its KV cache.
+     */
+    async chat(experts: "auto" | number): Promise<ChatBackend> {
+        const loaded = this.loaded;
+        if (!loaded) throw new EngineNotReadyError();
+        const { inspection, settings, threads } = loaded;
+        const k = inspection.expertCount === 0 ? 0
+            : experts === "auto" ? inspection.expertUsedCount
+            : Math.max(1, Math.min(inspection.expertCount, experts));
+        let chat = this.chats.get(k);
+        if (!chat) {
+            // Kept as a promise, so two chats starting at once share one context.
+            chat = this.createChat(inspection, settings, threads, k);
+            this.chats.set(k, chat);
+            chat.catch(() => this.chats.delete(k));
+        }
+        return chat;
+    }
+
+    private async createChat(inspection: ModelInspection, settings: Settings, threads: number, k: number) {
+        const model = await this.loadModel(await this.getLlama(), inspection, k || inspection.expertUsedCount);
+        const contextSize = Math.min(settings.contextSize, inspection.trainContextSize ?? settings.contextSize);
+        const context = await model.createContext({ contextSize, threads, sequences: 1 });
+        const templateFromModel = typeof model.fileInfo.metadata.tokenizer?.chat_template === "string";
+        return {
+            model, context, sequence: context.getSequence(), decode: createTokenDecoder(model, inspection.fileInfo),
+            contextSize: context.contextSize, experts: k,
+            chatWrapper: templateFromModel ? resolveChatWrapper(model) : new GeneralChatWrapper(),
+            templateFromModel
+        };
+    }
+
     async unload() {
         const context = this.context;
         this.backend = undefined;
         this.context = undefined;
+        this.loaded = undefined;
+        const chats = [...this.chats.values()];
+        this.chats.clear();
+        for (const chat of chats) await (await chat.catch(() => undefined))?.context.dispose();
         await context?.dispose();
         for (const model of this.models.values()) await model.dispose();
         this.models.clear();

@@ -9,9 +9,9 @@ import {
     InlineCompletionTriggerKind, InitializeRequest, LogMessageNotification, type LogMessageParams, type ProtocolConnection,
     ShowMessageNotification, type ShowMessageParams, StreamMessageReader, StreamMessageWriter, DidOpenTextDocumentNotification,
     DidChangeTextDocumentNotification, DidCloseTextDocumentNotification, InitializedNotification, ShutdownRequest, ExitNotification,
-    type Position, WorkDoneProgressCreateRequest, ConfigurationRequest
+    type Position, WorkDoneProgress, WorkDoneProgressCreateRequest, ConfigurationRequest
 } from "vscode-languageserver-protocol/node";
-import { type InitializationOptions, StatusNotification, type StatusParams } from "../../server/protocol";
+import { type ChatChunk, type ChatParams, ChatRequest, type ChatResult, type InitializationOptions, StatusNotification, type StatusParams } from "../../server/protocol";
 
 export const ROOT = path.resolve(import.meta.dirname, "..", "..");
 export const SERVER = path.join(ROOT, "dist", "server.js");
@@ -56,8 +56,10 @@ export class TestClient {
         connection.onNotification(StatusNotification.type, (p) => this.status.push(p));
         connection.onNotification(LogMessageNotification.type, (p) => this.logs.push(p));
         connection.onNotification(ShowMessageNotification.type, (p) => this.messages.push(p));
-        connection.onNotification("$/progress", (p: unknown) => this.progress.push(p));
-        connection.onRequest(WorkDoneProgressCreateRequest.type, () => undefined);
+        // Work-done progress the server creates (model loading): follow each token it announces.
+        connection.onRequest(WorkDoneProgressCreateRequest.type, ({ token }) => {
+            connection.onProgress(WorkDoneProgress.type, token, (value) => this.progress.push({ token, value }));
+        });
     }
 
     /** Starts the server and runs `initialize`/`initialized`. `configuration` answers `workspace/configuration` when given. */
@@ -113,6 +115,15 @@ export class TestClient {
         return this.connection.sendRequest(InlineCompletionRequest.type, {
             textDocument: { uri }, position, context: { triggerKind }
         }, token?.token) as Promise<InlineCompletionList | null>;
+    }
+
+    private chatCounter = 0;
+
+    /** A chat request with streaming: `onChunk` sees each `$/progress` partial result as it arrives. */
+    chat(params: Omit<ChatParams, "partialResultToken">, onChunk: (chunk: ChatChunk) => void = () => {}, cancel?: CancellationTokenSource): Promise<ChatResult> {
+        const partialResultToken = `chat-${++this.chatCounter}`;
+        const subscription = this.connection.onProgress(ChatRequest.partialResult, partialResultToken, onChunk);
+        return this.connection.sendRequest(ChatRequest.type, { ...params, partialResultToken }, cancel?.token).finally(() => subscription.dispose());
     }
 
     /** `shutdown` then `exit`; resolves with the server's exit code. */

@@ -49,3 +49,32 @@ describe("compute lane", () => {
         assert.equal(await lane.run(Priority.Chat, undefined, async () => 7), 7);
     });
 });
+
+describe("compute lane: long jobs yield", () => {
+    test("a chat yields between tokens to a waiting completion, then continues", async () => {
+        const lane = new ComputeLane();
+        const order: string[] = [];
+        const step = gate();
+        const chatStarted = gate();
+        const chat = lane.run(Priority.Chat, undefined, async (turn) => {
+            order.push("chat token 1");
+            chatStarted.open();
+            await step.released;
+            await turn.yieldIfWaited();
+            order.push("chat token 2");
+        });
+        await chatStarted.released;
+        const completion = lane.run(Priority.Completion, undefined, async () => { order.push("completion"); });
+        step.open();
+        await Promise.all([chat, completion]);
+        assert.deepEqual(order, ["chat token 1", "completion", "chat token 2"]);
+    });
+
+    test("yielding with nobody waiting keeps the lane", async () => {
+        const lane = new ComputeLane();
+        let yielded = 0;
+        await lane.run(Priority.Chat, undefined, async (turn) => { await turn.yieldIfWaited(); yielded++; });
+        assert.equal(yielded, 1);
+        assert.equal(lane.queued, 0);
+    });
+});

@@ -1,0 +1,67 @@
+/**
+ * The chat answer's token loop: like completion's, it reuses the KV cache (a new turn of the
+ * same conversation extends the previous prompt), decodes greedily, and stops within one token
+ * of a cancel — and between tokens it lets a waiting inline completion use the cores first.
+ */
+import type { LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
+import type { LaneTurn } from "../engine/ComputeLane";
+import type { TokenDecoder } from "../engine/tokenText";
+
+export type ChatStop = "end-of-turn" | "max-tokens" | "cancelled";
+
+export type ChatGeneration = { text: string, stopReason: ChatStop, promptTokens: number, generatedTokens: number, decodeMs: number };
+
+export async function generateChat(options: {
+    model: LlamaModel,
+    sequence: LlamaContextSequence,
+    decode: TokenDecoder,
+    prompt: Token[],
+    /** Texts that end the model's turn (from the chat template), cut from the answer. */
+    stopTexts: readonly string[],
+    maxTokens: number,
+    signal: AbortSignal,
+    turn: LaneTurn,
+    onText: (chunk: string) => void
+}): Promise<ChatGeneration> {
+    const { model, sequence, prompt, signal } = options;
+    const keep = Math.min(sequence.compareContextTokens(prompt).firstDifferentIndex, prompt.length - 1);
+    if (keep < sequence.nextTokenIndex) await sequence.eraseContextTokenRanges([{ start: keep, end: sequence.nextTokenIndex }]);
+
+    const tokens: Token[] = [];
+    let sent = 0;
+    let stopReason: ChatStop = "end-of-turn";
+    let firstAt: number | undefined;
+    // A stop text may arrive split over tokens: hold back as many characters as the longest one.
+    const holdBack = Math.max(0, ...options.stopTexts.map((s) => s.length));
+    let text = "";
+
+    const iterator = sequence.evaluate(prompt.slice(keep), { temperature: 0 })[Symbol.asyncIterator]();
+    try {
+        while (true) {
+            const next = await iterator.next();
+            if (next.done) break;
+            firstAt ??= performance.now();
+            if (signal.aborted) { stopReason = "cancelled"; break; }
+            const token = next.value;
+            if (model.isEogToken(token)) break;
+            tokens.push(token);
+            text = options.decode(tokens);
+            const stopAt = options.stopTexts.map((s) => text.indexOf(s)).filter((i) => i >= 0).sort((a, b) => a - b)[0];
+            if (stopAt !== undefined) { text = text.slice(0, stopAt); break; }
+            const safe = text.endsWith("\uFFFD") ? text.length - 1 : text.length - holdBack;
+            if (safe > sent) { options.onText(text.slice(sent, safe)); sent = safe; }
+            if (tokens.length >= options.maxTokens) { stopReason = "max-tokens"; break; }
+            await options.turn.yieldIfWaited();
+        }
+    } finally {
+        await iterator.return?.();
+    }
+    if (stopReason !== "cancelled" && text.length > sent) options.onText(text.slice(sent));
+    return {
+        text: stopReason === "cancelled" ? text.slice(0, sent) : text,
+        stopReason,
+        promptTokens: prompt.length,
+        generatedTokens: tokens.length,
+        decodeMs: firstAt === undefined ? 0 : performance.now() - firstAt
+    };
+}

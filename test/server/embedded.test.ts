@@ -1,0 +1,57 @@
+/**
+ * The embedded demo model as a user meets it: the default when no model is set, checked against
+ * its SHA-256, completing real code. (Content is not asserted: a demo model's exact words are
+ * not a contract; docs/MODEL_CARD.md measures its quality.)
+ */
+import assert from "node:assert/strict";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, describe, test } from "node:test";
+import { EMBEDDED_MODEL_FILE } from "../../server/models/embeddedModel";
+import { ROOT, TestClient } from "./lspClient";
+
+const dir = mkdtempSync(path.join(os.tmpdir(), "moe-pilot-embedded-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("the embedded demo model", () => {
+    test("is the default, loads after its checksum is verified, and completes", async () => {
+        const client = await TestClient.start({ settings: { completion: { debounceMs: 0 } } });
+        try {
+            const status = await client.settled();
+            assert.equal(status.state, "ready", status.message);
+            assert.equal(status.model!.isEmbedded, true);
+            assert.equal(status.model!.architecture, "qwen3moe");
+            assert.equal(status.model!.expertCount, 8);
+            assert.equal(status.model!.expertUsedCount, 2);
+            assert.equal(status.model!.fimSource, "gguf-tokens");
+            const uri = "file:///w/stats.py";
+            const text = "def mean(values):\n    total = 0\n    for v in values:\n        total += v\n    return ";
+            await client.open(uri, text, "python");
+            const list = await client.complete(uri, { line: 4, character: 11 });
+            assert.ok(list && list.items.length === 1, "a suggestion");
+            assert.ok(String(list.items[0]!.insertText).trim().length > 0);
+        } finally {
+            await client.stop();
+        }
+    });
+
+    test("a damaged copy is refused with a clear message", async () => {
+        // An extension root whose embedded model has one byte changed.
+        const copy = path.join(dir, EMBEDDED_MODEL_FILE);
+        mkdirSync(path.dirname(copy), { recursive: true });
+        const original = path.join(ROOT, EMBEDDED_MODEL_FILE);
+        const bytes = readFileSync(original);
+        bytes[bytes.length - 10] = bytes[bytes.length - 10]! ^ 0xff;
+        writeFileSync(copy, bytes);
+        copyFileSync(`${original}.sha256`, `${copy}.sha256`);
+        const client = await TestClient.start({ extensionRoot: dir });
+        try {
+            const status = await client.settled();
+            assert.equal(status.state, "error");
+            assert.match(status.message!, /embedded model is damaged \(SHA-256/);
+        } finally {
+            await client.stop();
+        }
+    });
+});
