@@ -1,5 +1,5 @@
 /**
- * Completion latency through the real server over LSP (stdio), on the test model:
+ * Completion latency through the real server over LSP (stdio), on the embedded demo model (or --model):
  * a first request on a freshly opened file, then a file typed in character by character with a
  * completion request after each one (what VS Code sends while you type).
  *
@@ -12,10 +12,11 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { InlineCompletionTriggerKind } from "vscode-languageserver-protocol/node";
-import { ROOT, TEST_MODELS, TestClient } from "../test/server/lspClient";
+import { EMBEDDED_MODEL_FILE } from "../server/models/embeddedModel";
+import { ROOT, TestClient } from "../test/server/lspClient";
 
 const { values } = parseArgs({ options: { model: { type: "string" }, chars: { type: "string" }, file: { type: "string" } } });
-const modelPath = values.model ?? TEST_MODELS.moe;
+const modelPath = values.model ?? path.join(ROOT, EMBEDDED_MODEL_FILE);
 const chars = Number(values.chars ?? 400);
 const source = readFileSync(values.file ?? path.join(ROOT, "server", "completion", "filters.ts"), "utf8").slice(0, chars);
 
