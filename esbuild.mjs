@@ -1,5 +1,6 @@
 // Bundles the extension client, the language server (and later the webview UI).
 //   node esbuild.mjs [--watch] [--production]
+import { cpSync, mkdirSync } from "node:fs";
 import * as esbuild from "esbuild";
 
 const watch = process.argv.includes("--watch");
@@ -33,8 +34,21 @@ const builds = [
         external: ["node-llama-cpp"],
         // The bundled CommonJS dependencies (vscode-languageserver) call require() for Node built-ins.
         banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" }
+    },
+    {
+        // The chat panel's UI runs in the webview: a browser page.
+        ...common,
+        entryPoints: ["media/chat/main.ts"],
+        outfile: "dist/webview.js",
+        format: "iife",
+        platform: "browser",
+        target: "es2022"
     }
 ];
+
+// The codicon font, served to the webview from dist/ (its localResourceRoots are media/ and dist/).
+mkdirSync("dist/codicons", { recursive: true });
+for (const file of ["codicon.css", "codicon.ttf"]) cpSync(`node_modules/@vscode/codicons/dist/${file}`, `dist/codicons/${file}`);
 
 if (watch) {
     for (const options of builds) await (await esbuild.context(options)).watch();

@@ -24,7 +24,7 @@ const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"));
 delete pkg.devDependencies;
 delete pkg.scripts;
 writeFileSync(path.join(stage, "package.json"), JSON.stringify(pkg, null, 2));
-for (const file of ["README.md", "LICENSE", "dist/extension.cjs", "dist/server.js", "media", "models/embedded/moe-pilot-demo.gguf", "models/embedded/moe-pilot-demo.gguf.sha256"])
+for (const file of ["README.md", "LICENSE", "dist/extension.cjs", "dist/server.js", "dist/webview.js", "dist/codicons", "media", "models/embedded/moe-pilot-demo.gguf", "models/embedded/moe-pilot-demo.gguf.sha256"])
     cpSync(path.join(root, file), path.join(stage, file), { recursive: true });
 
 const deps = execFileSync("npm", ["ls", "--omit=dev", "--all", "--parseable"], { cwd: root, encoding: "utf8" })

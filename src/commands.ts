@@ -3,17 +3,20 @@
  * says what to do when the server is not running.
  */
 import * as vscode from "vscode";
+import type { ChatPanel } from "./chat/ChatPanel";
 import type { Ctx } from "./ctx";
 
-type Command = (ctx: Ctx) => (...args: unknown[]) => unknown;
+type Command = (ctx: Ctx, chat: ChatPanel) => (...args: unknown[]) => unknown;
 
 const COMMANDS: Record<string, Command> = {
     "moePilot.triggerCompletion": () => () => vscode.commands.executeCommand("editor.action.inlineSuggest.trigger"),
     "moePilot.restartServer": (ctx) => () => ctx.restart(),
     "moePilot.showLog": (ctx) => () => ctx.log.show(),
+    "moePilot.openChat": () => () => vscode.commands.executeCommand("moePilot.chat.focus"),
     "moePilot.statusMenu": (ctx) => async () => {
         const items = [
             { label: "$(sparkle) Trigger inline completion", command: "moePilot.triggerCompletion" },
+            { label: "$(comment-discussion) Open chat", command: "moePilot.openChat" },
             { label: "$(debug-restart) Restart server", command: "moePilot.restartServer" },
             { label: "$(output) Show server log", command: "moePilot.showLog" },
             { label: "$(gear) Settings", command: "workbench.action.openSettings", args: ["moePilot"] }
@@ -23,6 +26,6 @@ const COMMANDS: Record<string, Command> = {
     }
 };
 
-export function registerCommands(ctx: Ctx): vscode.Disposable[] {
-    return Object.entries(COMMANDS).map(([id, factory]) => vscode.commands.registerCommand(id, factory(ctx)));
+export function registerCommands(ctx: Ctx, chat: ChatPanel): vscode.Disposable[] {
+    return Object.entries(COMMANDS).map(([id, factory]) => vscode.commands.registerCommand(id, factory(ctx, chat)));
 }

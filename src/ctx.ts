@@ -5,7 +5,7 @@
  */
 import * as vscode from "vscode";
 import { CloseAction, type ErrorHandler, type LanguageClient, State } from "vscode-languageclient/node";
-import { StatusNotification, StatusRequest } from "../server/protocol";
+import { StatusNotification, type StatusParams, StatusRequest } from "../server/protocol";
 import { connectionErrorResult, createLanguageClient } from "./client";
 import { StatusBar } from "./status";
 
@@ -17,6 +17,9 @@ const CRASH_WINDOW_MS = 3 * 60 * 1000;
 export class Ctx implements vscode.Disposable {
     readonly log = vscode.window.createOutputChannel("MoE Pilot", { log: true });
     readonly status = new StatusBar();
+    private readonly statusEmitter = new vscode.EventEmitter<StatusParams>();
+    /** The server's status changed (or the server went away: state "starting"). */
+    readonly onDidChangeStatus = this.statusEmitter.event;
     private client?: LanguageClient;
     private crashes: number[] = [];
     private toldAboutCrash = false;
@@ -36,8 +39,8 @@ export class Ctx implements vscode.Disposable {
             if (e.newState === State.Running) this.status.setClientState("running");
         });
         await client.start();
-        client.onNotification(StatusNotification.type, (s) => this.status.setServerStatus(s));
-        this.status.setServerStatus(await client.sendRequest(StatusRequest.type));
+        client.onNotification(StatusNotification.type, (s) => this.setServerStatus(s));
+        this.setServerStatus(await client.sendRequest(StatusRequest.type));
     }
 
     get running(): LanguageClient | undefined {
@@ -57,10 +60,16 @@ export class Ctx implements vscode.Disposable {
             this.stopping = false;
         }
         await client?.start();
-        if (client) this.status.setServerStatus(await client.sendRequest(StatusRequest.type));
+        if (client) this.setServerStatus(await client.sendRequest(StatusRequest.type));
+    }
+
+    private setServerStatus(status: StatusParams) {
+        this.status.setServerStatus(status);
+        this.statusEmitter.fire(status);
     }
 
     private onServerClosed() {
+        this.setServerStatus({ state: "starting" });
         if (this.stopping) return { action: CloseAction.DoNotRestart, handled: true };
         const now = Date.now();
         this.crashes = [...this.crashes.filter((t) => now - t < CRASH_WINDOW_MS), now];
@@ -87,7 +96,7 @@ export class Ctx implements vscode.Disposable {
         this.restartTimer = setTimeout(() => {
             void this.client?.start()
                 .then(() => this.client!.sendRequest(StatusRequest.type))
-                .then((s) => this.status.setServerStatus(s))
+                .then((s) => this.setServerStatus(s))
                 .catch((e: unknown) => this.log.error(`restart failed: ${String(e)}`));
         }, delay);
         return { action: CloseAction.DoNotRestart, handled: true };
@@ -98,6 +107,7 @@ export class Ctx implements vscode.Disposable {
         this.stopping = true;
         await this.client?.dispose().catch(() => undefined);
         this.status.dispose();
+        this.statusEmitter.dispose();
         this.log.dispose();
     }
 }

@@ -3,14 +3,22 @@
  * VS Code does not show a notification when an extension fails to activate, so we do.
  */
 import * as vscode from "vscode";
+import { ChatPanel } from "./chat/ChatPanel";
 import { registerCommands } from "./commands";
 import { Ctx } from "./ctx";
+import { registerProposalDocuments } from "./edits/proposeEdit";
 
 let ctx: Ctx | undefined;
 
 export async function activate(context: vscode.ExtensionContext) {
     ctx = new Ctx(context);
-    context.subscriptions.push(...registerCommands(ctx));
+    const chat = new ChatPanel(context, ctx);
+    context.subscriptions.push(
+        chat,
+        vscode.window.registerWebviewViewProvider(ChatPanel.viewId, chat, { webviewOptions: { retainContextWhenHidden: true } }),
+        registerProposalDocuments(),
+        ...registerCommands(ctx, chat)
+    );
     try {
         await ctx.start();
     } catch (e: unknown) {

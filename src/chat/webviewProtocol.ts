@@ -1,0 +1,60 @@
+/**
+ * Every message between the chat panel's webview (media/chat/) and the extension (src/chat/),
+ * as discriminated unions in one file both sides import. The webview holds no state of its own
+ * that matters: the extension stores the chats and sends the whole view state when it changes.
+ */
+
+export type StoredMessage = {
+    role: "user" | "assistant",
+    content: string,
+    /** The answer was cut short: stopped by the user, or the server died while it streamed. */
+    interrupted?: "stopped" | "server-stopped",
+    /** What the user attached, by label (the text itself is not kept). */
+    attachments?: string[],
+    /** Figures of an answer. */
+    meta?: { tokensPerSecond: number, experts: number, trimmed?: string }
+};
+
+export type StoredChat = {
+    id: string,
+    title: string,
+    createdAt: number,
+    messages: StoredMessage[],
+    /** Experts per token for this chat: "auto" or a number (MoE models). */
+    experts: "auto" | number
+};
+
+export type ContextOptions = { selection: boolean, currentFile: boolean, diagnostics: boolean };
+
+export type ViewState = {
+    chat: StoredChat,
+    history: { id: string, title: string, createdAt: number }[],
+    /** An answer is streaming into the last message. */
+    busy: boolean,
+    /** The model's experts: total per layer (0 when not MoE) and trained count. */
+    model?: { name: string, expertCount: number, expertUsedCount: number },
+    context: ContextOptions,
+    /** What the user would attach now (labels), so they see it before sending. */
+    pendingContext: string[],
+    notice?: string
+};
+
+export type ToWebview =
+    | { type: "state", state: ViewState }
+    /** A piece of the streaming answer (the full state follows when it ends). */
+    | { type: "chunk", text: string }
+    | { type: "focusInput" };
+
+export type FromWebview =
+    | { type: "ready" }
+    | { type: "send", text: string }
+    | { type: "stop" }
+    | { type: "regenerate" }
+    | { type: "newChat" }
+    | { type: "openChat", id: string }
+    | { type: "deleteChat", id: string }
+    | { type: "setExperts", experts: "auto" | number }
+    | { type: "setContext", context: ContextOptions }
+    | { type: "copyCode", code: string }
+    | { type: "insertCode", code: string }
+    | { type: "applyCode", code: string, language: string };

@@ -1,0 +1,143 @@
+/**
+ * The chat panel's UI in headless Chromium (Debian's chromium through playwright-core): the real
+ * page (src/chat/chatHtml.ts, with its CSP) and the real bundle (dist/webview.js), served on
+ * 127.0.0.1, with `acquireVsCodeApi` standing in for the extension host's message channel.
+ */
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { chatHtml } from "../../src/chat/chatHtml";
+import type { FromWebview, StoredMessage, ToWebview, ViewState } from "../../src/chat/webviewProtocol";
+
+const ROOT = path.resolve(import.meta.dirname, "..", "..");
+const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const TYPES: Record<string, string> = { ".js": "text/javascript", ".css": "text/css", ".ttf": "font/ttf", ".html": "text/html" };
+
+let server: Server, base: string, browser: Browser;
+
+before(async () => {
+    server = createServer((req, res) => {
+        const url = new URL(req.url!, "http://x");
+        if (url.pathname === "/") {
+            const nonce = randomBytes(16).toString("base64");
+            // The stand-in for VS Code's API, allowed by the page's CSP through the nonce.
+            const shim = `<script nonce="${nonce}">window.posted=[];window.acquireVsCodeApi=()=>({postMessage:(m)=>window.posted.push(m)});</script>`;
+            const html = chatHtml({ cspSource: `http://${req.headers.host}`, nonce, uri: (...p) => `/${p.join("/")}` }).replace("<body>", `<body>${shim}`);
+            res.writeHead(200, { "content-type": "text/html" }).end(html);
+            return;
+        }
+        const file = path.join(ROOT, path.normalize(url.pathname));
+        if (!file.startsWith(path.join(ROOT, "dist")) && !file.startsWith(path.join(ROOT, "media"))) { res.writeHead(404).end(); return; }
+        try {
+            res.writeHead(200, { "content-type": TYPES[path.extname(file)] ?? "application/octet-stream" }).end(readFileSync(file));
+        } catch { res.writeHead(404).end(); }
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    base = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
+    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: CHROMIUM_ARGS });
+});
+after(async () => { await browser?.close(); server?.close(); });
+
+const state = (messages: StoredMessage[], over: Partial<ViewState> = {}): ViewState => ({
+    chat: { id: "c1", title: "t", createdAt: 1, messages, experts: "auto" },
+    history: [{ id: "c1", title: "t", createdAt: 1 }],
+    busy: false,
+    model: { name: "demo", expertCount: 8, expertUsedCount: 2 },
+    context: { selection: true, currentFile: false, diagnostics: false },
+    pendingContext: [],
+    ...over
+});
+
+async function open(): Promise<Page> {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.goto(base);
+    await page.waitForFunction(() => (window as unknown as { posted: FromWebview[] }).posted.some((m) => m.type === "ready"));
+    assert.deepEqual(errors, []);
+    return page;
+}
+const send = (page: Page, message: ToWebview) => page.evaluate((m) => window.postMessage(m, "*"), message);
+const posted = (page: Page) => page.evaluate(() => (window as unknown as { posted: FromWebview[] }).posted);
+
+describe("chat panel UI", () => {
+    test("renders Markdown with highlighted code, and streams chunks into the answer", async () => {
+        const page = await open();
+        await send(page, { type: "state", state: state([{ role: "user", content: "hi" }, { role: "assistant", content: "" }], { busy: true }) });
+        await send(page, { type: "chunk", text: "Use **map**:\n\n```ts\nconst y = xs.map((x) => x * 2);\n" });
+        await send(page, { type: "chunk", text: "```\n" });
+        await page.waitForSelector(".code-block code .hljs-keyword");
+        assert.equal(await page.textContent(".message.assistant strong"), "map");
+        assert.equal(await page.isVisible("#stop"), true, "Stop shows while busy");
+        await page.close();
+    });
+
+    test("code-block buttons send the raw code; Enter sends; Escape stops", async () => {
+        const page = await open();
+        const code = "if (a < b && c > d) {\n  run();\n}";
+        await send(page, { type: "state", state: state([{ role: "user", content: "q" }, { role: "assistant", content: "```js\n" + code + "\n```" }]) });
+        for (const action of ["copy", "insert", "apply"]) await page.click(`.code-action[data-action=${action}]`);
+        await page.fill("#input", "next question");
+        await page.press("#input", "Enter");
+        await send(page, { type: "state", state: state([], { busy: true }) });
+        await page.waitForSelector("#stop:not([hidden])");
+        await page.keyboard.press("Escape");
+        const messages = await posted(page);
+        assert.deepEqual(messages.filter((m) => m.type === "copyCode" || m.type === "insertCode"), [{ type: "copyCode", code: code + "\n" }, { type: "insertCode", code: code + "\n" }]);
+        assert.deepEqual(messages.find((m) => m.type === "applyCode"), { type: "applyCode", code: code + "\n", language: "js" });
+        assert.ok(messages.some((m) => m.type === "send" && m.text === "next question"), JSON.stringify(messages));
+        assert.ok(messages.some((m) => m.type === "stop"));
+        await page.close();
+    });
+
+    test("hostile model output is shown as text and runs nothing", async () => {
+        const page = await open();
+        const hostile = [
+            "<script>window.pwned = 1</script>",
+            "<img src=x onerror=\"window.pwned = 2\">",
+            "[click me](javascript:window.pwned=3)",
+            "<a href=\"javascript:window.pwned=4\">link</a>",
+            "<div onmouseover=\"window.pwned=5\">hover</div>",
+            "<iframe src=\"javascript:window.pwned=6\"></iframe>",
+            "![remote](http://127.0.0.1:9/x.png)",
+            "```html\n<script>window.pwned = 7</script><b onclick=\"window.pwned=8\">x</b>\n```"
+        ].join("\n\n");
+        await send(page, { type: "state", state: state([{ role: "user", content: "<b onclick=\"window.pwned=9\">me</b>" }, { role: "assistant", content: hostile }]) });
+        await page.waitForSelector(".message.assistant .code-block");
+        await page.hover(".message.assistant");
+        await page.click(".message.assistant a", { timeout: 2000 }).catch(() => undefined);
+        await page.click(".message.user .content");
+        const result = await page.evaluate(() => {
+            const messages = document.querySelector("#messages")!;
+            const all = [...messages.querySelectorAll("*")];
+            return {
+                pwned: (window as unknown as { pwned?: number }).pwned,
+                scripts: messages.querySelectorAll("script, iframe, img, object, embed").length,
+                handlers: all.filter((e) => [...e.attributes].some((a) => a.name.startsWith("on"))).length,
+                badLinks: [...messages.querySelectorAll("a")].filter((a) => /^javascript:/i.test(a.getAttribute("href") ?? "")).length,
+                text: messages.textContent
+            };
+        });
+        assert.equal(result.pwned, undefined, "no payload ran");
+        assert.equal(result.scripts, 0, "no script, frame or image elements");
+        assert.equal(result.handlers, 0, "no event-handler attributes");
+        assert.equal(result.badLinks, 0, "no javascript: links");
+        assert.match(result.text!, /<script>window\.pwned = 1<\/script>/, "HTML is shown as text");
+        assert.match(result.text!, /<script>window\.pwned = 7<\/script>/, "HTML in code blocks is shown as code");
+        await page.close();
+    });
+
+    test("interrupted answers say so; the expert choice lists the model's experts", async () => {
+        const page = await open();
+        await send(page, { type: "state", state: state([{ role: "user", content: "q" }, { role: "assistant", content: "partial", interrupted: "server-stopped" }]) });
+        assert.match((await page.textContent(".interrupted"))!, /server stopped/);
+        assert.equal(await page.locator("#experts option").count(), 9, "auto + 1..8");
+        await page.selectOption("#experts", "1");
+        assert.ok((await posted(page)).some((m) => m.type === "setExperts" && m.experts === 1));
+        await page.close();
+    });
+});
