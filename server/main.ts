@@ -10,6 +10,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { type ClientCapabilities, createConnection, DidChangeConfigurationNotification, ProposedFeatures, type ServerCapabilities, TextDocuments, TextDocumentSyncKind } from "vscode-languageserver/node";
 import { TextDocument } from "vscode-languageserver-textdocument";
+import { CodeActionFeature } from "./actions/CodeActionFeature";
 import { ChatFeature } from "./chat/ChatFeature";
 import { CompletionFeature } from "./completion/CompletionFeature";
 import { Engine } from "./engine/Engine";
@@ -41,7 +42,7 @@ let registerConfigurationChanges = false;
 const engine = new EngineFeature(connection, new Engine(log.tagged("engine")), log.tagged("engine"), () => settings, () => extensionRoot);
 const completion = new CompletionFeature(connection, documents, engine, log.tagged("completion"), () => settings);
 const chat = new ChatFeature(connection, engine, log.tagged("chat"));
-const features: Feature[] = [engine, completion, chat];
+const features: Feature[] = [engine, completion, chat, new CodeActionFeature(connection)];
 
 function applySettings(raw: unknown, base: Settings, source: string) {
     const parsed = parseSettings(raw, base);

@@ -3,10 +3,11 @@
  * says what to do when the server is not running.
  */
 import * as vscode from "vscode";
+import { ACTIONS } from "./actions";
 import type { ChatPanel } from "./chat/ChatPanel";
 import type { Ctx } from "./ctx";
 
-type Command = (ctx: Ctx, chat: ChatPanel) => (...args: unknown[]) => unknown;
+type Command = (ctx: Ctx, chat: ChatPanel) => (...args: never[]) => unknown;
 
 const COMMANDS: Record<string, Command> = {
     "moePilot.triggerCompletion": () => () => vscode.commands.executeCommand("editor.action.inlineSuggest.trigger"),
@@ -23,7 +24,8 @@ const COMMANDS: Record<string, Command> = {
         ];
         const pick = await vscode.window.showQuickPick(items, { title: "MoE Pilot" });
         if (pick) await vscode.commands.executeCommand(pick.command, ...(pick.args ?? []));
-    }
+    },
+    ...ACTIONS
 };
 
 export function registerCommands(ctx: Ctx, chat: ChatPanel): vscode.Disposable[] {

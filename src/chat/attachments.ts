@@ -60,3 +60,14 @@ export async function gatherAttachments(options: ContextOptions, question: strin
     }
     return attachments;
 }
+
+/** The code in `range` and, when asked, the problems there: the context of an edit command. */
+export function attachmentsForRange(doc: vscode.TextDocument, range: vscode.Range, diagnostics: boolean): ChatAttachment[] {
+    const name = relative(doc.uri);
+    const label = `${name}:${range.start.line + 1}-${range.end.line + 1}`;
+    const attachments: ChatAttachment[] = [{ kind: "selection", label, text: doc.getText(range) }];
+    const problems = diagnostics ? vscode.languages.getDiagnostics(doc.uri).filter((d) => d.range.intersection(range)) : [];
+    if (problems.length > 0)
+        attachments.push({ kind: "diagnostics", label, text: problems.map((d) => `line ${d.range.start.line + 1}: ${d.message}`).join("\n") });
+    return attachments;
+}

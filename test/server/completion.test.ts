@@ -143,3 +143,24 @@ describe("inline completion over LSP", () => {
         assert.equal(status.state, "ready");
     });
 });
+
+describe("code actions over LSP", () => {
+    test("a selection offers explain/edit/document/tests; problems offer a fix", async () => {
+        const client = await TestClient.start({ settings: { modelPath: TEST_MODELS.moe } });
+        try {
+            await client.settled();
+            const uri = "file:///w/actions.ts";
+            await client.open(uri, "const a = 1;\nconst b = a +;\n");
+            const range = { start: { line: 0, character: 0 }, end: { line: 1, character: 13 } };
+            const actions = await client.connection.sendRequest("textDocument/codeAction", { textDocument: { uri }, range, context: { diagnostics: [] } }) as { title: string, command: { command: string, arguments: unknown[] } }[];
+            assert.deepEqual(actions.map((a) => a.command.command).sort(), ["moePilot.addDocComment", "moePilot.editSelection", "moePilot.explain", "moePilot.generateTests"]);
+            assert.deepEqual(actions[0]!.command.arguments, [uri, range]);
+            const diagnostic = { range: { start: { line: 1, character: 13 }, end: { line: 1, character: 14 } }, message: "Expression expected." };
+            const cursor = { start: diagnostic.range.start, end: diagnostic.range.start };
+            const fixes = await client.connection.sendRequest("textDocument/codeAction", { textDocument: { uri }, range: cursor, context: { diagnostics: [diagnostic] } }) as { kind: string, command: { command: string } }[];
+            assert.deepEqual(fixes.map((a) => [a.kind, a.command.command]), [["quickfix", "moePilot.fix"]], "at a cursor on a problem: only the fix");
+        } finally {
+            await client.stop();
+        }
+    });
+});
