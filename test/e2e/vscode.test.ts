@@ -1,0 +1,147 @@
+/**
+ * End to end in a real VS Code: the packaged extension (VSIX) installed into code-server, driven
+ * by Debian's headless Chromium through playwright-core, the way a person drives it. Screenshots
+ * of each step go to test-results/e2e/.
+ *
+ *   npm run test:e2e
+ *
+ * Desktop VS Code (@vscode/test-electron) cannot be downloaded on these machines; the suite says
+ * so and runs in code-server, which is VS Code for the browser with a Node extension host.
+ */
+import assert from "node:assert/strict";
+import { execFileSync, execSync } from "node:child_process";
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { type Browser, chromium, type Frame, type Page } from "playwright-core";
+
+const ROOT = path.resolve(import.meta.dirname, "..", "..");
+const OUT = path.join(ROOT, "test-results", "e2e");
+const PROFILE = path.join(ROOT, ".cache", "e2e-profile");
+const WORKSPACE = path.join(ROOT, ".cache", "e2e-workspace");
+const PORT = 8731;
+const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+/** The server's process, found by its path inside the installed extension. */
+const SERVER_PROCESS = "moe-pilot.*dist/server.js";
+
+let browser: Browser, page: Page;
+let step = 0;
+const shot = async (name: string) => page.screenshot({ path: path.join(OUT, `${String(++step).padStart(2, "0")}-${name}.png`) });
+const statusText = () => page.evaluate(() => [...document.querySelectorAll(".statusbar-item")].map((e) => e.textContent ?? "").find((t) => /MoE|k=\d/.test(t)) ?? "");
+const waitForStatus = (re: RegExp, timeout = 60_000) =>
+    page.waitForFunction((source) => [...document.querySelectorAll(".statusbar-item")].some((e) => new RegExp(source).test(e.textContent ?? "")), re.source, { timeout });
+const editorText = async () => (await page.locator(".editor-instance .monaco-editor .view-lines").first().innerText()).replace(/\u00a0/g, " ");
+
+async function chatFrame(): Promise<Frame> {
+    for (let i = 0; i < 150; i++) {
+        for (const f of page.frames()) if (await f.locator("#input").count().catch(() => 0)) return f;
+        await page.waitForTimeout(200);
+    }
+    throw new Error("the chat webview did not appear");
+}
+
+async function palette(command: string) {
+    await page.keyboard.press("F1");
+    const input = page.locator(".quick-input-widget input");
+    await input.waitFor();
+    await input.fill(`>${command}`);
+    await page.locator(".quick-input-list .monaco-list-row").filter({ hasText: command }).first().waitFor();
+    await page.keyboard.press("Enter");
+}
+
+async function openFile(name: string) {
+    await page.locator(`.explorer-folders-view .monaco-list-row[aria-label^="${name}"]`).first().click();
+    await page.waitForSelector(`.tabs-container .tab[aria-label^="${name}"]`);
+}
+
+describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, () => {
+    before(async () => {
+        rmSync(OUT, { recursive: true, force: true });
+        mkdirSync(OUT, { recursive: true });
+        execFileSync("bash", [path.join(ROOT, "scripts/code-server.sh"), "install"], { stdio: "inherit" });
+        execFileSync("npm", ["run", "--silent", "package"], { cwd: ROOT, stdio: "inherit" });
+        rmSync(WORKSPACE, { recursive: true, force: true });
+        cpSync(path.join(ROOT, "demo", "workspace"), WORKSPACE, { recursive: true });
+        execFileSync("bash", [path.join(ROOT, "scripts/code-server.sh"), "start", String(PORT), PROFILE, WORKSPACE], { stdio: "inherit" });
+        const home = path.join(PROFILE, "chrome-home");
+        browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: CHROMIUM_ARGS, env: { ...process.env, HOME: home, XDG_CONFIG_HOME: `${home}/.config`, XDG_CACHE_HOME: `${home}/.cache` } });
+        page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
+        await page.goto(`http://127.0.0.1:${PORT}/?folder=${WORKSPACE}`);
+        await page.waitForSelector(".explorer-folders-view .monaco-list-row", { timeout: 120_000 });
+        await waitForStatus(/k=2\/8/);
+        await shot("ready");
+    });
+
+    after(async () => {
+        await browser?.close();
+        try { execSync(`kill $(cat ${PROFILE}/code-server.pid)`); } catch { /* already gone */ }
+    });
+
+    test("desktop VS Code is not run here, and the suite says why", () => {
+        console.log("# @vscode/test-electron: not run — no VS Code build can be downloaded on this machine (no internet but the npm registry); this suite runs in code-server instead.");
+    });
+
+    test("typing shows a ghost-text completion from the embedded model; Tab accepts it", async () => {
+        await openFile("shapes.ts");
+        await page.keyboard.press("Control+g");
+        await page.keyboard.type("14");
+        await page.keyboard.press("Enter");
+        await page.keyboard.press("End");
+        await page.keyboard.type("const n = points.length;", { delay: 50 });
+        await page.keyboard.press("Enter");
+        await page.waitForSelector('.monaco-editor [class*="ghost-text"]', { timeout: 60_000 });
+        await shot("ghost-text");
+        const before = await editorText();
+        await page.keyboard.press("Tab");
+        await page.waitForFunction((n) => (document.querySelector(".editor-instance .monaco-editor .view-lines") as HTMLElement).innerText.length > n, before.length);
+        await shot("accepted");
+    });
+
+    test("the chat panel streams an answer about the selection", async () => {
+        await page.keyboard.press("Control+a");
+        await page.locator('.activitybar .action-item a[aria-label^="MoE Pilot"], .activitybar .action-item[aria-label^="MoE Pilot"]').first().click();
+        const frame = await chatFrame();
+        await frame.locator("#input").fill("What does this code do?");
+        await frame.locator("#input").press("Enter");
+        await frame.locator(".message.user").filter({ hasText: "What does this code do?" }).waitFor();
+        await frame.locator(".message.assistant .content").first().waitFor();
+        await frame.locator("#send:not([hidden])").waitFor({ timeout: 120_000 });
+        const answer = await frame.locator(".message.assistant .content").last().innerText();
+        assert.ok(answer.trim().length > 0, "an answer arrived");
+        assert.match(await frame.locator(".message.user .attachments").last().innerText(), /shapes\.ts:1-/);
+        await shot("chat");
+    });
+
+    test("Explain from the palette asks in the chat panel", async () => {
+        await page.locator(".editor-instance .monaco-editor .view-lines").first().click();
+        await page.keyboard.press("Control+a");
+        await palette("MoE Pilot: Explain Selection");
+        const frame = await chatFrame();
+        await frame.locator(".message.user").filter({ hasText: "Explain what the selected code does." }).waitFor();
+        await frame.locator("#send:not([hidden])").waitFor({ timeout: 120_000 });
+        await shot("explain");
+    });
+
+    test("changing the completion expert count shows in the status bar", async () => {
+        const settingsFile = path.join(PROFILE, "ud", "User", "settings.json");
+        const settings = JSON.parse(readFileSync(settingsFile, "utf8")) as Record<string, unknown>;
+        writeFileSync(settingsFile, JSON.stringify({ ...settings, "moePilot.completion.experts": 1 }, null, 2));
+        await waitForStatus(/k=1\/8/);
+        await shot("experts-1");
+        writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
+        await waitForStatus(/k=2\/8/);
+    });
+
+    test("a killed server comes back, and the chat is intact", async () => {
+        const frame = await chatFrame();
+        const before = await frame.locator(".message").count();
+        execSync(`pkill -9 -f '${SERVER_PROCESS}'`);
+        await page.waitForFunction(() => ![...document.querySelectorAll(".statusbar-item")].some((e) => /k=2\/8/.test(e.textContent ?? "")), null, { timeout: 10_000 });
+        await shot("server-killed");
+        await waitForStatus(/k=2\/8/);
+        assert.match(await statusText(), /k=2\/8/);
+        const after = await (await chatFrame()).locator(".message").count();
+        assert.equal(after, before, "the chat history survived the crash");
+        await shot("server-back");
+    });
+});
