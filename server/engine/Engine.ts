@@ -53,7 +53,7 @@ export type LoadProgress = (message: string, percentage: number) => void;
 export class Engine {
     readonly lane = new ComputeLane();
     private llama?: Promise<Llama>;
-    private models = new Map<number, LlamaModel>();
+    private models = new Map<string, LlamaModel>();
     private context?: LlamaContext;
     private backend?: CompletionBackend;
     private chats = new Map<number, Promise<ChatBackend & { context: LlamaContext }>>();
@@ -182,7 +182,9 @@ export class Engine {
     }
 
     private async loadModel(llama: Llama, inspection: ModelInspection, experts: number): Promise<LlamaModel> {
-        const cached = this.models.get(experts);
+        // Keyed by file and count: a superseded load's instance must never be taken for another file's.
+        const key = `${inspection.path}#${experts}`;
+        const cached = this.models.get(key);
         if (cached) return cached;
         const override = inspection.expertCount > 0 && experts !== inspection.expertUsedCount
             ? { [inspection.architecture]: { expert_used_count: experts } }
@@ -194,7 +196,7 @@ export class Engine {
                 // node-llama-cpp types overrides per known architecture; ours come from the file.
                 ...(override ? { metadataOverrides: override as Parameters<Llama["loadModel"]>[0]["metadataOverrides"] } : {})
             });
-            this.models.set(experts, model);
+            this.models.set(key, model);
             return model;
         } catch (e: unknown) {
             throw new ModelFileError("load-failed", inspection.path, `llama.cpp could not load ${inspection.name}: ${errorMessage(e)}`, { cause: e });
