@@ -122,6 +122,43 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
         await shot("explain");
     });
 
+    test("Edit with instruction: a diff first; Accept applies it; a file changed meanwhile is refused", async () => {
+        const toast = (text: RegExp) => page.locator(".notifications-toasts .notification-toast").filter({ hasText: text }).first();
+        const proposeEditOfLine = async () => {
+            await openFile("stats.py");
+            await page.keyboard.press("Control+g");
+            await page.keyboard.type("5");
+            await page.keyboard.press("Enter");
+            await page.keyboard.press("Home");
+            await page.keyboard.press("Shift+End");
+            await palette("MoE Pilot: Edit Selection with Instruction");
+            const input = page.locator(".quick-input-widget input");
+            await input.waitFor();
+            await input.fill("return the mean as a float");
+            await page.keyboard.press("Enter");
+            await toast(/apply the proposed change to stats\.py/).waitFor({ timeout: 180_000 });
+        };
+        const original = readFileSync(path.join(WORKSPACE, "stats.py"), "utf8").split("\n")[4]!;
+
+        await proposeEditOfLine();
+        await shot("edit-diff");
+        await toast(/apply the proposed change/).locator(".monaco-button").filter({ hasText: "Accept" }).click();
+        await openFile("stats.py");
+        await page.waitForFunction((line) => !(document.querySelector(".editor-instance .monaco-editor .view-lines") as HTMLElement).innerText.replace(/\u00a0/g, " ").includes(line), original.trim());
+        await shot("edit-applied");
+        await page.keyboard.press("Control+z");
+
+        await proposeEditOfLine();
+        await openFile("stats.py");
+        await page.keyboard.press("Control+End");
+        await page.keyboard.type("# changed meanwhile");
+        const textBefore = await editorText();
+        await toast(/apply the proposed change/).locator(".monaco-button").filter({ hasText: "Accept" }).click();
+        await toast(/changed after this edit was proposed/).waitFor();
+        assert.equal(await editorText(), textBefore, "nothing was applied");
+        await shot("edit-refused");
+    });
+
     test("changing the completion expert count shows in the status bar", async () => {
         const settingsFile = path.join(PROFILE, "ud", "User", "settings.json");
         const settings = JSON.parse(readFileSync(settingsFile, "utf8")) as Record<string, unknown>;
