@@ -24,9 +24,9 @@ const QUICK = process.env.EVAL_QUICK === "1";
 
 export const EVALUATION = {
     /** Held-out tokens scored for perplexity at each k (spread over all held-out files, round robin by language). */
-    perplexityTokens: QUICK ? 1024 : 24_576,
+    perplexityTokens: QUICK ? 1024 : 8192,
     window: 256,
-    fimSnippetsPerKind: QUICK ? 4 : 60,
+    fimSnippetsPerKind: QUICK ? 4 : 30,
     fimPrefixChars: 1500,
     fimSuffixChars: 500,
     fimMaxTokens: 48,
