@@ -49,9 +49,15 @@ async function palette(command: string) {
     await page.keyboard.press("Enter");
 }
 
+/** Quick Open (Ctrl+P), as a person does: works whichever side bar is showing. */
 async function openFile(name: string) {
-    await page.locator(`.explorer-folders-view .monaco-list-row[aria-label^="${name}"]`).first().click();
-    await page.waitForSelector(`.tabs-container .tab[aria-label^="${name}"]`);
+    await page.keyboard.press("Control+p");
+    const input = page.locator(".quick-input-widget input");
+    await input.waitFor();
+    await input.fill(name);
+    await page.locator(".quick-input-list .monaco-list-row").filter({ hasText: name }).first().waitFor();
+    await page.keyboard.press("Enter");
+    await page.waitForSelector(`.tabs-container .tab.active[aria-label^="${name}"]`);
 }
 
 describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, () => {
