@@ -17,7 +17,6 @@ export class EngineFeature implements Feature {
     private status: StatusParams = { state: "starting" };
     private workDoneProgress = false;
     private lastSpeedReport = 0;
-    private loading?: Promise<void>;
 
     constructor(
         private readonly connection: Connection,
@@ -39,13 +38,8 @@ export class EngineFeature implements Feature {
 
     get current(): StatusParams { return this.status; }
 
-    /** Resolves when the latest load has finished, loaded or not. */
-    whenLoaded(): Promise<void> { return this.loading ?? Promise.resolve(); }
-
     load(): Promise<void> {
-        const run = this.runLoad();
-        this.loading = run;
-        return run;
+        return this.runLoad();
     }
 
     reportSpeed(tokensPerSecond: number) {
