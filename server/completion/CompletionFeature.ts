@@ -22,7 +22,7 @@ import type { Settings } from "../protocol";
 import { CompletionCache } from "./cache";
 import { buildCompletionContext } from "./context";
 import { debounce } from "./debounce";
-import { type FimOrder, type FimTokens, type Tokenizer, buildFimPrompt, resolveFimTokens } from "./fimFormats";
+import { buildFimPrompt } from "./fimFormats";
 import { endOfSuggestion, postprocess } from "./filters";
 import { generate } from "./generate";
 
@@ -31,7 +31,6 @@ const INSIDE_WORD = { before: /\w$/, after: /^\w/ };
 
 export class CompletionFeature implements Feature {
     private readonly cache = new CompletionCache();
-    private readonly fimByModel = new WeakMap<LlamaModel, { fim: FimTokens, tokenizer: Tokenizer }>();
     /** Most recently edited documents last; feeds the extra context. */
     private readonly recency = new Map<string, number>();
     private editCounter = 0;
@@ -107,7 +106,7 @@ export class CompletionFeature implements Feature {
             // Read the backend inside the lane: a reload may have replaced it while we waited.
             const backend = this.engine.engine.completion;
             if (!backend) return undefined;
-            const { fim, tokenizer } = this.fimFor(backend.model);
+            const { fim, tokenizer } = backend;
             const prompt = buildFimPrompt(ctx, fim, tokenizer, { maxPromptTokens: backend.contextSize - settings.maxTokens - 1 });
             this.log.debug(`completion: prompt of ${prompt.tokens.length} tokens (${fim.family}, ${fim.order})`);
             return generate(backend.model, backend.sequence, backend.decode, prompt.tokens, {
@@ -131,25 +130,5 @@ export class CompletionFeature implements Feature {
         this.log.debug(`completion: ${result.evaluatedPromptTokens}/${result.promptTokens} prompt tokens evaluated in ${result.prefillMs.toFixed(1)} ms, ` +
             `${result.generatedTokens} generated in ${result.decodeMs.toFixed(1)} ms, stop: ${result.stopReason}, shown: ${text.length} chars`);
         return toList(text);
-    }
-
-    private fimFor(model: LlamaModel): { fim: FimTokens, tokenizer: Tokenizer } {
-        let entry = this.fimByModel.get(model);
-        if (entry) return entry;
-        const tokenizer: Tokenizer = {
-            text: (text) => model.tokenize(text, false),
-            special: (text) => {
-                const tokens = model.tokenize(text, true);
-                return tokens.length === 1 && model.isSpecialToken(tokens[0]) ? tokens[0] : undefined;
-            }
-        };
-        const order = (model.fileInfo.metadata as { moe_pilot?: { fim?: { order?: string } } }).moe_pilot?.fim?.order;
-        const orderHint: FimOrder | undefined = order === "spm" || order === "psm" ? order : undefined;
-        const infill = model.tokens.infill;
-        const fim = resolveFimTokens(tokenizer, { prefix: infill.prefix ?? undefined, suffix: infill.suffix ?? undefined, middle: infill.middle ?? undefined }, orderHint);
-        entry = { fim, tokenizer };
-        this.fimByModel.set(model, entry);
-        this.log.info(`completion prompt format: ${fim.source} (${fim.family}, ${fim.order.toUpperCase()})`);
-        return entry;
     }
 }

@@ -15,6 +15,8 @@ import { inspectModel, type ModelInspection } from "../models/inspectModel";
 import { embeddedModelPath, isEmbeddedModel, verifyEmbeddedModel } from "../models/embeddedModel";
 import { ComputeLane } from "./ComputeLane";
 import { createTokenDecoder, type TokenDecoder } from "./tokenText";
+import type { FimTokens, Tokenizer } from "../completion/fimFormats";
+import { modelFim } from "../completion/modelFim";
 import { EngineNotReadyError, ModelFileError, errorMessage } from "./errors";
 import type { Logger } from "../log";
 
@@ -24,6 +26,9 @@ export type CompletionBackend = {
     sequence: LlamaContextSequence,
     /** Token ids to text, exactly (see tokenText.ts). */
     decode: TokenDecoder,
+    /** The model's FIM format and the tokenizer prompts are built with. */
+    fim: FimTokens,
+    tokenizer: Tokenizer,
     contextSize: number,
     experts: number
 };
@@ -93,10 +98,11 @@ export class Engine {
         if (superseded()) { await context.dispose(); throw new SupersededLoadError(); }
         this.context = context;
         this.loaded = { inspection, settings, threads };
-        this.backend = { model, sequence: context.getSequence(), decode: createTokenDecoder(model, inspection.fileInfo), contextSize: context.contextSize, experts };
+        const { fim, tokenizer } = modelFim(model);
+        this.backend = { model, sequence: context.getSequence(), decode: createTokenDecoder(model, inspection.fileInfo), fim, tokenizer, contextSize: context.contextSize, experts };
+        this.log.info(`completion prompt format: ${fim.source} (${fim.family}, ${fim.order.toUpperCase()})`);
         this.log.info(`loaded ${inspection.path} (${inspection.architecture}, ${inspection.expertCount} experts, completion k=${experts}, ${mode}), context ${context.contextSize} tokens, ${threads} threads`);
 
-        const fim = model.tokens.infill;
         return {
             summary: {
                 name: inspection.name,
@@ -106,7 +112,7 @@ export class Engine {
                 isMoe: inspection.expertCount > 0,
                 expertCount: inspection.expertCount,
                 expertUsedCount: inspection.expertUsedCount,
-                fimSource: fim.prefix != null && fim.suffix != null && fim.middle != null ? "gguf-tokens" : "none",
+                fimSource: fim.source,
                 isEmbedded: embedded
             },
             completionExperts: experts,
