@@ -5,7 +5,7 @@
  * - bits per byte and perplexity at k = 1, the trained k, and all experts (the same file loaded
  *   with `metadataOverrides`), against unigram and bigram baselines over the same tokenizer;
  * - fill-in-the-middle exact match and edit similarity on held-out snippets cut at line ends and
- *   at bracket boundaries, prompted the way the server prompts (SPM), greedy;
+ *   at bracket boundaries, prompted by the server's own prompt builder within the model's context, greedy;
  * - routing statistics (per-layer expert load, entropy, locality) from the PyTorch twin of the
  *   model on the same tokens (llama.cpp does not expose routing without the native runtime);
  * - completions of the first held-out snippets, as they come.
@@ -17,7 +17,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { getLlama, type Llama, LlamaLogLevel, type LlamaModel, readGgufFileInfo, type Token } from "node-llama-cpp";
-import { createTokenDecoder } from "../server/engine/tokenText";
+import { buildCompletionContext, type OpenDocument } from "../server/completion/context";
+import { buildFimPrompt } from "../server/completion/fimFormats";
+import { endOfSuggestion, postprocess } from "../server/completion/filters";
+import { generate } from "../server/completion/generate";
+import { modelFim } from "../server/completion/modelFim";
+import { createTokenDecoder, type TokenDecoder } from "../server/engine/tokenText";
+import { DEFAULT_SETTINGS } from "../server/settings";
 
 /** `EVAL_QUICK=1` shrinks the evaluation to a smoke test of the script itself. */
 const QUICK = process.env.EVAL_QUICK === "1";
@@ -27,11 +33,18 @@ export const EVALUATION = {
     perplexityTokens: QUICK ? 1024 : 8192,
     window: 256,
     fimSnippetsPerKind: QUICK ? 4 : 30,
-    fimPrefixChars: 1500,
-    fimSuffixChars: 500,
-    fimMaxTokens: 48,
+    /** The server's defaults (prefix/suffix lines, token budget); no time budget, so slow k's are not cut short. */
+    fimSettings: { ...DEFAULT_SETTINGS.completion, extraContext: false },
     samples: 6,
-    seed: 7
+    seed: 7,
+    /** Loss by position: the first 1024 tokens of this many long held-out files, in buckets of 256. */
+    positionFiles: QUICK ? 2 : 12,
+    positionTokens: 1024,
+    /**
+     * One thread: with llama.cpp's default (all cores) on a 2-core machine its spinning workers
+     * fight the JS thread and a FIM prompt took 50x longer (measured: 640 ms vs 11 ms).
+     */
+    threads: 1
 } as const;
 
 type CorpusFile = { path: string, language: string, text: string };
@@ -76,23 +89,57 @@ function perplexityWindows(model: LlamaModel, files: CorpusFile[]): Token[][] {
     return windows;
 }
 
+/** -ln p(next) from one controlledEvaluate result that asked for logits. */
+function surprisal(result: unknown, next: Token): number {
+    const logits = (result as { next: { logits: Map<Token, number> } }).next.logits;
+    let max = -Infinity;
+    for (const v of logits.values()) if (v > max) max = v;
+    let sum = 0;
+    for (const v of logits.values()) sum += Math.exp(v - max);
+    return max + Math.log(sum) - logits.get(next)!;
+}
+
+/**
+ * Held-out loss by position (buckets of 256) over long files at the trained k: shows how far
+ * the model can use context beyond its 256-token training sequences.
+ */
+async function lossByPosition(llama: Llama, modelPath: string, files: CorpusFile[]) {
+    const model = await llama.loadModel({ modelPath });
+    const context = await model.createContext({ contextSize: EVALUATION.positionTokens, threads: EVALUATION.threads });
+    const sequence = context.getSequence();
+    const buckets = EVALUATION.positionTokens / 256;
+    const nats = new Array<number>(buckets).fill(0), counts = new Array<number>(buckets).fill(0);
+    let used = 0;
+    for (const f of interleave(files)) {
+        const tokens = model.tokenize(f.text, false);
+        if (tokens.length < EVALUATION.positionTokens) continue;
+        const w = tokens.slice(0, EVALUATION.positionTokens);
+        await sequence.clearHistory();
+        const out = await sequence.controlledEvaluate(w.map((t, i) => (i < w.length - 1 ? [t, { generateNext: { logits: true } }] : t)) as never);
+        for (let i = 0; i < w.length - 1; i++) {
+            const b = Math.floor(i / 256);
+            nats[b]! += surprisal(out[i], w[i + 1]!);
+            counts[b]!++;
+        }
+        if (++used >= EVALUATION.positionFiles) break;
+    }
+    await context.dispose();
+    await model.dispose();
+    return { files: used, buckets: nats.map((n, b) => ({ from: b * 256, to: b * 256 + 255, natsPerToken: n / counts[b]! })) };
+}
+
 const utf8Bytes = (s: string) => Buffer.byteLength(s, "utf8");
 
 async function perplexity(llama: Llama, modelPath: string, k: number, windows: Token[][], decode: (t: Token[]) => string) {
     const model = await llama.loadModel({ modelPath, metadataOverrides: { qwen3moe: { expert_used_count: k } } as never });
-    const context = await model.createContext({ contextSize: EVALUATION.window * 2 });
+    const context = await model.createContext({ contextSize: EVALUATION.window * 2, threads: EVALUATION.threads });
     const sequence = context.getSequence();
     let nats = 0, bytes = 0, count = 0;
     for (const w of windows) {
         await sequence.clearHistory();
         const out = await sequence.controlledEvaluate(w.map((t, i) => (i < w.length - 1 ? [t, { generateNext: { logits: true } }] : t)) as never);
         for (let i = 0; i < w.length - 1; i++) {
-            const logits = (out[i] as { next: { logits: Map<Token, number> } }).next.logits;
-            let max = -Infinity;
-            for (const v of logits.values()) if (v > max) max = v;
-            let sum = 0;
-            for (const v of logits.values()) sum += Math.exp(v - max);
-            nats += max + Math.log(sum) - logits.get(w[i + 1]!)!;
+            nats += surprisal(out[i], w[i + 1]!);
             bytes += utf8Bytes(decode([w[i + 1]!]));
             count++;
         }
@@ -137,7 +184,11 @@ function baselines(model: LlamaModel, trainFiles: CorpusFile[], windows: Token[]
     return { trainTokens: total, unigram: figures(nUni), bigram: figures(nBi) };
 }
 
-type Snippet = { kind: "line" | "bracket", path: string, prefix: string, middle: string, suffix: string };
+/** A held-out file with its middle cut out at `offset`: the completion should put `middle` back. */
+type Snippet = { kind: "line" | "bracket", path: string, language: string, text: string, offset: number, middle: string };
+
+const cut = (f: CorpusFile, kind: Snippet["kind"], a: number, b: number): Snippet =>
+    ({ kind, path: f.path, language: f.language, text: f.text.slice(0, a) + f.text.slice(b), offset: a, middle: f.text.slice(a, b) });
 
 /** Held-out FIM tasks: a whole non-trivial line, or the text between a bracket pair on one line. */
 function fimSnippets(files: CorpusFile[]): Snippet[] {
@@ -154,13 +205,13 @@ function fimSnippets(files: CorpusFile[]): Snippet[] {
         if (line.length < EVALUATION.fimSnippetsPerKind && random() < 0.5) {
             const indent = /^\s*/.exec(target)![0].length;
             const a = start + indent, b = start + target.length;
-            line.push({ kind: "line", path: f.path, prefix: f.text.slice(Math.max(0, a - EVALUATION.fimPrefixChars), a), middle: f.text.slice(a, b), suffix: f.text.slice(b, b + EVALUATION.fimSuffixChars) });
+            line.push(cut(f, "line", a, b));
         } else if (bracket.length < EVALUATION.fimSnippetsPerKind) {
             const m = /\(([^()\n]{3,60})\)|\[([^[\]\n]{3,60})\]|\{([^{}\n]{3,60})\}/.exec(target);
             if (!m) continue;
             const inner = m[1] ?? m[2] ?? m[3]!;
             const a = start + m.index + 1, b = a + inner.length;
-            bracket.push({ kind: "bracket", path: f.path, prefix: f.text.slice(Math.max(0, a - EVALUATION.fimPrefixChars), a), middle: inner, suffix: f.text.slice(b, b + EVALUATION.fimSuffixChars) });
+            bracket.push(cut(f, "bracket", a, b));
         }
     }
     return [...line, ...bracket];
@@ -176,27 +227,41 @@ function levenshtein(a: string, b: string): number {
     return prev[b.length]!;
 }
 
+/** A document the completion context builder can read, over a string. */
+function textDocument(path: string, language: string, text: string): OpenDocument {
+    const lines = text.split("\n");
+    return {
+        uri: `file://${path}`, languageId: language, lineCount: lines.length,
+        getText: (range) => (range ? lines.slice(range.start.line, range.end.line).map((l) => l + "\n").join("") : text)
+    };
+}
+
+/**
+ * Each snippet goes through the server's own completion pipeline (context builder, FIM prompt
+ * within the model's context, generation with its stop rule, filters), greedy. A line snippet
+ * is judged on the suggestion's first line (the model may go on to the next lines, as it does in
+ * the editor); a bracket snippet is mid-line, so the suggestion is one line.
+ */
 async function fim(llama: Llama, modelPath: string, k: number, snippets: Snippet[], decodeFor: (m: LlamaModel) => (t: Token[]) => string) {
     const model = await llama.loadModel({ modelPath, metadataOverrides: { qwen3moe: { expert_used_count: k } } as never });
     const decode = decodeFor(model);
-    const context = await model.createContext({ contextSize: 2048 });
+    const context = await model.createContext({ contextSize: model.trainContextSize, threads: EVALUATION.threads });
     const sequence = context.getSequence();
-    const { prefix: PRE, suffix: SUF, middle: MID } = model.tokens.infill;
-    const results: { kind: string, exact: boolean, similarity: number, middle: string, output: string, path: string }[] = [];
+    const { fim: format, tokenizer } = modelFim(model);
+    const settings = EVALUATION.fimSettings;
+    const results: { kind: string, exact: boolean, similarity: number, middle: string, output: string, raw: string, path: string }[] = [];
     for (const s of snippets) {
-        await sequence.clearHistory();
-        // The server's prompt for this model: SPM, joint variant.
-        const prompt = [PRE!, SUF!, ...model.tokenize(s.suffix, false), MID!, ...model.tokenize(s.prefix, false)];
-        const out: Token[] = [];
-        for await (const t of sequence.evaluate(prompt, { temperature: 0 })) {
-            if (model.isEogToken(t) || model.isSpecialToken(t) || out.length >= EVALUATION.fimMaxTokens) break;
-            out.push(t);
-            if (decode(out).includes("\n")) break;
-        }
-        const output = decode(out).split("\n")[0]!;
+        const before = s.text.slice(0, s.offset).split("\n");
+        const ctx = buildCompletionContext(textDocument(s.path, s.language, s.text), { line: before.length - 1, character: before.at(-1)!.length }, settings);
+        const prompt = buildFimPrompt(ctx, format, tokenizer, { maxPromptTokens: context.contextSize - settings.maxTokens - 1 });
+        const generated = await generate(model, sequence, decode as TokenDecoder, prompt.tokens, {
+            maxTokens: settings.maxTokens, deadline: Infinity, signal: new AbortController().signal,
+            isComplete: (text) => endOfSuggestion(text, ctx) !== undefined
+        });
+        const output = postprocess(generated.text, ctx).split("\n")[0]!;
         const expected = s.middle;
         const similarity = 1 - levenshtein(output.trim(), expected.trim()) / Math.max(1, output.trim().length, expected.trim().length);
-        results.push({ kind: s.kind, exact: output.trim() === expected.trim(), similarity, middle: expected, output, path: s.path });
+        results.push({ kind: s.kind, exact: output.trim() === expected.trim(), similarity, middle: expected, output, raw: generated.text, path: s.path });
     }
     await context.dispose();
     await model.dispose();
@@ -233,6 +298,8 @@ async function main() {
         ppl.push(r);
     }
 
+    const positions = await lossByPosition(llama, modelPath, held);
+    console.log(`loss by position (nats/token): ${positions.buckets.map((b) => `${b.from}–${b.to} ${b.natsPerToken.toFixed(3)}`).join(", ")}`);
     phase("perplexity done");
     const snippets = fimSnippets(held);
     phase(`${snippets.length} FIM snippets`);
@@ -263,9 +330,12 @@ async function main() {
         heldOutFiles: held.length,
         baselines: base,
         perplexity: ppl,
+        lossByPosition: positions,
         fim: fims.map(({ results: _r, ...rest }) => rest),
         routing,
         samples,
+        /** Every FIM result at the trained k, so anyone can read what the figures are made of. */
+        fimResults: trained.results,
         seconds: Math.round((Date.now() - started) / 1000)
     };
     writeFileSync(outJson, JSON.stringify(result, null, 2) + "\n");

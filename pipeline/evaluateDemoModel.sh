@@ -3,5 +3,5 @@
 #   npm run model:eval      (needs the corpus and the training output: npm run model:train)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-npx tsx pipeline/evaluate.ts models/embedded/moe-pilot-demo.gguf .cache/corpus .cache/train models/embedded/eval.json
-npx tsx pipeline/modelCard.ts models/embedded/eval.json .cache/train/manifest.json .cache/corpus/summary.json docs/MODEL_CARD.md
+npx tsx pipeline/evaluate.ts models/embedded/moe-pilot-demo.gguf .cache/corpus .cache/train-fim models/embedded/eval.json
+npx tsx pipeline/modelCard.ts models/embedded/eval.json .cache/train-fim/manifest.json .cache/corpus/summary.json docs/MODEL_CARD.md

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Retrains the embedded demo model from scratch and evaluates it: about 1.5 hours on 2 CPU cores.
+# Retrains the embedded demo model from scratch and evaluates it: about 1 h 45 min on 2 CPU cores.
 #   npm run model:train
 # Same seed, same steps, same corpus versions: the same model (see docs/MODEL_CARD.md).
 set -euo pipefail
@@ -15,9 +15,11 @@ fi
 
 npx tsx pipeline/corpus/collect.ts .cache/corpus
 $PY pipeline/train/train.py --corpus .cache/corpus --out .cache/train
+# Stage two: editor-shaped fill-in-the-middle and 512-token sequences (about 15 minutes).
+$PY pipeline/train/finetune_fim.py --base .cache/train --corpus .cache/corpus --out .cache/train-fim
 mkdir -p models/embedded
-npx tsx pipeline/exportModel.ts .cache/train models/embedded/moe-pilot-demo.gguf q8_0
-$PY pipeline/train/encode_heldout.py .cache/train/tokenizer.json .cache/corpus/heldout.jsonl .cache/heldout-ids.json
-npx tsx pipeline/checkTokenizer.ts .cache/train/tokenizer.json .cache/heldout-ids.json
-npx tsx pipeline/checkExport.ts .cache/train models/embedded/moe-pilot-demo.gguf
+npx tsx pipeline/exportModel.ts .cache/train-fim models/embedded/moe-pilot-demo.gguf q8_0
+$PY pipeline/train/encode_heldout.py .cache/train-fim/tokenizer.json .cache/corpus/heldout.jsonl .cache/heldout-ids.json
+npx tsx pipeline/checkTokenizer.ts .cache/train-fim/tokenizer.json .cache/heldout-ids.json
+npx tsx pipeline/checkExport.ts .cache/train-fim models/embedded/moe-pilot-demo.gguf
 bash pipeline/evaluateDemoModel.sh

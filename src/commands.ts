@@ -18,12 +18,31 @@ const COMMANDS: Record<string, Command> = {
         const items = [
             { label: "$(sparkle) Trigger inline completion", command: "moePilot.triggerCompletion" },
             { label: "$(comment-discussion) Open chat", command: "moePilot.openChat" },
+            { label: "$(layers) Set completion expert count…", command: "moePilot.setCompletionExperts" },
             { label: "$(debug-restart) Restart server", command: "moePilot.restartServer" },
             { label: "$(output) Show server log", command: "moePilot.showLog" },
             { label: "$(gear) Settings", command: "workbench.action.openSettings", args: ["moePilot"] }
         ];
         const pick = await vscode.window.showQuickPick(items, { title: "MoE Pilot" });
         if (pick) await vscode.commands.executeCommand(pick.command, ...(pick.args ?? []));
+    },
+    "moePilot.setCompletionExperts": (ctx) => async () => {
+        const status = ctx.status.serverStatus;
+        const model = status.model;
+        if (!model?.isMoe) {
+            void vscode.window.showInformationMessage(model ? `${model.name} is a dense model: it has no experts to choose.` : "No model is loaded yet.");
+            return;
+        }
+        const current = vscode.workspace.getConfiguration("moePilot").get<number | "auto">("completion.experts", "auto");
+        const items = [
+            { label: "auto", value: "auto" as const, description: `the server's choice (now ${status.completionExperts})` },
+            ...Array.from({ length: model.expertCount }, (_, i) => ({
+                label: String(i + 1), value: i + 1,
+                description: i + 1 === model.expertUsedCount ? "trained" : i + 1 === model.expertCount ? "all experts" : i === 0 ? "fastest" : undefined
+            }))
+        ].map((item) => ({ ...item, picked: item.value === current, detail: item.value === current ? "current setting" : undefined }));
+        const pick = await vscode.window.showQuickPick(items, { title: "Experts per token for inline completion", placeHolder: "Fewer experts are faster; more follow the model more closely" });
+        if (pick) await vscode.workspace.getConfiguration("moePilot").update("completion.experts", pick.value, vscode.ConfigurationTarget.Global);
     },
     ...ACTIONS
 };

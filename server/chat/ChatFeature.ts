@@ -54,13 +54,15 @@ export class ChatFeature implements Feature {
         try {
             backend = await this.engine.engine.chat(params.experts ?? "auto");
             const chat = backend;
+            // The answer keeps at most a quarter of the context, so a small-context model still has room for the question and its code.
+            const answerTokens = Math.min(maxTokens, Math.floor(chat.contextSize / 4));
             const result = await this.engine.engine.lane.run(Priority.Chat, controller.signal, async (turn) => {
-                const fitted = fitChat(CHAT_DEFAULTS.systemPrompt, params.messages, params.attachments ?? [], chat.contextSize - maxTokens - 1,
+                const fitted = fitChat(CHAT_DEFAULTS.systemPrompt, params.messages, params.attachments ?? [], chat.contextSize - answerTokens - 1,
                     (turns) => render(chat, turns).tokens.length);
                 const { tokens, stopTexts } = render(chat, fitted.turns);
                 this.log.debug(`chat: prompt of ${tokens.length} tokens, k=${chat.experts}, ${fitted.trimmed.earlierMessages} earlier messages and ${fitted.trimmed.attachments.length} attachments left out`);
                 const generation = await generateChat({
-                    model: chat.model, sequence: chat.sequence, decode: chat.decode, prompt: tokens, stopTexts, maxTokens,
+                    model: chat.model, sequence: chat.sequence, decode: chat.decode, prompt: tokens, stopTexts, maxTokens: answerTokens,
                     signal: controller.signal, turn,
                     onText: (text) => { streamed += text; progress?.report({ text }); }
                 });

@@ -14,6 +14,13 @@ export function registerProposalDocuments(): vscode.Disposable {
     return vscode.workspace.registerTextDocumentContentProvider(SCHEME, { provideTextDocumentContent: (uri) => proposals.get(uri.toString()) ?? "" });
 }
 
+/** Once decided, the diff has served its purpose: close it (Copilot and Continue do the same). */
+async function closeDiff(proposalUri: vscode.Uri) {
+    const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs)
+        .filter((t) => t.input instanceof vscode.TabInputTextDiff && t.input.modified.toString() === proposalUri.toString());
+    if (tabs.length > 0) await vscode.window.tabGroups.close(tabs);
+}
+
 export type ProposalOutcome = "applied" | "rejected" | "refused";
 
 export async function proposeEdit(document: vscode.TextDocument, range: vscode.Range, replacement: string, title: string): Promise<ProposalOutcome> {
@@ -28,6 +35,7 @@ export async function proposeEdit(document: vscode.TextDocument, range: vscode.R
         const name = vscode.workspace.asRelativePath(document.uri, false);
         await vscode.commands.executeCommand("vscode.diff", document.uri, proposalUri, `${title}: ${name} ↔ proposed`, { preview: true });
         const choice = await vscode.window.showInformationMessage(`${title}: apply the proposed change to ${name}?`, "Accept", "Reject");
+        await closeDiff(proposalUri);
         const current = vscode.workspace.textDocuments.find((d) => d.uri.toString() === edit.uri);
         const decision = decide(edit, choice === "Accept", current && { version: current.version, textInRange: current.getText(range) });
         if (!decision.apply) {
@@ -36,7 +44,10 @@ export async function proposeEdit(document: vscode.TextDocument, range: vscode.R
         }
         const workspaceEdit = new vscode.WorkspaceEdit();
         workspaceEdit.replace(document.uri, range, replacement);
-        return (await vscode.workspace.applyEdit(workspaceEdit)) ? "applied" : "refused";
+        if (!(await vscode.workspace.applyEdit(workspaceEdit))) return "refused";
+        // Show the file with the change in place, as the diff was showing it.
+        await vscode.window.showTextDocument(document, { selection: new vscode.Range(range.start, range.start) });
+        return "applied";
     } finally {
         proposals.delete(proposalUri.toString());
     }
