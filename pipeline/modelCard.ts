@@ -26,7 +26,7 @@ const manifest = JSON.parse(readFileSync(manifestJson, "utf8")) as {
     config: { vocab: number, d: number, layers: number, heads: number, kv_heads: number, head_dim: number, experts: number, experts_used: number, expert_ff: number },
     parameters: number, steps: number, tokens: number, minutes: number,
     training: { seed: number, batch: number, sequence: number, lr: number, min_lr_ratio: number, balance_coef: number, fim_rate: number }, log: { step: number, heldout_loss: number, train_loss: number, balance: number }[],
-    finetune?: { settings: { seed: number, sequence: number, batch: number, lr: number, editor_fim: number, random_fim: number, spm_share: number }, steps: number, tokens: number, minutes: number, log: { step: number, heldout_loss: number }[] }
+    finetune?: { settings: { seed: number, sequence: number, batch: number, lr: number, editor_fim: number, random_fim: number, chat: number, spm_share: number }, steps: number, tokens: number, minutes: number, log: { step: number, heldout_loss: number }[] }
 };
 const ft = manifest.finetune;
 const longest = Math.max(manifest.training.sequence, ft?.settings.sequence ?? 0);
@@ -77,9 +77,13 @@ ${ft ? `
 Stage two (\`pipeline/train/finetune_fim.py\`): ${ft.steps} steps of ${ft.settings.batch} x ${ft.settings.sequence} tokens (${(ft.tokens / 1e6).toFixed(1)} M tokens, ${ft.minutes} minutes, seed ${ft.settings.seed}, lr ${ft.settings.lr} cosine)
 on the shapes an editor asks for: ${pct(ft.settings.editor_fim)} FIM samples cut where a cursor sits (after a line's
 indentation, inside a bracket pair, inside a line) with the middle running to the end of the line,
-of a few lines or to the closing bracket, ${pct(ft.settings.spm_share)} of them SPM; ${pct(ft.settings.random_fim)} stage-one FIM cuts; the rest plain
-text. Stage one's cuts left the cursor almost never where an editor puts it, and that model
-completed no held-out line exactly. Held-out loss on ${ft.settings.sequence}-token windows: ${ft.log.map((l) => `step ${l.step}: ${l.heldout_loss.toFixed(2)}`).join(", ")}.
+of a few lines or to the closing bracket, ${pct(ft.settings.spm_share)} of them SPM; ${pct(ft.settings.random_fim)} stage-one FIM cuts; ${pct(ft.settings.chat)} chat
+turns in the format the server renders for a model without a chat template (its system prompt,
+the selection as the server attaches it, the editor actions' own words), with tasks made from the
+code: a function's documentation comment answers "explain", the function with its comment answers
+"add a documentation comment", the lines that follow answer "complete", the code itself, fenced,
+answers "rewrite"; the rest plain text. Stage one's cuts left the cursor almost never where an
+editor puts it, and its chat answers were unfenced code that nothing could be applied from. Held-out loss on ${ft.settings.sequence}-token windows: ${ft.log.map((l) => `step ${l.step}: ${l.heldout_loss.toFixed(2)}`).join(", ")}.
 ` : ""}
 
 ## Data
@@ -149,7 +153,9 @@ ${ev.samples.map((s) => `| ${s.kind} | ${s.path} | ${code(s.middle)} | ${code(s.
 ## Limits
 
 A few million parameters trained on ${((manifest.tokens + (ft?.tokens ?? 0)) / 1e6).toFixed(0)} M tokens: it knows common syntax and frequent idioms
-of the three languages, not APIs or intent. It was not trained on chat. Held-out files come from
+of the three languages, not APIs or intent. Its chat is the format and a few mechanical tasks
+learnt from code (copy into a fenced block, a documentation comment's first sentence), not
+understanding: read its answers as a demonstration of the panel, not as advice. Held-out files come from
 the same packages as the training files, so held-out figures are in-distribution.
 `;
 writeFileSync(outMd, card);

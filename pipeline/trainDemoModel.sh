@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Retrains the embedded demo model from scratch and evaluates it: about 1 h 45 min on 2 CPU cores.
+# Retrains the embedded demo model from scratch and evaluates it: about 1 h 50 min on 2 CPU cores.
 #   npm run model:train
 # Same seed, same steps, same corpus versions: the same model (see docs/MODEL_CARD.md).
 set -euo pipefail
@@ -15,7 +15,7 @@ fi
 
 npx tsx pipeline/corpus/collect.ts .cache/corpus
 $PY pipeline/train/train.py --corpus .cache/corpus --out .cache/train
-# Stage two: editor-shaped fill-in-the-middle and 512-token sequences (about 15 minutes).
+# Stage two: editor-shaped fill-in-the-middle, the chat format, 512-token sequences (about 20 minutes).
 $PY pipeline/train/finetune_fim.py --base .cache/train --corpus .cache/corpus --out .cache/train-fim
 mkdir -p models/embedded
 npx tsx pipeline/exportModel.ts .cache/train-fim models/embedded/moe-pilot-demo.gguf q8_0

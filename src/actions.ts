@@ -7,6 +7,7 @@
 import * as vscode from "vscode";
 import { CancellationTokenSource, ResponseError } from "vscode-languageclient/node";
 import { ChatRequest } from "../server/protocol";
+import { ACTION_PROMPTS } from "./actionPrompts";
 import type { ChatPanel } from "./chat/ChatPanel";
 import { attachmentsForRange } from "./chat/attachments";
 import type { Ctx } from "./ctx";
@@ -32,8 +33,6 @@ async function target(uri?: unknown, range?: unknown): Promise<{ editor: vscode.
     return { editor, range: chosen };
 }
 
-const EDIT_RULE = "Reply with only the complete replacement for the selected code, in one fenced code block, keeping its indentation.";
-
 /** Asks the model for a replacement of `range` and shows it as a diff to accept or reject. */
 async function edit(ctx: Ctx, editor: vscode.TextEditor, range: vscode.Range, instruction: string, title: string, diagnostics: boolean) {
     const client = ctx.running;
@@ -46,7 +45,7 @@ async function edit(ctx: Ctx, editor: vscode.TextEditor, range: vscode.Range, in
             token.onCancellationRequested(() => cancel.cancel());
             try {
                 const result = await client.sendRequest(ChatRequest.type, {
-                    messages: [{ role: "user", content: `${instruction}\n${EDIT_RULE}` }], attachments, maxTokens: 1024
+                    messages: [{ role: "user", content: `${instruction}\n${ACTION_PROMPTS.editRule}` }], attachments, maxTokens: 1024
                 }, cancel.token);
                 return result.stopReason === "cancelled" ? undefined : result.text;
             } catch (e: unknown) {
@@ -65,24 +64,24 @@ type Action = (ctx: Ctx, chat: ChatPanel) => (uri?: unknown, range?: unknown) =>
 export const ACTIONS: Record<string, Action> = {
     "moePilot.explain": (_ctx, chat) => async (uri, range) => {
         const t = await target(uri, range);
-        if (t) { t.editor.selection = new vscode.Selection(t.range.start, t.range.end); await chat.ask("Explain what the selected code does.", { selection: true, currentFile: false, diagnostics: false }); }
+        if (t) { t.editor.selection = new vscode.Selection(t.range.start, t.range.end); await chat.ask(ACTION_PROMPTS.explain, { selection: true, currentFile: false, diagnostics: false }); }
     },
     "moePilot.generateTests": (_ctx, chat) => async (uri, range) => {
         const t = await target(uri, range);
-        if (t) { t.editor.selection = new vscode.Selection(t.range.start, t.range.end); await chat.ask("Write unit tests for the selected code, in one code block, with the test framework this project seems to use.", { selection: true, currentFile: false, diagnostics: false }); }
+        if (t) { t.editor.selection = new vscode.Selection(t.range.start, t.range.end); await chat.ask(ACTION_PROMPTS.generateTests, { selection: true, currentFile: false, diagnostics: false }); }
     },
     "moePilot.fix": (ctx) => async (uri, range) => {
         const t = await target(uri, range);
-        if (t) await edit(ctx, t.editor, t.range, "Fix the problems reported in the selected code.", "Fix", true);
+        if (t) await edit(ctx, t.editor, t.range, ACTION_PROMPTS.fix, "Fix", true);
     },
     "moePilot.addDocComment": (ctx) => async (uri, range) => {
         const t = await target(uri, range);
-        if (t) await edit(ctx, t.editor, t.range, "Add a documentation comment in this language's usual style (JSDoc, docstring…) to the selected code; change nothing else.", "Add documentation comment", false);
+        if (t) await edit(ctx, t.editor, t.range, ACTION_PROMPTS.addDocComment, "Add documentation comment", false);
     },
     "moePilot.editSelection": (ctx) => async (uri, range) => {
         const t = await target(uri, range);
         if (!t) return;
         const instruction = await vscode.window.showInputBox({ title: "MoE Pilot: Edit selection", prompt: "What should change?", placeHolder: "e.g. use async/await" });
-        if (instruction) await edit(ctx, t.editor, t.range, `Edit the selected code: ${instruction}`, "Edit", false);
+        if (instruction) await edit(ctx, t.editor, t.range, ACTION_PROMPTS.edit(instruction), "Edit", false);
     }
 };

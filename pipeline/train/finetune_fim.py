@@ -13,6 +13,14 @@ bracket; the suffix starts right after it), in the SPM order the server prompts 
 plain text and stage one's cuts so nothing is forgotten. It also doubles the sequence to 512
 tokens so the model learns positions its 256-token stage one never saw.
 
+It also teaches the chat format the server renders for a model without a chat template
+(node-llama-cpp's GeneralChatWrapper: "### Human" / "### Assistant", the server's system prompt,
+attachments as the server renders them), on tasks made from the code itself: a documentation
+comment is the answer to "explain" for the function under it; the function with its comment is
+the answer to "add a documentation comment"; the code that follows is the answer to "complete";
+the code itself, fenced, is the answer to "rewrite". Without this the demo model answered every
+chat message with unfenced code, so nothing in its answers could be copied or applied.
+
 Same seed, same steps: the same model.
 """
 from __future__ import annotations
@@ -22,6 +30,7 @@ import json
 import math
 import os
 import random
+import re
 import sys
 import time
 
@@ -38,21 +47,117 @@ FINETUNE = {
     "seed": 4321,
     "sequence": 512,
     "batch": 8,
-    "steps": 320,
+    "steps": 400,
     "lr": 6e-4,
     "min_lr_ratio": 0.05,
     "warmup_steps": 10,
     "weight_decay": 0.1,
     "balance_coef": 0.01,
     # Shares of the samples: editor-shaped FIM, stage one's FIM, plain left-to-right text.
-    "editor_fim": 0.6,
-    "random_fim": 0.15,
+    "editor_fim": 0.45,
+    "random_fim": 0.1,
+    "chat": 0.3,
     "spm_share": 0.8,
     "eval_every_steps": 40,
     "eval_tokens": 16384,
 }
 
 BRACKETS = {"(": ")", "[": "]", "{": "}"}
+
+# The server's chat rendering (server/chat/ChatFeature.ts CHAT_DEFAULTS.systemPrompt, contextWindow.ts
+# renderAttachment, src/actions.ts prompts); test/unit/chatFormat.test.ts checks they stay the same.
+SYSTEM_PROMPT = "You are MoE Pilot, a coding assistant running on the user's own machine. Answer briefly and precisely. Put code in fenced code blocks with the language name."
+EDIT_RULE = "Reply with only the complete replacement for the selected code, in one fenced code block, keeping its indentation."
+EXPLAIN = ["Explain what the selected code does.", "What does this code do?", "Explain this code."]
+DOCUMENT = "Add a documentation comment in this language's usual style (JSDoc, docstring…) to the selected code; change nothing else."
+COMPLETE = ["Complete this code.", "Continue this code.", "Write the rest of this code."]
+REWRITE = ["Rewrite this code.", "Rewrite this code. " + EDIT_RULE, "Clean up this code.\n" + EDIT_RULE]
+FENCE_LANG = {"typescript": "ts", "javascript": "js", "python": "python"}
+
+DECLARATION = re.compile(r"^(export )?(async )?(function\b|(const|let|var) \w+ = )")
+
+
+def indent_of(line: str) -> str:
+    return line[: len(line) - len(line.lstrip())]
+
+
+def doc_text(comment: str) -> str:
+    """The prose of a JSDoc or docstring: its first paragraph, without markers and tags."""
+    lines = [ln.strip().lstrip("*").strip() for ln in comment.strip().strip('"').splitlines()]
+    prose = []
+    for ln in lines:
+        if ln.startswith("@") or (not ln and prose):
+            break
+        if ln:
+            prose.append(ln)
+    return " ".join(prose)
+
+
+def documented_functions(text: str, language: str) -> list[tuple[str, str, str]]:
+    """(function without its comment, its comment's prose, function with its comment), by lines."""
+    lines = text.split("\n")
+    out = []
+    for i, line in enumerate(lines):
+        indent = indent_of(line)
+        if language == "python":
+            if not line.lstrip().startswith("def ") or i + 1 >= len(lines) or not lines[i + 1].strip().startswith('"""'):
+                continue
+            end = next((j for j in range(i + 1, min(len(lines), i + 40)) if lines[j].strip().endswith('"""') and (j > i + 1 or lines[j].strip().count('"""') == 2)), None)
+            if end is None:
+                continue
+            body_end = next((j for j in range(end + 1, min(len(lines), end + 40)) if lines[j].strip() and len(indent_of(lines[j])) <= len(indent)), None)
+            if body_end is None:
+                continue
+            body = lines[end + 1:body_end]
+            while body and not body[-1].strip():
+                body.pop()
+            if body:
+                out.append(("\n".join([line] + body), doc_text("\n".join(lines[i + 1:end + 1])), "\n".join(lines[i:i + 1] + lines[i + 1:end + 1] + body)))
+        elif line.strip().startswith("/**"):
+            end = next((j for j in range(i, min(len(lines), i + 40)) if "*/" in lines[j]), None)
+            if end is None or end + 1 >= len(lines) or not DECLARATION.match(lines[end + 1].lstrip()) or indent_of(lines[end + 1]) != indent:
+                continue
+            one_line = lines[end + 1].rstrip().endswith(";")
+            close = end + 1 if one_line else next((j for j in range(end + 1, min(len(lines), end + 40)) if lines[j].rstrip() in (indent + "}", indent + "};", indent + "});")), None)
+            if close is None:
+                continue
+            out.append(("\n".join(lines[end + 1:close + 1]), doc_text("\n".join(lines[i:end + 1]).replace("/**", "").replace("*/", "")), "\n".join(lines[i:close + 1])))
+    return [(f, d, w) for f, d, w in out if len(d) > 10 and len(f) < 1200]
+
+
+def chat_text(question: str, label: str, code: str, answer: str) -> str:
+    return (f"{SYSTEM_PROMPT}\n\n### Human\nSelected code from {label}:\n```\n{code}\n```\n\n{question}\n\n"
+            f"### Assistant\n{answer}")
+
+
+def chat_sample(tok: Tokenizer, f: dict, window: str, rng: random.Random, length: int) -> list[int] | None:
+    """A chat turn made from the code: explain / document / complete / rewrite."""
+    lang = FENCE_LANG.get(f["language"], "")
+    label = f"{os.path.basename(f['path'])}:{rng.randint(1, 200)}-{rng.randint(201, 400)}"
+    task = rng.random()
+    documented = documented_functions(window, f["language"]) if task < 0.4 else []
+    if documented:
+        code, prose, with_doc = rng.choice(documented)
+        if task < 0.25:
+            text = chat_text(rng.choice(EXPLAIN), label, code, prose)
+        else:
+            text = chat_text(f"{DOCUMENT}\n{EDIT_RULE}", label, code, f"```{lang}\n{with_doc}\n```")
+    else:
+        lines = window.splitlines()
+        if len(lines) < 6:
+            return None
+        start = rng.randrange(0, max(1, len(lines) - 12))
+        n = rng.randint(4, 14)
+        if task < 0.6:
+            shown, rest = lines[start:start + n], lines[start + n:start + n + rng.randint(2, 10)]
+            if not rest:
+                return None
+            text = chat_text(rng.choice(COMPLETE), label, "\n".join(shown), f"```{lang}\n" + "\n".join(rest) + "\n```")
+        else:
+            code = "\n".join(lines[start:start + n])
+            text = chat_text(rng.choice(REWRITE), label, code, f"```{lang}\n{code}\n```")
+    seq = [EOS] + tok.encode(text) + [EOS]
+    return seq if len(seq) <= length + 1 else None
 
 
 def editor_cut(text: str, rng: random.Random) -> tuple[int, int] | None:
@@ -140,7 +245,8 @@ def main():
 
     def sample() -> list[int]:
         lang = rng.choice(sorted(by_lang))
-        text = by_lang[lang][int(np.random.choice(len(by_lang[lang]), p=weights[lang]))]["text"]
+        f = by_lang[lang][int(np.random.choice(len(by_lang[lang]), p=weights[lang]))]
+        text = f["text"]
         span = int(L * 3.5)
         start = rng.randrange(max(1, len(text) - span + 1))
         window = text[start:start + span]
@@ -150,6 +256,8 @@ def main():
             seq = editor_sample(tok, window, rng, L)
         elif r < FINETUNE["editor_fim"] + FINETUNE["random_fim"]:
             seq = fim_sample(tok, window, rng, L)
+        elif r < FINETUNE["editor_fim"] + FINETUNE["random_fim"] + FINETUNE["chat"]:
+            seq = chat_sample(tok, f, window, rng, L)
         if seq is None:
             seq = tok.encode(window) + [EOS]
         return (seq + [EOS] * (L + 1))[: L + 1]

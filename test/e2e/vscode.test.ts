@@ -112,7 +112,7 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
         await shot("accepted");
     });
 
-    test("the chat panel streams an answer about the selection", async () => {
+    test("the chat panel streams answers about the selection; a code block applies through the diff", async () => {
         await page.keyboard.press("Control+a");
         await page.locator('.activitybar .action-item a[aria-label^="MoE Pilot"], .activitybar .action-item[aria-label^="MoE Pilot"]').first().click();
         const frame = await chatFrame();
@@ -126,7 +126,12 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
         assert.match(await frame.locator(".message.user .attachments").last().innerText(), /shapes\.ts:1-/);
         await shot("chat");
 
-        // Apply a code block of the answer: a diff first, applied on Accept.
+        // Ask for code, and apply a code block of the answer: a diff first, applied on Accept.
+        const answers = await frame.locator(".message.assistant").count();
+        await frame.locator("#input").fill("Rewrite this code.");
+        await frame.locator("#input").press("Enter");
+        await frame.locator(".message.assistant").nth(answers).waitFor();
+        await frame.locator("#send:not([hidden])").waitFor({ timeout: 120_000 });
         const before = readFileSync(path.join(WORKSPACE, "shapes.ts"), "utf8");
         await frame.locator(".message.assistant").last().locator('[data-action="apply"]').first().click();
         const toast = page.locator(".notifications-toasts .notification-toast").filter({ hasText: /Apply from chat: apply the proposed change to shapes\.ts/ }).first();
