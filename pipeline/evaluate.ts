@@ -5,7 +5,7 @@
  * - bits per byte and perplexity at k = 1, the trained k, and all experts (the same file loaded
  *   with `metadataOverrides`), against unigram and bigram baselines over the same tokenizer;
  * - fill-in-the-middle exact match and edit similarity on held-out snippets cut at line ends and
- *   at bracket boundaries, prompted by the server's own prompt builder within the model's context, greedy;
+ *   at bracket boundaries, through the server's own completion pipeline (with token healing), greedy;
  * - routing statistics (per-layer expert load, entropy, locality) from the PyTorch twin of the
  *   model on the same tokens (llama.cpp does not expose routing without the native runtime);
  * - completions of the first held-out snippets, as they come.
@@ -249,14 +249,16 @@ async function fim(llama: Llama, modelPath: string, k: number, snippets: Snippet
     const sequence = context.getSequence();
     const { fim: format, tokenizer } = modelFim(model);
     const settings = EVALUATION.fimSettings;
+    const vocabulary = Array.from({ length: (model.fileInfo.metadata.tokenizer!.ggml!.tokens as string[]).length }, (_, t) => decode([t as Token]));
     const results: { kind: string, exact: boolean, similarity: number, middle: string, output: string, raw: string, path: string }[] = [];
     for (const s of snippets) {
         const before = s.text.slice(0, s.offset).split("\n");
         const ctx = buildCompletionContext(textDocument(s.path, s.language, s.text), { line: before.length - 1, character: before.at(-1)!.length }, settings);
-        const prompt = buildFimPrompt(ctx, format, tokenizer, { maxPromptTokens: context.contextSize - settings.maxTokens - 1 });
+        const prompt = buildFimPrompt(ctx, format, tokenizer, { maxPromptTokens: context.contextSize - settings.maxTokens - 1, healWith: (t) => vocabulary[t] ?? "" });
         const generated = await generate(model, sequence, decode as TokenDecoder, prompt.tokens, {
             maxTokens: settings.maxTokens, deadline: Infinity, signal: new AbortController().signal,
-            isComplete: (text) => endOfSuggestion(text, ctx) !== undefined
+            isComplete: (text) => endOfSuggestion(text, ctx) !== undefined,
+            heal: { text: prompt.heal, vocabulary }
         });
         const output = postprocess(generated.text, ctx).split("\n")[0]!;
         const expected = s.middle;

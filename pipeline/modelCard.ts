@@ -157,14 +157,14 @@ of the three languages, not APIs or intent. Its chat is the format and a few mec
 learnt from code (copy into a fenced block, a documentation comment's first sentence), not
 understanding: read its answers as a demonstration of the panel, not as advice.
 
-At the start of a line, right after its indentation, it mostly proposes nothing (the empty
-completions in the FIM results). Byte-level BPE tokenizes an indented word as \`"\\n   "\` +
-\`" const"\`, so a prompt that ends in the whole indentation (\`"\\n    "\`) ends on a token
-boundary the model almost never saw before a word, and stage two's editor-shaped cuts did not
-outweigh stage one. Token healing in the server (back the prompt up over that token and make the
-first generated tokens agree with it) is the planned fix; it helps every BPE model, not only
-this one. Held-out files come from
-the same packages as the training files, so held-out figures are in-distribution.
+The server heals the prompt's last token (\`server/completion/tokenHealing.ts\`), and the FIM
+figures above include it. Byte-level BPE tokenizes an indented word as \`"\\n   "\` + \`" const"\`,
+so a prompt that ends in the whole indentation (\`"\\n    "\`) ends on a token boundary the
+model almost never saw before a word; without healing this model proposed nothing for 8 of the 30
+line snippets, and line ES was 17.7%, bracket ES 25.8% at k=2 (measured on this model the day
+healing was added).
+
+Held-out files come from the same packages as the training files, so held-out figures are in-distribution.
 `;
 writeFileSync(outMd, card);
 console.log(`wrote ${outMd}`);

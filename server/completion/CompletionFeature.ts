@@ -107,14 +107,15 @@ export class CompletionFeature implements Feature {
             const backend = this.engine.engine.completion;
             if (!backend) return undefined;
             const { fim, tokenizer } = backend;
-            const prompt = buildFimPrompt(ctx, fim, tokenizer, { maxPromptTokens: backend.contextSize - settings.maxTokens - 1 });
+            const prompt = buildFimPrompt(ctx, fim, tokenizer, { maxPromptTokens: backend.contextSize - settings.maxTokens - 1, healWith: (t) => backend.vocabulary[t] ?? "" });
             this.log.debug(`completion: prompt of ${prompt.tokens.length} tokens (${fim.family}, ${fim.order})`);
             return generate(backend.model, backend.sequence, backend.decode, prompt.tokens, {
                 maxTokens: settings.maxTokens,
                 deadline: performance.now() + settings.timeBudgetMs,
                 signal,
                 onFirstToken: (ms) => this.log.debug(`completion: first token after ${ms.toFixed(1)} ms`),
-                isComplete: (text) => endOfSuggestion(text, ctx) !== undefined
+                isComplete: (text) => endOfSuggestion(text, ctx) !== undefined,
+                heal: { text: prompt.heal, vocabulary: backend.vocabulary }
             });
         });
         if (!result) return null;

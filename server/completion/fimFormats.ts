@@ -14,6 +14,7 @@
  */
 import type { Token } from "node-llama-cpp";
 import type { CompletionContext } from "./context";
+import { healPrefix } from "./tokenHealing";
 
 export type { Token };
 
@@ -81,13 +82,17 @@ export function resolveFimTokens(
 
 export type PromptBudget = {
     /** Tokens the whole prompt may take (context size minus what generation needs). */
-    maxPromptTokens: number
+    maxPromptTokens: number,
+    /** Token healing (tokenHealing.ts): the text of a token; given, the prefix's last token is dropped to be respelled. */
+    healWith?: (token: Token) => string
 };
 
 export type FimPrompt = {
     tokens: Token[],
     /** How many prefix/suffix tokens were dropped to fit the budget. */
-    trimmed: { prefix: number, suffix: number, extraFiles: number }
+    trimmed: { prefix: number, suffix: number, extraFiles: number },
+    /** The dropped last prefix token's text, which generation must respell ("" when not healing). */
+    heal: string
 };
 
 /** The suffix never takes more than this share of the prompt when both do not fit. */
@@ -109,6 +114,9 @@ export function buildFimPrompt(ctx: CompletionContext, fim: FimTokens, tok: Toke
         prefix = prefix.slice(prefix.length - prefixRoom); // keep the text nearest the cursor
     }
 
+    let heal = "";
+    if (budget.healWith) ({ prefix, heal } = healPrefix(prefix, budget.healWith));
+
     // Extra context goes first (it changes least, so it stays cached) and only where there is room.
     const extra: Token[] = [];
     let left = room - prefix.length - suffix.length;
@@ -123,7 +131,7 @@ export function buildFimPrompt(ctx: CompletionContext, fim: FimTokens, tok: Toke
     if (extra.length > 0 && fim.fileSeparator !== undefined)
         extra.push(fim.fileSeparator, ...tok.text(`${ctx.uri.replace(/^file:\/\//, "")}\n`));
 
-    if (fim.source === "none") return { tokens: [...extra, ...prefix], trimmed };
+    if (fim.source === "none") return { tokens: [...extra, ...prefix], trimmed, heal };
     const pre = fim.prefix!, suf = fim.suffix!;
     let tokens: Token[];
     if (fim.order === "psm") tokens = [pre, ...prefix, suf, ...suffix, ...(fim.middle !== undefined ? [fim.middle] : [])];
@@ -131,5 +139,5 @@ export function buildFimPrompt(ctx: CompletionContext, fim: FimTokens, tok: Toke
     else if (fim.middle !== undefined) tokens = [pre, suf, ...suffix, fim.middle, ...prefix];
     // SPM without a middle marker (Codestral): [SUFFIX]suffix[PREFIX]prefix.
     else tokens = [suf, ...suffix, pre, ...prefix];
-    return { tokens: [...extra, ...tokens], trimmed };
+    return { tokens: [...extra, ...tokens], trimmed, heal };
 }

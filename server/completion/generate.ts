@@ -7,10 +7,12 @@
  * Greedy decoding; stops at an end-of-generation or control token, at the token budget, at the
  * time budget, when the stop rule says the suggestion is complete, or within one token of a cancel
  * (cancellation is not an error: the result says `cancelled`, with what was generated until then).
+ * With token healing, the first tokens are constrained to respell the prompt's dropped last token.
  */
-import type { LlamaContextSequence, LlamaModel } from "node-llama-cpp";
+import { type LlamaContextSequence, type LlamaModel, TokenBias } from "node-llama-cpp";
 import type { TokenDecoder } from "../engine/tokenText";
 import type { Token } from "./fimFormats";
+import { allowedWhileHealing, withoutHealed } from "./tokenHealing";
 
 export type StopReason = "end-of-generation" | "max-tokens" | "time-budget" | "complete" | "cancelled";
 
@@ -22,7 +24,12 @@ export type GenerateOptions = {
     /** Called once, when the first token arrives (the prompt is evaluated). */
     onFirstToken?: (prefillMs: number) => void,
     /** Called with the text so far; true means the suggestion is complete. */
-    isComplete?: (text: string) => boolean
+    isComplete?: (text: string) => boolean,
+    /**
+     * Token healing (tokenHealing.ts): the text of the prompt's dropped last token, which the
+     * first generated tokens must spell out again, and the vocabulary's texts to choose them from.
+     */
+    heal?: { text: string, vocabulary: readonly string[] }
 };
 
 export type GenerateResult = {
@@ -35,6 +42,19 @@ export type GenerateResult = {
     prefillMs: number,
     decodeMs: number
 };
+
+/** Each step's bias: only tokens that keep spelling the healed text, until it is spelled. */
+function healingBias(model: LlamaModel, heal: string, vocabulary: readonly string[], generated: () => string): () => TokenBias {
+    const free = new TokenBias(model.tokenizer);
+    return () => {
+        const so = generated();
+        if (so.length >= heal.length || !heal.startsWith(so)) return free;
+        const allowed = new Set(allowedWhileHealing(vocabulary, heal.slice(so.length)));
+        const never: Token[] = [];
+        for (let t = 0; t < vocabulary.length; t++) if (!allowed.has(t as Token)) never.push(t as Token);
+        return new TokenBias(model.tokenizer).set(never, "never");
+    };
+}
 
 export async function generate(model: LlamaModel, sequence: LlamaContextSequence, decode: TokenDecoder, prompt: Token[], options: GenerateOptions): Promise<GenerateResult> {
     options.signal.throwIfAborted();
@@ -52,7 +72,11 @@ export async function generate(model: LlamaModel, sequence: LlamaContextSequence
     let text = "";
     let stopReason: StopReason = "end-of-generation";
 
-    for await (const token of sequence.evaluate(toEvaluate, { temperature: 0 })) {
+    const heal = options.heal?.text ?? "";
+    let raw = "";
+    const tokenBias = heal !== "" ? healingBias(model, heal, options.heal!.vocabulary, () => raw) : undefined;
+
+    for await (const token of sequence.evaluate(toEvaluate, { temperature: 0, ...(tokenBias ? { tokenBias } : {}) })) {
         if (firstTokenAt === undefined) {
             firstTokenAt = performance.now();
             options.onFirstToken?.(firstTokenAt - started);
@@ -60,7 +84,8 @@ export async function generate(model: LlamaModel, sequence: LlamaContextSequence
         if (options.signal.aborted) { stopReason = "cancelled"; break; }
         if (model.isEogToken(token) || model.isSpecialToken(token)) { stopReason = "end-of-generation"; break; }
         tokens.push(token);
-        text = decode(tokens);
+        raw = decode(tokens);
+        text = withoutHealed(raw, heal);
         if (options.isComplete?.(text)) { stopReason = "complete"; break; }
         if (tokens.length >= options.maxTokens) { stopReason = "max-tokens"; break; }
         if (performance.now() >= options.deadline) { stopReason = "time-budget"; break; }

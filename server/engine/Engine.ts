@@ -8,7 +8,7 @@
  * same file, so the weights are shared pages; the second costs a context, not a copy.
  */
 import {
-    type ChatWrapper, GeneralChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, LlamaLogLevel, getLlama, resolveChatWrapper
+    type ChatWrapper, GeneralChatWrapper, type GgufFileInfo, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, LlamaLogLevel, type Token, getLlama, resolveChatWrapper
 } from "node-llama-cpp";
 import type { ExpertMode, ModelSummary, Settings } from "../protocol";
 import { inspectModel, type ModelInspection } from "../models/inspectModel";
@@ -29,6 +29,8 @@ export type CompletionBackend = {
     /** The model's FIM format and the tokenizer prompts are built with. */
     fim: FimTokens,
     tokenizer: Tokenizer,
+    /** Each token's text, for token healing's constraint (index = token id). */
+    vocabulary: readonly string[],
     contextSize: number,
     experts: number
 };
@@ -99,7 +101,8 @@ export class Engine {
         this.context = context;
         this.loaded = { inspection, settings, threads };
         const { fim, tokenizer } = modelFim(model);
-        this.backend = { model, sequence: context.getSequence(), decode: createTokenDecoder(model, inspection.fileInfo), fim, tokenizer, contextSize: context.contextSize, experts };
+        const decode = createTokenDecoder(model, inspection.fileInfo);
+        this.backend = { model, sequence: context.getSequence(), decode, fim, tokenizer, vocabulary: vocabularyTexts(inspection.fileInfo, decode), contextSize: context.contextSize, experts };
         this.log.info(`completion prompt format: ${fim.source} (${fim.family}, ${fim.order.toUpperCase()})`);
         this.log.info(`loaded ${inspection.path} (${inspection.architecture}, ${inspection.expertCount} experts, completion k=${experts}, ${mode}), context ${context.contextSize} tokens, ${threads} threads`);
 
@@ -230,4 +233,10 @@ export class Engine {
 export class SupersededLoadError extends Error {
     override readonly name = "SupersededLoadError";
     constructor() { super("a newer model load replaced this one"); }
+}
+
+/** Every token's text (index = id), decoded the way generated text is. */
+function vocabularyTexts(fileInfo: GgufFileInfo, decode: TokenDecoder): string[] {
+    const size = (fileInfo.metadata.tokenizer?.ggml?.tokens as readonly string[] | undefined)?.length ?? 0;
+    return Array.from({ length: size }, (_, t) => decode([t as Token]));
 }

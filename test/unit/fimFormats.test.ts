@@ -42,6 +42,15 @@ describe("FIM prompt", () => {
         assert.deepEqual(after.slice(0, before.length), before, "a typed character only appends tokens");
     });
 
+    test("token healing: the prefix's last token leaves the prompt and comes back as text to respell", () => {
+        const tok = charTokenizer(STARCODER);
+        const fim = resolveFimTokens(tok, gguf(STARCODER), "spm");
+        const healed = buildFimPrompt(ctx(), fim, tok, { maxPromptTokens: 1000, healWith: (t) => String.fromCodePoint(t) });
+        assert.equal(decode(healed.tokens, STARCODER), "<fim_prefix><fim_suffix>;\n<fim_middle>let a =");
+        assert.equal(healed.heal, " ");
+        assert.equal(buildFimPrompt(ctx(), fim, tok, { maxPromptTokens: 1000 }).heal, "", "not asked: nothing healed");
+    });
+
     test("falls back to a family template when the GGUF has no FIM keys", () => {
         const qwen = { "<|fim_prefix|>": 2_000_010, "<|fim_suffix|>": 2_000_011, "<|fim_middle|>": 2_000_012, "<|file_sep|>": 2_000_013 };
         const tok = charTokenizer(qwen);
