@@ -22,7 +22,7 @@ import { buildFimPrompt } from "../server/completion/fimFormats";
 import { endOfSuggestion, postprocess } from "../server/completion/filters";
 import { generate } from "../server/completion/generate";
 import { modelFim } from "../server/completion/modelFim";
-import { createTokenDecoder, type TokenDecoder } from "../server/engine/tokenText";
+import { createTokenDecoder, type TokenDecoder, vocabularyTexts } from "../server/engine/tokenText";
 import { DEFAULT_SETTINGS } from "../server/settings";
 
 /** `EVAL_QUICK=1` shrinks the evaluation to a smoke test of the script itself. */
@@ -249,7 +249,7 @@ async function fim(llama: Llama, modelPath: string, k: number, snippets: Snippet
     const sequence = context.getSequence();
     const { fim: format, tokenizer } = modelFim(model);
     const settings = EVALUATION.fimSettings;
-    const vocabulary = Array.from({ length: (model.fileInfo.metadata.tokenizer!.ggml!.tokens as string[]).length }, (_, t) => decode([t as Token]));
+    const vocabulary = vocabularyTexts(model.fileInfo, decode as TokenDecoder);
     const results: { kind: string, exact: boolean, similarity: number, middle: string, output: string, raw: string, path: string }[] = [];
     for (const s of snippets) {
         const before = s.text.slice(0, s.offset).split("\n");

@@ -8,13 +8,13 @@
  * same file, so the weights are shared pages; the second costs a context, not a copy.
  */
 import {
-    type ChatWrapper, GeneralChatWrapper, type GgufFileInfo, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, LlamaLogLevel, type Token, getLlama, resolveChatWrapper
+    type ChatWrapper, GeneralChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, LlamaLogLevel, getLlama, resolveChatWrapper
 } from "node-llama-cpp";
 import type { ExpertMode, ModelSummary, Settings } from "../protocol";
 import { inspectModel, type ModelInspection } from "../models/inspectModel";
 import { embeddedModelPath, isEmbeddedModel, verifyEmbeddedModel } from "../models/embeddedModel";
 import { ComputeLane } from "./ComputeLane";
-import { createTokenDecoder, type TokenDecoder } from "./tokenText";
+import { createTokenDecoder, type TokenDecoder, vocabularyTexts } from "./tokenText";
 import type { FimTokens, Tokenizer } from "../completion/fimFormats";
 import { modelFim } from "../completion/modelFim";
 import { EngineNotReadyError, ModelFileError, errorMessage } from "./errors";
@@ -233,10 +233,4 @@ export class Engine {
 export class SupersededLoadError extends Error {
     override readonly name = "SupersededLoadError";
     constructor() { super("a newer model load replaced this one"); }
-}
-
-/** Every token's text (index = id), decoded the way generated text is. */
-function vocabularyTexts(fileInfo: GgufFileInfo, decode: TokenDecoder): string[] {
-    const size = (fileInfo.metadata.tokenizer?.ggml?.tokens as readonly string[] | undefined)?.length ?? 0;
-    return Array.from({ length: size }, (_, t) => decode([t as Token]));
 }

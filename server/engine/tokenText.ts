@@ -58,3 +58,9 @@ export function createTokenDecoder(model: LlamaModel, fileInfo: GgufFileInfo): T
         return decoder.decode(all);
     };
 }
+
+/** Every token's text (index = id), decoded the way generated text is (token healing matches against it). */
+export function vocabularyTexts(fileInfo: GgufFileInfo, decode: TokenDecoder): string[] {
+    const size = (fileInfo.metadata.tokenizer?.ggml?.tokens as readonly string[] | undefined)?.length ?? 0;
+    return Array.from({ length: size }, (_, t) => decode([t as Token]));
+}
