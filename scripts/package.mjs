@@ -3,7 +3,7 @@
 // already inside dist/; node-llama-cpp stays a real package because it is native.
 //   node scripts/package.mjs   (npm run package)
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -36,8 +36,14 @@ for (const dir of deps) {
     cpSync(dir, path.join(stage, path.relative(root, dir)), { recursive: true, dereference: true });
     copied++;
 }
-// The llama.cpp source bundle is for building from source (native/), not for running.
-rmSync(path.join(stage, "node_modules", "node-llama-cpp", "llama", "gitRelease.bundle"), { force: true });
+// The llama.cpp source bundle, its clone and the build tree are for building (native/), not for
+// running: only each local build's Release folder (the patched binaries) ships.
+const stagedLlama = path.join(stage, "node_modules", "node-llama-cpp", "llama");
+for (const dir of ["gitRelease.bundle", "llama.cpp", "addon.pristine"]) rmSync(path.join(stagedLlama, dir), { recursive: true, force: true });
+const localBuilds = path.join(stagedLlama, "localBuilds");
+for (const build of existsSync(localBuilds) ? readdirSync(localBuilds) : [])
+    for (const entry of readdirSync(path.join(localBuilds, build)))
+        if (entry !== "Release") rmSync(path.join(localBuilds, build, entry), { recursive: true, force: true });
 writeFileSync(path.join(stage, ".vscodeignore"), "**/*.map\n**/*.d.ts\n");
 console.log(`staged ${copied} packages`);
 

@@ -19,7 +19,7 @@ import { errorMessage } from "./engine/errors";
 import type { Feature } from "./feature";
 import { createLogger, tellUser } from "./log";
 import type { InitializationOptions, Settings } from "./protocol";
-import { DEFAULT_SETTINGS, needsReload, parseSettings } from "./settings";
+import { DEFAULT_SETTINGS, parseSettings } from "./settings";
 
 const SERVER_VERSION = "0.1.0";
 /** dist/server.js (or server/main.ts under a test runner) sits one folder below the extension root. */
@@ -41,7 +41,7 @@ let registerConfigurationChanges = false;
 
 const engine = new EngineFeature(connection, new Engine(log.tagged("engine")), log.tagged("engine"), () => settings, () => extensionRoot);
 const completion = new CompletionFeature(connection, documents, engine, log.tagged("completion"), () => settings);
-const chat = new ChatFeature(connection, engine, log.tagged("chat"));
+const chat = new ChatFeature(connection, engine, log.tagged("chat"), () => settings);
 const features: Feature[] = [engine, completion, chat, new CodeActionFeature(connection)];
 
 function applySettings(raw: unknown, base: Settings, source: string) {
@@ -51,19 +51,20 @@ function applySettings(raw: unknown, base: Settings, source: string) {
         log.warn(message);
         tellUser(connection, "warning", message);
     }
-    const reload = needsReload(settings, parsed.settings);
+    const previous = settings;
     settings = parsed.settings;
-    return reload;
+    return previous;
 }
 
-async function pullSettings(): Promise<boolean> {
-    if (!pullConfiguration) return false;
+/** Reads the client's settings; returns the ones they replaced (undefined when nothing was read). */
+async function pullSettings(): Promise<Settings | undefined> {
+    if (!pullConfiguration) return undefined;
     try {
         const raw: unknown = await connection.workspace.getConfiguration({ section: "moePilot" });
         return applySettings(raw, settings, "workspace/configuration");
     } catch (e: unknown) {
         log.warn(`could not read settings: ${errorMessage(e)}`);
-        return false;
+        return undefined;
     }
 }
 
@@ -89,10 +90,10 @@ connection.onInitialized(async () => {
 });
 
 connection.onDidChangeConfiguration(async (change) => {
-    const reload = pullConfiguration
+    const previous = pullConfiguration
         ? await pullSettings()
         : applySettings((change.settings as { moePilot?: unknown } | undefined)?.moePilot, settings, "didChangeConfiguration");
-    if (reload) await engine.load();
+    if (previous) await engine.settingsChanged(previous, settings);
 });
 
 connection.onShutdown(async () => {

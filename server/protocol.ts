@@ -18,7 +18,13 @@ export type Settings = {
     threads: number,
     /** KV-cache size of the completion context, in tokens. */
     contextSize: number,
-    completion: CompletionSettings
+    completion: CompletionSettings,
+    chat: ChatSettings
+};
+
+export type ChatSettings = {
+    /** Experts per token for chat answers whose conversation asks for `auto`: `auto` (the trained count) or a number. */
+    experts: "auto" | number
 };
 
 export type CompletionSettings = {
@@ -39,7 +45,7 @@ export type CompletionSettings = {
 };
 
 /** Settings as a client may send them: any part of them (the server fills in and validates the rest). */
-export type SettingsInput = Partial<Omit<Settings, "completion">> & { completion?: Partial<CompletionSettings> };
+export type SettingsInput = Partial<Omit<Settings, "completion" | "chat">> & { completion?: Partial<CompletionSettings>, chat?: Partial<ChatSettings> };
 
 /** What the client passes in `initialize`. */
 export type InitializationOptions = {
@@ -54,7 +60,9 @@ export type ServerState = "starting" | "loading" | "ready" | "error";
 export type ExpertMode =
     /** The model is not a Mixture of Experts: expert settings do not apply. */
     | "not-moe"
-    /** The trained count; no override was asked for. */
+    /** The native runtime (native/): each workload's count on one model instance, changed without reloading. */
+    | "native"
+    /** Stock binaries, the trained count; no override was asked for. */
     | "trained"
     /** Per-workload counts through a second model instance loaded with a metadata override (shares the mmapped weights). */
     | "override";

@@ -2,7 +2,7 @@
  * The server's settings: defaults, and validation of what a client sends. A value of the wrong
  * type or out of range is replaced by its default and reported, never trusted.
  */
-import type { CompletionSettings, Settings } from "./protocol";
+import type { Settings } from "./protocol";
 
 export const DEFAULT_SETTINGS: Settings = {
     modelPath: "",
@@ -17,6 +17,9 @@ export const DEFAULT_SETTINGS: Settings = {
         prefixLines: 64,
         suffixLines: 16,
         extraContext: true
+    },
+    chat: {
+        experts: "auto"
     }
 };
 
@@ -49,6 +52,13 @@ function bool(v: unknown, key: string, fallback: boolean, problems: SettingsProb
     return v;
 }
 
+function expertCount(v: unknown, key: string, fallback: "auto" | number, problems: SettingsProblem[]): "auto" | number {
+    if (v === undefined) return fallback;
+    if (v === "auto" || (typeof v === "number" && Number.isInteger(v) && v >= 1 && v <= 256)) return v;
+    problems.push({ key, message: `must be "auto" or a whole number from 1; using ${fallback}` });
+    return fallback;
+}
+
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Merges `raw` (untrusted) over `base`, returning valid settings and what was wrong with `raw`. */
@@ -64,12 +74,7 @@ export function parseSettings(raw: unknown, base: Settings = DEFAULT_SETTINGS): 
         else problems.push({ key: "modelPath", message: "must be a path to a .gguf file" });
     }
 
-    let experts: CompletionSettings["experts"] = b.experts;
-    if (c.experts !== undefined) {
-        if (c.experts === "auto" || (typeof c.experts === "number" && Number.isInteger(c.experts) && c.experts >= 1 && c.experts <= 256))
-            experts = c.experts;
-        else problems.push({ key: "completion.experts", message: `must be "auto" or a whole number from 1; using ${b.experts}` });
-    }
+    const h = isRecord(r.chat) ? r.chat : {};
 
     return {
         settings: {
@@ -78,13 +83,16 @@ export function parseSettings(raw: unknown, base: Settings = DEFAULT_SETTINGS): 
             contextSize: num(r.contextSize, "contextSize", base.contextSize, problems),
             completion: {
                 enabled: bool(c.enabled, "completion.enabled", b.enabled, problems),
-                experts,
+                experts: expertCount(c.experts, "completion.experts", b.experts, problems),
                 debounceMs: num(c.debounceMs, "debounceMs", b.debounceMs, problems),
                 maxTokens: num(c.maxTokens, "maxTokens", b.maxTokens, problems),
                 timeBudgetMs: num(c.timeBudgetMs, "timeBudgetMs", b.timeBudgetMs, problems),
                 prefixLines: num(c.prefixLines, "prefixLines", b.prefixLines, problems),
                 suffixLines: num(c.suffixLines, "suffixLines", b.suffixLines, problems),
                 extraContext: bool(c.extraContext, "completion.extraContext", b.extraContext, problems)
+            },
+            chat: {
+                experts: expertCount(h.experts, "chat.experts", base.chat.experts, problems)
             }
         },
         problems
@@ -93,6 +101,5 @@ export function parseSettings(raw: unknown, base: Settings = DEFAULT_SETTINGS): 
 
 /** Settings whose change needs the model (or its contexts) loaded again. */
 export function needsReload(a: Settings, b: Settings): boolean {
-    return a.modelPath !== b.modelPath || a.threads !== b.threads || a.contextSize !== b.contextSize
-        || a.completion.experts !== b.completion.experts;
+    return a.modelPath !== b.modelPath || a.threads !== b.threads || a.contextSize !== b.contextSize;
 }

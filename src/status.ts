@@ -73,8 +73,9 @@ function shortName(name: string): string {
 
 function expertModeText(mode: StatusParams["expertMode"]): string {
     switch (mode) {
-        case "override": return "a second model instance over the same weights";
-        case "trained": return "as trained";
+        case "native": return "native MoE runtime: set per workload on one model";
+        case "override": return "stock llama.cpp: a second model instance over the same weights";
+        case "trained": return "stock llama.cpp, as trained";
         default: return "not applicable";
     }
 }

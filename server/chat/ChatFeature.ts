@@ -18,7 +18,7 @@ import type { EngineFeature } from "../engine/EngineFeature";
 import { errorMessage, isAbort } from "../engine/errors";
 import type { Feature } from "../feature";
 import type { Logger } from "../log";
-import { type ChatChunk, type ChatParams, ChatRequest, type ChatResult } from "../protocol";
+import { type ChatChunk, type ChatParams, ChatRequest, type ChatResult, type Settings } from "../protocol";
 import { ChatTooLongError, type ChatTurn, fitChat } from "./contextWindow";
 import { generateChat } from "./generateChat";
 
@@ -32,7 +32,8 @@ export class ChatFeature implements Feature {
     constructor(
         private readonly connection: Connection,
         private readonly engine: EngineFeature,
-        private readonly log: Logger
+        private readonly log: Logger,
+        private readonly getSettings: () => Settings
     ) {}
 
     initialize(_capabilities: ClientCapabilities): ServerCapabilities {
@@ -52,11 +53,14 @@ export class ChatFeature implements Feature {
         let streamed = "";
         let backend: ChatBackend | undefined;
         try {
-            backend = await this.engine.engine.chat(params.experts ?? "auto");
+            // The conversation's own choice, else the chat workload's setting.
+            const experts = params.experts === undefined || params.experts === "auto" ? this.getSettings().chat.experts : params.experts;
+            backend = await this.engine.engine.chat(experts);
             const chat = backend;
             // The answer keeps at most a quarter of the context, so a small-context model still has room for the question and its code.
             const answerTokens = Math.min(maxTokens, Math.floor(chat.contextSize / 4));
             const result = await this.engine.engine.lane.run(Priority.Chat, controller.signal, async (turn) => {
+                await chat.enter();
                 const fitted = fitChat(CHAT_DEFAULTS.systemPrompt, params.messages, params.attachments ?? [], chat.contextSize - answerTokens - 1,
                     (turns) => render(chat, turns).tokens.length);
                 const { tokens, stopTexts } = render(chat, fitted.turns);

@@ -7,7 +7,6 @@
  * A newer request aborts the one in flight (the user typed on), and `$/cancelRequest` aborts it
  * too: the signal reaches the generation loop, which stops within one token.
  */
-import type { LlamaModel } from "node-llama-cpp";
 import {
     type CancellationToken, type ClientCapabilities, type Connection, type InlineCompletionList, type InlineCompletionParams,
     InlineCompletionTriggerKind, type ServerCapabilities, type TextDocuments
@@ -35,7 +34,7 @@ export class CompletionFeature implements Feature {
     private readonly recency = new Map<string, number>();
     private editCounter = 0;
     private inFlight?: AbortController;
-    private cachedFor?: LlamaModel;
+    private cachedFor?: string;
 
     constructor(
         private readonly connection: Connection,
@@ -90,9 +89,9 @@ export class CompletionFeature implements Feature {
         const toList = (text: string): InlineCompletionList =>
             ({ items: text ? [{ insertText: text, range: { start: params.position, end: params.position } }] : [] });
 
-        // Cached suggestions belong to the model that made them.
-        const model = this.engine.engine.completion.model;
-        if (this.cachedFor !== model) { this.cache.clear(); this.cachedFor = model; }
+        // Cached suggestions belong to the model and expert count that made them.
+        const madeBy = this.engine.engine.completion.identity;
+        if (this.cachedFor !== madeBy) { this.cache.clear(); this.cachedFor = madeBy; }
         const cached = this.cache.get(ctx.prefix, ctx.suffix);
         if (cached !== undefined) {
             this.log.debug("completion served from cache");
@@ -125,7 +124,7 @@ export class CompletionFeature implements Feature {
         }
 
         const text = postprocess(result.text, ctx);
-        if (this.cachedFor === model) this.cache.set(ctx.prefix, ctx.suffix, text);
+        if (this.engine.engine.completion?.identity === madeBy) this.cache.set(ctx.prefix, ctx.suffix, text);
         const tokensPerSecond = result.decodeMs > 0 ? (result.generatedTokens - 1) / (result.decodeMs / 1000) : 0;
         if (result.generatedTokens > 1) this.engine.reportSpeed(Math.round(tokensPerSecond));
         this.log.debug(`completion: ${result.evaluatedPromptTokens}/${result.promptTokens} prompt tokens evaluated in ${result.prefillMs.toFixed(1)} ms, ` +

@@ -2,10 +2,12 @@
  * The engine: node-llama-cpp's llama.cpp, one loaded model, the completion context, and the
  * compute lane every evaluation goes through.
  *
- * Per-workload expert counts: without the native runtime (native/), a workload that wants a
- * different number of experts than the model was trained with gets a second model instance
- * loaded with `metadataOverrides` (`<arch>.expert_used_count = k`). Both instances memory-map the
- * same file, so the weights are shared pages; the second costs a context, not a copy.
+ * Per-workload expert counts. With the native runtime (native/, the patched llama.cpp), one
+ * model instance serves every count: the completion context and the chat context each carry
+ * their own `k`, set between evaluations (nativeMoe.ts). Without it (node-llama-cpp's prebuilt
+ * binaries), a workload that wants a count other than the trained one gets a second model
+ * instance loaded with `metadataOverrides` (`<arch>.expert_used_count = k`); both instances
+ * memory-map the same file, so the weights are shared pages and the second costs a context.
  */
 import {
     type ChatWrapper, GeneralChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, LlamaLogLevel, getLlama, resolveChatWrapper
@@ -13,10 +15,11 @@ import {
 import type { ExpertMode, ModelSummary, Settings } from "../protocol";
 import { inspectModel, type ModelInspection } from "../models/inspectModel";
 import { embeddedModelPath, isEmbeddedModel, verifyEmbeddedModel } from "../models/embeddedModel";
-import { ComputeLane } from "./ComputeLane";
+import { ComputeLane, Priority } from "./ComputeLane";
 import { createTokenDecoder, type TokenDecoder, vocabularyTexts } from "./tokenText";
 import type { FimTokens, Tokenizer } from "../completion/fimFormats";
 import { modelFim } from "../completion/modelFim";
+import { NativeMoeContext, llamaBinaries } from "./nativeMoe";
 import { EngineNotReadyError, ModelFileError, errorMessage } from "./errors";
 import type { Logger } from "../log";
 
@@ -32,7 +35,11 @@ export type CompletionBackend = {
     /** Each token's text, for token healing's constraint (index = token id). */
     vocabulary: readonly string[],
     contextSize: number,
-    experts: number
+    experts: number,
+    /** The native runtime's controls on the completion context (undefined in the fallback mode). */
+    moe?: NativeMoeContext,
+    /** Changes whenever what makes suggestions changes (a load, an expert count): cached suggestions are keyed by it. */
+    identity: string
 };
 
 /** What a chat needs: its own context on the model instance for its expert count. */
@@ -44,8 +51,14 @@ export type ChatBackend = {
     experts: number,
     chatWrapper: ChatWrapper,
     /** False when the model has no chat template and a general default is used. */
-    templateFromModel: boolean
+    templateFromModel: boolean,
+    /** Call on the compute lane before evaluating: puts the context at this chat's expert count. */
+    enter(): Promise<void>,
+    /** The native runtime's controls on the chat context (undefined in the fallback mode). */
+    moe?: NativeMoeContext
 };
+
+type ChatContext = Omit<ChatBackend, "experts" | "enter"> & { context: LlamaContext };
 
 export type EngineLoadResult = {
     summary: ModelSummary,
@@ -63,8 +76,9 @@ export class Engine {
     private models = new Map<string, LlamaModel>();
     private context?: LlamaContext;
     private backend?: CompletionBackend;
-    private chats = new Map<number, Promise<ChatBackend & { context: LlamaContext }>>();
-    private loaded?: { inspection: ModelInspection, settings: Settings, threads: number };
+    /** Chat contexts by expert count (fallback: one per count; native: one, under key -1). */
+    private chats = new Map<number, Promise<ChatContext>>();
+    private loaded?: { inspection: ModelInspection, settings: Settings, threads: number, native: boolean };
     private loadGeneration = 0;
 
     constructor(private readonly log: Logger) {}
@@ -85,13 +99,15 @@ export class Engine {
 
         progress("Starting llama.cpp", 15);
         const llama = await this.getLlama();
+        this.log.info(`llama.cpp: ${llama.buildType === "localBuild" ? "local build" : "prebuilt binaries"}, native MoE runtime ${NativeMoeContext.isAvailable(llama) ? "on" : "off"}`);
         const threads = settings.threads || Math.max(1, llama.cpuMathCores - 1);
 
         const warnings: string[] = [];
-        const { experts, mode } = this.completionExperts(inspection, settings, warnings);
+        const native = inspection.expertCount > 0 && NativeMoeContext.isAvailable(llama);
+        const { experts, mode } = this.completionExperts(inspection, settings.completion.experts, native, warnings);
 
         progress(`Loading ${inspection.name}`, 30);
-        const model = await this.loadModel(llama, inspection, experts);
+        const model = await this.loadModel(llama, inspection, native ? inspection.expertUsedCount : experts);
         if (superseded()) throw new SupersededLoadError();
 
         progress("Creating completion context", 80);
@@ -99,10 +115,13 @@ export class Engine {
         const context = await model.createContext({ contextSize, threads, sequences: 1 });
         if (superseded()) { await context.dispose(); throw new SupersededLoadError(); }
         this.context = context;
-        this.loaded = { inspection, settings, threads };
+        this.loaded = { inspection, settings, threads, native };
+        const moe = native ? NativeMoeContext.of(context, inspection.expertCount) : undefined;
+        moe?.setExperts(experts);
         const { fim, tokenizer } = modelFim(model);
         const decode = createTokenDecoder(model, inspection.fileInfo);
-        this.backend = { model, sequence: context.getSequence(), decode, fim, tokenizer, vocabulary: vocabularyTexts(inspection.fileInfo, decode), contextSize: context.contextSize, experts };
+        this.backend = { model, sequence: context.getSequence(), decode, fim, tokenizer, vocabulary: vocabularyTexts(inspection.fileInfo, decode), contextSize: context.contextSize, experts, moe,
+            identity: `${generation}/k${experts}` };
         this.log.info(`completion prompt format: ${fim.source} (${fim.family}, ${fim.order.toUpperCase()})`);
         this.log.info(`loaded ${inspection.path} (${inspection.architecture}, ${inspection.expertCount} experts, completion k=${experts}, ${mode}), context ${context.contextSize} tokens, ${threads} threads`);
 
@@ -125,36 +144,74 @@ export class Engine {
     }
 
     /**
-     * The chat context for `experts` per token (`auto`: the trained count), created on first use
-     * and kept, so the next turn of a conversation reuses its KV cache.
+     * Changes the completion workload's expert count. With the native runtime it takes effect at
+     * the next completion, on the same context (whose cached prompt, computed at the old count, is
+     * dropped); in the fallback mode it needs a load, and this returns false.
+     */
+    async setCompletionExperts(wanted: "auto" | number): Promise<{ applied: boolean, experts: number, mode: ExpertMode, warnings: string[] }> {
+        const loaded = this.loaded;
+        const backend = this.backend;
+        if (!loaded || !backend?.moe) return { applied: false, experts: backend?.experts ?? 0, mode: "trained", warnings: [] };
+        const warnings: string[] = [];
+        const { experts, mode } = this.completionExperts(loaded.inspection, wanted, true, warnings);
+        // On the lane: never change a context's graph while one of its evaluations runs.
+        await this.lane.run(Priority.Completion, undefined, async () => {
+            if (this.backend !== backend) return; // a load replaced it meanwhile
+            if (backend.moe!.experts !== experts) {
+                backend.moe!.setExperts(experts);
+                await backend.sequence.clearHistory();
+            }
+            backend.experts = experts;
+            backend.identity = `${this.loadGeneration}/k${experts}`;
+        });
+        this.log.info(`completion k=${experts} (${mode})`);
+        return { applied: true, experts, mode, warnings };
+    }
+
+    /**
+     * The chat backend for `experts` per token (`auto`: the trained count). Its context is created
+     * on first use and kept, so the next turn of a conversation reuses its KV cache: with the native
+     * runtime one context serves every count, in the fallback mode there is one per count.
      */
     async chat(experts: "auto" | number): Promise<ChatBackend> {
         const loaded = this.loaded;
         if (!loaded) throw new EngineNotReadyError();
-        const { inspection, settings, threads } = loaded;
+        const { inspection, settings, threads, native } = loaded;
         const k = inspection.expertCount === 0 ? 0
             : experts === "auto" ? inspection.expertUsedCount
             : Math.max(1, Math.min(inspection.expertCount, experts));
-        let chat = this.chats.get(k);
+        const key = native ? -1 : k;
+        let chat = this.chats.get(key);
         if (!chat) {
             // Kept as a promise, so two chats starting at once share one context.
-            chat = this.createChat(inspection, settings, threads, k);
-            this.chats.set(k, chat);
-            chat.catch(() => this.chats.delete(k));
+            chat = this.createChat(inspection, settings, threads, native ? inspection.expertUsedCount : k || inspection.expertUsedCount, native);
+            this.chats.set(key, chat);
+            chat.catch(() => this.chats.delete(key));
         }
-        return chat;
+        const shared = await chat;
+        return {
+            ...shared, experts: k,
+            enter: async () => {
+                // The cached conversation was computed at another count: evaluate it again at this one.
+                if (shared.moe && k > 0 && shared.moe.experts !== k) {
+                    shared.moe.setExperts(k);
+                    await shared.sequence.clearHistory();
+                }
+            }
+        };
     }
 
-    private async createChat(inspection: ModelInspection, settings: Settings, threads: number, k: number) {
-        const model = await this.loadModel(await this.getLlama(), inspection, k || inspection.expertUsedCount);
+    private async createChat(inspection: ModelInspection, settings: Settings, threads: number, modelExperts: number, native: boolean): Promise<ChatContext> {
+        const model = await this.loadModel(await this.getLlama(), inspection, modelExperts);
         const contextSize = Math.min(settings.contextSize, inspection.trainContextSize ?? settings.contextSize);
         const context = await model.createContext({ contextSize, threads, sequences: 1 });
         const templateFromModel = typeof model.fileInfo.metadata.tokenizer?.chat_template === "string";
         return {
             model, context, sequence: context.getSequence(), decode: createTokenDecoder(model, inspection.fileInfo),
-            contextSize: context.contextSize, experts: k,
+            contextSize: context.contextSize,
             chatWrapper: templateFromModel ? resolveChatWrapper(model) : new GeneralChatWrapper(),
-            templateFromModel
+            templateFromModel,
+            moe: native ? NativeMoeContext.of(context, inspection.expertCount) : undefined
         };
     }
 
@@ -178,16 +235,16 @@ export class Engine {
         await llama?.dispose();
     }
 
-    private completionExperts(inspection: ModelInspection, settings: Settings, warnings: string[]): { experts: number, mode: ExpertMode } {
+    private completionExperts(inspection: ModelInspection, wanted: "auto" | number, native: boolean, warnings: string[]): { experts: number, mode: ExpertMode } {
         if (inspection.expertCount === 0) return { experts: 0, mode: "not-moe" };
-        const wanted = settings.completion.experts;
-        // `auto` is the trained count until the native runtime measures a faster default.
-        if (wanted === "auto" || wanted === inspection.expertUsedCount) return { experts: inspection.expertUsedCount, mode: "trained" };
+        const overridden: ExpertMode = native ? "native" : "override";
+        // `auto` is the trained count until a measured default is known for the model.
+        if (wanted === "auto" || wanted === inspection.expertUsedCount) return { experts: inspection.expertUsedCount, mode: native ? "native" : "trained" };
         if (wanted > inspection.expertCount) {
             warnings.push(`moePilot.completion.experts is ${wanted}, but ${inspection.name} has ${inspection.expertCount} experts per layer; using ${inspection.expertCount}.`);
-            return { experts: inspection.expertCount, mode: "override" };
+            return { experts: inspection.expertCount, mode: overridden };
         }
-        return { experts: wanted, mode: "override" };
+        return { experts: wanted, mode: overridden };
     }
 
     private async loadModel(llama: Llama, inspection: ModelInspection, experts: number): Promise<LlamaModel> {
@@ -214,10 +271,7 @@ export class Engine {
 
     private getLlama(): Promise<Llama> {
         this.llama ??= getLlama({
-            gpu: false,
-            // Never download or compile at run time: the prebuilt binaries, or the project's native build.
-            build: "never",
-            usePrebuiltBinaries: true,
+            ...llamaBinaries(),
             progressLogs: false,
             logLevel: LlamaLogLevel.warn,
             logger: (level, message) => {

@@ -7,6 +7,7 @@ import type { ClientCapabilities, Connection, ServerCapabilities } from "vscode-
 import type { Feature } from "../feature";
 import { type Logger, tellUser } from "../log";
 import { ReloadModelRequest, type Settings, StatusNotification, type StatusParams, StatusRequest } from "../protocol";
+import { needsReload } from "../settings";
 import { Engine, SupersededLoadError } from "./Engine";
 import { errorMessage } from "./errors";
 
@@ -40,6 +41,23 @@ export class EngineFeature implements Feature {
 
     load(): Promise<void> {
         return this.runLoad();
+    }
+
+    /**
+     * Applies changed settings: a new model file, thread count or context size loads again; a new
+     * completion expert count is set on the running context by the native runtime, or loads again
+     * in the fallback mode.
+     */
+    async settingsChanged(previous: Settings, next: Settings) {
+        if (needsReload(previous, next)) return this.load();
+        if (previous.completion.experts === next.completion.experts || this.status.state !== "ready") return;
+        const result = await this.engine.setCompletionExperts(next.completion.experts);
+        if (!result.applied) return this.load();
+        for (const warning of result.warnings) {
+            this.log.warn(warning);
+            tellUser(this.connection, "warning", warning);
+        }
+        if (this.status.state === "ready") this.setStatus({ ...this.status, completionExperts: result.experts, expertMode: result.mode });
     }
 
     reportSpeed(tokensPerSecond: number) {

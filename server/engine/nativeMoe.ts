@@ -1,0 +1,106 @@
+/**
+ * The native MoE runtime (native/): the expert count and routing trace of one llama.cpp context,
+ * through the methods native/patches adds to node-llama-cpp's AddonContext.
+ *
+ * node-llama-cpp keeps its AddonContext in the internal `_ctx` field of a LlamaContext; with its
+ * prebuilt (stock) binaries the methods are absent and `nativeMoe` returns undefined, which is
+ * how the engine decides between the native runtime and the fallback (a model instance per count).
+ */
+import type { Llama, LlamaContext, LlamaOptions } from "node-llama-cpp";
+
+/**
+ * Which llama.cpp binaries `getLlama` loads. Never download or compile at run time: the project's
+ * native build (native/build.mjs) when it is installed, which node-llama-cpp prefers, else its
+ * prebuilt binaries. MOE_PILOT_NATIVE=off asks for the prebuilt (stock) ones, for tests of the
+ * fallback and for troubleshooting: a build option no local build was made with makes
+ * node-llama-cpp pass over the local build.
+ */
+export function llamaBinaries(): LlamaOptions {
+    return {
+        gpu: false,
+        build: "never",
+        usePrebuiltBinaries: true,
+        ...(process.env.MOE_PILOT_NATIVE === "off" ? { cmakeOptions: { MOE_PILOT_STOCK: "ON" } } : {})
+    };
+}
+
+/** One token's routing at one MoE layer. */
+export type RoutingRow = {
+    layer: number,
+    /** The token's position in its sequence. */
+    pos: number,
+    /** Expert ids, in routing order (highest gate first). */
+    experts: number[],
+    /** Their weights as applied to the expert outputs. */
+    weights: number[]
+};
+
+export type RoutingTrace = {
+    rows: RoutingRow[],
+    /** Rows lost because the ring was full since the last read. */
+    dropped: number
+};
+
+type AddonMoeMethods = {
+    setMoeExpertCount(k: number): number,
+    getMoeExpertCount(): number,
+    setMoeTrace(enabled: boolean, capacityRows: number): void,
+    readMoeTrace(maxRows: number, width: number): {
+        rows: number, dropped: number,
+        layer: Int32Array, pos: Int32Array, used: Int32Array, ids: Int32Array, weights: Float32Array
+    }
+};
+
+export class NativeMoeContext {
+    private tracing = false;
+
+    private constructor(private readonly addon: AddonMoeMethods, private readonly expertCount: number) {}
+
+    /** Whether the loaded binaries are the project's patched build (node-llama-cpp keeps them in `Llama._bindings`). */
+    static isAvailable(llama: Llama): boolean {
+        const bindings = (llama as unknown as { _bindings?: { AddonContext?: { prototype?: Partial<AddonMoeMethods> } } })._bindings;
+        return typeof bindings?.AddonContext?.prototype?.setMoeExpertCount === "function";
+    }
+
+    /** The runtime's controls on `context`, or undefined when the loaded binaries are stock node-llama-cpp. */
+    static of(context: LlamaContext, expertCount: number): NativeMoeContext | undefined {
+        const addon = (context as unknown as { _ctx?: Partial<AddonMoeMethods> })._ctx;
+        if (!addon || typeof addon.setMoeExpertCount !== "function" || typeof addon.readMoeTrace !== "function") return undefined;
+        return new NativeMoeContext(addon as AddonMoeMethods, expertCount);
+    }
+
+    /** Experts per token from the next evaluation on (0: the model's trained count). Returns the count in effect. */
+    setExperts(k: number): number { return this.addon.setMoeExpertCount(k); }
+
+    get experts(): number { return this.addon.getMoeExpertCount(); }
+
+    get isTracing(): boolean { return this.tracing; }
+
+    /** Turns the routing trace on (keeping at most `capacityRows` unread rows) or off (clearing it). */
+    setTrace(enabled: boolean, capacityRows = 1 << 16) {
+        this.addon.setMoeTrace(enabled, capacityRows);
+        this.tracing = enabled;
+    }
+
+    /** Takes every row recorded since the last read (between evaluations). */
+    readTrace(): RoutingTrace {
+        const rows: RoutingRow[] = [];
+        let dropped = 0;
+        const width = this.expertCount;
+        for (;;) {
+            const chunk = this.addon.readMoeTrace(4096, width);
+            dropped += chunk.dropped;
+            for (let r = 0; r < chunk.rows; r++) {
+                const used = chunk.used[r]!;
+                const at = r * width;
+                rows.push({
+                    layer: chunk.layer[r]!,
+                    pos: chunk.pos[r]!,
+                    experts: Array.from(chunk.ids.subarray(at, at + used)),
+                    weights: Array.from(chunk.weights.subarray(at, at + used))
+                });
+            }
+            if (chunk.rows < 4096) return { rows, dropped };
+        }
+    }
+}

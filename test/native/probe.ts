@@ -1,0 +1,57 @@
+/**
+ * Child process for the native runtime tests: loads llama.cpp as the server does (native build,
+ * or the stock binaries with MOE_PILOT_NATIVE=off: one kind per process), evaluates a prompt at
+ * each expert count asked for and prints JSON: the logits of the last positions per count, and
+ * (native) the routing trace of the first evaluation.
+ *   node --import tsx test/native/probe.ts <model.gguf> <k,k,...> <prompt>
+ */
+import { getLlama, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
+import { NativeMoeContext, llamaBinaries } from "../../server/engine/nativeMoe";
+
+const [modelPath, ks, prompt] = process.argv.slice(2) as [string, string, string];
+const counts = ks.split(",").map(Number);
+const LAST_POSITIONS = 4;
+
+const llama = await getLlama({ ...llamaBinaries(), progressLogs: false });
+const native = NativeMoeContext.isAvailable(llama);
+const base = await llama.loadModel({ modelPath, gpuLayers: 0 });
+const expertCount = base.fileInfo.architectureMetadata.expert_count as number;
+const tokens = base.tokenize(prompt, true);
+
+/** Evaluates the whole prompt afresh on the context's sequence; the logits of its last positions. */
+async function lastLogits(sequence: LlamaContextSequence): Promise<number[][]> {
+    await sequence.clearHistory();
+    const out = await sequence.controlledEvaluate(tokens.map((t, i) => (i >= tokens.length - LAST_POSITIONS ? [t, { generateNext: { logits: true } }] : t)) as never);
+    return (out as ({ next: { logits: Map<Token, number> } } | undefined)[]).filter((o) => o?.next?.logits)
+        .map((o) => [...o!.next.logits.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v));
+}
+
+const results: { k: number, logits: number[][] }[] = [];
+let trace: unknown;
+let experts: number[] = [];
+if (native) {
+    // One context for every count, switched between requests.
+    const context = await base.createContext({ contextSize: 256, threads: 1, sequences: 1 });
+    const sequence = context.getSequence();
+    const moe = NativeMoeContext.of(context, expertCount)!;
+    moe.setTrace(true);
+    for (const k of counts) {
+        experts.push(moe.setExperts(k));
+        results.push({ k, logits: await lastLogits(sequence) });
+        if (trace === undefined) trace = moe.readTrace();
+        else moe.readTrace();
+    }
+} else {
+    // The reference: a model instance per count, loaded with the metadata override.
+    const arch = base.fileInfo.metadata.general.architecture as string;
+    for (const k of counts) {
+        const model: LlamaModel = await llama.loadModel({ modelPath, gpuLayers: 0, metadataOverrides: { [arch]: { expert_used_count: k } } as never });
+        const context = await model.createContext({ contextSize: 256, threads: 1, sequences: 1 });
+        results.push({ k, logits: await lastLogits(context.getSequence()) });
+        await context.dispose();
+        await model.dispose();
+    }
+    experts = counts;
+}
+process.stdout.write(JSON.stringify({ buildType: llama.buildType, native, tokens: [...tokens], experts, results, trace }));
+await llama.dispose();
