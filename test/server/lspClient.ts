@@ -62,9 +62,12 @@ export class TestClient {
         });
     }
 
-    /** Starts the server and runs `initialize`/`initialized`. `configuration` answers `workspace/configuration` when given. */
-    static async start(init: InitializationOptions = {}, configuration?: unknown): Promise<TestClient> {
-        const child = spawn(process.execPath, [SERVER, "--stdio"], { stdio: ["pipe", "pipe", "pipe"] });
+    /**
+     * Starts the server and runs `initialize`/`initialized`. `configuration` answers `workspace/configuration` when given;
+     * `env` adds to the server's environment (MOE_PILOT_NATIVE=off: the stock llama.cpp binaries).
+     */
+    static async start(init: InitializationOptions = {}, configuration?: unknown, env: NodeJS.ProcessEnv = {}): Promise<TestClient> {
+        const child = spawn(process.execPath, [SERVER, "--stdio"], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...env } });
         let stderr = "";
         child.stderr!.on("data", (d: Buffer) => { stderr += d.toString(); });
         child.once("exit", (code, signal) => { if (code && code !== 0) console.error(`server exited ${code ?? signal}: ${stderr}`); });

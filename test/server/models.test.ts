@@ -95,11 +95,14 @@ describe("model files", () => {
         assert.ok(list && Array.isArray(list.items));
     });
 
-    test("a completion expert count other than the trained one loads an override instance", async () => {
+    test("a completion expert count other than the trained one: set on the running context, no reload", async () => {
+        assert.equal((await use(TEST_MODELS.moe)).completionExperts, 2, "back on the MoE model, at its trained k");
+        const seen = client.status.all.length;
         const status = await use(TEST_MODELS.moe, { experts: 1 });
         assert.equal(status.state, "ready", status.message);
         assert.equal(status.completionExperts, 1);
-        assert.equal(status.expertMode, "override");
+        assert.equal(status.expertMode, "native");
+        assert.ok(!client.status.all.slice(seen).some((s) => s.state === "loading"), "the model was not loaded again");
         const list = await client.complete("file:///w/x.ts", { line: 0, character: 8 });
         assert.ok(list && Array.isArray(list.items));
     });

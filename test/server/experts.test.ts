@@ -1,0 +1,79 @@
+/**
+ * Per-workload expert counts through the real server, on the embedded model, in both modes:
+ * the native runtime (one model instance, k set per context between requests) and the fallback
+ * with stock binaries (MOE_PILOT_NATIVE=off: a model instance per k). Greedy decoding on the same
+ * llama.cpp means both must write the same completions and chat answers at each k.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { StatusParams } from "../../server/protocol";
+import { TestClient } from "./lspClient";
+
+const DOC = "file:///w/sum.py";
+const TEXT = "def total(values):\n    result = 0\n    for value in values:\n        ";
+const AT = { line: 3, character: 8 };
+const ask = (experts: "auto" | number) => ({ messages: [{ role: "user" as const, content: "What does this code do?" }], attachments: [{ kind: "selection" as const, label: "sum.py:1-4", text: TEXT }], experts, maxTokens: 24 });
+
+type Session = {
+    modes: (StatusParams["expertMode"])[],
+    reloads: number,
+    completions: Record<string, string>,
+    chats: Record<string, { text: string, experts: number }>,
+    loadedLines: number
+};
+
+async function session(env: NodeJS.ProcessEnv): Promise<Session> {
+    const client = await TestClient.start({ settings: { completion: { debounceMs: 0 } } }, undefined, env);
+    try {
+        const first = await client.settled();
+        assert.equal(first.state, "ready", first.message);
+        const modes = [first.expertMode];
+        await client.open(DOC, TEXT, "python");
+        const complete = async () => (await client.complete(DOC, AT))?.items[0]?.insertText as string ?? "";
+        const setExperts = async (experts: number) => {
+            const seen = client.status.all.length;
+            await client.connection.sendNotification("workspace/didChangeConfiguration", { settings: { moePilot: { completion: { debounceMs: 0, experts } } } });
+            const s = await client.status.next((x) => x.state === "ready" && x.completionExperts === experts && client.status.all.indexOf(x) >= seen, `completion k=${experts}`);
+            modes.push(s.expertMode);
+        };
+        const completions: Record<string, string> = {};
+        completions.k2 = await complete();
+        await setExperts(1);
+        completions.k1 = await complete();
+        await setExperts(2);
+        completions.k2again = await complete();
+        const chats: Session["chats"] = {};
+        for (const k of [1, 8, "auto"] as const) {
+            const r = await client.chat(ask(k));
+            chats[String(k)] = { text: r.text, experts: r.experts };
+        }
+        return {
+            modes, completions, chats,
+            reloads: client.status.all.filter((s) => s.state === "loading").length - 1,
+            loadedLines: client.logs.all.filter((l) => /\bloaded .*moe-pilot-demo\.gguf/.test(l.message)).length
+        };
+    } finally {
+        assert.equal(await client.stop(), 0);
+    }
+}
+
+describe("expert counts per workload", () => {
+    let native: Session;
+
+    test("native runtime: k changes on the running contexts, no reload", async () => {
+        native = await session({});
+        assert.deepEqual(native.modes, ["native", "native", "native"]);
+        assert.equal(native.reloads, 0, "changing the completion k did not load the model again");
+        assert.equal(native.completions.k2again, native.completions.k2, "back at k=2, the k=2 completion again");
+        assert.deepEqual(Object.values(native.chats).map((c) => c.experts), [1, 8, 2], "each chat ran at its own k; auto is the trained 2");
+        for (const c of Object.values(native.chats)) assert.ok(c.text.length > 0);
+    });
+
+    test("fallback (stock binaries): the same text at every k, through a model instance per k", async () => {
+        const stock = await session({ MOE_PILOT_NATIVE: "off" });
+        assert.deepEqual(stock.modes, ["trained", "override", "trained"]);
+        assert.equal(stock.reloads, 2, "the stock binaries need a load per completion k change");
+        assert.deepEqual(stock.completions, native.completions);
+        assert.deepEqual(stock.chats, native.chats);
+    });
+});
