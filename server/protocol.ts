@@ -134,8 +134,14 @@ export type ChatParams = WorkDoneProgressParams & PartialResultParams & {
     maxTokens?: number
 };
 
-/** One streamed piece of the answer, sent as `$/progress` with the request's `partialResultToken`. */
-export type ChatChunk = { text: string };
+/**
+ * One streamed piece of the answer, sent as `$/progress` with the request's `partialResultToken`;
+ * with the native runtime, also which experts the tokens of this piece went through.
+ */
+export type ChatChunk = { text: string, routing?: RoutingActivity };
+
+/** Per MoE layer (index = layer), how many tokens each expert took. */
+export type RoutingActivity = { expertCount: number, layers: number[][] };
 
 export type ChatResult = {
     /** The whole answer (the chunks, joined). */
@@ -161,4 +167,36 @@ export namespace ChatRequest {
     export const method = "moePilot/chat/send";
     export const type = new ProtocolRequestType<ChatParams, ChatResult, ChatChunk, void, void>(method);
     export const partialResult = new ProgressType<ChatChunk>();
+}
+
+/** One MoE layer's routing since the model was loaded (see server/routing/RoutingStats.ts). */
+export type LayerRouting = {
+    layer: number,
+    /** Tokens routed to each expert. */
+    load: number[],
+    /** Entropy of `load`, in bits: log2(experts) when perfectly even. */
+    loadEntropyBits: number,
+    /** Share of a token's experts that the previous token also used (undefined before two tokens). */
+    previousTokenOverlap?: number,
+    /** Best hit rate of a per-layer cache of C experts (key) over 64-token windows. */
+    windowHitRate?: Record<number, number>
+};
+
+export type WorkloadRouting = { tokens: number, droppedRows: number, layers: LayerRouting[] };
+
+export type RoutingStatsResult = {
+    /** False with stock llama.cpp binaries (no trace) or a dense model. */
+    available: boolean,
+    /** Why not, in words. */
+    reason?: string,
+    expertCount: number,
+    expertUsedCount: number,
+    completion?: WorkloadRouting,
+    chat?: WorkloadRouting
+};
+
+/** Client → server: the routing statistics of each workload since the model was loaded. */
+export namespace RoutingStatsRequest {
+    export const method = "moePilot/routing/stats";
+    export const type = new RequestType0<RoutingStatsResult, void>(method);
 }

@@ -18,7 +18,8 @@ import type { EngineFeature } from "../engine/EngineFeature";
 import { errorMessage, isAbort } from "../engine/errors";
 import type { Feature } from "../feature";
 import type { Logger } from "../log";
-import { type ChatChunk, type ChatParams, ChatRequest, type ChatResult, type Settings } from "../protocol";
+import { type ChatChunk, type ChatParams, ChatRequest, type ChatResult, type RoutingActivity, type Settings } from "../protocol";
+import { activity } from "../routing/RoutingStats";
 import { ChatTooLongError, type ChatTurn, fitChat } from "./contextWindow";
 import { generateChat } from "./generateChat";
 
@@ -65,11 +66,17 @@ export class ChatFeature implements Feature {
                     (turns) => render(chat, turns).tokens.length);
                 const { tokens, stopTexts } = render(chat, fitted.turns);
                 this.log.debug(`chat: prompt of ${tokens.length} tokens, k=${chat.experts}, ${fitted.trimmed.earlierMessages} earlier messages and ${fitted.trimmed.attachments.length} attachments left out`);
+                // With the native runtime each piece says which experts its tokens went through (the answer's, not the prompt's).
+                const routing = (): RoutingActivity | undefined => {
+                    const rows = this.engine.engine.takeRouting("chat", chat.moe).filter((r) => r.pos >= tokens.length);
+                    return rows.length > 0 ? activity(rows, chat.model.fileInfo.architectureMetadata.expert_count as number) : undefined;
+                };
                 const generation = await generateChat({
                     model: chat.model, sequence: chat.sequence, decode: chat.decode, prompt: tokens, stopTexts, maxTokens: answerTokens,
                     signal: controller.signal, turn,
-                    onText: (text) => { streamed += text; progress?.report({ text }); }
+                    onText: (text) => { streamed += text; progress?.report({ text, routing: routing() }); }
                 });
+                this.engine.engine.takeRouting("chat", chat.moe);
                 return { generation, trimmed: fitted.trimmed };
             });
             const { generation } = result;

@@ -108,14 +108,18 @@ export class CompletionFeature implements Feature {
             const { fim, tokenizer } = backend;
             const prompt = buildFimPrompt(ctx, fim, tokenizer, { maxPromptTokens: backend.contextSize - settings.maxTokens - 1, healWith: (t) => backend.vocabulary[t] ?? "" });
             this.log.debug(`completion: prompt of ${prompt.tokens.length} tokens (${fim.family}, ${fim.order})`);
-            return generate(backend.model, backend.sequence, backend.decode, prompt.tokens, {
-                maxTokens: settings.maxTokens,
-                deadline: performance.now() + settings.timeBudgetMs,
-                signal,
-                onFirstToken: (ms) => this.log.debug(`completion: first token after ${ms.toFixed(1)} ms`),
-                isComplete: (text) => endOfSuggestion(text, ctx) !== undefined,
-                heal: { text: prompt.heal, vocabulary: backend.vocabulary }
-            });
+            try {
+                return await generate(backend.model, backend.sequence, backend.decode, prompt.tokens, {
+                    maxTokens: settings.maxTokens,
+                    deadline: performance.now() + settings.timeBudgetMs,
+                    signal,
+                    onFirstToken: (ms) => this.log.debug(`completion: first token after ${ms.toFixed(1)} ms`),
+                    isComplete: (text) => endOfSuggestion(text, ctx) !== undefined,
+                    heal: { text: prompt.heal, vocabulary: backend.vocabulary }
+                });
+            } finally {
+                this.engine.engine.takeRouting("completion", backend.moe);
+            }
         });
         if (!result) return null;
         if (result.stopReason === "cancelled") {

@@ -19,7 +19,8 @@ import { ComputeLane, Priority } from "./ComputeLane";
 import { createTokenDecoder, type TokenDecoder, vocabularyTexts } from "./tokenText";
 import type { FimTokens, Tokenizer } from "../completion/fimFormats";
 import { modelFim } from "../completion/modelFim";
-import { NativeMoeContext, llamaBinaries } from "./nativeMoe";
+import { NativeMoeContext, type RoutingRow, llamaBinaries } from "./nativeMoe";
+import { RoutingStats } from "../routing/RoutingStats";
 import { EngineNotReadyError, ModelFileError, errorMessage } from "./errors";
 import type { Logger } from "../log";
 
@@ -70,6 +71,11 @@ export type EngineLoadResult = {
 
 export type LoadProgress = (message: string, percentage: number) => void;
 
+export type Workload = "completion" | "chat";
+
+/** Unread trace rows are kept up to this many bytes per context (a long prompt's oldest rows are dropped, and counted). */
+const TRACE_BUFFER_BYTES = 16 << 20;
+
 export class Engine {
     readonly lane = new ComputeLane();
     private llama?: Promise<Llama>;
@@ -80,6 +86,8 @@ export class Engine {
     private chats = new Map<number, Promise<ChatContext>>();
     private loaded?: { inspection: ModelInspection, settings: Settings, threads: number, native: boolean };
     private loadGeneration = 0;
+    /** Routing statistics per workload since the load (native runtime on a MoE model only). */
+    routing?: Record<Workload, RoutingStats>;
 
     constructor(private readonly log: Logger) {}
 
@@ -118,6 +126,10 @@ export class Engine {
         this.loaded = { inspection, settings, threads, native };
         const moe = native ? NativeMoeContext.of(context, inspection.expertCount) : undefined;
         moe?.setExperts(experts);
+        if (moe) {
+            this.startTrace(moe, inspection.expertCount);
+            this.routing = { completion: new RoutingStats(inspection.expertCount, inspection.expertUsedCount), chat: new RoutingStats(inspection.expertCount, inspection.expertUsedCount) };
+        }
         const { fim, tokenizer } = modelFim(model);
         const decode = createTokenDecoder(model, inspection.fileInfo);
         this.backend = { model, sequence: context.getSequence(), decode, fim, tokenizer, vocabulary: vocabularyTexts(inspection.fileInfo, decode), contextSize: context.contextSize, experts, moe,
@@ -211,8 +223,22 @@ export class Engine {
             contextSize: context.contextSize,
             chatWrapper: templateFromModel ? resolveChatWrapper(model) : new GeneralChatWrapper(),
             templateFromModel,
-            moe: native ? NativeMoeContext.of(context, inspection.expertCount) : undefined
+            moe: native ? this.startTrace(NativeMoeContext.of(context, inspection.expertCount), inspection.expertCount) : undefined
         };
+    }
+
+    private startTrace(moe: NativeMoeContext | undefined, expertCount: number): NativeMoeContext | undefined {
+        // a row: layer, position, count, then an id and a weight per expert
+        moe?.setTrace(true, Math.floor(TRACE_BUFFER_BYTES / (12 + 8 * expertCount)));
+        return moe;
+    }
+
+    /** Takes the routing rows `moe`'s context recorded since the last call into `workload`'s statistics, and returns them. Call on the lane. */
+    takeRouting(workload: Workload, moe: NativeMoeContext | undefined): RoutingRow[] {
+        if (!moe || !this.routing) return [];
+        const { rows, dropped } = moe.readTrace();
+        this.routing[workload].add(rows, dropped);
+        return rows;
     }
 
     async unload() {
@@ -220,6 +246,7 @@ export class Engine {
         this.backend = undefined;
         this.context = undefined;
         this.loaded = undefined;
+        this.routing = undefined;
         const chats = [...this.chats.values()];
         this.chats.clear();
         for (const chat of chats) await (await chat.catch(() => undefined))?.context.dispose();

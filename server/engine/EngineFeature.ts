@@ -6,7 +6,7 @@
 import type { ClientCapabilities, Connection, ServerCapabilities } from "vscode-languageserver";
 import type { Feature } from "../feature";
 import { type Logger, tellUser } from "../log";
-import { ReloadModelRequest, type Settings, StatusNotification, type StatusParams, StatusRequest } from "../protocol";
+import { ReloadModelRequest, type RoutingStatsResult, RoutingStatsRequest, type Settings, StatusNotification, type StatusParams, StatusRequest } from "../protocol";
 import { needsReload } from "../settings";
 import { Engine, SupersededLoadError } from "./Engine";
 import { errorMessage } from "./errors";
@@ -30,6 +30,7 @@ export class EngineFeature implements Feature {
     initialize(capabilities: ClientCapabilities): ServerCapabilities {
         this.workDoneProgress = capabilities.window?.workDoneProgress === true;
         this.connection.onRequest(StatusRequest.type, () => this.status);
+        this.connection.onRequest(RoutingStatsRequest.type, () => this.routingStats());
         this.connection.onRequest(ReloadModelRequest.type, async () => {
             await this.load();
             return this.status;
@@ -58,6 +59,16 @@ export class EngineFeature implements Feature {
             tellUser(this.connection, "warning", warning);
         }
         if (this.status.state === "ready") this.setStatus({ ...this.status, completionExperts: result.experts, expertMode: result.mode });
+    }
+
+    routingStats(): RoutingStatsResult {
+        const model = this.status.model;
+        const base = { expertCount: model?.expertCount ?? 0, expertUsedCount: model?.expertUsedCount ?? 0 };
+        if (this.status.state !== "ready" || !model) return { ...base, available: false, reason: "No model is loaded." };
+        if (!model.isMoe) return { ...base, available: false, reason: `${model.name} is not a Mixture of Experts.` };
+        const routing = this.engine.routing;
+        if (!routing) return { ...base, available: false, reason: "The routing trace needs the native MoE runtime (native/); the server runs on stock llama.cpp binaries." };
+        return { ...base, available: true, completion: routing.completion.summary(), chat: routing.chat.summary() };
     }
 
     reportSpeed(tokensPerSecond: number) {

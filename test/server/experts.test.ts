@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { StatusParams } from "../../server/protocol";
+import { type RoutingStatsResult, RoutingStatsRequest, type StatusParams } from "../../server/protocol";
 import { TestClient } from "./lspClient";
 
 const DOC = "file:///w/sum.py";
@@ -19,7 +19,10 @@ type Session = {
     reloads: number,
     completions: Record<string, string>,
     chats: Record<string, { text: string, experts: number }>,
-    loadedLines: number
+    loadedLines: number,
+    /** Tokens per layer in the chat chunks' routing, per chat; and the statistics at the end. */
+    chunkRouting: Record<string, number[][]>,
+    stats: RoutingStatsResult
 };
 
 async function session(env: NodeJS.ProcessEnv): Promise<Session> {
@@ -43,12 +46,16 @@ async function session(env: NodeJS.ProcessEnv): Promise<Session> {
         await setExperts(2);
         completions.k2again = await complete();
         const chats: Session["chats"] = {};
+        const chunkRouting: Session["chunkRouting"] = {};
         for (const k of [1, 8, "auto"] as const) {
-            const r = await client.chat(ask(k));
+            const sum: number[][] = [];
+            const r = await client.chat(ask(k), (chunk) => chunk.routing?.layers.forEach((l, i) => { sum[i] = l.map((n, e) => n + (sum[i]?.[e] ?? 0)); }));
             chats[String(k)] = { text: r.text, experts: r.experts };
+            chunkRouting[String(k)] = sum;
         }
         return {
-            modes, completions, chats,
+            modes, completions, chats, chunkRouting,
+            stats: await client.connection.sendRequest(RoutingStatsRequest.type),
             reloads: client.status.all.filter((s) => s.state === "loading").length - 1,
             loadedLines: client.logs.all.filter((l) => /\bloaded .*moe-pilot-demo\.gguf/.test(l.message)).length
         };
@@ -69,11 +76,39 @@ describe("expert counts per workload", () => {
         for (const c of Object.values(native.chats)) assert.ok(c.text.length > 0);
     });
 
+    test("native runtime: the chat streams which experts each piece went through; statistics per workload", () => {
+        // every answer token after the first went through each of the 4 layers with k experts
+        for (const [key, k] of [["1", 1], ["8", 8], ["auto", 2]] as const) {
+            const layers = native.chunkRouting[key]!;
+            assert.equal(layers.length, 4, `chat k=${key}: 4 MoE layers`);
+            const perLayer = layers.map((l) => l.reduce((a, b) => a + b, 0));
+            assert.ok(perLayer[0]! > 0 && perLayer.every((n) => n === perLayer[0]), `chat k=${key}: the same tokens in every layer (${perLayer})`);
+            assert.equal(perLayer[0]! % k, 0, `chat k=${key}: k experts per token`);
+        }
+        const { stats } = native;
+        assert.equal(stats.available, true);
+        assert.equal(stats.expertCount, 8);
+        for (const workload of [stats.completion!, stats.chat!]) {
+            assert.ok(workload.tokens > 0);
+            assert.equal(workload.droppedRows, 0);
+            assert.deepEqual(workload.layers.map((l) => l.layer), [0, 1, 2, 3]);
+            for (const l of workload.layers) {
+                assert.ok(l.loadEntropyBits > 0 && l.loadEntropyBits <= 3, `entropy ${l.loadEntropyBits}`);
+                assert.ok(l.previousTokenOverlap! >= 0 && l.previousTokenOverlap! <= 1);
+            }
+        }
+        // the prompt tokens count too: the completion prompts alone are ~25 tokens x 3 requests
+        assert.ok(stats.completion!.layers[0]!.load.reduce((a, b) => a + b, 0) >= 2 * 25);
+    });
+
     test("fallback (stock binaries): the same text at every k, through a model instance per k", async () => {
         const stock = await session({ MOE_PILOT_NATIVE: "off" });
         assert.deepEqual(stock.modes, ["trained", "override", "trained"]);
         assert.equal(stock.reloads, 2, "the stock binaries need a load per completion k change");
         assert.deepEqual(stock.completions, native.completions);
         assert.deepEqual(stock.chats, native.chats);
+        assert.equal(stock.stats.available, false);
+        assert.match(stock.stats.reason!, /native MoE runtime/);
+        assert.deepEqual(stock.chunkRouting["auto"], [], "no routing in the chunks without the trace");
     });
 });
