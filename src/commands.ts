@@ -6,6 +6,8 @@ import * as vscode from "vscode";
 import { ACTIONS } from "./actions";
 import type { ChatPanel } from "./chat/ChatPanel";
 import type { Ctx } from "./ctx";
+import { routingMarkdown } from "./routingReport";
+import { RoutingStatsRequest } from "../server/protocol";
 
 type Command = (ctx: Ctx, chat: ChatPanel) => (...args: never[]) => unknown;
 
@@ -19,6 +21,7 @@ const COMMANDS: Record<string, Command> = {
             { label: "$(sparkle) Trigger inline completion", command: "moePilot.triggerCompletion" },
             { label: "$(comment-discussion) Open chat", command: "moePilot.openChat" },
             { label: "$(layers) Set completion expert count…", command: "moePilot.setCompletionExperts" },
+            { label: "$(graph) Show expert routing", command: "moePilot.showRouting" },
             { label: "$(debug-restart) Restart server", command: "moePilot.restartServer" },
             { label: "$(output) Show server log", command: "moePilot.showLog" },
             { label: "$(gear) Settings", command: "workbench.action.openSettings", args: ["moePilot"] }
@@ -43,6 +46,13 @@ const COMMANDS: Record<string, Command> = {
         ].map((item) => ({ ...item, picked: item.value === current, detail: item.value === current ? "current setting" : undefined }));
         const pick = await vscode.window.showQuickPick(items, { title: "Experts per token for inline completion", placeHolder: "Fewer experts are faster; more follow the model more closely" });
         if (pick) await vscode.workspace.getConfiguration("moePilot").update("completion.experts", pick.value, vscode.ConfigurationTarget.Global);
+    },
+    "moePilot.showRouting": (ctx) => async () => {
+        const client = ctx.running;
+        if (!client) { void vscode.window.showWarningMessage("MoE Pilot: the server is not running."); return; }
+        const stats = await client.sendRequest(RoutingStatsRequest.type);
+        const doc = await vscode.workspace.openTextDocument({ language: "markdown", content: routingMarkdown(stats, ctx.status.serverStatus.model?.name ?? "model") });
+        await vscode.commands.executeCommand("markdown.showPreview", doc.uri);
     },
     ...ACTIONS
 };

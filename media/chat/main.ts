@@ -10,6 +10,7 @@ import DOMPurify from "dompurify";
 import hljs from "highlight.js/lib/common";
 import MarkdownIt from "markdown-it";
 import type { FromWebview, StoredMessage, ToWebview, ViewState } from "../../src/chat/webviewProtocol";
+import { RoutingMap } from "./routingMap";
 
 declare function acquireVsCodeApi(): { postMessage(message: FromWebview): void };
 const vscode = acquireVsCodeApi();
@@ -54,6 +55,7 @@ const expertsSelect = $<HTMLSelectElement>("#experts");
 const contextEl = $<HTMLDivElement>("#context");
 const statusEl = $<HTMLDivElement>("#status");
 const noticeEl = $<HTMLDivElement>("#notice");
+const routingMap = new RoutingMap($<HTMLDetailsElement>("#routing"), $<HTMLCanvasElement>("#routing-map"), $<HTMLDivElement>("#routing-legend"));
 
 let state: ViewState | undefined;
 let streaming = "";
@@ -124,6 +126,8 @@ window.addEventListener("message", (event: MessageEvent<ToWebview>) => {
     const message = event.data;
     switch (message.type) {
         case "state":
+            // a new answer (or another chat) starts with an empty map
+            if ((message.state.busy && !state?.busy) || message.state.chat.id !== state?.chat.id) routingMap.reset();
             state = message.state;
             if (!state.busy) streaming = "";
             else streaming = state.chat.messages.at(-1)?.role === "assistant" ? state.chat.messages.at(-1)!.content : "";
@@ -131,6 +135,7 @@ window.addEventListener("message", (event: MessageEvent<ToWebview>) => {
             break;
         case "chunk":
             streaming += message.text;
+            if (message.routing) routingMap.add(message.routing);
             queueRender();
             break;
         case "focusInput":

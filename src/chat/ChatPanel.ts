@@ -132,7 +132,7 @@ export class ChatPanel implements vscode.WebviewViewProvider, vscode.Disposable 
         const partialResultToken = `chat-${randomBytes(8).toString("hex")}`;
         const progress = client.onProgress(ChatRequest.partialResult, partialResultToken, (chunk) => {
             answer.content += chunk.text;
-            this.post({ type: "chunk", text: chunk.text });
+            this.post({ type: "chunk", text: chunk.text, ...(chunk.routing ? { routing: chunk.routing } : {}) });
             void this.store.save(true);
         });
         try {

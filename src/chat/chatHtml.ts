@@ -32,6 +32,11 @@ export function chatHtml(options: { cspSource: string, nonce: string, uri: (...p
   </header>
   <div id="notice" role="status" hidden></div>
   <main id="messages" role="log" aria-live="polite" aria-label="Conversation"></main>
+  <details id="routing" hidden>
+    <summary>Experts used by this answer</summary>
+    <canvas id="routing-map" role="img"></canvas>
+    <div id="routing-legend"></div>
+  </details>
   <footer>
     <div id="context" role="group" aria-label="Context to attach">
       <label><input type="checkbox" name="selection"> Selection</label>

@@ -4,6 +4,8 @@
  * that matters: the extension stores the chats and sends the whole view state when it changes.
  */
 
+import type { RoutingActivity } from "../../server/protocol";
+
 export type StoredMessage = {
     role: "user" | "assistant",
     content: string,
@@ -41,8 +43,8 @@ export type ViewState = {
 
 export type ToWebview =
     | { type: "state", state: ViewState }
-    /** A piece of the streaming answer (the full state follows when it ends). */
-    | { type: "chunk", text: string }
+    /** A piece of the streaming answer (the full state follows when it ends), with the experts its tokens used (native runtime). */
+    | { type: "chunk", text: string, routing?: RoutingActivity }
     | { type: "focusInput" };
 
 export type FromWebview =

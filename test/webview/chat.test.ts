@@ -76,6 +76,30 @@ describe("chat panel UI", () => {
         await page.close();
     });
 
+    test("the expert heatmap fills in as routed chunks stream, and starts empty with the next answer", async () => {
+        const page = await open();
+        await send(page, { type: "state", state: state([{ role: "user", content: "hi" }, { role: "assistant", content: "" }], { busy: true }) });
+        assert.equal(await page.isVisible("#routing"), false, "no routing yet: no map");
+        await send(page, { type: "chunk", text: "a", routing: { expertCount: 8, layers: [[0, 2, 0, 0, 0, 0, 0, 0], [0, 0, 0, 1, 0, 0, 0, 1]] } });
+        await send(page, { type: "chunk", text: "b", routing: { expertCount: 8, layers: [[0, 1, 0, 0, 0, 0, 0, 1], [0, 0, 0, 2, 0, 0, 0, 0]] } });
+        await page.click("#routing summary");
+        await page.waitForFunction(() => /layer 1: expert 3 \(3\)/.test(document.querySelector("#routing-map")?.getAttribute("aria-label") ?? ""));
+        assert.match((await page.getAttribute("#routing-map", "aria-label"))!, /^layer 0: expert 1 \(3\), expert 7 \(1\); layer 1: expert 3 \(3\), expert 7 \(1\)$/);
+        // the busiest cell is drawn darker than an unused one
+        // (no named functions inside evaluate: tsx would wrap them in a helper the page lacks)
+        const [busy, unused] = await page.evaluate(() => {
+            const canvas = document.querySelector<HTMLCanvasElement>("#routing-map")!;
+            const cell = canvas.width / 8, g = canvas.getContext("2d")!;
+            return [1, 4].map((e) => [...g.getImageData(e * cell + 1, 1, 1, 1).data]);
+        });
+        assert.notDeepEqual(busy, unused);
+        assert.match(await page.textContent("#routing-legend") ?? "", /2 MoE layers; columns: 8 experts/);
+        await send(page, { type: "state", state: state([{ role: "user", content: "hi" }, { role: "assistant", content: "ab" }]) });
+        await send(page, { type: "state", state: state([{ role: "user", content: "again" }, { role: "assistant", content: "" }], { busy: true }) });
+        assert.equal(await page.isVisible("#routing"), false, "a new answer starts without the old map");
+        await page.close();
+    });
+
     test("code-block buttons send the raw code; Enter sends; Escape stops", async () => {
         const page = await open();
         const code = "if (a < b && c > d) {\n  run();\n}";

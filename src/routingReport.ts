@@ -1,0 +1,29 @@
+/**
+ * The report of "MoE Pilot: Show Expert Routing": the server's routing statistics
+ * (moePilot/routing/stats) as Markdown: per workload and MoE layer, how evenly the experts are used, how often a token
+ * reuses the previous token's experts, and the best hit rate a cache of C experts could reach.
+ */
+import type { RoutingStatsResult, WorkloadRouting } from "../server/protocol";
+
+const pct = (x: number | undefined) => (x === undefined ? "–" : `${(100 * x).toFixed(1)}%`);
+
+export function routingMarkdown(stats: RoutingStatsResult, modelName: string): string {
+    if (!stats.available) return `# Expert routing\n\n${stats.reason ?? "Not available."}\n`;
+    const k = stats.expertUsedCount;
+    const sizes = [1, 2, 4].map((m) => Math.min(stats.expertCount, m * k));
+    const section = (title: string, w: WorkloadRouting | undefined) => {
+        if (!w || w.tokens === 0) return `## ${title}\n\nNo tokens yet.\n`;
+        const head = `| layer | load entropy (of ${Math.log2(stats.expertCount).toFixed(2)} bits) | previous-token overlap | ${sizes.map((c) => `best hit rate, ${c} cached`).join(" | ")} | busiest experts |`;
+        const rule = `|${"---|".repeat(4 + sizes.length)}`;
+        const rows = w.layers.map((l) => {
+            const total = l.load.reduce((a, b) => a + b, 0) || 1;
+            const busiest = l.load.map((n, e) => [n, e] as const).sort((a, b) => b[0] - a[0]).slice(0, 3).map(([n, e]) => `${e} (${pct(n / total)})`).join(", ");
+            return `| ${l.layer} | ${l.loadEntropyBits.toFixed(2)} | ${pct(l.previousTokenOverlap)} | ${sizes.map((c) => pct(l.windowHitRate?.[c])).join(" | ")} | ${busiest} |`;
+        });
+        const dropped = w.droppedRows ? `\n\n${w.droppedRows} trace rows were dropped (a prompt longer than the trace buffer).` : "";
+        return `## ${title}\n\n${w.tokens} tokens.${dropped}\n\n${[head, rule, ...rows].join("\n")}\n`;
+    };
+    return `# Expert routing: ${modelName}\n\n${stats.expertCount} experts per layer, ${k} per token as trained. ` +
+        `Best hit rate: over 64-token windows, the share of expert uses that a per-layer cache holding the window's C most used experts would serve.\n\n` +
+        `${section("Inline completion", stats.completion)}\n${section("Chat and actions", stats.chat)}`;
+}

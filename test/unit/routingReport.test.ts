@@ -1,0 +1,15 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { routingMarkdown } from "../../src/routingReport";
+
+test("the routing report: a table per workload, the reason when unavailable", () => {
+    const md = routingMarkdown({
+        available: true, expertCount: 8, expertUsedCount: 2,
+        completion: { tokens: 70, droppedRows: 0, layers: [{ layer: 0, load: [10, 100, 0, 0, 0, 0, 0, 30], loadEntropyBits: 1.2, previousTokenOverlap: 0.5, windowHitRate: { 2: 0.6, 4: 0.9, 8: 1 } }] },
+        chat: { tokens: 0, droppedRows: 0, layers: [] }
+    }, "demo");
+    assert.match(md, /^# Expert routing: demo/);
+    assert.match(md, /\| 0 \| 1\.20 \| 50\.0% \| 60\.0% \| 90\.0% \| 100\.0% \| 1 \(71\.4%\), 7 \(21\.4%\), 0 \(7\.1%\) \|/);
+    assert.match(md, /## Chat and actions\n\nNo tokens yet\./);
+    assert.equal(routingMarkdown({ available: false, reason: "Stock binaries.", expertCount: 8, expertUsedCount: 2 }, "demo"), "# Expert routing\n\nStock binaries.\n");
+});
