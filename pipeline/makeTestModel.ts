@@ -48,7 +48,7 @@ function rng(seed: number) {
     };
 }
 
-function normalFiller(seed: number) {
+export function normalFiller(seed: number) {
     const uniform = rng(seed);
     return (n: number, std: number) => {
         const out = new Float32Array(n);
@@ -63,7 +63,7 @@ function normalFiller(seed: number) {
 }
 
 /** The `tokenizer.ggml.*` metadata of StarCoder's vocab GGUF, ready to write again. */
-async function starcoderTokenizer(): Promise<Record<string, GgufValue>> {
+export async function starcoderTokenizer(): Promise<Record<string, GgufValue>> {
     const tmp = path.join(os.tmpdir(), `moe-pilot-vocab-${process.pid}.gguf`);
     writeFileSync(tmp, readLlamaCppFile("models/ggml-vocab-starcoder.gguf"));
     try {

@@ -35,8 +35,11 @@ export type GgufTensor = {
     /** ggml order: the fastest-varying dimension first (a [rows][cols] matrix is `[cols, rows]`). */
     shape: readonly number[],
     type: GgmlType,
-    /** Row-major float data, `shape` product long; quantized while writing. */
-    data: Float32Array
+    /**
+     * Row-major float data, `shape` product long; quantized while writing. A function is called
+     * when the tensor is written, so a model larger than memory is made one tensor at a time.
+     */
+    data: Float32Array | (() => Float32Array)
 };
 
 const ALIGNMENT = 32;
@@ -89,11 +92,9 @@ export function writeGguf(path: string, metadata: Record<string, GgufValue>, ten
             writeScalar(head, v.type, v.value);
     }
 
-    const encoded = tensors.map((t) => {
+    const sizes = tensors.map((t) => {
         const elements = t.shape.reduce((a, b) => a * b, 1);
-        if (elements !== t.data.length)
-            throw new Error(`tensor ${t.name}: shape ${t.shape.join("x")} needs ${elements} values, got ${t.data.length}`);
-        return quantize(t.data, t.type, t.shape[0]!);
+        return { elements, bytes: rowBytes(t.type, t.shape[0]!) * (elements / t.shape[0]!) };
     });
 
     let offset = 0;
@@ -103,20 +104,23 @@ export function writeGguf(path: string, metadata: Record<string, GgufValue>, ten
         for (const d of t.shape) head.u64(d);
         head.u32(t.type);
         head.u64(offset);
-        const expected = rowBytes(t.type, t.shape[0]!) * (t.data.length / t.shape[0]!);
-        if (encoded[i]!.length !== expected) throw new Error(`tensor ${t.name}: encoded size mismatch`);
-        offset += Math.ceil(encoded[i]!.length / ALIGNMENT) * ALIGNMENT;
+        offset += Math.ceil(sizes[i]!.bytes / ALIGNMENT) * ALIGNMENT;
     });
     head.padTo(ALIGNMENT);
 
     const fd = openSync(path, "w");
     try {
         writeSync(fd, head.concat());
-        for (const buf of encoded) {
+        tensors.forEach((t, i) => {
+            const data = typeof t.data === "function" ? t.data() : t.data;
+            if (data.length !== sizes[i]!.elements)
+                throw new Error(`tensor ${t.name}: shape ${t.shape.join("x")} needs ${sizes[i]!.elements} values, got ${data.length}`);
+            const buf = quantize(data, t.type, t.shape[0]!);
+            if (buf.length !== sizes[i]!.bytes) throw new Error(`tensor ${t.name}: encoded size mismatch`);
             writeSync(fd, buf);
             const pad = (ALIGNMENT - (buf.length % ALIGNMENT)) % ALIGNMENT;
             if (pad > 0) writeSync(fd, Buffer.alloc(pad));
-        }
+        });
     } finally {
         closeSync(fd);
     }

@@ -45,6 +45,7 @@ type AddonMoeMethods = {
     setMoeExpertCount(k: number): number,
     getMoeExpertCount(): number,
     setMoeTrace(enabled: boolean, capacityRows: number): void,
+    setMoeAdaptive(p: number, kMin: number): void,
     readMoeTrace(maxRows: number, width: number): {
         rows: number, dropped: number,
         layer: Int32Array, pos: Int32Array, used: Int32Array, ids: Int32Array, weights: Float32Array
@@ -73,6 +74,13 @@ export class NativeMoeContext {
     setExperts(k: number): number { return this.addon.setMoeExpertCount(k); }
 
     get experts(): number { return this.addon.getMoeExpertCount(); }
+
+    /**
+     * Adaptive routing: each token keeps the fewest of its top experts (at least `kMin`, at most
+     * the context's count) whose renormalised gate mass reaches `p`; `p` = 0 turns it off. The
+     * left-out experts get weight 0 but are still computed (quality is measured, not speed).
+     */
+    setAdaptive(p: number, kMin = 1) { this.addon.setMoeAdaptive(p, kMin); }
 
     get isTracing(): boolean { return this.tracing; }
 

@@ -2,7 +2,8 @@
  * Child process for the native runtime tests: loads llama.cpp as the server does (native build,
  * or the stock binaries with MOE_PILOT_NATIVE=off: one kind per process), evaluates a prompt at
  * each expert count asked for and prints JSON: the logits of the last positions per count, and
- * (native) the routing trace of the first evaluation.
+ * (native) the routing trace of the first evaluation and two runs of adaptive routing at a cap
+ * of 4 experts (p = 0.01: logits; p = 0.7: experts used per row).
  *   node --import tsx test/native/probe.ts <model.gguf> <k,k,...> <prompt>
  */
 import { getLlama, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
@@ -28,6 +29,7 @@ async function lastLogits(sequence: LlamaContextSequence): Promise<number[][]> {
 
 const results: { k: number, logits: number[][] }[] = [];
 let trace: unknown;
+let adaptive: unknown;
 let experts: number[] = [];
 if (native) {
     // One context for every count, switched between requests.
@@ -41,6 +43,13 @@ if (native) {
         if (trace === undefined) trace = moe.readTrace();
         else moe.readTrace();
     }
+    moe.setExperts(4);
+    moe.setAdaptive(0.01, 1);
+    const lowP = await lastLogits(sequence);
+    moe.readTrace();
+    moe.setAdaptive(0.7, 1);
+    await lastLogits(sequence);
+    adaptive = { lowP, midUsed: moe.readTrace().rows.map((r) => r.experts.length) };
 } else {
     // The reference: a model instance per count, loaded with the metadata override.
     const arch = base.fileInfo.metadata.general.architecture as string;
@@ -53,5 +62,5 @@ if (native) {
     }
     experts = counts;
 }
-process.stdout.write(JSON.stringify({ buildType: llama.buildType, native, tokens: [...tokens], experts, results, trace }));
+process.stdout.write(JSON.stringify({ buildType: llama.buildType, native, tokens: [...tokens], experts, results, trace, adaptive }));
 await llama.dispose();

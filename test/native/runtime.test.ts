@@ -20,7 +20,10 @@ const MODEL = path.join(ROOT, "models", "embedded", "moe-pilot-demo.gguf");
 const PROMPT = "def add(a, b):\n    return a + b\n\nprint(add(1, 2))\n";
 const COUNTS = [2, 1, 8, 1];
 
-type Probe = { buildType: string, native: boolean, tokens: number[], experts: number[], results: { k: number, logits: number[][] }[], trace?: RoutingTrace };
+type Probe = {
+    buildType: string, native: boolean, tokens: number[], experts: number[], results: { k: number, logits: number[][] }[], trace?: RoutingTrace,
+    adaptive?: { lowP: number[][], midUsed: number[] }
+};
 
 function probe(mode: "on" | "off"): Probe {
     const out = execFileSync(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "probe.ts"), MODEL, COUNTS.join(","), PROMPT],
@@ -98,5 +101,19 @@ describe("native MoE runtime", () => {
         const row = native.trace!.rows.find((r) => r.layer === 0 && r.pos === 0)!;
         assert.deepEqual(row.experts, top.map(([, e]) => e), `router logits ${[...logits].map((l) => l.toFixed(3)).join(" ")}`);
         for (let j = 0; j < 2; j++) assert.ok(Math.abs(row.weights[j]! - top[j]![0] / mass) < 1e-3, `weight ${j}: ${row.weights[j]} vs ${top[j]![0] / mass}`);
+    });
+
+    test("adaptive routing: per-token k within its bounds; a tiny p is exactly k=1", () => {
+        const { lowP, midUsed } = native.adaptive!;
+        // p = 0.01 keeps only each token's top expert, weight 1: the k=1 computation
+        const k1 = native.results[1]!;
+        assert.equal(k1.k, 1);
+        const maxDiff = Math.max(...lowP.flatMap((row, p) => row.map((v, t) => Math.abs(v - k1.logits[p]![t]!))));
+        assert.ok(maxDiff < 1e-3, `adaptive p=0.01 differs from k=1 by ${maxDiff}`);
+        assert.ok(midUsed.length > 0);
+        assert.ok(midUsed.every((n) => n >= 1 && n <= 4), `used counts ${midUsed}`);
+        const average = midUsed.reduce((a, b) => a + b, 0) / midUsed.length;
+        assert.ok(average > 1 && average < 4, `p=0.7 picks between 1 and 4 experts on average (${average.toFixed(2)})`);
+        console.log(`adaptive p=0.7, k<=4: average k ${average.toFixed(2)} over ${midUsed.length} token-layer rows`);
     });
 });

@@ -1,0 +1,242 @@
+/**
+ * What the expert count costs and buys, on the native runtime (one context, k switched between
+ * runs, as the server does):
+ * - decode and prefill tokens/s at each k, for the embedded model and for a synthetic MoE large
+ *   enough to be bound by memory bandwidth (pipeline/syntheticMoe.ts; made on first run, ~1 min);
+ *   for the synthetic one also the weight bytes a token reads and the bandwidth that implies;
+ * - held-out bits per byte at each k for the embedded model, and for adaptive routing (the
+ *   average k it picked, from the routing trace).
+ * Prints the tables and writes docs/bench-experts.md and docs/bench-experts.svg.
+ *
+ *   npm run bench:experts [-- --quick] [--threads N]
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { getLlama, type LlamaContextSequence, type LlamaModel, LlamaLogLevel, type Token } from "node-llama-cpp";
+import { NativeMoeContext, llamaBinaries } from "../server/engine/nativeMoe";
+import { createTokenDecoder } from "../server/engine/tokenText";
+import { EMBEDDED_MODEL_FILE } from "../server/models/embeddedModel";
+import { SYNTHETIC_SHAPES, syntheticMoe, syntheticSizes } from "../pipeline/syntheticMoe";
+import { lineChart } from "./lineChart";
+
+const ROOT = path.resolve(import.meta.dirname, "..");
+const { values } = parseArgs({ options: { quick: { type: "boolean" }, threads: { type: "string" } } });
+const QUICK = values.quick === true;
+// the server's default on this machine: physical cores minus one (one on 2 cores)
+const llama = await getLlama({ ...llamaBinaries(), progressLogs: false, logLevel: LlamaLogLevel.error });
+const THREADS = Number(values.threads ?? Math.max(1, llama.cpuMathCores - 1));
+if (!NativeMoeContext.isAvailable(llama)) throw new Error("bench:experts needs the native runtime: run `npm run native` (the loaded llama.cpp is the stock one)");
+
+const SPEED = { promptTokens: 256, decodeTokens: QUICK ? 16 : 48, runs: QUICK ? 1 : 3 };
+const PERPLEXITY = { tokens: QUICK ? 1024 : 8192, window: 256 };
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Text to prompt with: the project's own source (the same on every machine, never trained on). */
+const promptText = ["server/engine/Engine.ts", "server/completion/CompletionFeature.ts"].map((f) => readFileSync(path.join(ROOT, f), "utf8")).join("\n");
+
+type Speed = { k: number, prefill: number, decode: number };
+
+async function speeds(model: LlamaModel, expertCount: number, counts: number[]): Promise<Speed[]> {
+    const context = await model.createContext({ contextSize: SPEED.promptTokens + SPEED.decodeTokens + 16, threads: THREADS, sequences: 1 });
+    const moe = NativeMoeContext.of(context, expertCount)!;
+    const sequence = context.getSequence();
+    const prompt = model.tokenize(promptText, false).slice(0, SPEED.promptTokens);
+    const out: Speed[] = [];
+    for (const k of counts) {
+        moe.setExperts(k);
+        const prefill: number[] = [], decode: number[] = [];
+        for (let run = 0; run <= SPEED.runs; run++) {
+            const r = await timeOnce(sequence, prompt);
+            if (run > 0) { prefill.push(r.prefill); decode.push(r.decode); } // run 0 warms the graph and the page cache
+        }
+        out.push({ k, prefill: median(prefill), decode: median(decode) });
+        console.log(`  k=${k}: prefill ${median(prefill).toFixed(1)} tokens/s, decode ${median(decode).toFixed(1)} tokens/s`);
+    }
+    await context.dispose();
+    return out;
+}
+
+/** Prefill of the prompt (to its first generated token), then greedy decoding of SPEED.decodeTokens more. */
+async function timeOnce(sequence: LlamaContextSequence, prompt: Token[]) {
+    await sequence.clearHistory();
+    const it = sequence.evaluate(prompt, { temperature: 0 })[Symbol.asyncIterator]();
+    const t0 = performance.now();
+    await it.next();
+    const t1 = performance.now();
+    for (let i = 0; i < SPEED.decodeTokens; i++) await it.next();
+    const t2 = performance.now();
+    await it.return?.();
+    return { prefill: prompt.length / ((t1 - t0) / 1000), decode: SPEED.decodeTokens / ((t2 - t1) / 1000) };
+}
+
+/** Held-out text: the corpus's held-out split when it is here (npm run model:train made it), else the project's own TypeScript. */
+function heldOutText(): { source: string, text: string } {
+    const heldout = path.join(ROOT, ".cache", "corpus", "heldout.jsonl");
+    if (existsSync(heldout)) {
+        const files = readFileSync(heldout, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as { text: string });
+        return { source: "the corpus's held-out files (.cache/corpus/heldout.jsonl)", text: files.map((f) => f.text).join("\n") };
+    }
+    const dirs = ["server", "src", "pipeline", "bench"];
+    const files = dirs.flatMap((d) => readdirSync(path.join(ROOT, d), { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".ts")).sort().map((f) => path.join(d, f)));
+    return { source: "this repository's own TypeScript (the model never saw it)", text: files.map((f) => readFileSync(path.join(ROOT, f), "utf8")).join("\n") };
+}
+
+type Quality = { setting: string, k: number, averageK: number, bitsPerByte: number };
+
+async function quality(model: LlamaModel, expertCount: number, settings: { name: string, k: number, adaptive?: { p: number, kMin: number } }[]): Promise<Quality[]> {
+    const { text } = heldOutText();
+    const tokens = model.tokenize(text, false);
+    const windows: Token[][] = [];
+    for (let i = 0, n = 0; i + PERPLEXITY.window <= tokens.length && n < PERPLEXITY.tokens; i += PERPLEXITY.window, n += PERPLEXITY.window - 1)
+        windows.push(tokens.slice(i, i + PERPLEXITY.window));
+    const decode = createTokenDecoder(model, model.fileInfo);
+    const context = await model.createContext({ contextSize: PERPLEXITY.window * 2, threads: THREADS, sequences: 1 });
+    const moe = NativeMoeContext.of(context, expertCount)!;
+    moe.setTrace(true, 1 << 18);
+    const sequence = context.getSequence();
+    const out: Quality[] = [];
+    for (const s of settings) {
+        moe.setExperts(s.k);
+        moe.setAdaptive(s.adaptive?.p ?? 0, s.adaptive?.kMin ?? 1);
+        moe.readTrace();
+        let nats = 0, bytes = 0, used = 0, rows = 0;
+        for (const w of windows) {
+            await sequence.clearHistory();
+            const res = await sequence.controlledEvaluate(w.map((t, i) => (i < w.length - 1 ? [t, { generateNext: { logits: true } }] : t)) as never) as ({ next: { logits: Map<Token, number> } } | undefined)[];
+            for (let i = 0; i < w.length - 1; i++) {
+                const logits = res[i]!.next.logits;
+                let max = -Infinity, sum = 0;
+                for (const v of logits.values()) if (v > max) max = v;
+                for (const v of logits.values()) sum += Math.exp(v - max);
+                nats += max + Math.log(sum) - logits.get(w[i + 1]!)!;
+                bytes += Buffer.byteLength(decode([w[i + 1]!]), "utf8");
+            }
+            for (const r of moe.readTrace().rows) { used += r.experts.length; rows++; }
+        }
+        const q = { setting: s.name, k: s.k, averageK: used / rows, bitsPerByte: nats / Math.LN2 / bytes };
+        out.push(q);
+        console.log(`  ${s.name}: ${q.bitsPerByte.toFixed(3)} bits/byte, average k ${q.averageK.toFixed(2)}`);
+    }
+    moe.setAdaptive(0);
+    await context.dispose();
+    return out;
+}
+
+// ---- run ----------------------------------------------------------------------------------------
+
+const started = Date.now();
+const embeddedPath = path.join(ROOT, EMBEDDED_MODEL_FILE);
+console.log(`threads: ${THREADS}; ${SPEED.promptTokens}-token prompt, ${SPEED.decodeTokens} decoded tokens, median of ${SPEED.runs} runs after a warm-up`);
+
+console.log("embedded demo model: speed");
+const embedded = await llama.loadModel({ modelPath: embeddedPath, gpuLayers: 0 });
+const eMeta = embedded.fileInfo.architectureMetadata as { expert_count: number, expert_used_count: number };
+const embeddedSpeeds = await speeds(embedded, eMeta.expert_count, [1, 2, 4, 8]);
+console.log(`embedded demo model: held-out quality (${heldOutText().source}, ${PERPLEXITY.tokens} tokens)`);
+const embeddedQuality = await quality(embedded, eMeta.expert_count, [
+    ...[1, 2, 4, 8].map((k) => ({ name: `k=${k}`, k })),
+    { name: "adaptive p=0.6, k≤2", k: 2, adaptive: { p: 0.6, kMin: 1 } },
+    { name: "adaptive p=0.8, k≤2", k: 2, adaptive: { p: 0.8, kMin: 1 } },
+    { name: "adaptive p=0.8, k≤8", k: 8, adaptive: { p: 0.8, kMin: 1 } },
+    { name: "adaptive p=0.95, k≤8", k: 8, adaptive: { p: 0.95, kMin: 1 } }
+]);
+await embedded.dispose();
+
+const shape = SYNTHETIC_SHAPES.memoryBound;
+console.log(`synthetic MoE (${shape.description}): making or reusing it`);
+const syntheticPath = await syntheticMoe("memoryBound");
+const synthetic = await llama.loadModel({ modelPath: syntheticPath, gpuLayers: 0 });
+const vocab = (synthetic.fileInfo.metadata.tokenizer!.ggml!.tokens as string[]).length;
+const syntheticCounts = QUICK ? [1, 8, 64] : [1, 2, 4, 8, 16, 32, 64];
+console.log("synthetic MoE: speed");
+const syntheticSpeeds = (await speeds(synthetic, shape.experts, syntheticCounts))
+    .map((s) => ({ ...s, bytesPerToken: syntheticSizes(shape, vocab, s.k).bytesPerToken }));
+await synthetic.dispose();
+
+// ---- report -------------------------------------------------------------------------------------
+
+const cpu = (readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/)?.[1] ?? os.cpus()[0]?.model ?? "unknown").trim();
+const nlc = JSON.parse(readFileSync(path.join(ROOT, "node_modules", "node-llama-cpp", "package.json"), "utf8")).version as string;
+const llamaRelease = JSON.parse(readFileSync(path.join(ROOT, "node_modules", "node-llama-cpp", "llama", "llama.cpp.info.json"), "utf8")).tag as string;
+const commit = (() => { try { return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim(); } catch { return "unknown"; } })();
+const trainedE = embeddedSpeeds.find((s) => s.k === eMeta.expert_used_count)!, trainedS = syntheticSpeeds.find((s) => s.k === shape.expertsUsed)!;
+const x = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+const sizes = syntheticSizes(shape, vocab);
+
+const md = `# Benchmark: expert count
+
+What the number of experts per token (k) costs and buys, on the native MoE runtime: one llama.cpp
+context, k switched between runs without reloading (as the server does). Generated by
+\`npm run bench:experts\` on ${new Date().toISOString().slice(0, 10)} (commit ${commit}); the figures are
+from that run.
+
+Machine: ${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, no GPU. llama.cpp ${llamaRelease} (node-llama-cpp ${nlc} with
+native/patches), CPU only, ${THREADS} thread${THREADS > 1 ? "s" : ""} (the server's default here). Speed: a ${SPEED.promptTokens}-token prompt
+(prefill to its first token), then ${SPEED.decodeTokens} greedy tokens (decode); median of ${SPEED.runs} runs after a warm-up.
+
+![decode speed and held-out quality by expert count](bench-experts.svg)
+
+## Embedded demo model (${eMeta.expert_count} experts, ${eMeta.expert_used_count} trained)
+
+| k | prefill tokens/s | decode tokens/s | decode vs trained k | held-out bits/byte |
+|---|---|---|---|---|
+${embeddedSpeeds.map((s) => `| ${s.k}${s.k === eMeta.expert_used_count ? " (trained)" : ""} | ${s.prefill.toFixed(0)} | ${s.decode.toFixed(0)} | ${x(s.decode, trainedE.decode)} | ${embeddedQuality.find((q) => q.setting === `k=${s.k}`)!.bitsPerByte.toFixed(3)} |`).join("\n")}
+
+The demo model is tiny (6.7 M parameters): a token's work is mostly outside the experts (the
+8k-token output layer, attention), so k moves its speed little.
+
+Held-out quality: ${PERPLEXITY.tokens} tokens of ${heldOutText().source}, in ${PERPLEXITY.window}-token windows.
+
+### Adaptive routing
+
+Each token keeps the fewest of its top experts whose renormalised gate mass reaches p (at least
+one, at most the cap); the average k comes from the routing trace. The left-out experts get
+weight 0 but the CPU kernels still compute them, so this measures quality only: a speed gain
+would need the kernels to skip them.
+
+| setting | average k | held-out bits/byte |
+|---|---|---|
+${embeddedQuality.map((q) => `| ${q.setting} | ${q.averageK.toFixed(2)} | ${q.bitsPerByte.toFixed(3)} |`).join("\n")}
+
+## Synthetic memory-bound MoE
+
+${shape.description}: ${(sizes.params / 1e9).toFixed(2)} B parameters, ${(sizes.bytes / 2 ** 30).toFixed(2)} GiB on disk, made by
+\`pipeline/syntheticMoe.ts\` (not committed). Its text is meaningless; its speed is not.
+
+| k | prefill tokens/s | decode tokens/s | decode vs k=${shape.expertsUsed} | weights read per token | implied bandwidth |
+|---|---|---|---|---|---|
+${syntheticSpeeds.map((s) => `| ${s.k}${s.k === shape.expertsUsed ? " (trained)" : ""} | ${s.prefill.toFixed(1)} | ${s.decode.toFixed(1)} | ${x(s.decode, trainedS.decode)} | ${(s.bytesPerToken / 2 ** 20).toFixed(0)} MiB | ${((s.bytesPerToken * s.decode) / 1e9).toFixed(1)} GB/s |`).join("\n")}
+
+Implied bandwidth = weight bytes a decoded token reads x decode tokens/s: where it stays flat as k
+grows, decoding is bound by memory bandwidth and its speed falls in proportion to the bytes.
+
+Run time: ${Math.round((Date.now() - started) / 1000)} s.
+`;
+
+const svg = lineChart([
+    {
+        title: "Decode speed vs k (relative to the trained k)", xLabel: "experts per token (k)", yLabel: "decode speed, x trained k", logX: true, yFrom0: true,
+        series: [
+            { name: `synthetic MoE (k=${shape.expertsUsed} trained)`, points: syntheticSpeeds.map((s) => ({ x: s.k, y: s.decode / trainedS.decode })) },
+            { name: `embedded demo (k=${eMeta.expert_used_count} trained)`, points: embeddedSpeeds.map((s) => ({ x: s.k, y: s.decode / trainedE.decode })) }
+        ]
+    },
+    {
+        title: "Embedded model: held-out bits per byte vs k", xLabel: "experts per token (k; adaptive: average)", yLabel: "bits per byte (lower is better)", logX: true,
+        series: [
+            { name: "fixed k", points: embeddedQuality.filter((q) => q.setting.startsWith("k=")).map((q) => ({ x: q.k, y: q.bitsPerByte })) },
+            { name: "adaptive (p, cap)", dashed: true, points: embeddedQuality.filter((q) => !q.setting.startsWith("k=")).map((q) => ({ x: q.averageK, y: q.bitsPerByte })) }
+        ]
+    }
+]);
+
+if (!QUICK) {
+    writeFileSync(path.join(ROOT, "docs", "bench-experts.md"), md);
+    writeFileSync(path.join(ROOT, "docs", "bench-experts.svg"), svg);
+    console.log("wrote docs/bench-experts.md and docs/bench-experts.svg");
+} else console.log(md);
+await llama.dispose();
