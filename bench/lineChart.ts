@@ -30,7 +30,9 @@ function panel(p: Panel, dx: number): string {
     const y0 = Math.min(yTicks[0]!, p.yFrom0 ? 0 : Math.min(...ys)), y1 = Math.max(yTicks.at(-1)!, ...ys);
     const px = (x: number) => dx + M.left + ((tx(x) - x0) / (x1 - x0 || 1)) * (W - M.left - M.right);
     const py = (y: number) => M.top + (1 - (y - y0) / (y1 - y0 || 1)) * (H - M.top - M.bottom);
-    const xTicks = p.logX ? [...new Set(xs)].sort((a, b) => a - b) : ticks(Math.min(...xs), Math.max(...xs));
+    const xTicks = p.logX
+        ? Array.from({ length: Math.floor(x1) - Math.ceil(x0) + 1 }, (_, i) => 2 ** (Math.ceil(x0) + i))
+        : ticks(Math.min(...xs), Math.max(...xs));
     const out: string[] = [];
     out.push(`<text x="${dx + W / 2}" y="18" text-anchor="middle" font-weight="600">${esc(p.title)}</text>`);
     for (const y of yTicks) out.push(`<line x1="${dx + M.left}" x2="${dx + W - M.right}" y1="${py(y)}" y2="${py(y)}" stroke="#8884"/>`,
@@ -43,8 +45,9 @@ function panel(p: Panel, dx: number): string {
         const pts = [...s.points].sort((a, b) => a.x - b.x);
         out.push(`<polyline fill="none" stroke="${c}" stroke-width="2"${s.dashed ? ` stroke-dasharray="5 4"` : ""} points="${pts.map((q) => `${px(q.x).toFixed(1)},${py(q.y).toFixed(1)}`).join(" ")}"/>`);
         for (const q of pts) out.push(`<circle cx="${px(q.x).toFixed(1)}" cy="${py(q.y).toFixed(1)}" r="3" fill="${c}"/>`);
-        out.push(`<rect x="${dx + M.left + 8}" y="${M.top + 4 + i * 16}" width="10" height="10" fill="${c}"/>`,
-            `<text x="${dx + M.left + 22}" y="${M.top + 13 + i * 16}">${esc(s.name)}</text>`);
+        // the legend, top right
+        out.push(`<rect x="${dx + W - M.right - 10}" y="${M.top + 4 + i * 16}" width="10" height="10" fill="${c}"/>`,
+            `<text x="${dx + W - M.right - 14}" y="${M.top + 13 + i * 16}" text-anchor="end">${esc(s.name)}</text>`);
     });
     return out.join("\n");
 }

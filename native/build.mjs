@@ -21,6 +21,8 @@ const optional = process.argv.includes("--optional");
 const force = process.argv.includes("--force");
 const patchesDir = path.join(root, "native", "patches");
 const STAMP = "moe-pilot-native.json";
+/** node-llama-cpp's mark of a finished local build, next to its Release folder. */
+const DONE = "buildDone.status";
 
 function main() {
     // the package's `exports` hide package.json: find its folder the way Node resolves it
@@ -44,7 +46,7 @@ function main() {
     }
 
     const cacheDir = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "moe-pilot", "native", digest);
-    if (!force && existsSync(path.join(cacheDir, STAMP))) {
+    if (!force && existsSync(path.join(cacheDir, STAMP)) && cacheComplete(cacheDir)) {
         restore(cacheDir, llamaDir);
         console.log(`native: restored patched build ${digest} from ${cacheDir}`);
         return;
@@ -102,11 +104,17 @@ function releaseDir(llamaDir) {
 }
 
 function readInstalled(llamaDir) {
-    try { return JSON.parse(readFileSync(path.join(releaseDir(llamaDir), STAMP), "utf8")); }
+    try {
+        if (!existsSync(path.join(path.dirname(releaseDir(llamaDir)), DONE))) return undefined;
+        return JSON.parse(readFileSync(path.join(releaseDir(llamaDir), STAMP), "utf8"));
+    }
     catch { return undefined; }
 }
 
-/** The cache holds what loading needs: the Release folder and lastBuild.json (not the build tree). */
+/**
+ * The cache holds what loading needs (not the build tree): the Release folder, lastBuild.json and
+ * the build folder's `buildDone.status`, without which node-llama-cpp passes over a local build.
+ */
 function save(llamaDir, cacheDir) {
     const tmp = `${cacheDir}.tmp-${process.pid}`;
     rmSync(tmp, { recursive: true, force: true });
@@ -114,9 +122,16 @@ function save(llamaDir, cacheDir) {
     mkdirSync(tmp, { recursive: true });
     cpSync(path.join(llamaDir, "lastBuild.json"), path.join(tmp, "lastBuild.json"));
     cpSync(releaseDir(llamaDir), path.join(tmp, folderName, "Release"), { recursive: true });
+    cpSync(path.join(llamaDir, "localBuilds", folderName, DONE), path.join(tmp, folderName, DONE));
     cpSync(path.join(releaseDir(llamaDir), STAMP), path.join(tmp, STAMP));
     rmSync(cacheDir, { recursive: true, force: true });
     renameSync(tmp, cacheDir); // whole or absent: a build killed half-way is never restored
+}
+
+/** Caches written before they kept buildDone.status are rebuilt, not restored half. */
+function cacheComplete(cacheDir) {
+    const { folderName } = JSON.parse(readFileSync(path.join(cacheDir, "lastBuild.json"), "utf8"));
+    return existsSync(path.join(cacheDir, folderName, DONE));
 }
 
 function restore(cacheDir, llamaDir) {
@@ -125,6 +140,7 @@ function restore(cacheDir, llamaDir) {
     rmSync(target, { recursive: true, force: true });
     mkdirSync(path.dirname(target), { recursive: true });
     cpSync(path.join(cacheDir, folderName, "Release"), target, { recursive: true });
+    cpSync(path.join(cacheDir, folderName, DONE), path.join(path.dirname(target), DONE));
     cpSync(path.join(cacheDir, "lastBuild.json"), path.join(llamaDir, "lastBuild.json"));
 }
 

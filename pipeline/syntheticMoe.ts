@@ -42,7 +42,7 @@ export const SYNTHETIC_SHAPES = {
      * memory bandwidth, as with real MoE models on a laptop.
      */
     memoryBound: {
-        description: "synthetic MoE, 12 layers x 64 experts (8 used), d=1024, 1.3 B parameters, Q8_0 (random weights)",
+        description: "A synthetic MoE: 12 layers x 64 experts (8 used), d=1024, 1.34 B parameters, Q8_0, random weights",
         embedding: 1024, layers: 12, heads: 16, kvHeads: 4, headDim: 64,
         experts: 64, expertsUsed: 8, expertFeedForward: 512, contextLength: 4096,
         routingSkew: 0.5, seed: 2024
@@ -66,7 +66,8 @@ const GENERATOR_VERSION = 2;
 
 export async function syntheticMoe(shapeName: keyof typeof SYNTHETIC_SHAPES, outDir = path.join(import.meta.dirname, "..", ".cache", "synthetic")): Promise<string> {
     const s: SyntheticShape = SYNTHETIC_SHAPES[shapeName];
-    const key = createHash("sha256").update(JSON.stringify({ ...s, generator: GENERATOR_VERSION })).digest("hex").slice(0, 12);
+    const { description: _, ...weights } = s; // the description does not change the file's weights
+    const key = createHash("sha256").update(JSON.stringify({ ...weights, generator: GENERATOR_VERSION })).digest("hex").slice(0, 12);
     const file = path.join(outDir, `synthetic-${shapeName}-${key}.gguf`);
     if (existsSync(file)) return file;
     mkdirSync(outDir, { recursive: true });

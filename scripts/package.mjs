@@ -37,13 +37,13 @@ for (const dir of deps) {
     copied++;
 }
 // The llama.cpp source bundle, its clone and the build tree are for building (native/), not for
-// running: only each local build's Release folder (the patched binaries) ships.
+// running: only each local build's Release folder (the patched binaries) and its done mark ship.
 const stagedLlama = path.join(stage, "node_modules", "node-llama-cpp", "llama");
 for (const dir of ["gitRelease.bundle", "llama.cpp", "addon.pristine"]) rmSync(path.join(stagedLlama, dir), { recursive: true, force: true });
 const localBuilds = path.join(stagedLlama, "localBuilds");
 for (const build of existsSync(localBuilds) ? readdirSync(localBuilds) : [])
     for (const entry of readdirSync(path.join(localBuilds, build)))
-        if (entry !== "Release") rmSync(path.join(localBuilds, build, entry), { recursive: true, force: true });
+        if (entry !== "Release" && entry !== "buildDone.status") rmSync(path.join(localBuilds, build, entry), { recursive: true, force: true });
 writeFileSync(path.join(stage, ".vscodeignore"), "**/*.map\n**/*.d.ts\n");
 console.log(`staged ${copied} packages`);
 

@@ -19,7 +19,16 @@ export type Settings = {
     /** KV-cache size of the completion context, in tokens. */
     contextSize: number,
     completion: CompletionSettings,
-    chat: ChatSettings
+    chat: ChatSettings,
+    gpu: GpuSettings
+};
+
+/** Where a model offloaded to a GPU keeps its expert weights (server/engine/expertPlacement.ts). */
+export type ExpertsOnCpu = "off" | "all" | number;
+
+export type GpuSettings = {
+    /** Keep MoE expert weights in RAM: `off`, `all` layers, or the first N layers (llama-server's --cpu-moe / --n-cpu-moe N). */
+    expertsOnCpu: ExpertsOnCpu
 };
 
 export type ChatSettings = {
@@ -45,7 +54,7 @@ export type CompletionSettings = {
 };
 
 /** Settings as a client may send them: any part of them (the server fills in and validates the rest). */
-export type SettingsInput = Partial<Omit<Settings, "completion" | "chat">> & { completion?: Partial<CompletionSettings>, chat?: Partial<ChatSettings> };
+export type SettingsInput = Partial<Omit<Settings, "completion" | "chat" | "gpu">> & { completion?: Partial<CompletionSettings>, chat?: Partial<ChatSettings>, gpu?: Partial<GpuSettings> };
 
 /** What the client passes in `initialize`. */
 export type InitializationOptions = {

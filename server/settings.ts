@@ -20,6 +20,9 @@ export const DEFAULT_SETTINGS: Settings = {
     },
     chat: {
         experts: "auto"
+    },
+    gpu: {
+        expertsOnCpu: "off"
     }
 };
 
@@ -75,6 +78,13 @@ export function parseSettings(raw: unknown, base: Settings = DEFAULT_SETTINGS): 
     }
 
     const h = isRecord(r.chat) ? r.chat : {};
+    const g = isRecord(r.gpu) ? r.gpu : {};
+    let expertsOnCpu = base.gpu.expertsOnCpu;
+    if (g.expertsOnCpu !== undefined) {
+        if (g.expertsOnCpu === "off" || g.expertsOnCpu === "all" || (typeof g.expertsOnCpu === "number" && Number.isInteger(g.expertsOnCpu) && g.expertsOnCpu >= 0 && g.expertsOnCpu <= 1024))
+            expertsOnCpu = g.expertsOnCpu;
+        else problems.push({ key: "gpu.expertsOnCpu", message: `must be "off", "all" or a number of layers; using ${base.gpu.expertsOnCpu}` });
+    }
 
     return {
         settings: {
@@ -93,7 +103,8 @@ export function parseSettings(raw: unknown, base: Settings = DEFAULT_SETTINGS): 
             },
             chat: {
                 experts: expertCount(h.experts, "chat.experts", base.chat.experts, problems)
-            }
+            },
+            gpu: { expertsOnCpu }
         },
         problems
     };
@@ -101,5 +112,6 @@ export function parseSettings(raw: unknown, base: Settings = DEFAULT_SETTINGS): 
 
 /** Settings whose change needs the model (or its contexts) loaded again. */
 export function needsReload(a: Settings, b: Settings): boolean {
-    return a.modelPath !== b.modelPath || a.threads !== b.threads || a.contextSize !== b.contextSize;
+    return a.modelPath !== b.modelPath || a.threads !== b.threads || a.contextSize !== b.contextSize
+        || a.gpu.expertsOnCpu !== b.gpu.expertsOnCpu;
 }

@@ -20,6 +20,7 @@ import { createTokenDecoder, type TokenDecoder, vocabularyTexts } from "./tokenT
 import type { FimTokens, Tokenizer } from "../completion/fimFormats";
 import { modelFim } from "../completion/modelFim";
 import { NativeMoeContext, type RoutingRow, llamaBinaries } from "./nativeMoe";
+import { expertPlacementOverrides } from "./expertPlacement";
 import { RoutingStats } from "../routing/RoutingStats";
 import { EngineNotReadyError, ModelFileError, errorMessage } from "./errors";
 import type { Logger } from "../log";
@@ -114,6 +115,7 @@ export class Engine {
         const native = inspection.expertCount > 0 && NativeMoeContext.isAvailable(llama);
         const { experts, mode } = this.completionExperts(inspection, settings.completion.experts, native, warnings);
 
+        this.placeExperts(llama, inspection, settings, warnings);
         progress(`Loading ${inspection.name}`, 30);
         const model = await this.loadModel(llama, inspection, native ? inspection.expertUsedCount : experts);
         if (superseded()) throw new SupersededLoadError();
@@ -272,6 +274,16 @@ export class Engine {
             return { experts: inspection.expertCount, mode: overridden };
         }
         return { experts: wanted, mode: overridden };
+    }
+
+    /** Experts-on-CPU placement (expertPlacement.ts): only meaningful when layers are offloaded to a GPU. */
+    private placeExperts(llama: Llama, inspection: ModelInspection, settings: Settings, warnings: string[]) {
+        const overrides = inspection.expertCount > 0 ? expertPlacementOverrides(settings.gpu.expertsOnCpu, inspection.layerCount) : [];
+        const applied = NativeMoeContext.setTensorOverrides(llama, llama.gpu === false ? [] : overrides);
+        if (overrides.length === 0) return;
+        if (llama.gpu === false) this.log.info("moePilot.gpu.expertsOnCpu: no GPU is in use, so every weight is in RAM already");
+        else if (!applied) warnings.push("moePilot.gpu.expertsOnCpu needs the native MoE runtime (npm run native); the experts are placed as llama.cpp decides.");
+        else this.log.info(`experts on CPU: ${overrides.map((o) => o.pattern).join(", ")}`);
     }
 
     private async loadModel(llama: Llama, inspection: ModelInspection, experts: number): Promise<LlamaModel> {

@@ -63,6 +63,14 @@ export class NativeMoeContext {
         return typeof bindings?.AddonContext?.prototype?.setMoeExpertCount === "function";
     }
 
+    /** Sets the tensor buffer overrides the next models load with (native/patches/addon/0002); false with stock binaries. */
+    static setTensorOverrides(llama: Llama, overrides: { pattern: string, buffer: string }[]): boolean {
+        const bindings = (llama as unknown as { _bindings?: { setMoeTensorOverrides?: (o: { pattern: string, buffer: string }[]) => void } })._bindings;
+        if (typeof bindings?.setMoeTensorOverrides !== "function") return false;
+        bindings.setMoeTensorOverrides(overrides);
+        return true;
+    }
+
     /** The runtime's controls on `context`, or undefined when the loaded binaries are stock node-llama-cpp. */
     static of(context: LlamaContext, expertCount: number): NativeMoeContext | undefined {
         const addon = (context as unknown as { _ctx?: Partial<AddonMoeMethods> })._ctx;

@@ -17,6 +17,8 @@ export type ModelInspection = {
     expertCount: number,
     /** Experts each token uses as trained; 0 for a dense model. */
     expertUsedCount: number,
+    /** Transformer blocks (`<arch>.block_count`). */
+    layerCount: number,
     trainContextSize: number | undefined,
     fileInfo: GgufFileInfo
 };
@@ -60,7 +62,7 @@ export async function inspectModel(modelPath: string): Promise<ModelInspection> 
     if (!insights.isSupportedByLlamaCpp)
         throw new ModelFileError("unsupported-architecture", modelPath, `${path.basename(modelPath)} uses the "${architecture}" architecture, which the bundled llama.cpp does not support.`);
 
-    const archMetadata = (fileInfo.architectureMetadata ?? {}) as { expert_count?: number, expert_used_count?: number };
+    const archMetadata = (fileInfo.architectureMetadata ?? {}) as { expert_count?: number, expert_used_count?: number, block_count?: number };
     const expertCount = Number(archMetadata.expert_count ?? 0);
     return {
         path: modelPath,
@@ -69,6 +71,7 @@ export async function inspectModel(modelPath: string): Promise<ModelInspection> 
         sizeBytes: stats.size,
         expertCount: expertCount > 1 ? expertCount : 0,
         expertUsedCount: expertCount > 1 ? Number(archMetadata.expert_used_count ?? 0) : 0,
+        layerCount: Number(archMetadata.block_count ?? 0),
         trainContextSize: insights.trainContextSize,
         fileInfo
     };
