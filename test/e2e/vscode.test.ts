@@ -141,6 +141,8 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
         const answer = await frame.locator(".message.assistant .content").last().innerText();
         assert.ok(answer.trim().length > 0, "an answer arrived");
         assert.match(await frame.locator(".message.user .attachments").last().innerText(), /shapes\.ts:1-/);
+        // the packaged extension runs the native MoE runtime: only it reports routing, drawn as the heatmap
+        assert.match(await frame.locator("#routing-legend").textContent() ?? "", /Rows: 4 MoE layers; columns: 8 experts/);
         await shot("chat");
 
         // Ask for code, and apply a code block of the answer: a diff first, applied on Accept.
