@@ -4,7 +4,7 @@
  * it renders on GitHub and in VS Code's Markdown preview, and diffs as text.
  */
 export type Series = { name: string, points: { x: number, y: number }[], dashed?: boolean };
-export type Panel = { title: string, xLabel: string, yLabel: string, series: Series[], logX?: boolean, yFrom0?: boolean };
+export type Panel = { title: string, xLabel: string, yLabel: string, series: Series[], logX?: boolean, yFrom0?: boolean, legendLeft?: boolean };
 
 const COLORS = ["#2f6fd6", "#d6542f", "#2a9d55", "#8a4fd0", "#b58a00"];
 const W = 420, H = 300, M = { left: 58, right: 16, top: 34, bottom: 46 };
@@ -45,8 +45,10 @@ function panel(p: Panel, dx: number): string {
         const pts = [...s.points].sort((a, b) => a.x - b.x);
         out.push(`<polyline fill="none" stroke="${c}" stroke-width="2"${s.dashed ? ` stroke-dasharray="5 4"` : ""} points="${pts.map((q) => `${px(q.x).toFixed(1)},${py(q.y).toFixed(1)}`).join(" ")}"/>`);
         for (const q of pts) out.push(`<circle cx="${px(q.x).toFixed(1)}" cy="${py(q.y).toFixed(1)}" r="3" fill="${c}"/>`);
-        // the legend, top right
-        out.push(`<rect x="${dx + W - M.right - 10}" y="${M.top + 4 + i * 16}" width="10" height="10" fill="${c}"/>`,
+        // the legend, top right (or left, where rising lines leave room)
+        if (p.legendLeft) out.push(`<rect x="${dx + M.left + 8}" y="${M.top + 4 + i * 16}" width="10" height="10" fill="${c}"/>`,
+            `<text x="${dx + M.left + 22}" y="${M.top + 13 + i * 16}">${esc(s.name)}</text>`);
+        else out.push(`<rect x="${dx + W - M.right - 10}" y="${M.top + 4 + i * 16}" width="10" height="10" fill="${c}"/>`,
             `<text x="${dx + W - M.right - 14}" y="${M.top + 13 + i * 16}" text-anchor="end">${esc(s.name)}</text>`);
     });
     return out.join("\n");

@@ -2,6 +2,9 @@
  * Stage 4: where a suggestion ends, and what of it is worth showing. Pure functions over text.
  *
  * - Mid-line (text after the cursor): one line only.
+ * - A statement being written (code before the cursor, at the end of a line that does not open a
+ *   block): the rest of that line only, as Copilot and Tabby do; the next line is suggested once
+ *   the user is on it. Generation stops at the newline, which keeps typing-time latency short.
  * - Otherwise several lines, ending where the block ends: the first line indented less than the
  *   block (a closing bracket line is kept when the code after the cursor does not already close
  *   it), two blank lines in a row, or `maxLines`.
@@ -26,7 +29,7 @@ const indentWidth = (line: string) => /^[ \t]*/.exec(line)![0].replace(/\t/g, " 
  * `final` means generation stopped: the last line is complete too.
  */
 export function endOfSuggestion(text: string, ctx: Shape, final = false): number | undefined {
-    if (ctx.midLine) {
+    if (ctx.midLine || (ctx.linePrefix.trim() !== "" && !ctx.opensBlock)) {
         const newline = text.indexOf("\n");
         return newline >= 0 ? newline : undefined;
     }

@@ -12,6 +12,13 @@ describe("where a suggestion ends", () => {
         assert.equal(postprocess("a, b\nmore();", s), "a, b");
     });
 
+    test("a statement being written: the rest of its line only", () => {
+        const s = shape({ indent: "  ", linePrefix: "  const total = ", nextLines: ["}"] });
+        assert.equal(endOfSuggestion("a + b", s), undefined);
+        assert.equal(endOfSuggestion("a + b;\n  return total;", s), "a + b;".length);
+        assert.equal(postprocess("a + b;\n  return total;\n}", s), "a + b;");
+    });
+
     test("block body: ends before the first line less indented than the body", () => {
         const s = shape({ indent: "", linePrefix: "function f() {", opensBlock: true, nextLines: ["}"] });
         assert.equal(postprocess("\n  const x = 1;\n  return x;\n}\n\nfunction g() {", s), "\n  const x = 1;\n  return x;");

@@ -1,0 +1,66 @@
+/**
+ * The peer: `llama-server` built from the same llama.cpp source node-llama-cpp ships (its git
+ * bundle, offline), without the project's patches, with the CPU options node-llama-cpp's own build
+ * uses (Release, GGML_NATIVE, OpenMP), so the race is between front ends, not builds.
+ *
+ * Cached by the bundle's hash in ~/.cache/moe-pilot/llama-server/<hash>/ (a static binary): the
+ * first run costs about 4 minutes on 2 cores, later runs nothing.
+ */
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import os from "node:os";
+import path from "node:path";
+
+const ROOT = path.resolve(import.meta.dirname, "..", "..");
+
+function nodeLlamaCppDir(): string {
+    const dir = createRequire(path.join(ROOT, "package.json")).resolve.paths("node-llama-cpp")!
+        .map((d) => path.join(d, "node-llama-cpp")).find((d) => existsSync(path.join(d, "package.json")));
+    if (!dir) throw new Error("node-llama-cpp is not installed: run npm install");
+    return dir;
+}
+
+/** The path of a built llama-server, building it first if the cache has none for this source. */
+export function llamaServerBinary(log: (line: string) => void = console.log): string {
+    const bundle = path.join(nodeLlamaCppDir(), "llama", "gitRelease.bundle");
+    if (!existsSync(bundle)) throw new Error(`no llama.cpp source bundle at ${bundle}`);
+    const digest = createHash("sha256").update(readFileSync(bundle)).digest("hex").slice(0, 16);
+    const cacheRoot = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "moe-pilot", "llama-server");
+    const binary = path.join(cacheRoot, digest, "llama-server");
+    if (existsSync(binary)) return binary;
+
+    const started = Date.now();
+    const work = path.join(cacheRoot, `build-${digest}`);
+    log(`peer: building llama-server from node-llama-cpp's llama.cpp bundle (${digest}) in ${work}; about 4 minutes on 2 cores`);
+    const src = path.join(work, "llama.cpp");
+    if (!existsSync(path.join(src, "CMakeLists.txt"))) {
+        rmSync(src, { recursive: true, force: true });
+        mkdirSync(work, { recursive: true });
+        execFileSync("git", ["clone", "--quiet", bundle, src], { stdio: "inherit" });
+    }
+    const build = path.join(work, "build");
+    const ccache = commandExists("ccache") ? ["-DCMAKE_C_COMPILER_LAUNCHER=ccache", "-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"] : [];
+    const ninja = commandExists("ninja") ? ["-G", "Ninja"] : [];
+    execFileSync("cmake", ["-S", src, "-B", build, ...ninja, ...ccache,
+        "-DCMAKE_BUILD_TYPE=Release", "-DBUILD_SHARED_LIBS=OFF", "-DGGML_NATIVE=ON", "-DGGML_OPENMP=ON",
+        "-DLLAMA_CURL=OFF", "-DLLAMA_OPENSSL=OFF", "-DLLAMA_BUILD_SERVER=ON",
+        "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF"], { stdio: "inherit" });
+    execFileSync("cmake", ["--build", build, "--target", "llama-server", "-j", String(os.availableParallelism())], { stdio: "inherit" });
+    const tmp = `${path.dirname(binary)}.tmp-${process.pid}`;
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp, { recursive: true });
+    cpSync(path.join(build, "bin", "llama-server"), path.join(tmp, "llama-server"));
+    renameSync(tmp, path.dirname(binary)); // whole or absent
+    rmSync(work, { recursive: true, force: true });
+    log(`peer: llama-server built in ${Math.round((Date.now() - started) / 1000)} s, cached at ${binary}`);
+    return binary;
+}
+
+function commandExists(name: string): boolean {
+    try { execFileSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" }); return true; }
+    catch { return false; }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) console.log(llamaServerBinary());
