@@ -1,0 +1,63 @@
+/**
+ * One run of bench:cache, in its own process (the parent puts it in a memory cgroup first): loads
+ * a model with llama.cpp's memory map, decodes greedily and prints JSON — decode tokens/s, the
+ * tokens, and with `cache` the expert cache's statistics.
+ *   node --import tsx bench/cache/decodeChild.ts <model.gguf> <mmap|lru|lfu|score> <budgetBytes> <tokens>
+ */
+import { readFileSync, statSync } from "node:fs";
+import { getLlama, type Token } from "node-llama-cpp";
+import { ExpertCache, type MemoryControl } from "../../server/cache/ExpertCache";
+import { expertLayout } from "../../server/cache/expertSlices";
+import type { PolicyName } from "../../server/cache/policies";
+import { NativeMoeContext, llamaBinaries } from "../../server/engine/nativeMoe";
+
+const [modelPath, mode, budget, count] = process.argv.slice(2) as [string, "mmap" | PolicyName, string, string];
+const PROMPT = "import numpy as np\n\n\ndef moving_average(values, window):\n    \"\"\"Average of each window of values.\"\"\"\n";
+
+const llama = await getLlama({ ...llamaBinaries(), progressLogs: false });
+const bindings = (llama as unknown as { _bindings: Record<string, (...a: unknown[]) => unknown> })._bindings;
+const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
+const context = await model.createContext({ contextSize: 512, threads: 1 });
+const expertCount = (model.fileInfo.architectureMetadata as { expert_count: number }).expert_count;
+const moe = NativeMoeContext.of(context, expertCount);
+if (!moe) throw new Error("the native MoE runtime is not installed (npm run native)");
+moe.setTrace(true, 1 << 18);
+
+let cache: ExpertCache | undefined;
+if (mode !== "mmap") {
+    const info = await (await import("node-llama-cpp")).readGgufFileInfo(modelPath, { readTensorInfo: true });
+    const geometry = (t: number) => ({ typeSize: bindings.getTypeSizeForGgmlType!(t) as number, blockSize: bindings.getBlockSizeForGgmlType!(t) as number });
+    const layout = expertLayout(info.fullTensorInfo!, geometry, statSync(modelPath).size)!;
+    const control: MemoryControl = (op, ranges) => bindings.expertMemoryControl!(modelPath, op, new Float64Array(ranges.flatMap((r) => [r.offset, r.length]))) as ReturnType<MemoryControl>;
+    const used = (model.fileInfo.architectureMetadata as { expert_used_count: number }).expert_used_count;
+    const made = ExpertCache.create(layout, statSync(modelPath).size, Number(budget), used, control, mode);
+    if (typeof made === "string") throw new Error(made);
+    cache = made;
+}
+
+const sequence = context.getSequence();
+const tokens: Token[] = [];
+const prompt = model.tokenize(PROMPT);
+const started = performance.now();
+let firstAt = 0, readAtFirst = 0;
+const readBytes = () => Number(/read_bytes:\s+(\d+)/.exec(readFileSync("/proc/self/io", "utf8"))?.[1] ?? 0);
+for await (const token of sequence.evaluate(prompt, { temperature: 0 })) {
+    const rows = moe.readTrace().rows;
+    cache?.observe(rows);
+    if (tokens.length === 0) { firstAt = performance.now(); readAtFirst = readBytes(); }
+    tokens.push(token);
+    if (tokens.length >= Number(count)) break;
+}
+const ended = performance.now();
+process.stdout.write(JSON.stringify({
+    mode, tokens, promptMs: firstAt - started, evaluatedTokens: prompt.length + tokens.length,
+    decodeTokensPerSecond: (tokens.length - 1) / ((ended - firstAt) / 1000),
+    cache: cache ? { ...cache.stats(), residency: cache.residency() } : undefined,
+    readBytes: readBytes(),
+    rssAnonBytes: Number(/RssAnon:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? 0) * 1024,
+    /** Read from storage while decoding (after the first token), per decoded token. */
+    decodeReadBytesPerToken: (readBytes() - readAtFirst) / Math.max(1, tokens.length - 1)
+}));
+cache?.dispose();
+await context.dispose();
+await model.dispose();
