@@ -20,7 +20,17 @@ export type Settings = {
     contextSize: number,
     completion: CompletionSettings,
     chat: ChatSettings,
-    gpu: GpuSettings
+    gpu: GpuSettings,
+    memory: MemorySettings
+};
+
+export type MemorySettings = {
+    /**
+     * Memory the model's weights may keep resident, in MiB, or `auto` (three quarters of what the
+     * machine, or the server's memory cgroup, has available when the model loads). A MoE model
+     * larger than it runs with the expert cache (server/cache/); a model that fits is not touched.
+     */
+    budget: "auto" | number
 };
 
 /** Where a model offloaded to a GPU keeps its expert weights (server/engine/expertPlacement.ts). */
@@ -193,9 +203,29 @@ export type LayerRouting = {
 
 export type WorkloadRouting = { tokens: number, droppedRows: number, layers: LayerRouting[] };
 
+/** The expert cache's state (server/cache/ExpertCache.ts). */
+export type ExpertCacheStatus = {
+    /** `off`: not needed (the model fits the budget) or not possible; `on`: the model runs with it. */
+    state: "on" | "off",
+    /** Why it is off, or a note on how it runs (pinning refused, say). */
+    reason?: string,
+    budgetBytes: number,
+    modelBytes: number,
+    quotaPerLayer?: number,
+    policy?: string,
+    /** Expert uses found pinned, since the load. */
+    hitRate?: number,
+    /** Bytes the server read from storage per token since the load. */
+    diskBytesPerToken?: number,
+    /** Weights pinned in memory: non-expert weights and the pinned experts. */
+    pinnedBytes?: number,
+    tokens?: number
+};
+
 export type RoutingStatsResult = {
     /** False with stock llama.cpp binaries (no trace) or a dense model. */
     available: boolean,
+    cache?: ExpertCacheStatus,
     /** Why not, in words. */
     reason?: string,
     expertCount: number,

@@ -23,6 +23,9 @@ export const DEFAULT_SETTINGS: Settings = {
     },
     gpu: {
         expertsOnCpu: "off"
+    },
+    memory: {
+        budget: "auto"
     }
 };
 
@@ -78,6 +81,12 @@ export function parseSettings(raw: unknown, base: Settings = DEFAULT_SETTINGS): 
     }
 
     const h = isRecord(r.chat) ? r.chat : {};
+    const mem = isRecord(r.memory) ? r.memory : {};
+    let budget = base.memory.budget;
+    if (mem.budget !== undefined) {
+        if (mem.budget === "auto" || (typeof mem.budget === "number" && Number.isFinite(mem.budget) && mem.budget >= 1 && mem.budget <= 16 * 2 ** 20)) budget = mem.budget === "auto" ? "auto" : Math.round(mem.budget);
+        else problems.push({ key: "memory.budget", message: `must be "auto" or a number of MiB from 1; using ${base.memory.budget}` });
+    }
     const g = isRecord(r.gpu) ? r.gpu : {};
     let expertsOnCpu = base.gpu.expertsOnCpu;
     if (g.expertsOnCpu !== undefined) {
@@ -104,7 +113,8 @@ export function parseSettings(raw: unknown, base: Settings = DEFAULT_SETTINGS): 
             chat: {
                 experts: expertCount(h.experts, "chat.experts", base.chat.experts, problems)
             },
-            gpu: { expertsOnCpu }
+            gpu: { expertsOnCpu },
+            memory: { budget }
         },
         problems
     };
@@ -113,5 +123,5 @@ export function parseSettings(raw: unknown, base: Settings = DEFAULT_SETTINGS): 
 /** Settings whose change needs the model (or its contexts) loaded again. */
 export function needsReload(a: Settings, b: Settings): boolean {
     return a.modelPath !== b.modelPath || a.threads !== b.threads || a.contextSize !== b.contextSize
-        || a.gpu.expertsOnCpu !== b.gpu.expertsOnCpu;
+        || a.gpu.expertsOnCpu !== b.gpu.expertsOnCpu || a.memory.budget !== b.memory.budget;
 }

@@ -3,7 +3,7 @@
  * (moePilot/routing/stats) as Markdown: per workload and MoE layer, how evenly the experts are used, how often a token
  * reuses the previous token's experts, and the best hit rate a cache of C experts could reach.
  */
-import type { RoutingStatsResult, WorkloadRouting } from "../server/protocol";
+import type { ExpertCacheStatus, RoutingStatsResult, WorkloadRouting } from "../server/protocol";
 
 const pct = (x: number | undefined) => (x === undefined ? "–" : `${(100 * x).toFixed(1)}%`);
 
@@ -25,5 +25,17 @@ export function routingMarkdown(stats: RoutingStatsResult, modelName: string): s
     };
     return `# Expert routing: ${modelName}\n\n${stats.expertCount} experts per layer, ${k} per token as trained. ` +
         `Best hit rate: over 64-token windows, the share of expert uses that a per-layer cache holding the window's C most used experts would serve.\n\n` +
-        `${section("Inline completion", stats.completion)}\n${section("Chat and actions", stats.chat)}`;
+        `${cacheSection(stats.cache)}${section("Inline completion", stats.completion)}\n${section("Chat and actions", stats.chat)}`;
+}
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
+/** The expert cache (server/cache/): whether it runs, and how well. */
+function cacheSection(c: ExpertCacheStatus | undefined): string {
+    if (!c) return "";
+    if (c.state === "off") return `## Expert cache\n\nOff: ${c.reason ?? "not needed"}.\n\n`;
+    return `## Expert cache\n\nOn: the model (${mib(c.modelBytes)}) is larger than the memory budget (${mib(c.budgetBytes)}). ` +
+        `${c.quotaPerLayer} experts pinned per layer (${c.policy} policy), ${mib(c.pinnedBytes ?? 0)} pinned in all.\n\n` +
+        `| hit rate | read from storage per token | tokens |\n|---|---|---|\n| ${pct(c.hitRate)} | ${mib(c.diskBytesPerToken ?? 0)} | ${c.tokens ?? 0} |\n\n` +
+        (c.reason ? `${c.reason}\n\n` : "");
 }

@@ -27,7 +27,7 @@ const PROCESS_OVERHEAD = 400 * 2 ** 20;
 /** Expert-cache budgets to try, as shares of the model file. */
 const SHARES = (process.env.BENCH_CACHE_SHARES ?? "0.25,0.35,0.5").split(",").map(Number);
 
-type Run = { peakBytes?: number, decodeReadBytesPerToken: number, mode: string, tokens: number[], promptMs: number, evaluatedTokens: number, decodeTokensPerSecond: number, readBytes: number,
+type Run = { residentFileBytes: number, peakBytes?: number, decodeReadBytesPerToken: number, mode: string, tokens: number[], promptMs: number, evaluatedTokens: number, decodeTokensPerSecond: number, readBytes: number,
     cache?: { hits: number, uses: number, tokens: number, quotaPerLayer: number, diskBytesPerToken: number, pinning: string, pinnedBytes: number } };
 
 function requireCgroups() {
@@ -36,11 +36,12 @@ function requireCgroups() {
     if (process.getuid?.() !== 0) throw new Error("bench:cache needs root: it creates a memory cgroup and drops the page cache between runs");
 }
 
+/** One run in its own memory cgroup with `limitBytes` (Infinity: no limit, the budget alone). */
 function runConfined(modelPath: string, mode: string, limitBytes: number, budgetBytes: number): Run {
     const group = path.join(CGROUP_ROOT, `moe-pilot-bench-${process.pid}`);
     mkdirSync(group, { recursive: true });
     try {
-        writeFileSync(path.join(group, "memory.limit_in_bytes"), String(limitBytes));
+        if (Number.isFinite(limitBytes)) writeFileSync(path.join(group, "memory.limit_in_bytes"), String(limitBytes));
         // start cold: the model file out of the page cache
         execFileSync("sync");
         writeFileSync("/proc/sys/vm/drop_caches", "1");
@@ -72,8 +73,10 @@ async function main() {
         const limit = budget + PROCESS_OVERHEAD;
         console.log(`\nbudget ${mib(budget)} (${(share * 100).toFixed(0)}% of the model), cgroup limit ${mib(limit)}`);
         const mmap = runConfined(modelPath, "mmap", limit, budget);
-        console.log(`  plain mmap:   ${mmap.decodeTokensPerSecond.toFixed(2)} tokens/s, ${mib(mmap.decodeReadBytesPerToken)} read per token`);
-        const policies: Run[] = [];
+        console.log(`  plain mmap:   ${mmap.decodeTokensPerSecond.toFixed(2)} tokens/s, ${mib(mmap.decodeReadBytesPerToken)} read per decoded token`);
+        const prefetch = runConfined(modelPath, "prefetch", limit, budget);
+        console.log(`  prefetch only ${prefetch.decodeTokensPerSecond.toFixed(2)} tokens/s (${(prefetch.decodeTokensPerSecond / mmap.decodeTokensPerSecond).toFixed(2)}x mmap), ${mib(prefetch.decodeReadBytesPerToken)} read per decoded token`);
+        const policies: Run[] = [prefetch];
         for (const policy of ["lru", "lfu", "score"]) {
             const r = runConfined(modelPath, policy, limit, budget);
             policies.push(r);
@@ -87,21 +90,30 @@ async function main() {
         }
         rows.push({ share, budget, limit, mmap, policies });
     }
+    // Without a memory limit: does the budget hold by itself? (The kernel would keep the whole file.)
+    const share = 0.35, budget = Math.round(fileSize * share);
+    console.log(`\nno memory limit, budget ${mib(budget)}: resident model pages at the end`);
+    const unlimited = ["prefetch", "score"].map((mode) => {
+        const r = runConfined(modelPath, mode, Infinity, budget);
+        console.log(`  ${mode.padEnd(9)} ${r.decodeTokensPerSecond.toFixed(2)} tokens/s, ${mib(r.residentFileBytes)} of the model resident`);
+        if (JSON.stringify(r.tokens) !== JSON.stringify(reference)) throw new Error(`${mode} without a limit wrote different tokens`);
+        return r;
+    });
     console.log("\nevery run wrote the same tokens");
-    writePage(rows, fileSize);
+    writePage(rows, fileSize, { budget, runs: unlimited });
 }
 
-function writePage(rows: { share: number, budget: number, limit: number, mmap: Run, policies: Run[] }[], fileSize: number) {
+function writePage(rows: { share: number, budget: number, limit: number, mmap: Run, policies: Run[] }[], fileSize: number, unlimited: { budget: number, runs: Run[] }) {
     const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
     const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
     const table = rows.flatMap((r) => [r.mmap, ...r.policies].map((run) => {
         const c = run.cache;
-        return `| ${mib(r.budget)} (${(r.share * 100).toFixed(0)}%) | ${run.mode === "mmap" ? "plain mmap" : `cache, ${run.mode}`} | ${run.decodeTokensPerSecond.toFixed(2)} | ${(run.decodeTokensPerSecond / r.mmap.decodeTokensPerSecond).toFixed(2)}x | ${c ? `${((c.hits / c.uses) * 100).toFixed(1)}% (${c.quotaPerLayer}/layer)` : ""} | ${mib(run.decodeReadBytesPerToken)} |`;
+        return `| ${mib(r.budget)} (${(r.share * 100).toFixed(0)}%) | ${run.mode === "mmap" ? "plain mmap" : run.mode === "prefetch" ? "prefetch only" : `cache, ${run.mode}`} | ${run.decodeTokensPerSecond.toFixed(2)} | ${(run.decodeTokensPerSecond / r.mmap.decodeTokensPerSecond).toFixed(2)}x | ${c ? `${((c.hits / c.uses) * 100).toFixed(1)}% (${c.quotaPerLayer}/layer)` : ""} | ${mib(run.decodeReadBytesPerToken)} |`;
     }));
     writeFileSync(path.join(ROOT, "docs", "bench-cache.svg"), lineChart([{
         title: "Decode speed under a memory limit", xLabel: "memory budget, % of the model", yLabel: "decode tokens/s", yFrom0: true, legendLeft: true,
         series: [{ name: "plain mmap", points: rows.map((r) => ({ x: r.share * 100, y: r.mmap.decodeTokensPerSecond })), dashed: true },
-            ...["lru", "lfu", "score"].map((p, i) => ({ name: `expert cache, ${p}`, points: rows.map((r) => ({ x: r.share * 100, y: r.policies[i]!.decodeTokensPerSecond })) }))]
+            ...["prefetch only", "expert cache, lru", "expert cache, lfu", "expert cache, score"].map((name, i) => ({ name, points: rows.map((r) => ({ x: r.share * 100, y: r.policies[i]!.decodeTokensPerSecond })) }))]
     }]));
     writeFileSync(path.join(ROOT, "docs", "bench-cache.md"), `# Benchmark: the expert cache under a memory limit
 
@@ -114,15 +126,26 @@ machine's disk. Model: ${SYNTHETIC_SHAPES.memoryBound.description} — ${mib(fil
 Each run is a fresh process in a memory cgroup (v1) whose limit is the budget plus
 ${mib(PROCESS_OVERHEAD)} for the process itself, started with the file dropped from the page cache,
 decoding ${TOKENS} tokens greedily on 1 thread after a short prompt. **Plain mmap**: llama.cpp's
-memory map, the kernel chooses what stays. **Expert cache**: non-expert weights pinned, each MoE
-layer's quota of experts pinned by the policy from the routing trace, released experts paged out
-(server/cache/ExpertCache.ts). Every run wrote the same tokens.
+memory map, the kernel chooses what stays (and reads around each fault: this disk's read-ahead
+is 8 MiB, doubled by llama.cpp's \`POSIX_FADV_SEQUENTIAL\`). **Prefetch only**: the mechanism
+without a policy — no read-around on expert pages, and each layer's chosen experts read whole the
+moment the layer has chosen them (llama.cpp's prefetch hook, native/patches), nothing pinned.
+**Expert cache**: that, plus the non-expert weights pinned and each MoE layer's quota of experts
+pinned by the policy from the routing trace, released experts paged out, room for two layers'
+misses kept free (server/cache/ExpertCache.ts). Every run wrote the same tokens.
 
 ![decode speed by memory budget](bench-cache.svg)
 
-| budget | run | decode tokens/s | vs plain mmap | hit rate (quota) | read from storage per decoded token |
+| budget | run | decode tokens/s | vs plain mmap | hit rate of the pinned experts (quota) | read from storage per decoded token |
 |---|---|---|---|---|---|
 ${table.join("\n")}
+
+**Without a memory limit** (the same budget of ${mib(unlimited.budget)}, nothing else confining the process): the
+model's pages resident at the end of the run.
+
+| run | decode tokens/s | model resident |
+|---|---|---|
+${unlimited.runs.map((r) => `| ${r.mode === "prefetch" ? "prefetch only" : `cache, ${r.mode}`} | ${r.decodeTokensPerSecond.toFixed(2)} | ${mib(r.residentFileBytes)} |`).join("\n")}
 `);
     console.log("wrote docs/bench-cache.md and docs/bench-cache.svg");
 }

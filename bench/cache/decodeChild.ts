@@ -2,16 +2,16 @@
  * One run of bench:cache, in its own process (the parent puts it in a memory cgroup first): loads
  * a model with llama.cpp's memory map, decodes greedily and prints JSON — decode tokens/s, the
  * tokens, and with `cache` the expert cache's statistics.
- *   node --import tsx bench/cache/decodeChild.ts <model.gguf> <mmap|lru|lfu|score> <budgetBytes> <tokens>
+ *   node --import tsx bench/cache/decodeChild.ts <model.gguf> <mmap|prefetch|lru|lfu|score> <budgetBytes> <tokens>
  */
 import { readFileSync, statSync } from "node:fs";
-import { getLlama, type Token } from "node-llama-cpp";
+import { getLlama, readGgufFileInfo, type Token } from "node-llama-cpp";
 import { ExpertCache, type MemoryControl } from "../../server/cache/ExpertCache";
-import { expertLayout } from "../../server/cache/expertSlices";
+import { allExpertRanges, expertLayout, prefetchTable } from "../../server/cache/expertSlices";
 import type { PolicyName } from "../../server/cache/policies";
 import { NativeMoeContext, llamaBinaries } from "../../server/engine/nativeMoe";
 
-const [modelPath, mode, budget, count] = process.argv.slice(2) as [string, "mmap" | PolicyName, string, string];
+const [modelPath, mode, budget, count] = process.argv.slice(2) as [string, "mmap" | "prefetch" | PolicyName, string, string];
 const PROMPT = "import numpy as np\n\n\ndef moving_average(values, window):\n    \"\"\"Average of each window of values.\"\"\"\n";
 
 const llama = await getLlama({ ...llamaBinaries(), progressLogs: false });
@@ -24,36 +24,53 @@ if (!moe) throw new Error("the native MoE runtime is not installed (npm run nati
 moe.setTrace(true, 1 << 18);
 
 let cache: ExpertCache | undefined;
-if (mode !== "mmap") {
-    const info = await (await import("node-llama-cpp")).readGgufFileInfo(modelPath, { readTensorInfo: true });
-    const geometry = (t: number) => ({ typeSize: bindings.getTypeSizeForGgmlType!(t) as number, blockSize: bindings.getBlockSizeForGgmlType!(t) as number });
-    const layout = expertLayout(info.fullTensorInfo!, geometry, statSync(modelPath).size)!;
-    const control: MemoryControl = (op, ranges) => bindings.expertMemoryControl!(modelPath, op, new Float64Array(ranges.flatMap((r) => [r.offset, r.length]))) as ReturnType<MemoryControl>;
+const info = await readGgufFileInfo(modelPath, { readTensorInfo: true });
+const geometry = (t: number) => ({ typeSize: bindings.getTypeSizeForGgmlType!(t) as number, blockSize: bindings.getBlockSizeForGgmlType!(t) as number });
+const layout = expertLayout(info.fullTensorInfo!, geometry, statSync(modelPath).size)!;
+const opMs: Record<string, number> = {};
+const control: MemoryControl = (op, ranges) => {
+    const t0 = performance.now();
+    const r = bindings.expertMemoryControl!(modelPath, op, new Float64Array(ranges.flatMap((x) => [x.offset, x.length]))) as ReturnType<MemoryControl>;
+    opMs[op] = (opMs[op] ?? 0) + performance.now() - t0;
+    return r;
+};
+if (mode === "prefetch") {
+    // the mechanism without the policy: no read-around on expert faults, experts read as chosen, nothing pinned
+    control("random", allExpertRanges(layout));
+    const prefetch = moe.setPrefetch(modelPath, prefetchTable(layout));
+    if (prefetch !== true) throw new Error(prefetch);
+} else if (mode !== "mmap") {
     const used = (model.fileInfo.architectureMetadata as { expert_used_count: number }).expert_used_count;
     const made = ExpertCache.create(layout, statSync(modelPath).size, Number(budget), used, control, mode);
     if (typeof made === "string") throw new Error(made);
     cache = made;
+    const prefetch = moe.setPrefetch(modelPath, cache.prefetchTable());
+    if (prefetch !== true) throw new Error(prefetch);
 }
 
 const sequence = context.getSequence();
 const tokens: Token[] = [];
 const prompt = model.tokenize(PROMPT);
 const started = performance.now();
-let firstAt = 0, readAtFirst = 0;
+let firstAt = 0, readAtFirst = 0, observeMs = 0;
 const readBytes = () => Number(/read_bytes:\s+(\d+)/.exec(readFileSync("/proc/self/io", "utf8"))?.[1] ?? 0);
 for await (const token of sequence.evaluate(prompt, { temperature: 0 })) {
     const rows = moe.readTrace().rows;
+    const o0 = performance.now();
     cache?.observe(rows);
+    observeMs += performance.now() - o0;
     if (tokens.length === 0) { firstAt = performance.now(); readAtFirst = readBytes(); }
     tokens.push(token);
     if (tokens.length >= Number(count)) break;
 }
 const ended = performance.now();
 process.stdout.write(JSON.stringify({
-    mode, tokens, promptMs: firstAt - started, evaluatedTokens: prompt.length + tokens.length,
+    mode, tokens, promptMs: firstAt - started, observeMs, opMs, evaluatedTokens: prompt.length + tokens.length,
     decodeTokensPerSecond: (tokens.length - 1) / ((ended - firstAt) / 1000),
     cache: cache ? { ...cache.stats(), residency: cache.residency() } : undefined,
     readBytes: readBytes(),
+    /** The model file's pages resident at the end (mincore over the whole mapping). */
+    residentFileBytes: control("residency", [{ offset: 0, length: statSync(modelPath).size }]).bytes?.[0] ?? NaN,
     rssAnonBytes: Number(/RssAnon:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? 0) * 1024,
     /** Read from storage while decoding (after the first token), per decoded token. */
     decodeReadBytesPerToken: (readBytes() - readAtFirst) / Math.max(1, tokens.length - 1)

@@ -1,20 +1,23 @@
 /**
- * The expert cache: keeps a model's resident weights within a memory budget when the whole file
- * does not fit. Non-expert weights (attention, norms, embeddings, router, shared experts) are
- * pinned; of the experts, each MoE layer keeps a quota pinned, chosen by a policy (policies.ts)
- * fed with the routing trace after every evaluation; the rest stay on disk behind llama.cpp's
- * memory map and are read on demand (and pushed out again when the policy lets them go).
+ * The expert cache: runs a model larger than its memory budget. Three layers of it:
+ * - pinned: the non-expert weights (attention, norms, embeddings, router, shared experts) and, in
+ *   each MoE layer, a quota of experts chosen by a policy (policies.ts) fed with the routing trace
+ *   after every evaluation;
+ * - warm: experts the kernel's page cache still holds; every few tokens, when what may be resident
+ *   exceeds the budget, the least recently used unpinned experts are pushed out;
+ * - cold: the rest, read from disk whole, the moment a layer chooses them (llama.cpp's prefetch
+ *   hook, prefetchTable), with the kernel's read-around turned off for expert pages.
  *
  * The mechanism is the native runtime's `expertMemoryControl` (native/patches/addon/0003) on
  * llama.cpp's own mapping: mlock / munlock / MADV_PAGEOUT / mincore. Results never change: the
  * cache decides where weights are, not which ones a token uses.
  */
 import { readFileSync } from "node:fs";
-import type { RoutingRow } from "../engine/nativeMoe";
-import { type ByteRange, type ExpertLayout, expertRanges } from "./expertSlices";
+import type { PrefetchTable, RoutingRow } from "../engine/nativeMoe";
+import { allExpertRanges, type ByteRange, type ExpertLayout, expertRanges, prefetchTable } from "./expertSlices";
 import { type LayerCache, layerCache, type PolicyName } from "./policies";
 
-export type MemoryOp = "lock" | "unlock" | "willneed" | "pageout" | "residency";
+export type MemoryOp = "lock" | "unlock" | "willneed" | "pageout" | "random" | "residency";
 export type MemoryControl = (op: MemoryOp, ranges: readonly ByteRange[]) => { ok: boolean, error?: string, bytes?: Float64Array };
 
 export type ExpertCacheStats = {
@@ -46,13 +49,30 @@ export class ExpertCache {
     private pinning: "on" | "refused" = "on";
     private note: string | undefined;
     private pinnedBytes = 0;
+    /** Per (layer, expert): token count at the last use, uses, and gate-weighted score with its decay time. */
+    private readonly lastUse: Float64Array;
+    private readonly useCount: Float64Array;
+    private readonly score: Float64Array;
+    private sinceCheck = 0;
+    private evictedBytes = 0;
+    /** Experts (layer x expertCount + expert) used since they were last pushed out: maybe resident. */
+    private readonly warm = new Set<number>();
 
     private constructor(private readonly layout: ExpertLayout, private readonly control: MemoryControl, private readonly policy: PolicyName,
         readonly quotaPerLayer: number, private readonly budgetBytes: number, fileSize: number) {
         this.caches = layout.layers.map(() => layerCache(policy, quotaPerLayer));
         this.pinned = layout.layers.map(() => new Set<number>());
+        this.lastUse = new Float64Array(layout.layers.length * layout.expertCount);
+        this.useCount = new Float64Array(layout.layers.length * layout.expertCount);
+        this.score = new Float64Array(layout.layers.length * layout.expertCount);
         this.lock(nonExpertRanges(layout, fileSize), layout.residentTotal);
+        // Experts are read whole, by prefetch (prefetchTable) or a miss: no read-around on faults,
+        // which on a disk with a large read-ahead reads megabytes of other experts per fault.
+        this.control("random", allExpertRanges(layout));
     }
+
+    /** For the native prefetch hook (expertSlices.ts). */
+    prefetchTable(): PrefetchTable { return prefetchTable(this.layout); }
 
     /**
      * A cache for `layout` within `budgetBytes`, or undefined with the reason when none is needed
@@ -60,12 +80,17 @@ export class ExpertCache {
      */
     static create(layout: ExpertLayout, fileSize: number, budgetBytes: number, expertsUsed: number, control: MemoryControl, policy: PolicyName = "score"): ExpertCache | string {
         if (fileSize <= budgetBytes) return `the whole model (${mib(fileSize)}) fits in the memory budget (${mib(budgetBytes)})`;
-        // Room a token's missing experts are read into, next to what is pinned: without it the
-        // kernel evicts the token's own experts while the token still needs them.
-        const transient = expertsUsed * layout.layers.length * layout.expertBytes;
+        // Room the missing experts are read into, next to what is pinned: a layer's misses are
+        // needed only while that layer runs, so two layers' worth (the one running, the one being
+        // read) is enough; with less the kernel evicts a layer's experts before it is done.
+        const transient = expertsUsed * Math.min(2, layout.layers.length) * layout.expertBytes;
         const forExperts = budgetBytes - layout.residentTotal - transient;
         if (forExperts <= 0) return `the memory budget (${mib(budgetBytes)}) does not hold the model's non-expert weights (${mib(layout.residentTotal)}) and one token's experts (${mib(transient)})`;
-        const quota = Math.min(layout.expertCount, Math.floor(forExperts / (layout.expertBytes * layout.layers.length)));
+        // Pinned: about twice the active experts per layer, which catches most hits on models with
+        // local routing ("Not All Models Suit Expert Offloading"); the rest of the budget is the
+        // warm tier, where the kernel keeps pages and the policy picks what to push out.
+        const fits = Math.floor(forExperts / (layout.expertBytes * layout.layers.length));
+        const quota = Math.min(layout.expertCount, fits, 2 * expertsUsed);
         return new ExpertCache(layout, control, policy, quota, budgetBytes, fileSize);
     }
 
@@ -76,12 +101,49 @@ export class ExpertCache {
         for (const row of sorted) {
             const cache = this.caches[row.layer];
             if (!cache) continue;
-            positions.add(row.pos);
+            if (!positions.has(row.pos)) { positions.add(row.pos); this.tokens++; }
             this.uses += row.experts.length;
             this.hits += cache.access(row.experts, row.weights);
+            row.experts.forEach((e, j) => {
+                const i = row.layer * this.layout.expertCount + e;
+                this.score[i] = this.valueNow(i) + (row.weights[j] ?? 0);
+                this.lastUse[i] = this.tokens;
+                this.useCount[i]!++;
+                this.warm.add(i);
+            });
         }
-        this.tokens += positions.size;
-        this.layout.layers.forEach((_, layer) => this.sync(layer));
+        this.sinceCheck += positions.size;
+        // Pins follow the policy every few tokens, not every token: an expert that comes and goes
+        // within a few tokens is not worth an mlock and an munlock (each walks the page tables).
+        if (this.sinceCheck >= SYNC_TOKENS) {
+            this.sinceCheck = 0;
+            this.layout.layers.forEach((_, layer) => this.sync(layer));
+            this.enforceBudget();
+        }
+    }
+
+    /**
+     * Pushes out the least recently used unpinned experts while the weights that may be resident
+     * (non-expert weights, pinned experts, and every expert used since it was last pushed out)
+     * exceed the budget, down to 90% of it. An estimate from above: the kernel may have dropped
+     * some already; measuring (mincore) every expert costs more than it saves.
+     */
+    private enforceBudget() {
+        const { expertCount, expertBytes } = this.layout;
+        let total = this.layout.residentTotal + this.warm.size * expertBytes;
+        if (total <= this.budgetBytes) return;
+        const target = this.budgetBytes * 0.9;
+        const candidates = [...this.warm].filter((i) => !this.pinned[Math.floor(i / expertCount)]!.has(i % expertCount))
+            .sort((a, b) => this.evictionKey(a) - this.evictionKey(b));
+        const out: ByteRange[] = [];
+        for (const i of candidates) {
+            if (total <= target) break;
+            out.push(...expertRanges(this.layout, Math.floor(i / expertCount), i % expertCount));
+            this.warm.delete(i);
+            total -= expertBytes;
+            this.evictedBytes += expertBytes;
+        }
+        if (out.length > 0) this.control("pageout", out);
     }
 
     stats(): ExpertCacheStats {
@@ -92,6 +154,21 @@ export class ExpertCache {
             pinning: this.pinning, note: this.note
         };
     }
+
+    /** The score decayed to now (SCORE_DECAY per token since its last use). */
+    private valueNow(i: number): number { return this.score[i]! * SCORE_DECAY ** (this.tokens - this.lastUse[i]!); }
+
+    /** Lowest goes first, in the policy's terms. */
+    private evictionKey(i: number): number {
+        switch (this.policy) {
+            case "lru": return this.lastUse[i]!;
+            case "lfu": return this.useCount[i]! + this.lastUse[i]! / 2 ** 40;
+            case "score": return this.valueNow(i);
+        }
+    }
+
+    /** Bytes of experts pushed out to keep within the budget, since the load. */
+    get evicted(): number { return this.evictedBytes; }
 
     /** Resident bytes of the pinned experts, measured (mincore), and of all experts. */
     residency(): { experts: number, pinnedExperts: number } {
@@ -121,14 +198,17 @@ export class ExpertCache {
         for (const e of have) if (!want.has(e)) { have.delete(e); released.push(...expertRanges(this.layout, layer, e)); releasedCount++; }
         for (const e of want) if (!have.has(e)) { have.add(e); added.push(...expertRanges(this.layout, layer, e)); addedCount++; }
         if (released.length > 0) {
+            // released, not pushed out: the expert stays warm until the budget needs its room
             if (this.pinning === "on") this.control("unlock", released);
-            this.control("pageout", released);
             this.pinnedBytes -= releasedCount * this.layout.expertBytes;
         }
         if (added.length > 0) this.lock(added, addedCount * this.layout.expertBytes);
     }
 
     private lock(ranges: ByteRange[], bytes: number) {
+        // Read what is missing in large requests first: mlock would fault it in page by page
+        // (read-around is off for expert pages).
+        this.control("willneed", ranges);
         if (this.pinning === "on") {
             const r = this.control("lock", ranges);
             if (!r.ok) {
@@ -136,7 +216,6 @@ export class ExpertCache {
                 this.note = `pinning refused (${r.error}); the cache now only advises the kernel — raise \`ulimit -l\` to pin`;
             }
         }
-        if (this.pinning === "refused") this.control("willneed", ranges);
         this.pinnedBytes += bytes;
     }
 }
@@ -160,5 +239,11 @@ function processReadBytes(): number {
     try { return Number(/read_bytes:\s+(\d+)/.exec(readFileSync("/proc/self/io", "utf8"))?.[1] ?? 0); }
     catch { return 0; }
 }
+
+/** The score policy's decay per token (policies.ts; measured by npm run sim:cache). */
+const SCORE_DECAY = 0.95;
+
+/** How often (in tokens) pins follow the policy and the budget is checked. */
+const SYNC_TOKENS = 8;
 
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;

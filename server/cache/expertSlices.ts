@@ -6,6 +6,7 @@
  * file (attention, norms, embeddings, router, shared experts) stays resident.
  */
 import type { GgufTensorInfo } from "node-llama-cpp";
+import type { PrefetchTable } from "../engine/nativeMoe";
 
 /** ggml's block geometry of a tensor type: `typeSize` bytes hold `blockSize` elements. */
 export type TypeGeometry = (ggmlType: number) => { typeSize: number, blockSize: number } | undefined;
@@ -63,4 +64,25 @@ export function pageAligned(range: ByteRange, pageSize: number): ByteRange {
     const start = Math.floor(range.offset / pageSize) * pageSize;
     const end = Math.ceil((range.offset + range.length) / pageSize) * pageSize;
     return { offset: start, length: end - start };
+}
+
+/** Every expert slice of the file. */
+export function allExpertRanges(layout: ExpertLayout): ByteRange[] {
+    return layout.layers.flatMap((_, l) => Array.from({ length: layout.expertCount }, (__, e) => expertRanges(layout, l, e)).flat());
+}
+
+/** For the native prefetch hook: each block's experts' file ranges, indexed by block number (zeros for blocks without experts). */
+export function prefetchTable(layout: ExpertLayout): PrefetchTable {
+    const blocks = Math.max(...layout.layers.map((l) => l.block)) + 1;
+    const perExpert = layout.layers[0]!.tensors.length;
+    const table = new Float64Array(blocks * layout.expertCount * perExpert * 2);
+    layout.layers.forEach((l, layer) => {
+        for (let e = 0; e < layout.expertCount; e++)
+            expertRanges(layout, layer, e).forEach((r, j) => {
+                const at = ((l.block * layout.expertCount + e) * perExpert + j) * 2;
+                table[at] = r.offset;
+                table[at + 1] = r.length;
+            });
+    });
+    return { blocks, experts: layout.expertCount, table };
 }

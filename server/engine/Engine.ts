@@ -12,7 +12,7 @@
 import {
     type ChatWrapper, GeneralChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, LlamaLogLevel, getLlama, resolveChatWrapper
 } from "node-llama-cpp";
-import type { ExpertMode, ModelSummary, Settings } from "../protocol";
+import type { ExpertCacheStatus, ExpertMode, ModelSummary, Settings } from "../protocol";
 import { inspectModel, type ModelInspection } from "../models/inspectModel";
 import { embeddedModelPath, isEmbeddedModel, verifyEmbeddedModel } from "../models/embeddedModel";
 import { ComputeLane, Priority } from "./ComputeLane";
@@ -21,6 +21,9 @@ import type { FimTokens, Tokenizer } from "../completion/fimFormats";
 import { modelFim } from "../completion/modelFim";
 import { NativeMoeContext, type RoutingRow, llamaBinaries } from "./nativeMoe";
 import { expertPlacementOverrides } from "./expertPlacement";
+import { ExpertCache, type MemoryControl } from "../cache/ExpertCache";
+import { expertLayout } from "../cache/expertSlices";
+import { memoryBudgetBytes } from "../cache/memoryBudget";
 import { RoutingStats } from "../routing/RoutingStats";
 import { EngineNotReadyError, ModelFileError, errorMessage } from "./errors";
 import type { Logger } from "../log";
@@ -76,6 +79,7 @@ export type Workload = "completion" | "chat";
 
 /** Unread trace rows are kept up to this many bytes per context (a long prompt's oldest rows are dropped, and counted). */
 const TRACE_BUFFER_BYTES = 16 << 20;
+const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;
 
 export class Engine {
     readonly lane = new ComputeLane();
@@ -89,6 +93,8 @@ export class Engine {
     private loadGeneration = 0;
     /** Routing statistics per workload since the load (native runtime on a MoE model only). */
     routing?: Record<Workload, RoutingStats>;
+    private expertCache?: ExpertCache;
+    private cacheStatus?: ExpertCacheStatus;
 
     constructor(private readonly log: Logger) {}
 
@@ -119,6 +125,7 @@ export class Engine {
         progress(`Loading ${inspection.name}`, 30);
         const model = await this.loadModel(llama, inspection, native ? inspection.expertUsedCount : experts);
         if (superseded()) throw new SupersededLoadError();
+        this.startExpertCache(llama, inspection, settings, native, warnings);
 
         progress("Creating completion context", 80);
         const contextSize = Math.min(settings.contextSize, inspection.trainContextSize ?? settings.contextSize);
@@ -232,7 +239,47 @@ export class Engine {
     private startTrace(moe: NativeMoeContext | undefined, expertCount: number): NativeMoeContext | undefined {
         // a row: layer, position, count, then an id and a weight per expert
         moe?.setTrace(true, Math.floor(TRACE_BUFFER_BYTES / (12 + 8 * expertCount)));
+        if (moe && this.expertCache && this.loaded) {
+            const prefetch = moe.setPrefetch(this.loaded.inspection.path, this.expertCache.prefetchTable());
+            if (prefetch !== true) this.log.warn(`expert prefetch: ${prefetch}`);
+        }
         return moe;
+    }
+
+    /**
+     * The expert cache (server/cache/), when the model is larger than the memory budget: off, with
+     * the reason, when it fits, is dense, or runs on stock binaries.
+     */
+    private startExpertCache(llama: Llama, inspection: ModelInspection, settings: Settings, native: boolean, warnings: string[]) {
+        const budget = memoryBudgetBytes(settings.memory.budget);
+        const off = (reason: string) => { this.cacheStatus = { state: "off", reason, budgetBytes: budget.bytes, modelBytes: inspection.sizeBytes }; };
+        if (inspection.sizeBytes <= budget.bytes) return off(`the model (${mib(inspection.sizeBytes)}) fits in the memory budget (${mib(budget.bytes)}, ${budget.source})`);
+        if (inspection.expertCount === 0) return off("a dense model has no experts to cache");
+        const control = native ? NativeMoeContext.memoryControl(llama, inspection.path) : undefined;
+        if (!control) {
+            warnings.push(`The model (${mib(inspection.sizeBytes)}) is larger than the memory budget (${mib(budget.bytes)}); the expert cache needs the native MoE runtime (npm run native), so the kernel decides what stays in memory.`);
+            return off("the expert cache needs the native MoE runtime");
+        }
+        const layout = expertLayout(inspection.fileInfo.fullTensorInfo ?? [], NativeMoeContext.typeGeometry(llama), inspection.sizeBytes);
+        if (!layout) return off("no expert tensors were found in the file");
+        const cache = ExpertCache.create(layout, inspection.sizeBytes, budget.bytes, inspection.expertUsedCount, control as MemoryControl);
+        if (typeof cache === "string") {
+            warnings.push(`The expert cache is off: ${cache}. Raise moePilot.memory.budget.`);
+            return off(cache);
+        }
+        this.expertCache = cache;
+        this.cacheStatus = { state: "on", budgetBytes: budget.bytes, modelBytes: inspection.sizeBytes };
+        this.log.info(`expert cache on: ${mib(inspection.sizeBytes)} model, budget ${mib(budget.bytes)} (${budget.source}), ${cache.quotaPerLayer} of ${layout.expertCount} experts pinned per layer`);
+    }
+
+    /** The expert cache's state and statistics since the load. */
+    expertCacheStatus(): ExpertCacheStatus | undefined {
+        if (!this.cacheStatus || !this.expertCache) return this.cacheStatus;
+        const s = this.expertCache.stats();
+        return {
+            ...this.cacheStatus, quotaPerLayer: s.quotaPerLayer, policy: s.policy, hitRate: s.uses > 0 ? s.hits / s.uses : undefined,
+            diskBytesPerToken: s.diskBytesPerToken, pinnedBytes: s.pinnedBytes, tokens: s.tokens, reason: s.note
+        };
     }
 
     /** Takes the routing rows `moe`'s context recorded since the last call into `workload`'s statistics, and returns them. Call on the lane. */
@@ -240,6 +287,7 @@ export class Engine {
         if (!moe || !this.routing) return [];
         const { rows, dropped } = moe.readTrace();
         this.routing[workload].add(rows, dropped);
+        this.expertCache?.observe(rows);
         return rows;
     }
 
@@ -249,6 +297,9 @@ export class Engine {
         this.context = undefined;
         this.loaded = undefined;
         this.routing = undefined;
+        this.expertCache?.dispose();
+        this.expertCache = undefined;
+        this.cacheStatus = undefined;
         const chats = [...this.chats.values()];
         this.chats.clear();
         for (const chat of chats) await (await chat.catch(() => undefined))?.context.dispose();

@@ -68,7 +68,7 @@ export class EngineFeature implements Feature {
         if (!model.isMoe) return { ...base, available: false, reason: `${model.name} is not a Mixture of Experts.` };
         const routing = this.engine.routing;
         if (!routing) return { ...base, available: false, reason: "The routing trace needs the native MoE runtime (native/); the server runs on stock llama.cpp binaries." };
-        return { ...base, available: true, completion: routing.completion.summary(), chat: routing.chat.summary() };
+        return { ...base, available: true, cache: this.engine.expertCacheStatus(), completion: routing.completion.summary(), chat: routing.chat.summary() };
     }
 
     reportSpeed(tokensPerSecond: number) {

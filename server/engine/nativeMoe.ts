@@ -49,8 +49,13 @@ type AddonMoeMethods = {
     readMoeTrace(maxRows: number, width: number): {
         rows: number, dropped: number,
         layer: Int32Array, pos: Int32Array, used: Int32Array, ids: Int32Array, weights: Float32Array
-    }
+    },
+    /** native/patches/addon/0003; true, or why not. */
+    setMoePrefetch?(path: string | null, blocks?: number, experts?: number, table?: Float64Array): true | string
 };
+
+/** For expert prefetch: per block and expert, the same number of [offset, length] file ranges. */
+export type PrefetchTable = { blocks: number, experts: number, table: Float64Array };
 
 export class NativeMoeContext {
     private tracing = false;
@@ -69,6 +74,26 @@ export class NativeMoeContext {
         if (typeof bindings?.setMoeTensorOverrides !== "function") return false;
         bindings.setMoeTensorOverrides(overrides);
         return true;
+    }
+
+    /**
+     * Residency control of `path`'s pages in this process (native/patches/addon/0003), for the
+     * expert cache; undefined with stock binaries.
+     */
+    static memoryControl(llama: Llama, path: string): ((op: string, ranges: readonly { offset: number, length: number }[]) => { ok: boolean, error?: string, bytes?: Float64Array }) | undefined {
+        const bindings = (llama as unknown as { _bindings?: { expertMemoryControl?: (path: string, op: string, ranges: Float64Array) => { ok: boolean, error?: string, bytes?: Float64Array } } })._bindings;
+        const control = bindings?.expertMemoryControl;
+        if (typeof control !== "function") return undefined;
+        return (op, ranges) => control(path, op, new Float64Array(ranges.flatMap((r) => [r.offset, r.length])));
+    }
+
+    /** ggml's block geometry of a tensor type, from the loaded llama.cpp. */
+    static typeGeometry(llama: Llama): (ggmlType: number) => { typeSize: number, blockSize: number } | undefined {
+        const b = (llama as unknown as { _bindings: { getTypeSizeForGgmlType(t: number): number | undefined, getBlockSizeForGgmlType(t: number): number | undefined } })._bindings;
+        return (t) => {
+            const typeSize = b.getTypeSizeForGgmlType(t), blockSize = b.getBlockSizeForGgmlType(t);
+            return typeSize && blockSize ? { typeSize, blockSize } : undefined;
+        };
     }
 
     /** The runtime's controls on `context`, or undefined when the loaded binaries are stock node-llama-cpp. */
@@ -96,6 +121,15 @@ export class NativeMoeContext {
     setTrace(enabled: boolean, capacityRows = 1 << 16) {
         this.addon.setMoeTrace(enabled, capacityRows);
         this.tracing = enabled;
+    }
+
+    /**
+     * Expert prefetch: while on, each evaluation starts reading a layer's chosen experts from
+     * `path` the moment the layer has chosen them (the expert cache). Returns true, or why not.
+     */
+    setPrefetch(path: string, table: PrefetchTable | undefined): true | string {
+        if (typeof this.addon.setMoePrefetch !== "function") return "this native build has no expert prefetch (npm run native)";
+        return table ? this.addon.setMoePrefetch(path, table.blocks, table.experts, table.table) : this.addon.setMoePrefetch(null);
     }
 
     /** Takes every row recorded since the last read (between evaluations). */
