@@ -54,6 +54,7 @@ export class ExpertCache {
     private readonly useCount: Float64Array;
     private readonly score: Float64Array;
     private sinceCheck = 0;
+    private nextMeasure = 16;
     private evictedBytes = 0;
     /** Experts (layer x expertCount + expert) used since they were last pushed out: maybe resident. */
     private readonly warm = new Set<number>();
@@ -69,6 +70,9 @@ export class ExpertCache {
         // Experts are read whole, by prefetch (prefetchTable) or a miss: no read-around on faults,
         // which on a disk with a large read-ahead reads megabytes of other experts per fault.
         this.control("random", allExpertRanges(layout));
+        // Start within the budget: loading read the whole file (llama.cpp prefetches its mapping),
+        // so every expert is resident now, and none is known to be wanted yet.
+        this.control("pageout", allExpertRanges(layout));
     }
 
     /** For the native prefetch hook (expertSlices.ts). */
@@ -84,7 +88,9 @@ export class ExpertCache {
         // needed only while that layer runs, so two layers' worth (the one running, the one being
         // read) is enough; with less the kernel evicts a layer's experts before it is done.
         const transient = expertsUsed * Math.min(2, layout.layers.length) * layout.expertBytes;
-        const forExperts = budgetBytes - layout.residentTotal - transient;
+        // Planned against 85% of the budget: a token's misses, pages shared by neighbouring experts
+        // and reads in flight are resident on top of the plan (measured: about 10% of the budget).
+        const forExperts = budgetBytes * PLAN_SHARE - layout.residentTotal - transient;
         if (forExperts <= 0) return `the memory budget (${mib(budgetBytes)}) does not hold the model's non-expert weights (${mib(layout.residentTotal)}) and one token's experts (${mib(transient)})`;
         // Pinned: about twice the active experts per layer, which catches most hits on models with
         // local routing ("Not All Models Suit Expert Offloading"); the rest of the budget is the
@@ -118,21 +124,42 @@ export class ExpertCache {
         if (this.sinceCheck >= SYNC_TOKENS) {
             this.sinceCheck = 0;
             this.layout.layers.forEach((_, layer) => this.sync(layer));
-            this.enforceBudget();
+        }
+        if (this.tokens >= this.nextMeasure) { this.measureWarm(); this.nextMeasure = this.tokens < 64 ? 64 : this.tokens + 512; }
+        this.enforceBudget(); // arithmetic unless over the budget
+    }
+
+    /**
+     * Adds the experts that are resident without the cache knowing (the kernel's read-ahead, still
+     * arriving from the model's load when the cache pushed everything out) to the warm tier, as
+     * the least recently used. mincore over every expert costs about half a second on a 1.4 GB
+     * model, so it runs a few times early and then every 512 tokens.
+     */
+    private measureWarm() {
+        const { layers, expertCount } = this.layout;
+        const ranges = allExpertRanges(this.layout);
+        const perExpert = ranges.length / (layers.length * expertCount);
+        const measured = this.control("residency", ranges).bytes;
+        if (!measured) return;
+        for (let i = 0; i < layers.length * expertCount; i++) {
+            let bytes = 0;
+            for (let j = 0; j < perExpert; j++) bytes += measured[i * perExpert + j]!;
+            // more than the edge pages it may share with its neighbours
+            if (bytes > perExpert * 2 * 4096) this.warm.add(i);
         }
     }
 
     /**
      * Pushes out the least recently used unpinned experts while the weights that may be resident
      * (non-expert weights, pinned experts, and every expert used since it was last pushed out)
-     * exceed the budget, down to 90% of it. An estimate from above: the kernel may have dropped
-     * some already; measuring (mincore) every expert costs more than it saves.
+     * exceed the budget, down to PLAN_SHARE of it. An estimate from above: the kernel may have dropped
+     * some already (measureWarm corrects it from time to time).
      */
     private enforceBudget() {
         const { expertCount, expertBytes } = this.layout;
         let total = this.layout.residentTotal + this.warm.size * expertBytes;
         if (total <= this.budgetBytes) return;
-        const target = this.budgetBytes * 0.9;
+        const target = this.budgetBytes * PLAN_SHARE;
         const candidates = [...this.warm].filter((i) => !this.pinned[Math.floor(i / expertCount)]!.has(i % expertCount))
             .sort((a, b) => this.evictionKey(a) - this.evictionKey(b));
         const out: ByteRange[] = [];
@@ -240,10 +267,13 @@ function processReadBytes(): number {
     catch { return 0; }
 }
 
+/** The share of the budget the pinned tier and a token's reads are planned in. */
+const PLAN_SHARE = 0.85;
+
 /** The score policy's decay per token (policies.ts; measured by npm run sim:cache). */
 const SCORE_DECAY = 0.95;
 
-/** How often (in tokens) pins follow the policy and the budget is checked. */
+/** How often (in tokens) pins follow the policy (the budget is checked after every evaluation). */
 const SYNC_TOKENS = 8;
 
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;

@@ -255,6 +255,10 @@ export class Engine {
         const off = (reason: string) => { this.cacheStatus = { state: "off", reason, budgetBytes: budget.bytes, modelBytes: inspection.sizeBytes }; };
         if (inspection.sizeBytes <= budget.bytes) return off(`the model (${mib(inspection.sizeBytes)}) fits in the memory budget (${mib(budget.bytes)}, ${budget.source})`);
         if (inspection.expertCount === 0) return off("a dense model has no experts to cache");
+        if (process.platform !== "linux") {
+            warnings.push(`The model (${mib(inspection.sizeBytes)}) is larger than the memory budget (${mib(budget.bytes)}); the expert cache runs on Linux only, so the operating system decides what stays in memory.`);
+            return off("the expert cache runs on Linux only (mlock, madvise, mincore)");
+        }
         const control = native ? NativeMoeContext.memoryControl(llama, inspection.path) : undefined;
         if (!control) {
             warnings.push(`The model (${mib(inspection.sizeBytes)}) is larger than the memory budget (${mib(budget.bytes)}); the expert cache needs the native MoE runtime (npm run native), so the kernel decides what stays in memory.`);

@@ -1,6 +1,6 @@
 /**
  * The expert cache through the real server, on the embedded model (7 MB) with a memory budget
- * smaller than it (4 MiB): the server turns the cache on, pins and prefetches as completions and
+ * smaller than it (5 MiB): the server turns the cache on, pins and prefetches as completions and
  * chats run, reports it in moePilot/routing/stats — and writes exactly what it writes without the
  * cache (greedy decoding: the cache decides where weights are, never which ones a token uses).
  */
@@ -31,11 +31,11 @@ describe("expert cache", () => {
     let withCache: Awaited<ReturnType<typeof run>>, without: Awaited<ReturnType<typeof run>>;
 
     test("a budget smaller than the model turns it on; it pins, prefetches and counts", async () => {
-        withCache = await run(4);
+        withCache = await run(5);
         const c = withCache.stats.cache;
         assert.ok(c, "the routing statistics carry the cache's state");
         assert.equal(c.state, "on", c.reason);
-        assert.equal(c.budgetBytes, 4 * 2 ** 20);
+        assert.equal(c.budgetBytes, 5 * 2 ** 20);
         assert.ok(c.modelBytes > c.budgetBytes);
         assert.ok((c.quotaPerLayer ?? 0) >= 1, `quota ${c.quotaPerLayer}`);
         assert.ok((c.tokens ?? 0) > 20, `tokens seen: ${c.tokens}`);
