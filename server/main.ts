@@ -9,7 +9,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { type ClientCapabilities, createConnection, DidChangeConfigurationNotification, ProposedFeatures, type ServerCapabilities, TextDocuments, TextDocumentSyncKind } from "vscode-languageserver/node";
-import { TextDocument } from "vscode-languageserver-textdocument";
+import { SafeTextDocument } from "./safeDocuments";
 import { CodeActionFeature } from "./actions/CodeActionFeature";
 import { ChatFeature } from "./chat/ChatFeature";
 import { CompletionFeature } from "./completion/CompletionFeature";
@@ -26,7 +26,7 @@ const SERVER_VERSION = "0.1.0";
 const DEFAULT_EXTENSION_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 const connection = createConnection(ProposedFeatures.all);
-const documents = new TextDocuments(TextDocument);
+const documents = new TextDocuments(SafeTextDocument);
 const log = createLogger({
     debug: (m) => connection.console.debug(m),
     info: (m) => connection.console.info(m),
