@@ -9,7 +9,8 @@
 import { createHash } from "node:crypto";
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { type GgufTensor, type GgufValue, f32, str, u32, writeGguf } from "./gguf/GgufWriter";
+import { type GgufTensor, type GgufValue, str, u32, writeGguf } from "./gguf/GgufWriter";
+import { qwen3Hyperparameters } from "./gguf/qwen3Metadata";
 import { GgmlType } from "./gguf/quantize";
 import { projectTokenizer } from "./makeTestModel";
 
@@ -50,19 +51,11 @@ export function exportModel(trainDir: string, outFile: string, options: { name?:
         "general.license": str("MIT"),
         "general.file_type": u32(matrixType === GgmlType.Q8_0 ? 7 : matrixType === GgmlType.Q4_0 ? 2 : 0),
         "moe_pilot.fim.order": str("spm"),
-        [`${arch}.context_length`]: u32(usableContext(manifest)),
-        [`${arch}.embedding_length`]: u32(c.d),
-        [`${arch}.block_count`]: u32(c.layers),
-        [`${arch}.feed_forward_length`]: u32(c.expert_ff * c.experts_used),
-        [`${arch}.attention.head_count`]: u32(c.heads),
-        [`${arch}.attention.head_count_kv`]: u32(c.kv_heads),
-        [`${arch}.attention.key_length`]: u32(c.head_dim),
-        [`${arch}.attention.value_length`]: u32(c.head_dim),
-        [`${arch}.attention.layer_norm_rms_epsilon`]: f32(c.eps),
-        [`${arch}.rope.freq_base`]: f32(c.rope_base),
-        [`${arch}.expert_count`]: u32(c.experts),
-        [`${arch}.expert_used_count`]: u32(c.experts_used),
-        [`${arch}.expert_feed_forward_length`]: u32(c.expert_ff),
+        ...qwen3Hyperparameters(arch, {
+            contextLength: usableContext(manifest), embedding: c.d, layers: c.layers, feedForward: c.expert_ff * c.experts_used,
+            heads: c.heads, kvHeads: c.kv_heads, headDim: c.head_dim, eps: c.eps, ropeBase: c.rope_base,
+            moe: { experts: c.experts, expertsUsed: c.experts_used, expertFeedForward: c.expert_ff }
+        }),
         ...projectTokenizer(path.join(trainDir, "tokenizer.json"))
     };
     const partial = outFile + ".partial";

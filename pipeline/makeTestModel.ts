@@ -12,7 +12,8 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node
 import path from "node:path";
 import { readGgufFileInfo } from "node-llama-cpp";
 import os from "node:os";
-import { type GgufTensor, type GgufValue, f32, i32Array, str, strArray, u32, bool, writeGguf } from "./gguf/GgufWriter";
+import { type GgufTensor, type GgufValue, i32Array, str, strArray, u32, bool, writeGguf } from "./gguf/GgufWriter";
+import { qwen3Hyperparameters } from "./gguf/qwen3Metadata";
 import { GgmlType } from "./gguf/quantize";
 import { readLlamaCppFile } from "./llamaSource";
 
@@ -178,21 +179,12 @@ export function buildModel(kind: "moe" | "dense", tokenizer: Record<string, Gguf
         // The MoE test model is marked as trained for SPM prompts so that both prompt orders are
         // exercised by the tests (the dense one uses the default, PSM).
         ...(kind === "moe" ? { "moe_pilot.fim.order": str("spm") } : {}),
-        [`${arch}.context_length`]: u32(s.contextLength),
-        [`${arch}.embedding_length`]: u32(s.embedding),
-        [`${arch}.block_count`]: u32(s.layers),
-        [`${arch}.feed_forward_length`]: u32(kind === "moe" ? s.expertFeedForward * s.expertsUsed : s.denseFeedForward),
-        [`${arch}.attention.head_count`]: u32(s.heads),
-        [`${arch}.attention.head_count_kv`]: u32(s.kvHeads),
-        [`${arch}.attention.key_length`]: u32(s.headDim),
-        [`${arch}.attention.value_length`]: u32(s.headDim),
-        [`${arch}.attention.layer_norm_rms_epsilon`]: f32(1e-6),
-        [`${arch}.rope.freq_base`]: f32(10000),
-        ...(kind === "moe" ? {
-            [`${arch}.expert_count`]: u32(s.experts),
-            [`${arch}.expert_used_count`]: u32(s.expertsUsed),
-            [`${arch}.expert_feed_forward_length`]: u32(s.expertFeedForward)
-        } : {}),
+        ...qwen3Hyperparameters(arch, {
+            contextLength: s.contextLength, embedding: s.embedding, layers: s.layers,
+            feedForward: kind === "moe" ? s.expertFeedForward * s.expertsUsed : s.denseFeedForward,
+            heads: s.heads, kvHeads: s.kvHeads, headDim: s.headDim,
+            moe: kind === "moe" ? { experts: s.experts, expertsUsed: s.expertsUsed, expertFeedForward: s.expertFeedForward } : undefined
+        }),
         ...tokenizer
     };
 

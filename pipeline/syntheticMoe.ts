@@ -14,7 +14,8 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, renameSync } from "node:fs";
 import path from "node:path";
-import { type GgufTensor, type GgufValue, f32, str, u32, writeGguf } from "./gguf/GgufWriter";
+import { type GgufTensor, type GgufValue, str, u32, writeGguf } from "./gguf/GgufWriter";
+import { qwen3Hyperparameters } from "./gguf/qwen3Metadata";
 import { GgmlType } from "./gguf/quantize";
 import { normalFiller, starcoderTokenizer } from "./makeTestModel";
 
@@ -127,19 +128,10 @@ export async function syntheticMoe(shapeName: keyof typeof SYNTHETIC_SHAPES, out
         "general.name": str(`MoE Pilot ${shapeName} (synthetic)`),
         "general.description": str(`${s.description}. For benchmarks only: its output is meaningless by design.`),
         "general.file_type": u32(7),
-        [`${arch}.context_length`]: u32(s.contextLength),
-        [`${arch}.embedding_length`]: u32(d),
-        [`${arch}.block_count`]: u32(s.layers),
-        [`${arch}.feed_forward_length`]: u32(ff * s.expertsUsed),
-        [`${arch}.attention.head_count`]: u32(s.heads),
-        [`${arch}.attention.head_count_kv`]: u32(s.kvHeads),
-        [`${arch}.attention.key_length`]: u32(s.headDim),
-        [`${arch}.attention.value_length`]: u32(s.headDim),
-        [`${arch}.attention.layer_norm_rms_epsilon`]: f32(1e-6),
-        [`${arch}.rope.freq_base`]: f32(10000),
-        [`${arch}.expert_count`]: u32(e),
-        [`${arch}.expert_used_count`]: u32(s.expertsUsed),
-        [`${arch}.expert_feed_forward_length`]: u32(ff),
+        ...qwen3Hyperparameters(arch, {
+            contextLength: s.contextLength, embedding: d, layers: s.layers, feedForward: ff * s.expertsUsed,
+            heads: s.heads, kvHeads: s.kvHeads, headDim: s.headDim, moe: { experts: e, expertsUsed: s.expertsUsed, expertFeedForward: ff }
+        }),
         ...tokenizer
     };
     const partial = `${file}.partial`;

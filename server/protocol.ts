@@ -213,7 +213,7 @@ export type ExpertCacheStatus = {
     modelBytes: number,
     quotaPerLayer?: number,
     policy?: string,
-    /** Expert uses found pinned, since the load. */
+    /** Share of expert uses found in the pinned quota (as the policy keeps it), since the load. */
     hitRate?: number,
     /** Bytes the server read from storage per token since the load. */
     diskBytesPerToken?: number,

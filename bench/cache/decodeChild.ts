@@ -6,7 +6,7 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import { getLlama, readGgufFileInfo, type Token } from "node-llama-cpp";
-import { ExpertCache, type MemoryControl } from "../../server/cache/ExpertCache";
+import { ExpertCache } from "../../server/cache/ExpertCache";
 import { allExpertRanges, expertLayout, prefetchTable } from "../../server/cache/expertSlices";
 import type { PolicyName } from "../../server/cache/policies";
 import { NativeMoeContext, llamaBinaries } from "../../server/engine/nativeMoe";
@@ -15,7 +15,6 @@ const [modelPath, mode, budget, count] = process.argv.slice(2) as [string, "mmap
 const PROMPT = "import numpy as np\n\n\ndef moving_average(values, window):\n    \"\"\"Average of each window of values.\"\"\"\n";
 
 const llama = await getLlama({ ...llamaBinaries(), progressLogs: false });
-const bindings = (llama as unknown as { _bindings: Record<string, (...a: unknown[]) => unknown> })._bindings;
 const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
 const context = await model.createContext({ contextSize: 512, threads: 1 });
 const expertCount = (model.fileInfo.architectureMetadata as { expert_count: number }).expert_count;
@@ -25,15 +24,8 @@ moe.setTrace(true, 1 << 18);
 
 let cache: ExpertCache | undefined;
 const info = await readGgufFileInfo(modelPath, { readTensorInfo: true });
-const geometry = (t: number) => ({ typeSize: bindings.getTypeSizeForGgmlType!(t) as number, blockSize: bindings.getBlockSizeForGgmlType!(t) as number });
-const layout = expertLayout(info.fullTensorInfo!, geometry, statSync(modelPath).size)!;
-const opMs: Record<string, number> = {};
-const control: MemoryControl = (op, ranges) => {
-    const t0 = performance.now();
-    const r = bindings.expertMemoryControl!(modelPath, op, new Float64Array(ranges.flatMap((x) => [x.offset, x.length]))) as ReturnType<MemoryControl>;
-    opMs[op] = (opMs[op] ?? 0) + performance.now() - t0;
-    return r;
-};
+const layout = expertLayout(info.fullTensorInfo!, NativeMoeContext.typeGeometry(llama), statSync(modelPath).size)!;
+const control = NativeMoeContext.memoryControl(llama, modelPath)!;
 if (mode === "prefetch") {
     // the mechanism without the policy: no read-around on expert faults, experts read as chosen, nothing pinned
     control("random", allExpertRanges(layout));
@@ -52,20 +44,18 @@ const sequence = context.getSequence();
 const tokens: Token[] = [];
 const prompt = model.tokenize(PROMPT);
 const started = performance.now();
-let firstAt = 0, readAtFirst = 0, observeMs = 0;
+let firstAt = 0, readAtFirst = 0;
 const readBytes = () => Number(/read_bytes:\s+(\d+)/.exec(readFileSync("/proc/self/io", "utf8"))?.[1] ?? 0);
 for await (const token of sequence.evaluate(prompt, { temperature: 0 })) {
     const rows = moe.readTrace().rows;
-    const o0 = performance.now();
     cache?.observe(rows);
-    observeMs += performance.now() - o0;
     if (tokens.length === 0) { firstAt = performance.now(); readAtFirst = readBytes(); }
     tokens.push(token);
     if (tokens.length >= Number(count)) break;
 }
 const ended = performance.now();
 process.stdout.write(JSON.stringify({
-    mode, tokens, promptMs: firstAt - started, observeMs, opMs, evaluatedTokens: prompt.length + tokens.length,
+    mode, tokens, promptMs: firstAt - started, evaluatedTokens: prompt.length + tokens.length,
     decodeTokensPerSecond: (tokens.length - 1) / ((ended - firstAt) / 1000),
     cache: cache ? { ...cache.stats(), residency: cache.residency() } : undefined,
     readBytes: readBytes(),

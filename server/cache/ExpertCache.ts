@@ -3,19 +3,20 @@
  * - pinned: the non-expert weights (attention, norms, embeddings, router, shared experts) and, in
  *   each MoE layer, a quota of experts chosen by a policy (policies.ts) fed with the routing trace
  *   after every evaluation;
- * - warm: experts the kernel's page cache still holds; every few tokens, when what may be resident
- *   exceeds the budget, the least recently used unpinned experts are pushed out;
+ * - warm: experts the kernel's page cache still holds; when what may be resident exceeds the
+ *   budget, the unpinned experts the policy values least are pushed out;
  * - cold: the rest, read from disk whole, the moment a layer chooses them (llama.cpp's prefetch
  *   hook, prefetchTable), with the kernel's read-around turned off for expert pages.
  *
  * The mechanism is the native runtime's `expertMemoryControl` (native/patches/addon/0003) on
- * llama.cpp's own mapping: mlock / munlock / MADV_PAGEOUT / mincore. Results never change: the
+ * llama.cpp's own mapping: mlock / munlock / MADV_WILLNEED / MADV_RANDOM / MADV_PAGEOUT / mincore,
+ * and the context's prefetch hook (NativeMoeContext.setPrefetch). Results never change: the
  * cache decides where weights are, not which ones a token uses.
  */
 import { readFileSync } from "node:fs";
 import type { PrefetchTable, RoutingRow } from "../engine/nativeMoe";
 import { allExpertRanges, type ByteRange, type ExpertLayout, expertRanges, prefetchTable } from "./expertSlices";
-import { type LayerCache, layerCache, type PolicyName } from "./policies";
+import { type LayerCache, layerCache, type PolicyName, SCORE_DECAY } from "./policies";
 
 export type MemoryOp = "lock" | "unlock" | "willneed" | "pageout" | "random" | "residency";
 export type MemoryControl = (op: MemoryOp, ranges: readonly ByteRange[]) => { ok: boolean, error?: string, bytes?: Float64Array };
@@ -28,7 +29,7 @@ export type ExpertCacheStats = {
     expertCount: number,
     /** Bytes pinned now: non-expert weights plus the pinned experts. */
     pinnedBytes: number,
-    /** Expert uses found pinned, since the load. */
+    /** Expert uses found in the pinned quota as the policy keeps it, since the load. */
     hits: number,
     uses: number,
     tokens: number,
@@ -55,7 +56,6 @@ export class ExpertCache {
     private readonly score: Float64Array;
     private sinceCheck = 0;
     private nextMeasure = 16;
-    private evictedBytes = 0;
     /** Experts (layer x expertCount + expert) used since they were last pushed out: maybe resident. */
     private readonly warm = new Set<number>();
 
@@ -79,7 +79,7 @@ export class ExpertCache {
     prefetchTable(): PrefetchTable { return prefetchTable(this.layout); }
 
     /**
-     * A cache for `layout` within `budgetBytes`, or undefined with the reason when none is needed
+     * A cache for `layout` within `budgetBytes`, or the reason in words when none is needed
      * (the file fits) or possible (the budget does not even hold the non-expert weights).
      */
     static create(layout: ExpertLayout, fileSize: number, budgetBytes: number, expertsUsed: number, control: MemoryControl, policy: PolicyName = "score"): ExpertCache | string {
@@ -125,15 +125,17 @@ export class ExpertCache {
             this.sinceCheck = 0;
             this.layout.layers.forEach((_, layer) => this.sync(layer));
         }
-        if (this.tokens >= this.nextMeasure) { this.measureWarm(); this.nextMeasure = this.tokens < 64 ? 64 : this.tokens + 512; }
+        if (this.tokens >= this.nextMeasure) { this.measureWarm(); this.nextMeasure = this.nextMeasure < 64 ? 64 : Infinity; }
         this.enforceBudget(); // arithmetic unless over the budget
     }
 
     /**
      * Adds the experts that are resident without the cache knowing (the kernel's read-ahead, still
      * arriving from the model's load when the cache pushed everything out) to the warm tier, as
-     * the least recently used. mincore over every expert costs about half a second on a 1.4 GB
-     * model, so it runs a few times early and then every 512 tokens.
+     * the least recently used. That read-ahead is the only way experts become resident unseen
+     * (later pages come from the model's own reads, which the trace shows), so this runs twice,
+     * after 16 and 64 tokens: mincore over every expert costs about half a second on a 1.4 GB
+     * model, on the compute lane.
      */
     private measureWarm() {
         const { layers, expertCount } = this.layout;
@@ -168,7 +170,6 @@ export class ExpertCache {
             out.push(...expertRanges(this.layout, Math.floor(i / expertCount), i % expertCount));
             this.warm.delete(i);
             total -= expertBytes;
-            this.evictedBytes += expertBytes;
         }
         if (out.length > 0) this.control("pageout", out);
     }
@@ -194,19 +195,17 @@ export class ExpertCache {
         }
     }
 
-    /** Bytes of experts pushed out to keep within the budget, since the load. */
-    get evicted(): number { return this.evictedBytes; }
-
-    /** Resident bytes of the pinned experts, measured (mincore), and of all experts. */
+    /** Resident bytes of all experts and of the pinned ones, measured (mincore). */
     residency(): { experts: number, pinnedExperts: number } {
+        const { layers, expertCount } = this.layout;
+        const ranges = allExpertRanges(this.layout);
+        const perExpert = ranges.length / (layers.length * expertCount);
+        const measured = this.control("residency", ranges).bytes ?? new Float64Array(ranges.length);
         let experts = 0, pinnedExperts = 0;
-        this.layout.layers.forEach((_, layer) => {
-            for (let e = 0; e < this.layout.expertCount; e++) {
-                const r = this.control("residency", expertRanges(this.layout, layer, e));
-                const bytes = r.bytes ? [...r.bytes].reduce((a, b) => a + b, 0) : 0;
-                experts += bytes;
-                if (this.pinned[layer]!.has(e)) pinnedExperts += bytes;
-            }
+        measured.forEach((bytes, r) => {
+            const i = Math.floor(r / perExpert);
+            experts += bytes;
+            if (this.pinned[Math.floor(i / expertCount)]!.has(i % expertCount)) pinnedExperts += bytes;
         });
         return { experts, pinnedExperts };
     }
@@ -269,9 +268,6 @@ function processReadBytes(): number {
 
 /** The share of the budget the pinned tier and a token's reads are planned in. */
 const PLAN_SHARE = 0.85;
-
-/** The score policy's decay per token (policies.ts; measured by npm run sim:cache). */
-const SCORE_DECAY = 0.95;
 
 /** How often (in tokens) pins follow the policy (the budget is checked after every evaluation). */
 const SYNC_TOKENS = 8;

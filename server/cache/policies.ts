@@ -22,7 +22,10 @@ export interface LayerCache {
     readonly resident: ReadonlySet<number>;
 }
 
-export function layerCache(policy: PolicyName, capacity: number, decay = 0.95): LayerCache {
+/** The score policy's decay per token of the layer. */
+export const SCORE_DECAY = 0.95;
+
+export function layerCache(policy: PolicyName, capacity: number, decay = SCORE_DECAY): LayerCache {
     switch (policy) {
         case "lru": return new KeyedCache(capacity, (e) => e.lastUse);
         case "lfu": return new KeyedCache(capacity, (e) => e.uses + e.lastUse / 2 ** 40);

@@ -21,7 +21,7 @@ import type { FimTokens, Tokenizer } from "../completion/fimFormats";
 import { modelFim } from "../completion/modelFim";
 import { NativeMoeContext, type RoutingRow, llamaBinaries } from "./nativeMoe";
 import { expertPlacementOverrides } from "./expertPlacement";
-import { ExpertCache, type MemoryControl } from "../cache/ExpertCache";
+import { ExpertCache } from "../cache/ExpertCache";
 import { expertLayout } from "../cache/expertSlices";
 import { memoryBudgetBytes } from "../cache/memoryBudget";
 import { RoutingStats } from "../routing/RoutingStats";
@@ -266,7 +266,7 @@ export class Engine {
         }
         const layout = expertLayout(inspection.fileInfo.fullTensorInfo ?? [], NativeMoeContext.typeGeometry(llama), inspection.sizeBytes);
         if (!layout) return off("no expert tensors were found in the file");
-        const cache = ExpertCache.create(layout, inspection.sizeBytes, budget.bytes, inspection.expertUsedCount, control as MemoryControl);
+        const cache = ExpertCache.create(layout, inspection.sizeBytes, budget.bytes, inspection.expertUsedCount, control);
         if (typeof cache === "string") {
             warnings.push(`The expert cache is off: ${cache}. Raise moePilot.memory.budget.`);
             return off(cache);

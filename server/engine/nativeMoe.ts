@@ -7,6 +7,7 @@
  * how the engine decides between the native runtime and the fallback (a model instance per count).
  */
 import type { Llama, LlamaContext, LlamaOptions } from "node-llama-cpp";
+import type { MemoryControl } from "../cache/ExpertCache";
 
 /**
  * Which llama.cpp binaries `getLlama` loads. Never download or compile at run time: the project's
@@ -80,7 +81,7 @@ export class NativeMoeContext {
      * Residency control of `path`'s pages in this process (native/patches/addon/0003), for the
      * expert cache; undefined with stock binaries.
      */
-    static memoryControl(llama: Llama, path: string): ((op: string, ranges: readonly { offset: number, length: number }[]) => { ok: boolean, error?: string, bytes?: Float64Array }) | undefined {
+    static memoryControl(llama: Llama, path: string): MemoryControl | undefined {
         const bindings = (llama as unknown as { _bindings?: { expertMemoryControl?: (path: string, op: string, ranges: Float64Array) => { ok: boolean, error?: string, bytes?: Float64Array } } })._bindings;
         const control = bindings?.expertMemoryControl;
         if (typeof control !== "function") return undefined;
