@@ -13,6 +13,7 @@ import { SafeTextDocument } from "./safeDocuments";
 import { CodeActionFeature } from "./actions/CodeActionFeature";
 import { ChatFeature } from "./chat/ChatFeature";
 import { CompletionFeature } from "./completion/CompletionFeature";
+import { ModelsFeature } from "./models/ModelsFeature";
 import { Engine } from "./engine/Engine";
 import { EngineFeature } from "./engine/EngineFeature";
 import { errorMessage } from "./engine/errors";
@@ -42,7 +43,8 @@ let registerConfigurationChanges = false;
 const engine = new EngineFeature(connection, new Engine(log.tagged("engine")), log.tagged("engine"), () => settings, () => extensionRoot);
 const completion = new CompletionFeature(connection, documents, engine, log.tagged("completion"), () => settings);
 const chat = new ChatFeature(connection, engine, log.tagged("chat"), () => settings);
-const features: Feature[] = [engine, completion, chat, new CodeActionFeature(connection)];
+const models = new ModelsFeature(connection, engine, log.tagged("models"), () => settings);
+const features: Feature[] = [engine, completion, chat, models, new CodeActionFeature(connection)];
 
 function applySettings(raw: unknown, base: Settings, source: string) {
     const parsed = parseSettings(raw, base);
@@ -72,6 +74,7 @@ connection.onInitialize((params) => {
     const init = (params.initializationOptions ?? {}) as InitializationOptions;
     if (typeof init.extensionRoot === "string" && init.extensionRoot !== "") extensionRoot = init.extensionRoot;
     applySettings(init.settings, DEFAULT_SETTINGS, "initializationOptions");
+    engine.setApiKey(init.remoteApiKey);
     const capabilities: ClientCapabilities = params.capabilities;
     pullConfiguration = capabilities.workspace?.configuration === true;
     registerConfigurationChanges = capabilities.workspace?.didChangeConfiguration?.dynamicRegistration === true;

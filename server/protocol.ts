@@ -7,7 +7,7 @@
  * `vscode-languageserver-protocol`, so any LSP client (Neovim, Helix, a test) can use it.
  */
 import {
-    NotificationType, type PartialResultParams, ProgressType, ProtocolRequestType, RequestType0, type WorkDoneProgressParams
+    NotificationType, type PartialResultParams, ProgressType, ProtocolRequestType, RequestType, RequestType0, type WorkDoneProgressParams
 } from "vscode-languageserver-protocol";
 
 /** The server's settings: `initializationOptions.settings`, then `workspace/configuration` section `moePilot`. */
@@ -21,7 +21,30 @@ export type Settings = {
     completion: CompletionSettings,
     chat: ChatSettings,
     gpu: GpuSettings,
-    memory: MemorySettings
+    memory: MemorySettings,
+    models: ModelsSettings,
+    remote: RemoteSettings
+};
+
+/** A remote engine instead of the local model (server/remote/RemoteEngine.ts). */
+export type RemoteSettings = {
+    /** Base URL of an OpenAI-compatible server (llama-server, vLLM, SGLang, Ollama); empty means the local engine. */
+    endpoint: string,
+    /** `auto` asks the server (llama-server answers /props); `llama-server` uses /infill; `openai` uses /v1 only. */
+    kind: "auto" | "llama-server" | "openai",
+    /** The model name to ask for; empty means the server's (first) model. */
+    model: string,
+    /** FIM template for /v1/completions: `auto` guesses from the model name; `none` sends the plain prefix; or a family name. */
+    fimFormat: string,
+    /** How long the server may stay silent (no answer, or no next piece of a stream), in ms. */
+    timeoutMs: number
+};
+
+export type ModelsSettings = {
+    /** Where downloaded models go; empty means ~/.cache/moe-pilot/models. */
+    directory: string,
+    /** A Hugging Face mirror for `hf:` downloads (as HF_ENDPOINT); empty means huggingface.co. */
+    huggingFaceEndpoint: string
 };
 
 export type MemorySettings = {
@@ -43,7 +66,9 @@ export type GpuSettings = {
 
 export type ChatSettings = {
     /** Experts per token for chat answers whose conversation asks for `auto`: `auto` (the trained count) or a number. */
-    experts: "auto" | number
+    experts: "auto" | number,
+    /** A GGUF for chat only (say an Instruct model beside a FIM Base model); empty means the completion model. */
+    modelPath: string
 };
 
 export type CompletionSettings = {
@@ -64,13 +89,17 @@ export type CompletionSettings = {
 };
 
 /** Settings as a client may send them: any part of them (the server fills in and validates the rest). */
-export type SettingsInput = Partial<Omit<Settings, "completion" | "chat" | "gpu">> & { completion?: Partial<CompletionSettings>, chat?: Partial<ChatSettings>, gpu?: Partial<GpuSettings> };
+export type SettingsInput = Partial<Omit<Settings, "completion" | "chat" | "gpu" | "models" | "remote">> & {
+    completion?: Partial<CompletionSettings>, chat?: Partial<ChatSettings>, gpu?: Partial<GpuSettings>, models?: Partial<ModelsSettings>, remote?: Partial<RemoteSettings>
+};
 
 /** What the client passes in `initialize`. */
 export type InitializationOptions = {
     settings?: SettingsInput,
     /** Where the extension is installed: the embedded model lives under it. */
-    extensionRoot?: string
+    extensionRoot?: string,
+    /** The remote engine's API key from the editor's secret storage (see RemoteCredentialsNotification). */
+    remoteApiKey?: string
 };
 
 export type ServerState = "starting" | "loading" | "ready" | "error";
@@ -79,6 +108,8 @@ export type ServerState = "starting" | "loading" | "ready" | "error";
 export type ExpertMode =
     /** The model is not a Mixture of Experts: expert settings do not apply. */
     | "not-moe"
+    /** A remote engine runs the model: the MoE controls are not available. */
+    | "remote"
     /** The native runtime (native/): each workload's count on one model instance, changed without reloading. */
     | "native"
     /** Stock binaries, the trained count; no override was asked for. */
@@ -100,7 +131,9 @@ export type ModelSummary = {
     /** Whether the model has fill-in-the-middle tokens; without them completion uses a family template or plain continuation. */
     fimSource: "gguf-tokens" | "family-template" | "none",
     /** The file is the embedded demo model. */
-    isEmbedded: boolean
+    isEmbedded: boolean,
+    /** The chat model, when chat runs on another file (`chat.modelPath`). */
+    chat?: { name: string, path: string, isMoe: boolean, expertCount: number, expertUsedCount: number }
 };
 
 export type StatusParams = {
@@ -125,6 +158,12 @@ export namespace StatusNotification {
 export namespace StatusRequest {
     export const method = "moePilot/status/get";
     export const type = new RequestType0<StatusParams, void>(method);
+}
+
+/** Client → server: the remote engine's API key, from the editor's secret storage (never from settings); empty clears it. Kept in memory only. */
+export namespace RemoteCredentialsNotification {
+    export const method = "moePilot/remote/credentials";
+    export const type = new NotificationType<{ apiKey: string }>(method);
 }
 
 /** Client → server: unload and load the model again with the current settings. */
@@ -238,4 +277,117 @@ export type RoutingStatsResult = {
 export namespace RoutingStatsRequest {
     export const method = "moePilot/routing/stats";
     export const type = new RequestType0<RoutingStatsResult, void>(method);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Models: the registry, downloads, inspection (server/models/)
+ * ------------------------------------------------------------------------------------------- */
+
+/** A recommended model (server/models/registry.json). */
+export type RegistryModel = {
+    id: string,
+    name: string,
+    /** node-llama-cpp model URI: `hf:<user>/<repo>/<file>.gguf`. */
+    uri: string,
+    quantization: string,
+    fileBytes: number,
+    /** The file plus a 4096-token context and runtime buffers. */
+    ramBytes: number,
+    parameters: { totalB: number, activeB: number },
+    /** Experts per layer, used per token as trained, and the starting point per workload (null: not for that workload). */
+    experts: { total: number, active: number, completion: number | null, chat: number | null },
+    /** The FIM format ("qwen", "deepseek"), or null for a chat-only model. */
+    fim: string | null,
+    roles: ("completion" | "chat")[],
+    license: string,
+    note: string,
+    /** SHA-256 of the file when known: checked after download. */
+    sha256?: string
+};
+
+export type ModelFit = {
+    /** `fits` in the memory available now; `expert-cache` runs with part of its experts on disk; `too-large` does not run usefully. */
+    verdict: "fits" | "expert-cache" | "too-large",
+    reason: string
+};
+
+export type ModelListResult = {
+    machine: { totalMemoryBytes: number, availableMemoryBytes: number, modelDirectory: string, freeDiskBytes?: number },
+    models: (RegistryModel & { fit: ModelFit, /** Where it is when already downloaded. */ downloadedPath?: string })[]
+};
+
+/** Client → server: the registry, with what fits this machine and what is downloaded. */
+export namespace ModelListRequest {
+    export const method = "moePilot/models/list";
+    export const type = new RequestType0<ModelListResult, void>(method);
+}
+
+/** A registry id, or a model URI (`hf:…`, `https://…`) with an optional checksum. */
+export type DownloadParams = WorkDoneProgressParams & ({ id: string } | { uri: string, sha256?: string });
+
+export type DownloadResult = {
+    /** The file to load (the first part of a split model). */
+    path: string,
+    files: string[],
+    bytes: number,
+    /** Bytes that an earlier, interrupted download had already fetched. */
+    resumedBytes: number,
+    /** `sha256` when the registry knew the checksum; else `size` (sizes and a GGUF inspection). */
+    verified: "sha256" | "size",
+    /** The model was already in the model directory: nothing was fetched. */
+    alreadyPresent: boolean
+};
+
+/**
+ * Client → server: download a model into `moePilot.models.directory`, only ever on the user's
+ * request. Progress is `$/progress` on the request's `workDoneToken` (bytes, speed, time left);
+ * `$/cancelRequest` stops it and keeps the partial file for a later resume. The file is checked
+ * (size, checksum when known, GGUF inspection) before it appears in the directory.
+ */
+export namespace DownloadModelRequest {
+    export const method = "moePilot/model/download";
+    export const type = new ProtocolRequestType<DownloadParams, DownloadResult, never, { problem: string }, void>(method);
+}
+
+/** What the server knows of a model file without loading it (server/models/modelCard.ts). */
+export type ModelCard = {
+    path: string,
+    name: string,
+    architecture: string,
+    sizeBytes: number,
+    /** Files (a split GGUF has several). */
+    parts: number,
+    quantization?: string,
+    layerCount: number,
+    trainContextSize?: number,
+    isMoe: boolean,
+    expertCount: number,
+    expertUsedCount: number,
+    sharedExpertCount?: number,
+    /** Fill-in-the-middle: the model's own tokens, a known family's template, or none (chat only). */
+    fim: { source: "gguf-tokens" | "family-template" | "none", family: string },
+    chatTemplate: boolean,
+    /** Memory it needs with the configured context, and whether this machine has it. */
+    memory: { needBytes: number, fit: ModelFit },
+    registry?: { id: string, recommendedExperts: { completion: number | null, chat: number | null } }
+};
+
+/** Client → server: inspect a GGUF before using it. A file that cannot work is refused with a precise message (a ResponseError). */
+export namespace InspectModelRequest {
+    export const method = "moePilot/model/inspect";
+    export const type = new RequestType<{ path: string }, ModelCard, { problem: string }>(method);
+}
+
+export type LoadedModelCard = {
+    completion?: ModelCard,
+    /** Present when chat runs on a model of its own (`moePilot.chat.modelPath`). */
+    chat?: ModelCard,
+    status: StatusParams,
+    routing: RoutingStatsResult
+};
+
+/** Client → server: the loaded model's card with live expert statistics. */
+export namespace ModelCardRequest {
+    export const method = "moePilot/model/card";
+    export const type = new RequestType0<LoadedModelCard, void>(method);
 }

@@ -19,13 +19,25 @@ export const DEFAULT_SETTINGS: Settings = {
         extraContext: true
     },
     chat: {
-        experts: "auto"
+        experts: "auto",
+        modelPath: ""
     },
     gpu: {
         expertsOnCpu: "off"
     },
     memory: {
         budget: "auto"
+    },
+    models: {
+        directory: "",
+        huggingFaceEndpoint: ""
+    },
+    remote: {
+        endpoint: "",
+        kind: "auto",
+        model: "",
+        fimFormat: "auto",
+        timeoutMs: 30000
     }
 };
 
@@ -37,7 +49,8 @@ const LIMITS = {
     maxTokens: [1, 1024],
     timeBudgetMs: [50, 60000],
     prefixLines: [1, 2000],
-    suffixLines: [0, 2000]
+    suffixLines: [0, 2000],
+    "remote.timeoutMs": [100, 600000]
 } as const satisfies Record<string, readonly [number, number]>;
 
 export type SettingsProblem = { key: string, message: string };
@@ -65,6 +78,19 @@ function expertCount(v: unknown, key: string, fallback: "auto" | number, problem
     return fallback;
 }
 
+function text(v: unknown, key: string, fallback: string, problems: SettingsProblem[], what: string): string {
+    if (v === undefined) return fallback;
+    if (typeof v !== "string") { problems.push({ key, message: `must be ${what}; using ${JSON.stringify(fallback)}` }); return fallback; }
+    return v.trim();
+}
+
+function url(v: unknown, key: string, fallback: string, problems: SettingsProblem[]): string {
+    const value = text(v, key, fallback, problems, "an http(s) URL");
+    if (value === "" || /^https?:\/\/[^\s/]+/i.test(value)) return value;
+    problems.push({ key, message: `must be an http(s) URL; using ${JSON.stringify(fallback)}` });
+    return fallback;
+}
+
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Merges `raw` (untrusted) over `base`, returning valid settings and what was wrong with `raw`. */
@@ -74,13 +100,15 @@ export function parseSettings(raw: unknown, base: Settings = DEFAULT_SETTINGS): 
     const c = isRecord(r.completion) ? r.completion : {};
     const b = base.completion;
 
-    let modelPath = base.modelPath;
-    if (r.modelPath !== undefined) {
-        if (typeof r.modelPath === "string") modelPath = r.modelPath.trim();
-        else problems.push({ key: "modelPath", message: "must be a path to a .gguf file" });
-    }
-
+    const modelPath = text(r.modelPath, "modelPath", base.modelPath, problems, "a path to a .gguf file");
     const h = isRecord(r.chat) ? r.chat : {};
+    const m = isRecord(r.models) ? r.models : {};
+    const rem = isRecord(r.remote) ? r.remote : {};
+    let kind = base.remote.kind;
+    if (rem.kind !== undefined) {
+        if (rem.kind === "auto" || rem.kind === "llama-server" || rem.kind === "openai") kind = rem.kind;
+        else problems.push({ key: "remote.kind", message: `must be "auto", "llama-server" or "openai"; using ${base.remote.kind}` });
+    }
     const mem = isRecord(r.memory) ? r.memory : {};
     let budget = base.memory.budget;
     if (mem.budget !== undefined) {
@@ -111,10 +139,22 @@ export function parseSettings(raw: unknown, base: Settings = DEFAULT_SETTINGS): 
                 extraContext: bool(c.extraContext, "completion.extraContext", b.extraContext, problems)
             },
             chat: {
-                experts: expertCount(h.experts, "chat.experts", base.chat.experts, problems)
+                experts: expertCount(h.experts, "chat.experts", base.chat.experts, problems),
+                modelPath: text(h.modelPath, "chat.modelPath", base.chat.modelPath, problems, "a path to a .gguf file")
             },
             gpu: { expertsOnCpu },
-            memory: { budget }
+            memory: { budget },
+            models: {
+                directory: text(m.directory, "models.directory", base.models.directory, problems, "a folder path"),
+                huggingFaceEndpoint: url(m.huggingFaceEndpoint, "models.huggingFaceEndpoint", base.models.huggingFaceEndpoint, problems)
+            },
+            remote: {
+                endpoint: url(rem.endpoint, "remote.endpoint", base.remote.endpoint, problems),
+                kind,
+                model: text(rem.model, "remote.model", base.remote.model, problems, "a model name"),
+                fimFormat: text(rem.fimFormat, "remote.fimFormat", base.remote.fimFormat, problems, "auto, none or a FIM family name"),
+                timeoutMs: num(rem.timeoutMs, "remote.timeoutMs", base.remote.timeoutMs, problems)
+            }
         },
         problems
     };
@@ -122,6 +162,7 @@ export function parseSettings(raw: unknown, base: Settings = DEFAULT_SETTINGS): 
 
 /** Settings whose change needs the model (or its contexts) loaded again. */
 export function needsReload(a: Settings, b: Settings): boolean {
-    return a.modelPath !== b.modelPath || a.threads !== b.threads || a.contextSize !== b.contextSize
-        || a.gpu.expertsOnCpu !== b.gpu.expertsOnCpu || a.memory.budget !== b.memory.budget;
+    return a.modelPath !== b.modelPath || a.chat.modelPath !== b.chat.modelPath || a.threads !== b.threads || a.contextSize !== b.contextSize
+        || a.gpu.expertsOnCpu !== b.gpu.expertsOnCpu || a.memory.budget !== b.memory.budget
+        || JSON.stringify(a.remote) !== JSON.stringify(b.remote);
 }

@@ -8,16 +8,18 @@ import { type CloseHandlerResult, ErrorAction, type ErrorHandler, type ErrorHand
 import type { InitializationOptions } from "../server/protocol";
 import { Config } from "./config";
 
-export function createLanguageClient(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, errorHandler: ErrorHandler): LanguageClient {
+/** `remoteApiKey` is read at each (re)start: the key from the editor's secret storage, sent over the private pipe, never in settings. */
+export function createLanguageClient(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, errorHandler: ErrorHandler, remoteApiKey: () => string): LanguageClient {
     const module = context.asAbsolutePath("dist/server.js");
     const serverOptions: ServerOptions = {
         run: { module, transport: TransportKind.ipc },
         debug: { module, transport: TransportKind.ipc, options: { execArgv: ["--nolazy", "--inspect=6009"] } }
     };
-    const initializationOptions: InitializationOptions = {
+    const initializationOptions = (): InitializationOptions => ({
         extensionRoot: context.extensionPath,
-        settings: Config.serverSettings() as InitializationOptions["settings"]
-    };
+        settings: Config.serverSettings() as InitializationOptions["settings"],
+        remoteApiKey: remoteApiKey()
+    });
     const clientOptions: LanguageClientOptions = {
         documentSelector: [{ scheme: "file" }, { scheme: "untitled" }],
         initializationOptions,

@@ -7,6 +7,7 @@ import { ACTIONS } from "./actions";
 import type { ChatPanel } from "./chat/ChatPanel";
 import type { Ctx } from "./ctx";
 import { routingMarkdown } from "./routingReport";
+import { chooseModel, showModelCard, useModelFromDisk } from "./models";
 import { RoutingStatsRequest } from "../server/protocol";
 
 type Command = (ctx: Ctx, chat: ChatPanel) => (...args: never[]) => unknown;
@@ -20,6 +21,8 @@ const COMMANDS: Record<string, Command> = {
         const items = [
             { label: "$(sparkle) Trigger inline completion", command: "moePilot.triggerCompletion" },
             { label: "$(comment-discussion) Open chat", command: "moePilot.openChat" },
+            { label: "$(library) Choose model…", command: "moePilot.chooseModel" },
+            { label: "$(info) Show model card", command: "moePilot.showModelCard" },
             { label: "$(layers) Set completion expert count…", command: "moePilot.setCompletionExperts" },
             { label: "$(graph) Show expert routing", command: "moePilot.showRouting" },
             { label: "$(debug-restart) Restart server", command: "moePilot.restartServer" },
@@ -32,6 +35,10 @@ const COMMANDS: Record<string, Command> = {
     "moePilot.setCompletionExperts": (ctx) => async () => {
         const status = ctx.status.serverStatus;
         const model = status.model;
+        if (status.expertMode === "remote") {
+            void vscode.window.showInformationMessage(`${model?.name ?? "The model"} runs on a remote engine: its expert count is set there, not here.`);
+            return;
+        }
         if (!model?.isMoe) {
             void vscode.window.showInformationMessage(model ? `${model.name} is a dense model: it has no experts to choose.` : "No model is loaded yet.");
             return;
@@ -54,6 +61,18 @@ const COMMANDS: Record<string, Command> = {
         const doc = await vscode.workspace.openTextDocument({ language: "markdown", content: routingMarkdown(stats, ctx.status.serverStatus.model?.name ?? "model") });
         await vscode.commands.executeCommand("markdown.showPreview", doc.uri);
     },
+    "moePilot.setRemoteApiKey": (ctx) => async () => {
+        const key = await vscode.window.showInputBox({
+            title: "API key of the remote engine", password: true, ignoreFocusOut: true,
+            prompt: "Stored in the editor's secret storage, never in settings. Leave empty to remove the key."
+        });
+        if (key === undefined) return;
+        await ctx.setRemoteApiKey(key.trim());
+        void vscode.window.showInformationMessage(key.trim() ? "MoE Pilot: the remote engine's API key is stored." : "MoE Pilot: the remote engine's API key is removed.");
+    },
+    "moePilot.chooseModel": (ctx) => () => chooseModel(ctx),
+    "moePilot.useModelFromDisk": (ctx) => () => useModelFromDisk(ctx),
+    "moePilot.showModelCard": (ctx) => () => showModelCard(ctx),
     ...ACTIONS
 };
 

@@ -5,9 +5,12 @@
  */
 import * as vscode from "vscode";
 import { CloseAction, type ErrorHandler, type LanguageClient, State } from "vscode-languageclient/node";
-import { StatusNotification, type StatusParams, StatusRequest } from "../server/protocol";
+import { RemoteCredentialsNotification, StatusNotification, type StatusParams, StatusRequest } from "../server/protocol";
 import { connectionErrorResult, createLanguageClient } from "./client";
 import { StatusBar } from "./status";
+
+/** The SecretStorage key of the remote engine's API key. */
+const REMOTE_API_KEY_SECRET = "moePilot.remote.apiKey";
 
 /** Restart delays after consecutive crashes; a crash past the last one stops the restarts. */
 export const RESTART_BACKOFF_MS = [500, 2000, 5000, 10000] as const;
@@ -28,12 +31,16 @@ export class Ctx implements vscode.Disposable {
 
     constructor(private readonly context: vscode.ExtensionContext) {}
 
+    /** The remote engine's API key, from SecretStorage (read before the server starts, kept in sync by setRemoteApiKey). */
+    private remoteApiKey = "";
+
     async start() {
         const errorHandler: ErrorHandler = {
             error: (_error, _message, count) => connectionErrorResult(count),
             closed: () => this.onServerClosed()
         };
-        const client = createLanguageClient(this.context, this.log, errorHandler);
+        this.remoteApiKey = (await this.context.secrets.get(REMOTE_API_KEY_SECRET)) ?? "";
+        const client = createLanguageClient(this.context, this.log, errorHandler, () => this.remoteApiKey);
         this.client = client;
         client.onDidChangeState((e) => {
             if (e.newState === State.Running) this.status.setClientState("running");
@@ -41,6 +48,14 @@ export class Ctx implements vscode.Disposable {
         await client.start();
         client.onNotification(StatusNotification.type, (s) => this.setServerStatus(s));
         this.setServerStatus(await client.sendRequest(StatusRequest.type));
+    }
+
+    /** Stores the remote engine's API key in the editor's secret storage and hands it to the running server. Empty removes it. */
+    async setRemoteApiKey(key: string) {
+        if (key) await this.context.secrets.store(REMOTE_API_KEY_SECRET, key);
+        else await this.context.secrets.delete(REMOTE_API_KEY_SECRET);
+        this.remoteApiKey = key;
+        await this.running?.sendNotification(RemoteCredentialsNotification.type, { apiKey: key });
     }
 
     get running(): LanguageClient | undefined {

@@ -50,10 +50,12 @@ export class StatusBar implements vscode.Disposable {
                 const m = s.model!;
                 const experts = m.isMoe ? ` · k=${s.completionExperts}/${m.expertCount}` : "";
                 const speed = s.tokensPerSecond ? ` · ${s.tokensPerSecond} tok/s` : "";
-                this.item.text = `$(hubot) ${shortName(m.name)}${experts}${speed}`;
+                this.item.text = `${s.expertMode === "remote" ? "$(remote)" : "$(hubot)"} ${shortName(m.name)}${experts}${speed}`;
                 tooltip.appendText(`${m.name}${m.isEmbedded ? " — embedded demo model" : ""}\n`);
-                tooltip.appendMarkdown(`\n\n${m.architecture}, ${(m.sizeBytes / 1e6).toFixed(1)} MB\n\n`);
-                tooltip.appendMarkdown(m.isMoe
+                if (s.expertMode !== "remote") tooltip.appendMarkdown(`\n\n${m.architecture}, ${(m.sizeBytes / 1e6).toFixed(1)} MB\n\n`);
+                tooltip.appendMarkdown(s.expertMode === "remote"
+                    ? `Runs on a remote engine at ${m.path}: the MoE controls (expert counts, routing, expert cache) are not available.\n\n`
+                    : m.isMoe
                     ? `Experts: ${s.completionExperts} of ${m.expertCount} per token for completion (trained: ${m.expertUsedCount}; ${expertModeText(s.expertMode)})\n\n`
                     : "Dense model: expert settings do not apply.\n\n");
                 if (m.fimSource === "none") tooltip.appendMarkdown("No fill-in-the-middle tokens: completes left to right.\n\n");

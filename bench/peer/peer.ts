@@ -24,7 +24,7 @@ import { EMBEDDED_MODEL_FILE } from "../../server/models/embeddedModel";
 import { TestClient } from "../../test/server/lspClient";
 import { lineChart } from "../lineChart";
 import { bytesPerToken, copyBandwidth } from "../machine";
-import { llamaServerBinary } from "./buildLlamaServer";
+import { llamaTool } from "../../native/llamaTools";
 import { LlamaVscodeClient } from "./llamaVscodeClient";
 import { makeWorkload, positionOf, type Workload } from "./workload";
 
@@ -187,7 +187,7 @@ async function main() {
     const quick = values.quick ?? false;
     const workload = makeWorkload(ROOT, quick ? 1 : 2, quick ? 200 : 300);
     const slim = makeWorkload(ROOT, 1, 200); // for the memory-bound model: every request costs ~1 s there
-    const binary = llamaServerBinary();
+    const binary = llamaTool("llama-server");
     const bandwidth = copyBandwidth();
     console.log(`workload: ${workload.source}; ${workload.steps.filter((s) => s.kind === "complete").length} completion requests`);
     console.log(`machine: ${os.cpus()[0]?.model ?? "?"}, ${os.availableParallelism()} cores; one thread copies ${(bandwidth / 1e9).toFixed(1)} GB/s (read + write)`);

@@ -11,13 +11,18 @@ const AUTO_SHARE = 0.75;
 
 export function memoryBudgetBytes(setting: "auto" | number): { bytes: number, source: string } {
     if (setting !== "auto") return { bytes: setting * 2 ** 20, source: `moePilot.memory.budget = ${setting} MiB` };
+    const { bytes, inCgroup } = availableMemory();
+    return {
+        bytes: Math.floor(bytes * AUTO_SHARE),
+        source: `auto: ${Math.round(AUTO_SHARE * 100)}% of ${(bytes / 2 ** 30).toFixed(1)} GiB available${inCgroup ? " in the server's memory cgroup" : ""}`
+    };
+}
+
+/** Memory this process could use now: MemAvailable, or the room under its memory cgroup's limit when that is less. */
+export function availableMemory(): { bytes: number, inCgroup: boolean } {
     const available = memAvailable();
     const group = cgroupRoom();
-    const room = group !== undefined && group < available ? group : available;
-    return {
-        bytes: Math.floor(room * AUTO_SHARE),
-        source: `auto: ${Math.round(AUTO_SHARE * 100)}% of ${(room / 2 ** 30).toFixed(1)} GiB available${group !== undefined && group < available ? " in the server's memory cgroup" : ""}`
-    };
+    return group !== undefined && group < available ? { bytes: group, inCgroup: true } : { bytes: available, inCgroup: false };
 }
 
 function memAvailable(): number {

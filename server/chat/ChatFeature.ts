@@ -22,6 +22,7 @@ import { type ChatChunk, type ChatParams, ChatRequest, type ChatResult, type Rou
 import { activity } from "../routing/RoutingStats";
 import { ChatTooLongError, type ChatTurn, fitChat } from "./contextWindow";
 import { generateChat } from "./generateChat";
+import type { RemoteEngine } from "../remote/RemoteEngine";
 
 export const CHAT_DEFAULTS = {
     maxTokens: 512,
@@ -47,6 +48,7 @@ export class ChatFeature implements Feature {
         const problem = validate(params);
         if (problem) return new ResponseError(LSPErrorCodes.RequestFailed, problem);
         if (this.engine.current.state !== "ready") return new ResponseError(LSPErrorCodes.RequestFailed, "The model is not loaded yet.");
+        if (this.engine.remote) return this.answerRemote(this.engine.remote, params, token, progress);
 
         const controller = new AbortController();
         const subscription = token.onCancellationRequested(() => controller.abort());
@@ -104,7 +106,37 @@ export class ChatFeature implements Feature {
             subscription.dispose();
         }
     }
+
+    /** The same conversation policy, sent to the remote engine (which applies its model's chat template) and streamed back. */
+    private async answerRemote(remote: RemoteEngine, params: ChatParams, token: CancellationToken, progress: ResultProgressReporter<ChatChunk> | undefined): Promise<ChatResult | ResponseError<void>> {
+        const controller = new AbortController();
+        const subscription = token.onCancellationRequested(() => controller.abort());
+        const started = performance.now();
+        try {
+            const contextSize = remote.info?.contextSize ?? this.getSettings().contextSize;
+            const answerTokens = Math.min(params.maxTokens ?? CHAT_DEFAULTS.maxTokens, CHAT_DEFAULTS.maxTokensLimit, Math.floor(contextSize / 4));
+            const fitted = fitChat(CHAT_DEFAULTS.systemPrompt, params.messages, params.attachments ?? [], contextSize - answerTokens - 1,
+                (turns) => Math.ceil(turns.reduce((n, t) => n + t.text.length + 8, 0) / REMOTE_CHARS_PER_TOKEN));
+            const answer = await remote.chat(fitted.turns.map((t) => ({ role: t.role, content: t.text })), answerTokens, controller.signal, (text) => progress?.report({ text }));
+            this.engine.remoteSucceeded();
+            const seconds = (performance.now() - started) / 1000;
+            return {
+                text: answer.text, stopReason: answer.stopReason, promptTokens: answer.promptTokens, generatedTokens: answer.generatedTokens,
+                tokensPerSecond: seconds > 0 ? Math.round(answer.generatedTokens / seconds) : 0, experts: 0, trimmed: fitted.trimmed,
+                template: { name: `the remote engine's (${remote.info?.model ?? "model"})`, fromModel: true }
+            };
+        } catch (e: unknown) {
+            if (e instanceof ChatTooLongError) return new ResponseError(LSPErrorCodes.RequestFailed, e.message);
+            this.log.error(`remote chat failed: ${errorMessage(e)}`);
+            return new ResponseError(LSPErrorCodes.RequestFailed, errorMessage(e));
+        } finally {
+            subscription.dispose();
+        }
+    }
 }
+
+/** Characters per token when only the remote server can count tokens: low, so the estimate errs toward fitting. */
+const REMOTE_CHARS_PER_TOKEN = 3;
 
 /** The conversation as prompt tokens, through the model's chat template, ready for the model's turn. */
 function render(chat: ChatBackend, turns: ChatTurn[]): { tokens: Token[], stopTexts: string[] } {

@@ -75,7 +75,8 @@ export class CompletionFeature implements Feature {
         const settings = this.getSettings().completion;
         const doc = this.documents.get(params.textDocument.uri);
         if (!settings.enabled || !doc) return null;
-        if (!this.engine.engine.completion) {
+        const remote = this.engine.remote;
+        if (!remote && !this.engine.engine.completion) {
             this.log.debug("completion skipped: no model loaded");
             return null;
         }
@@ -90,7 +91,8 @@ export class CompletionFeature implements Feature {
             ({ items: text ? [{ insertText: text, range: { start: params.position, end: params.position } }] : [] });
 
         // Cached suggestions belong to the model and expert count that made them.
-        const madeBy = this.engine.engine.completion.identity;
+        const identity = () => (this.engine.remote ? `remote:${this.engine.remote.endpoint}` : this.engine.engine.completion?.identity);
+        const madeBy = identity();
         if (this.cachedFor !== madeBy) { this.cache.clear(); this.cachedFor = madeBy; }
         const cached = this.cache.get(ctx.prefix, ctx.suffix);
         if (cached !== undefined) {
@@ -100,6 +102,22 @@ export class CompletionFeature implements Feature {
 
         if (params.context.triggerKind === InlineCompletionTriggerKind.Automatic)
             await debounce(settings.debounceMs, signal);
+
+        if (remote) {
+            let raw: string;
+            try {
+                raw = await remote.complete(ctx, settings.maxTokens, signal);
+            } catch (e: unknown) {
+                if (signal.aborted) return null;
+                this.engine.remoteFailed(e);
+                return null;
+            }
+            this.engine.remoteSucceeded();
+            const text = postprocess(raw, ctx);
+            if (identity() === madeBy) this.cache.set(ctx.prefix, ctx.suffix, text);
+            this.log.debug(`completion (remote): ${raw.length} chars, shown: ${text.length}`);
+            return toList(text);
+        }
 
         const result = await this.engine.engine.lane.run(Priority.Completion, signal, async () => {
             // Read the backend inside the lane: a reload may have replaced it while we waited.
@@ -128,7 +146,7 @@ export class CompletionFeature implements Feature {
         }
 
         const text = postprocess(result.text, ctx);
-        if (this.engine.engine.completion?.identity === madeBy) this.cache.set(ctx.prefix, ctx.suffix, text);
+        if (identity() === madeBy) this.cache.set(ctx.prefix, ctx.suffix, text);
         const tokensPerSecond = result.decodeMs > 0 ? (result.generatedTokens - 1) / (result.decodeMs / 1000) : 0;
         if (result.generatedTokens > 1) this.engine.reportSpeed(Math.round(tokensPerSecond));
         this.log.debug(`completion: ${result.evaluatedPromptTokens}/${result.promptTokens} prompt tokens evaluated in ${result.prefillMs.toFixed(1)} ms, ` +

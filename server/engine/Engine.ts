@@ -9,6 +9,7 @@
  * instance loaded with `metadataOverrides` (`<arch>.expert_used_count = k`); both instances
  * memory-map the same file, so the weights are shared pages and the second costs a context.
  */
+import path from "node:path";
 import {
     type ChatWrapper, GeneralChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, LlamaLogLevel, getLlama, resolveChatWrapper
 } from "node-llama-cpp";
@@ -23,7 +24,9 @@ import { NativeMoeContext, type RoutingRow, llamaBinaries } from "./nativeMoe";
 import { expertPlacementOverrides } from "./expertPlacement";
 import { ExpertCache } from "../cache/ExpertCache";
 import { expertLayout } from "../cache/expertSlices";
-import { memoryBudgetBytes } from "../cache/memoryBudget";
+import { availableMemory, memoryBudgetBytes } from "../cache/memoryBudget";
+import { modelCard } from "../models/modelCard";
+import { registryModelForFile } from "../models/registry";
 import { RoutingStats } from "../routing/RoutingStats";
 import { EngineNotReadyError, ModelFileError, errorMessage } from "./errors";
 import type { Logger } from "../log";
@@ -89,7 +92,12 @@ export class Engine {
     private backend?: CompletionBackend;
     /** Chat contexts by expert count (fallback: one per count; native: one, under key -1). */
     private chats = new Map<number, Promise<ChatContext>>();
-    private loaded?: { inspection: ModelInspection, settings: Settings, threads: number, native: boolean };
+    private loaded?: {
+        inspection: ModelInspection,
+        /** The chat model when it is another file (`chat.modelPath`), else undefined: chat runs on `inspection`. */
+        chatInspection?: ModelInspection,
+        settings: Settings, threads: number, native: boolean
+    };
     private loadGeneration = 0;
     /** Routing statistics per workload since the load (native runtime on a MoE model only). */
     routing?: Record<Workload, RoutingStats>;
@@ -109,15 +117,17 @@ export class Engine {
         const modelPath = settings.modelPath || embeddedModelPath(extensionRoot);
         const embedded = isEmbeddedModel(modelPath, extensionRoot);
         progress("Inspecting model file", 5);
+        const warnings: string[] = [];
         const inspection = await inspectModel(modelPath);
         if (embedded) await verifyEmbeddedModel(modelPath);
+
+        const chatInspection = await this.inspectChatModel(inspection, settings, warnings);
 
         progress("Starting llama.cpp", 15);
         const llama = await this.getLlama();
         this.log.info(`llama.cpp: ${llama.buildType === "localBuild" ? "local build" : "prebuilt binaries"}, native MoE runtime ${NativeMoeContext.isAvailable(llama) ? "on" : "off"}`);
         const threads = settings.threads || Math.max(1, llama.cpuMathCores - 1);
 
-        const warnings: string[] = [];
         const native = inspection.expertCount > 0 && NativeMoeContext.isAvailable(llama);
         const { experts, mode } = this.completionExperts(inspection, settings.completion.experts, native, warnings);
 
@@ -132,12 +142,13 @@ export class Engine {
         const context = await model.createContext({ contextSize, threads, sequences: 1 });
         if (superseded()) { await context.dispose(); throw new SupersededLoadError(); }
         this.context = context;
-        this.loaded = { inspection, settings, threads, native };
+        this.loaded = { inspection, chatInspection, settings, threads, native };
         const moe = native ? NativeMoeContext.of(context, inspection.expertCount) : undefined;
         moe?.setExperts(experts);
         if (moe) {
             this.startTrace(moe, inspection.expertCount);
-            this.routing = { completion: new RoutingStats(inspection.expertCount, inspection.expertUsedCount), chat: new RoutingStats(inspection.expertCount, inspection.expertUsedCount) };
+            const chatModel = chatInspection ?? inspection;
+            this.routing = { completion: new RoutingStats(inspection.expertCount, inspection.expertUsedCount), chat: new RoutingStats(chatModel.expertCount, chatModel.expertUsedCount) };
         }
         const { fim, tokenizer } = modelFim(model);
         const decode = createTokenDecoder(model, inspection.fileInfo);
@@ -156,7 +167,8 @@ export class Engine {
                 expertCount: inspection.expertCount,
                 expertUsedCount: inspection.expertUsedCount,
                 fimSource: fim.source,
-                isEmbedded: embedded
+                isEmbedded: embedded,
+                chat: chatInspection ? { name: chatInspection.name, path: chatInspection.path, isMoe: chatInspection.expertCount > 0, expertCount: chatInspection.expertCount, expertUsedCount: chatInspection.expertUsedCount } : undefined
             },
             completionExperts: experts,
             expertMode: mode,
@@ -197,7 +209,9 @@ export class Engine {
     async chat(experts: "auto" | number): Promise<ChatBackend> {
         const loaded = this.loaded;
         if (!loaded) throw new EngineNotReadyError();
-        const { inspection, settings, threads, native } = loaded;
+        const { settings, threads } = loaded;
+        const inspection = loaded.chatInspection ?? loaded.inspection;
+        const native = inspection.expertCount > 0 && NativeMoeContext.isAvailable(await this.getLlama());
         const k = inspection.expertCount === 0 ? 0
             : experts === "auto" ? inspection.expertUsedCount
             : Math.max(1, Math.min(inspection.expertCount, experts));
@@ -232,14 +246,15 @@ export class Engine {
             contextSize: context.contextSize,
             chatWrapper: templateFromModel ? resolveChatWrapper(model) : new GeneralChatWrapper(),
             templateFromModel,
-            moe: native ? this.startTrace(NativeMoeContext.of(context, inspection.expertCount), inspection.expertCount) : undefined
+            moe: native ? this.startTrace(NativeMoeContext.of(context, inspection.expertCount), inspection.expertCount, inspection.path) : undefined
         };
     }
 
-    private startTrace(moe: NativeMoeContext | undefined, expertCount: number): NativeMoeContext | undefined {
+    private startTrace(moe: NativeMoeContext | undefined, expertCount: number, modelPath?: string): NativeMoeContext | undefined {
         // a row: layer, position, count, then an id and a weight per expert
         moe?.setTrace(true, Math.floor(TRACE_BUFFER_BYTES / (12 + 8 * expertCount)));
-        if (moe && this.expertCache && this.loaded) {
+        // The expert cache manages the completion model's file: a separate chat model's contexts do not prefetch into it.
+        if (moe && this.expertCache && this.loaded && (modelPath === undefined || modelPath === this.loaded.inspection.path)) {
             const prefetch = moe.setPrefetch(this.loaded.inspection.path, this.expertCache.prefetchTable());
             if (prefetch !== true) this.log.warn(`expert prefetch: ${prefetch}`);
         }
@@ -255,6 +270,10 @@ export class Engine {
         const off = (reason: string) => { this.cacheStatus = { state: "off", reason, budgetBytes: budget.bytes, modelBytes: inspection.sizeBytes }; };
         if (inspection.sizeBytes <= budget.bytes) return off(`the model (${mib(inspection.sizeBytes)}) fits in the memory budget (${mib(budget.bytes)}, ${budget.source})`);
         if (inspection.expertCount === 0) return off("a dense model has no experts to cache");
+        if (inspection.parts.length > 1) {
+            warnings.push(`The model (${mib(inspection.sizeBytes)}) is larger than the memory budget (${mib(budget.bytes)}); the expert cache does not handle split GGUFs yet (merge the parts with llama-gguf-split --merge), so the kernel decides what stays in memory.`);
+            return off("the expert cache does not handle split GGUFs yet");
+        }
         if (process.platform !== "linux") {
             warnings.push(`The model (${mib(inspection.sizeBytes)}) is larger than the memory budget (${mib(budget.bytes)}); the expert cache runs on Linux only, so the operating system decides what stays in memory.`);
             return off("the expert cache runs on Linux only (mlock, madvise, mincore)");
@@ -291,7 +310,7 @@ export class Engine {
         if (!moe || !this.routing) return [];
         const { rows, dropped } = moe.readTrace();
         this.routing[workload].add(rows, dropped);
-        this.expertCache?.observe(rows);
+        if (workload === "completion" || !this.loaded?.chatInspection) this.expertCache?.observe(rows);
         return rows;
     }
 
@@ -319,10 +338,41 @@ export class Engine {
         await llama?.dispose();
     }
 
+    /** The models loaded now: the completion model, and the chat model when it is another file. */
+    get inspections(): { completion?: ModelInspection, chat?: ModelInspection } {
+        return { completion: this.loaded?.inspection, chat: this.loaded?.chatInspection };
+    }
+
+    /**
+     * The chat model when `chat.modelPath` names another file: inspected, and checked to fit in
+     * memory beside the completion model. When it cannot be used, chat runs on the completion model
+     * and the user is told why.
+     */
+    private async inspectChatModel(completion: ModelInspection, settings: Settings, warnings: string[]): Promise<ModelInspection | undefined> {
+        const chatPath = settings.chat.modelPath;
+        if (!chatPath || path.resolve(chatPath) === path.resolve(completion.path)) return undefined;
+        let chat: ModelInspection;
+        try {
+            chat = await inspectModel(chatPath);
+        } catch (e: unknown) {
+            warnings.push(`The chat model cannot be used, so chat runs on ${completion.name}: ${errorMessage(e)}`);
+            return undefined;
+        }
+        const [a, b] = await Promise.all([modelCard(completion, settings.contextSize), modelCard(chat, settings.contextSize)]);
+        const available = availableMemory().bytes;
+        if (a.memory.needBytes + b.memory.needBytes > available) {
+            warnings.push(`${chat.name} (about ${mib(b.memory.needBytes)}) and ${completion.name} (about ${mib(a.memory.needBytes)}) do not fit in memory together (${mib(available)} available), so chat runs on ${completion.name}. Choose a smaller chat model, or clear moePilot.chat.modelPath to use one model for both.`);
+            return undefined;
+        }
+        return chat;
+    }
+
     private completionExperts(inspection: ModelInspection, wanted: "auto" | number, native: boolean, warnings: string[]): { experts: number, mode: ExpertMode } {
         if (inspection.expertCount === 0) return { experts: 0, mode: "not-moe" };
         const overridden: ExpertMode = native ? "native" : "override";
-        // `auto` is the trained count until a measured default is known for the model.
+        // `auto`: the registry's starting point for a model it lists (registry.json), else the trained count.
+        const recommended = registryModelForFile(inspection.path)?.experts.completion;
+        if (wanted === "auto" && recommended && recommended < inspection.expertUsedCount) return { experts: recommended, mode: overridden };
         if (wanted === "auto" || wanted === inspection.expertUsedCount) return { experts: inspection.expertUsedCount, mode: native ? "native" : "trained" };
         if (wanted > inspection.expertCount) {
             warnings.push(`moePilot.completion.experts is ${wanted}, but ${inspection.name} has ${inspection.expertCount} experts per layer; using ${inspection.expertCount}.`);

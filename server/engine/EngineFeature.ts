@@ -6,7 +6,10 @@
 import type { ClientCapabilities, Connection, ServerCapabilities } from "vscode-languageserver";
 import type { Feature } from "../feature";
 import { type Logger, tellUser } from "../log";
-import { ReloadModelRequest, type RoutingStatsResult, RoutingStatsRequest, type Settings, StatusNotification, type StatusParams, StatusRequest } from "../protocol";
+import {
+    ReloadModelRequest, RemoteCredentialsNotification, type RoutingStatsResult, RoutingStatsRequest, type Settings, StatusNotification, type StatusParams, StatusRequest
+} from "../protocol";
+import { RemoteEngine } from "../remote/RemoteEngine";
 import { needsReload } from "../settings";
 import { Engine, SupersededLoadError } from "./Engine";
 import { errorMessage } from "./errors";
@@ -18,6 +21,10 @@ export class EngineFeature implements Feature {
     private status: StatusParams = { state: "starting" };
     private workDoneProgress = false;
     private lastSpeedReport = 0;
+    /** The remote engine, when `remote.endpoint` is set: completions and chat go there instead of the local model. */
+    remote?: RemoteEngine;
+    private apiKey = "";
+    private lastRemoteProblem?: string;
 
     constructor(
         private readonly connection: Connection,
@@ -31,6 +38,10 @@ export class EngineFeature implements Feature {
         this.workDoneProgress = capabilities.window?.workDoneProgress === true;
         this.connection.onRequest(StatusRequest.type, () => this.status);
         this.connection.onRequest(RoutingStatsRequest.type, () => this.routingStats());
+        this.connection.onNotification(RemoteCredentialsNotification.type, (p) => {
+            this.setApiKey(p?.apiKey);
+            if (this.remote && this.status.state === "error") void this.load(); // a key may be what was missing
+        });
         this.connection.onRequest(ReloadModelRequest.type, async () => {
             await this.load();
             return this.status;
@@ -39,6 +50,12 @@ export class EngineFeature implements Feature {
     }
 
     get current(): StatusParams { return this.status; }
+
+    /** The remote engine's API key (from the client's secret storage; memory only). */
+    setApiKey(key: unknown) {
+        this.apiKey = typeof key === "string" ? key : "";
+        this.remote?.setApiKey(this.apiKey);
+    }
 
     load(): Promise<void> {
         return this.runLoad();
@@ -65,6 +82,7 @@ export class EngineFeature implements Feature {
         const model = this.status.model;
         const base = { expertCount: model?.expertCount ?? 0, expertUsedCount: model?.expertUsedCount ?? 0 };
         if (this.status.state !== "ready" || !model) return { ...base, available: false, reason: "No model is loaded." };
+        if (this.remote) return { ...base, available: false, reason: `The model runs on a remote engine (${this.remote.endpoint}): its expert routing is not visible from here.` };
         if (!model.isMoe) return { ...base, available: false, reason: `${model.name} is not a Mixture of Experts.` };
         const routing = this.engine.routing;
         if (!routing) return { ...base, available: false, reason: "The routing trace needs the native MoE runtime (native/); the server runs on stock llama.cpp binaries." };
@@ -84,14 +102,54 @@ export class EngineFeature implements Feature {
         await this.engine.dispose();
     }
 
+    /** The remote engine instead of the local model: the local one is unloaded, the endpoint asked what it is. */
+    private async connectRemote(settings: Settings) {
+        await this.engine.unload();
+        const remote = new RemoteEngine(settings.remote);
+        remote.setApiKey(this.apiKey);
+        this.remote = remote;
+        this.lastRemoteProblem = undefined;
+        try {
+            const info = await remote.connect();
+            if (this.remote !== remote) return;
+            this.log.info(`remote engine: ${info.kind} at ${remote.endpoint}, model ${info.model}${info.contextSize ? `, context ${info.contextSize}` : ""}`);
+            this.setStatus({
+                state: "ready", expertMode: "remote", completionExperts: 0,
+                model: {
+                    name: info.model, path: remote.endpoint, architecture: `remote ${info.kind}`, sizeBytes: 0, isMoe: false, expertCount: 0, expertUsedCount: 0,
+                    fimSource: info.kind === "llama-server" ? "gguf-tokens" : settings.remote.fimFormat === "none" ? "none" : "family-template", isEmbedded: false
+                }
+            });
+        } catch (e: unknown) {
+            if (this.remote !== remote) return;
+            const message = errorMessage(e);
+            this.log.error(`remote engine: ${message}`);
+            this.setStatus({ state: "error", message });
+            tellUser(this.connection, "error", `MoE Pilot: ${message}`);
+        }
+    }
+
     private setStatus(status: StatusParams) {
         this.status = status;
         void this.connection.sendNotification(StatusNotification.type, status);
     }
 
+    /** A remote request failed: logged, and the user told once per distinct problem (the next success clears it). */
+    remoteFailed(e: unknown) {
+        const message = errorMessage(e);
+        this.log.warn(`remote engine: ${message}`);
+        if (message === this.lastRemoteProblem) return;
+        this.lastRemoteProblem = message;
+        tellUser(this.connection, "warning", `MoE Pilot: ${message}`);
+    }
+
+    remoteSucceeded() { this.lastRemoteProblem = undefined; }
+
     private async runLoad() {
         const settings = this.getSettings();
         this.setStatus({ state: "loading" });
+        if (settings.remote.endpoint) return this.connectRemote(settings);
+        this.remote = undefined;
         const progress = this.workDoneProgress ? await this.connection.window.createWorkDoneProgress() : undefined;
         progress?.begin("MoE Pilot: loading model", 0, undefined, false);
         let status: StatusParams;

@@ -1,7 +1,8 @@
 /**
  * Looks at a model file before it is loaded, so that a wrong file gets a precise message instead
  * of a crash or a hang inside llama.cpp: does it exist, is it a GGUF, is it complete, does the
- * bundled llama.cpp know its architecture, is it a Mixture of Experts.
+ * bundled llama.cpp know its architecture, is it a Mixture of Experts. A split GGUF
+ * (`name-00001-of-00003.gguf`) is inspected as one model: every part must be there and whole.
  */
 import { open, stat } from "node:fs/promises";
 import path from "node:path";
@@ -9,9 +10,13 @@ import { type GgufFileInfo, GgufInsights, readGgufFileInfo } from "node-llama-cp
 import { ModelFileError, errorMessage } from "../engine/errors";
 
 export type ModelInspection = {
+    /** The file to load: the first part of a split model. */
     path: string,
+    /** Every file of the model (one, or the parts of a split GGUF in order). */
+    parts: string[],
     name: string,
     architecture: string,
+    /** All parts together. */
     sizeBytes: number,
     /** Experts per MoE layer; 0 for a dense model. */
     expertCount: number,
@@ -24,12 +29,33 @@ export type ModelInspection = {
 };
 
 const GGUF_MAGIC = "GGUF";
+const SPLIT_PART = /-(\d{5})-of-(\d{5})\.gguf$/i;
+
+/** The files of a split GGUF named like llama.cpp's gguf-split names them, or just `modelPath`. */
+export function modelParts(modelPath: string): string[] {
+    const match = SPLIT_PART.exec(modelPath);
+    if (!match) return [modelPath];
+    const count = Number(match[2]);
+    const base = modelPath.slice(0, match.index);
+    return Array.from({ length: count }, (_, i) => `${base}-${String(i + 1).padStart(5, "0")}-of-${match[2]}.gguf`);
+}
 
 export async function inspectModel(modelPath: string): Promise<ModelInspection> {
     const stats = await stat(modelPath).catch((e: unknown) => {
         throw new ModelFileError("not-found", modelPath, `Model file not found: ${modelPath}`, { cause: e });
     });
     if (!stats.isFile()) throw new ModelFileError("not-a-file", modelPath, `The model path is not a file: ${modelPath}`);
+    const parts = modelParts(modelPath);
+    if (parts[0] !== modelPath)
+        throw new ModelFileError("not-a-file", modelPath, `${path.basename(modelPath)} is a later part of a split model: choose its first part, ${path.basename(parts[0]!)}.`);
+    const partSizes: number[] = [];
+    for (const part of parts) {
+        const partStats = await stat(part).catch(() => undefined);
+        if (!partStats?.isFile())
+            throw new ModelFileError("not-found", modelPath, `${path.basename(modelPath)} is split into ${parts.length} files, and ${path.basename(part)} is missing. Download the missing part into the same folder.`);
+        partSizes.push(partStats.size);
+    }
+    const totalSize = partSizes.reduce((a, b) => a + b, 0);
 
     const magic = Buffer.alloc(4);
     const handle = await open(modelPath, "r");
@@ -49,14 +75,19 @@ export async function inspectModel(modelPath: string): Promise<ModelInspection> 
     }
 
     // The reader does not fail at the end of a short file (it reads on as if there were zeros).
-    if (Number(fileInfo.infoEndOffset) > stats.size)
+    if (Number(fileInfo.infoEndOffset) > partSizes[0]!)
         throw new ModelFileError("truncated", modelPath, `${path.basename(modelPath)} is damaged or incomplete: the file ends inside its GGUF header. Download or copy it again.`);
 
     const insights = await GgufInsights.from(fileInfo);
-    const firstTensor = fileInfo.fullTensorInfo?.reduce((min, t) => Math.min(min, Number(t.fileOffset)), Infinity) ?? 0;
-    const expectedBytes = (Number.isFinite(firstTensor) ? firstTensor : 0) + insights.modelSize;
-    if (stats.size < expectedBytes)
-        throw new ModelFileError("truncated", modelPath, `${path.basename(modelPath)} is incomplete: its tensors need ${expectedBytes} bytes but the file has ${stats.size}. Download or copy it again.`);
+    // Each part's tensor data starts after its header: the headers plus the tensors must fit in the files.
+    const dataStart = new Map<number, number>();
+    for (const t of fileInfo.fullTensorInfo ?? []) {
+        const part = t.filePart ?? 1;
+        dataStart.set(part, Math.min(dataStart.get(part) ?? Infinity, Number(t.fileOffset)));
+    }
+    const expectedBytes = [...dataStart.values()].reduce((a, b) => a + b, 0) + insights.modelSize;
+    if (totalSize < expectedBytes)
+        throw new ModelFileError("truncated", modelPath, `${path.basename(modelPath)} is incomplete: its tensors need ${expectedBytes} bytes but ${parts.length > 1 ? `its ${parts.length} parts have` : "the file has"} ${totalSize}. Download or copy it again.`);
 
     const architecture = String(fileInfo.metadata.general?.architecture ?? "unknown");
     if (!insights.isSupportedByLlamaCpp)
@@ -66,9 +97,10 @@ export async function inspectModel(modelPath: string): Promise<ModelInspection> 
     const expertCount = Number(archMetadata.expert_count ?? 0);
     return {
         path: modelPath,
+        parts,
         name: String(fileInfo.metadata.general?.name ?? path.basename(modelPath, ".gguf")),
         architecture,
-        sizeBytes: stats.size,
+        sizeBytes: totalSize,
         expertCount: expertCount > 1 ? expertCount : 0,
         expertUsedCount: expertCount > 1 ? Number(archMetadata.expert_used_count ?? 0) : 0,
         layerCount: Number(archMetadata.block_count ?? 0),

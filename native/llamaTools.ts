@@ -1,10 +1,15 @@
 /**
- * The peer: `llama-server` built from the same llama.cpp source node-llama-cpp ships (its git
- * bundle, offline), without the project's patches, with the CPU options node-llama-cpp's own build
- * uses (Release, GGML_NATIVE, OpenMP), so the race is between front ends, not builds.
+ * Stock llama.cpp tools built from the same source node-llama-cpp ships (its git bundle, offline),
+ * without the project's patches, with the CPU options node-llama-cpp's own build uses (Release,
+ * GGML_NATIVE, OpenMP):
+ * - `llama-server`: the performance peer (bench/peer/) and the remote engine the tests talk to
+ *   (test/server/remote.test.ts);
+ * - `llama-gguf-split`: splits a model into parts the way the hub serves big ones (download tests).
  *
- * Cached by the bundle's hash in ~/.cache/moe-pilot/llama-server/<hash>/ (a static binary): the
- * first run costs about 4 minutes on 2 cores, later runs nothing.
+ * Cached by the bundle's hash in ~/.cache/moe-pilot/llama-tools/<hash>/ (static binaries): the
+ * first run costs about 5 minutes on 2 cores, later runs nothing.
+ *
+ *   npx tsx native/llamaTools.ts        builds (or finds) them and prints their folder
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -13,7 +18,9 @@ import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 
-const ROOT = path.resolve(import.meta.dirname, "..", "..");
+const ROOT = path.resolve(import.meta.dirname, "..");
+const TOOLS = ["llama-server", "llama-gguf-split"] as const;
+export type LlamaTool = typeof TOOLS[number];
 
 function nodeLlamaCppDir(): string {
     const dir = createRequire(path.join(ROOT, "package.json")).resolve.paths("node-llama-cpp")!
@@ -22,18 +29,22 @@ function nodeLlamaCppDir(): string {
     return dir;
 }
 
-/** The path of a built llama-server, building it first if the cache has none for this source. */
-export function llamaServerBinary(log: (line: string) => void = console.log): string {
+/** The path of a built stock llama.cpp tool, building the tools first if the cache has none for this source. */
+export function llamaTool(tool: LlamaTool, log: (line: string) => void = console.log): string {
+    return path.join(llamaToolsDir(log), tool);
+}
+
+function llamaToolsDir(log: (line: string) => void): string {
     const bundle = path.join(nodeLlamaCppDir(), "llama", "gitRelease.bundle");
     if (!existsSync(bundle)) throw new Error(`no llama.cpp source bundle at ${bundle}`);
     const digest = createHash("sha256").update(readFileSync(bundle)).digest("hex").slice(0, 16);
-    const cacheRoot = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "moe-pilot", "llama-server");
-    const binary = path.join(cacheRoot, digest, "llama-server");
-    if (existsSync(binary)) return binary;
+    const cacheRoot = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "moe-pilot", "llama-tools");
+    const dir = path.join(cacheRoot, digest);
+    if (TOOLS.every((t) => existsSync(path.join(dir, t)))) return dir;
 
     const started = Date.now();
     const work = path.join(cacheRoot, `build-${digest}`);
-    log(`peer: building llama-server from node-llama-cpp's llama.cpp bundle (${digest}) in ${work}; about 4 minutes on 2 cores`);
+    log(`llama.cpp tools: building ${TOOLS.join(", ")} from node-llama-cpp's llama.cpp bundle (${digest}) in ${work}; about 5 minutes on 2 cores`);
     const src = path.join(work, "llama.cpp");
     if (!existsSync(path.join(src, "CMakeLists.txt"))) {
         rmSync(src, { recursive: true, force: true });
@@ -47,15 +58,16 @@ export function llamaServerBinary(log: (line: string) => void = console.log): st
         "-DCMAKE_BUILD_TYPE=Release", "-DBUILD_SHARED_LIBS=OFF", "-DGGML_NATIVE=ON", "-DGGML_OPENMP=ON",
         "-DLLAMA_CURL=OFF", "-DLLAMA_OPENSSL=OFF", "-DLLAMA_BUILD_SERVER=ON",
         "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF"], { stdio: "inherit" });
-    execFileSync("cmake", ["--build", build, "--target", "llama-server", "-j", String(os.availableParallelism())], { stdio: "inherit" });
-    const tmp = `${path.dirname(binary)}.tmp-${process.pid}`;
+    execFileSync("cmake", ["--build", build, "--target", ...TOOLS, "-j", String(os.availableParallelism())], { stdio: "inherit" });
+    const tmp = `${dir}.tmp-${process.pid}`;
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(tmp, { recursive: true });
-    cpSync(path.join(build, "bin", "llama-server"), path.join(tmp, "llama-server"));
-    renameSync(tmp, path.dirname(binary)); // whole or absent
+    for (const tool of TOOLS) cpSync(path.join(build, "bin", tool), path.join(tmp, tool));
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(tmp, dir); // whole or absent
     rmSync(work, { recursive: true, force: true });
-    log(`peer: llama-server built in ${Math.round((Date.now() - started) / 1000)} s, cached at ${binary}`);
-    return binary;
+    log(`llama.cpp tools built in ${Math.round((Date.now() - started) / 1000)} s, cached in ${dir}`);
+    return dir;
 }
 
 function commandExists(name: string): boolean {
@@ -63,4 +75,4 @@ function commandExists(name: string): boolean {
     catch { return false; }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) console.log(llamaServerBinary());
+if (import.meta.url === `file://${process.argv[1]}`) console.log(llamaToolsDir(console.log));
