@@ -5,6 +5,7 @@
 import type { LoadedModelCard, ModelCard } from "../server/protocol";
 import { routingMarkdown } from "./routingReport";
 
+const FIT_WORDS = { "fits": "fits", "expert-cache": "runs with the expert cache", "too-large": "too large for this machine" } as const;
 const size = (b: number) => (b < 2 ** 30 ? `${(b / 2 ** 20).toFixed(1)} MiB` : `${(b / 2 ** 30).toFixed(1)} GiB`);
 /** Table cells come from a file's metadata: keep them from breaking the table or the Markdown. */
 const cell = (s: string) => s.replace(/[|\\`*_<>[\]]/g, (c) => `\\${c}`).replace(/\s+/g, " ");
@@ -25,7 +26,7 @@ export function cardMarkdown(card: ModelCard, role: string): string {
         ["Experts", experts],
         ["Fill-in-the-middle", fim],
         ["Chat template", card.chatTemplate ? "the model's own" : "none (a general template is used)"],
-        ["Memory", `about ${size(card.memory.needBytes)} with the configured context: ${card.memory.fit.verdict} (${cell(card.memory.fit.reason)})`]
+        ["Memory", `${FIT_WORDS[card.memory.fit.verdict]}: ${cell(card.memory.fit.reason)} (the file and a context of the configured size)`]
     ];
     if (card.registry) {
         const k = card.registry.recommendedExperts;

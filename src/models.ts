@@ -15,6 +15,7 @@ import { loadedCardMarkdown } from "./modelCardReport";
 
 const size = (b: number) => (b < 2 ** 30 ? `${(b / 2 ** 20).toFixed(0)} MiB` : `${(b / 2 ** 30).toFixed(1)} GiB`);
 const FIT_ICON = { "fits": "$(pass)", "expert-cache": "$(database)", "too-large": "$(warning)" } as const;
+const FIT_WORDS = { "fits": "Fits in memory", "expert-cache": "Runs with the expert cache", "too-large": "Too large for this machine" } as const;
 
 type Role = "completion" | "chat";
 
@@ -49,7 +50,7 @@ export async function chooseModel(ctx: Ctx) {
         ...list.models.map((model): Item => ({
             label: `${FIT_ICON[model.fit.verdict]} ${model.name}`,
             description: `${model.quantization}, ${size(model.fileBytes)}, ${model.experts.total} experts (${model.experts.active} active), ${model.fim ? "completion + chat" : "chat only"}${model.downloadedPath ? " · downloaded" : ""}`,
-            detail: `${model.fit.reason}. ${model.note}`,
+            detail: `${FIT_WORDS[model.fit.verdict]}: ${model.fit.reason}. ${model.note}`,
             run: async () => {
                 const role = await askRole(model.name, model.roles);
                 if (!role) return;
@@ -66,7 +67,7 @@ export async function chooseModel(ctx: Ctx) {
     ];
     const pick = await vscode.window.showQuickPick(items, {
         title: `Choose a model · ${size(m.availableMemoryBytes)} of ${size(m.totalMemoryBytes)} memory available${m.freeDiskBytes !== undefined ? ` · ${size(m.freeDiskBytes)} free disk` : ""}`,
-        placeHolder: `$(pass) fits in memory · $(database) runs with the expert cache · $(warning) too large here. Downloads go to ${m.modelDirectory}`,
+        placeHolder: `Pick a model to use (downloads ask first and go to ${m.modelDirectory})`,
         matchOnDescription: true, matchOnDetail: true
     });
     await pick?.run?.();

@@ -24,7 +24,7 @@ import { NativeMoeContext, type RoutingRow, llamaBinaries } from "./nativeMoe";
 import { expertPlacementOverrides } from "./expertPlacement";
 import { ExpertCache } from "../cache/ExpertCache";
 import { expertLayout } from "../cache/expertSlices";
-import { availableMemory, memoryBudgetBytes } from "../cache/memoryBudget";
+import { memoryBudgetBytes } from "../cache/memoryBudget";
 import { modelCard } from "../models/modelCard";
 import { registryModelForFile } from "../models/registry";
 import { RoutingStats } from "../routing/RoutingStats";
@@ -359,9 +359,9 @@ export class Engine {
             return undefined;
         }
         const [a, b] = await Promise.all([modelCard(completion, settings.contextSize), modelCard(chat, settings.contextSize)]);
-        const available = availableMemory().bytes;
-        if (a.memory.needBytes + b.memory.needBytes > available) {
-            warnings.push(`${chat.name} (about ${mib(b.memory.needBytes)}) and ${completion.name} (about ${mib(a.memory.needBytes)}) do not fit in memory together (${mib(available)} available), so chat runs on ${completion.name}. Choose a smaller chat model, or clear moePilot.chat.modelPath to use one model for both.`);
+        const budget = memoryBudgetBytes(settings.memory.budget);
+        if (a.memory.needBytes + b.memory.needBytes > budget.bytes) {
+            warnings.push(`${chat.name} (about ${mib(b.memory.needBytes)}) and ${completion.name} (about ${mib(a.memory.needBytes)}) do not fit in memory together (budget ${mib(budget.bytes)}, ${budget.source}), so chat runs on ${completion.name}. Choose a smaller chat model, or clear moePilot.chat.modelPath to use one model for both.`);
             return undefined;
         }
         return chat;

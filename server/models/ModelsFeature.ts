@@ -16,7 +16,8 @@ import {
     type DownloadParams, DownloadModelRequest, type DownloadResult, InspectModelRequest, type LoadedModelCard, type ModelCard, ModelCardRequest, ModelListRequest,
     type ModelListResult, type Settings
 } from "../protocol";
-import { DownloadError, downloadModel, formatBytes, modelDirectory } from "./download";
+import { DownloadError, downloadModel, modelDirectory } from "./download";
+import { formatBytes } from "./formatBytes";
 import { inspectModel } from "./inspectModel";
 import { modelCard } from "./modelCard";
 import { REGISTRY, machineMemory, modelFit, registryModel, registryModelForFile } from "./registry";

@@ -21,6 +21,7 @@ import path from "node:path";
 import { createModelDownloader, type ModelDownloader } from "node-llama-cpp";
 import { errorMessage } from "../engine/errors";
 import type { DownloadResult } from "../protocol";
+import { formatBytes } from "./formatBytes";
 import { inspectModel } from "./inspectModel";
 
 export type DownloadProgress = { downloadedBytes: number, totalBytes: number, bytesPerSecond: number, secondsLeft: number };
@@ -56,10 +57,6 @@ export function modelDirectory(setting: string): string {
     return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "moe-pilot", "models");
 }
 
-/** "7.1 MiB", "18.6 GiB". */
-export function formatBytes(bytes: number): string {
-    return bytes < 2 ** 30 ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : `${(bytes / 2 ** 30).toFixed(1)} GiB`;
-}
 const gib = formatBytes;
 
 export async function downloadModel(options: DownloadOptions): Promise<DownloadResult> {

@@ -6,6 +6,7 @@
 import os from "node:os";
 import registryData from "./registry.json";
 import { availableMemory } from "../cache/memoryBudget";
+import { formatBytes } from "./formatBytes";
 import type { ModelFit, RegistryModel } from "../protocol";
 
 export const REGISTRY: readonly RegistryModel[] = registryData.models as RegistryModel[];
@@ -54,7 +55,7 @@ export function machineMemory(): MachineMemory {
  * run usefully here.
  */
 export function modelFit(model: Pick<RegistryModel, "fileBytes" | "ramBytes" | "parameters">, machine: MachineMemory): ModelFit {
-    const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
+    const gib = formatBytes;
     if (model.ramBytes <= machine.availableBytes)
         return { verdict: "fits", reason: `needs about ${gib(model.ramBytes)}; ${gib(machine.availableBytes)} is available` };
     const floor = expertCacheFloorBytes(model as RegistryModel);

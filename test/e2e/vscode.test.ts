@@ -226,6 +226,37 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
         await shot("experts-auto");
     });
 
+    test("Choose Model lists the registry with what fits here; the model card and the walkthrough are there", async () => {
+        await palette("MoE Pilot: Choose Model");
+        const rows = page.locator(".quick-input-list .monaco-list-row");
+        await rows.filter({ hasText: "Qwen3-Coder-30B-A3B-Instruct" }).first().waitFor();
+        const listed = (await rows.allInnerTexts()).join("\n");
+        assert.match(listed, /gpt-oss-20b/);
+        assert.match(listed, /128 experts \(8 active\)/);
+        assert.match(await page.locator(".quick-input-widget").innerText(), /memory available/);
+        await shot("choose-model");
+        await page.keyboard.press("Escape");
+
+        await palette("MoE Pilot: Show Model Card");
+        let card = "";
+        for (let i = 0; i < 100 && !/Fill-in-the-middle/.test(card); i++) {
+            for (const frame of page.frames()) {
+                const text = await frame.locator("body").innerText({ timeout: 1000 }).catch(() => "");
+                if (/Fill-in-the-middle/.test(text)) card = text;
+            }
+            if (!/Fill-in-the-middle/.test(card)) await page.waitForTimeout(100);
+        }
+        assert.match(card, /Model card/);
+        assert.match(card, /8 per layer, 2 used per token/);
+        assert.match(card, /Expert routing/);
+        await shot("model-card");
+        await page.keyboard.press("Control+W");
+
+        await palette("Welcome: Open Walkthrough");
+        await page.locator(".quick-input-list .monaco-list-row").filter({ hasText: "Get started with MoE Pilot" }).first().waitFor();
+        await page.keyboard.press("Escape");
+    });
+
     test("a killed server comes back, and the chat is intact", async () => {
         const frame = await chatFrame();
         const before = await frame.locator(".message").count();

@@ -145,6 +145,27 @@ describe("model downloads", () => {
         assert.deepEqual(files(dir), [path.basename(result.path)]);
     });
 
+    test("a server killed mid-download: the next server resumes the partial file", async () => {
+        const dir = path.join(work, "killed");
+        hub.bytesPerSecond = 1.5 * 2 ** 20;
+        const doomed = await TestClient.start({ settings: { models: { directory: dir, huggingFaceEndpoint: hub.endpoint } } });
+        await doomed.settled();
+        const token = "doomed-download";
+        const halfway = new Promise<void>((resolve) => doomed.connection.onProgress(WorkDoneProgress.type, token, (v) => {
+            if (v.kind === "report" && (v.percentage ?? 0) >= 75) resolve();
+        }));
+        const request = doomed.connection.sendRequest(DownloadModelRequest.type, { uri: "hf:moe-pilot/demo-GGUF/moe-pilot-demo.gguf", workDoneToken: token }).catch(() => "gone");
+        await halfway;
+        doomed.kill();
+        assert.equal(await request, "gone");
+        assert.deepEqual(files(dir).filter((f) => !f.startsWith(".partial")), [], "nothing half-written where models load from");
+
+        hub.bytesPerSecond = Infinity;
+        const result = await download({ uri: "hf:moe-pilot/demo-GGUF/moe-pilot-demo.gguf" }, dir);
+        assert.ok(result.resumedBytes >= 2 * 2 ** 20, `resumed from ${result.resumedBytes} bytes`);
+        assert.equal(sha(result.path), sha(EMBEDDED));
+    });
+
     test("a corrupt file (wrong checksum) and a short file (not a whole GGUF) are refused and deleted", async () => {
         const dir = path.join(work, "bad");
         hub.bytesPerSecond = Infinity;

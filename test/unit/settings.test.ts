@@ -29,4 +29,21 @@ describe("settings", () => {
         assert.equal(needsReload(a, parseSettings({ completion: { experts: 4 } }).settings), false, "the native runtime changes k without a load; EngineFeature decides for the fallback");
         assert.equal(needsReload(a, parseSettings({ modelPath: "/x.gguf" }).settings), true);
     });
+
+    test("models, chat model and remote engine: valid values kept, bad ones reported; a remote or chat model change reloads", () => {
+        const { settings, problems } = parseSettings({
+            chat: { modelPath: " /chat.gguf " }, models: { directory: "~/models", huggingFaceEndpoint: "ftp://mirror" },
+            remote: { endpoint: "http://gpu:8080", kind: "vllm", timeoutMs: 5 }
+        });
+        assert.equal(settings.chat.modelPath, "/chat.gguf");
+        assert.equal(settings.models.directory, "~/models");
+        assert.equal(settings.models.huggingFaceEndpoint, "", "not an http(s) URL");
+        assert.equal(settings.remote.endpoint, "http://gpu:8080");
+        assert.equal(settings.remote.kind, "auto");
+        assert.equal(settings.remote.timeoutMs, DEFAULT_SETTINGS.remote.timeoutMs);
+        assert.deepEqual(problems.map((p) => p.key).sort(), ["models.huggingFaceEndpoint", "remote.kind", "remote.timeoutMs"]);
+        assert.equal(needsReload(DEFAULT_SETTINGS, parseSettings({ remote: { endpoint: "http://x:1" } }).settings), true);
+        assert.equal(needsReload(DEFAULT_SETTINGS, parseSettings({ chat: { modelPath: "/c.gguf" } }).settings), true);
+        assert.equal(needsReload(DEFAULT_SETTINGS, parseSettings({ models: { directory: "/m" } }).settings), false, "a download folder needs no reload");
+    });
 });
