@@ -4,7 +4,7 @@
  * and stop after a crash loop with a "Restart" action.
  */
 import * as vscode from "vscode";
-import { CloseAction, type ErrorHandler, type LanguageClient, State } from "vscode-languageclient/node";
+import { CloseAction, DidChangeConfigurationNotification, type ErrorHandler, type LanguageClient, State } from "vscode-languageclient/node";
 import { RemoteCredentialsNotification, StatusNotification, type StatusParams, StatusRequest } from "../server/protocol";
 import { connectionErrorResult, createLanguageClient } from "./client";
 import { StatusBar } from "./status";
@@ -56,6 +56,11 @@ export class Ctx implements vscode.Disposable {
         else await this.context.secrets.delete(REMOTE_API_KEY_SECRET);
         this.remoteApiKey = key;
         await this.running?.sendNotification(RemoteCredentialsNotification.type, { apiKey: key });
+    }
+
+    /** Asks the server to read the settings again (it pulls them with workspace/configuration). */
+    async settingsChanged() {
+        await this.running?.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
     }
 
     get running(): LanguageClient | undefined {

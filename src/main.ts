@@ -7,6 +7,7 @@ import { ChatPanel } from "./chat/ChatPanel";
 import { registerCommands } from "./commands";
 import { Ctx } from "./ctx";
 import { registerProposalDocuments } from "./edits/proposeEdit";
+import { watchWorkspaceTrust } from "./workspaceTrust";
 
 let ctx: Ctx | undefined;
 
@@ -17,7 +18,9 @@ export async function activate(context: vscode.ExtensionContext) {
         chat,
         vscode.window.registerWebviewViewProvider(ChatPanel.viewId, chat, { webviewOptions: { retainContextWhenHidden: true } }),
         registerProposalDocuments(),
-        ...registerCommands(ctx, chat)
+        ...registerCommands(ctx, chat),
+        // Trusted now: the workspace's own model and server settings apply; the server reads them again.
+        watchWorkspaceTrust(() => void ctx?.settingsChanged())
     );
     try {
         await ctx.start();

@@ -10,6 +10,7 @@ import {
     ReloadModelRequest, RemoteCredentialsNotification, type RoutingStatsResult, RoutingStatsRequest, type Settings, StatusNotification, type StatusParams, StatusRequest
 } from "../protocol";
 import { RemoteEngine } from "../remote/RemoteEngine";
+import { type ModelFileChange, watchModelFiles } from "./modelFileWatch";
 import { needsReload } from "../settings";
 import { Engine, SupersededLoadError } from "./Engine";
 import { errorMessage } from "./errors";
@@ -25,6 +26,8 @@ export class EngineFeature implements Feature {
     remote?: RemoteEngine;
     private apiKey = "";
     private lastRemoteProblem?: string;
+    /** Stops watching the loaded model files (modelFileWatch.ts). */
+    private unwatch?: () => void;
 
     constructor(
         private readonly connection: Connection,
@@ -99,6 +102,7 @@ export class EngineFeature implements Feature {
     }
 
     async shutdown() {
+        this.unwatch?.();
         await this.engine.dispose();
     }
 
@@ -145,8 +149,24 @@ export class EngineFeature implements Feature {
 
     remoteSucceeded() { this.lastRemoteProblem = undefined; }
 
+    /** A loaded model file changed or went away on disk. */
+    private modelFileChanged(change: ModelFileChange, file: string) {
+        if (change === "deleted") {
+            const message = `The model file ${file} was deleted or moved while loaded. The loaded model keeps working until the next load; choose another with "MoE Pilot: Choose Model…".`;
+            this.log.warn(message);
+            tellUser(this.connection, "warning", message);
+            return;
+        }
+        const message = `The model file ${file} changed on disk; loading it again.`;
+        this.log.warn(message);
+        tellUser(this.connection, "info", `MoE Pilot: ${message}`);
+        void this.load();
+    }
+
     private async runLoad() {
         const settings = this.getSettings();
+        this.unwatch?.();
+        this.unwatch = undefined;
         this.setStatus({ state: "loading" });
         if (settings.remote.endpoint) return this.connectRemote(settings);
         this.remote = undefined;
@@ -172,5 +192,7 @@ export class EngineFeature implements Feature {
         // Progress ends before the status says ready, so a client sees one consistent order.
         progress?.done();
         this.setStatus(status);
+        const { completion, chat } = this.engine.inspections;
+        this.unwatch = watchModelFiles([...completion?.parts ?? [], ...chat?.parts ?? []], (change, file) => this.modelFileChanged(change, file));
     }
 }

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from "node:crypto";
 import * as vscode from "vscode";
-import { CancellationTokenSource, ResponseError } from "vscode-languageclient/node";
+import { CancellationTokenSource, LSPErrorCodes, ResponseError } from "vscode-languageclient/node";
 import { type ChatMessage, ChatRequest, type StatusParams } from "../../server/protocol";
 import { proposeEdit } from "../edits/proposeEdit";
 import type { Ctx } from "../ctx";
@@ -148,8 +148,9 @@ export class ChatPanel implements vscode.WebviewViewProvider, vscode.Disposable 
             if (result.stopReason === "cancelled") answer.interrupted = "stopped";
             if (!result.template.fromModel) this.notice = `This model has no chat template; using a general one (${result.template.name}).`;
         } catch (e: unknown) {
-            if (e instanceof ResponseError && answer.content === "") {
-                // Refused before answering (too long, not loaded): the question stays, with the reason.
+            // The server refused before answering (too long, not loaded): RequestFailed, with the reason. A server that
+            // died mid-answer also rejects the request (PendingResponseRejected): that answer is kept, marked interrupted.
+            if (e instanceof ResponseError && e.code === LSPErrorCodes.RequestFailed && answer.content === "" && !answer.interrupted) {
                 chat.messages.pop();
                 this.notice = e.message;
             } else {

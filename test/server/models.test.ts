@@ -4,7 +4,7 @@
  * and the server recovers when the setting is fixed.
  */
 import assert from "node:assert/strict";
-import { copyFileSync, mkdtempSync, openSync, readSync, closeSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, openSync, readSync, closeSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -119,5 +119,34 @@ describe("model files", () => {
         const warned = client.messages.next((m) => m.type === 2 && /moePilot\.completion\.experts/.test(m.message), "the settings warning");
         await client.connection.sendNotification("workspace/didChangeConfiguration", { settings: { moePilot: { modelPath: TEST_MODELS.moe, completion: { experts: "lots" } } } });
         await warned;
+    });
+
+    test("the loaded file replaced on disk loads again; deleted, the loaded model keeps working; replaced by a cut file, a clear error", async () => {
+        const live = path.join(dir, "live.gguf");
+        copyFileSync(TEST_MODELS.moe, live);
+        const first = await use(live, { experts: "auto" });
+        assert.equal(first.state, "ready", first.message);
+        assert.equal(first.model?.architecture, "qwen3moe");
+
+        // A new version arrives the way downloads and copies land: written aside, renamed over.
+        let seen = client.status.all.length;
+        const told = client.messages.next((m) => /live\.gguf changed on disk; loading it again/.test(m.message), "the change message");
+        copyFileSync(TEST_MODELS.dense, `${live}.tmp`);
+        renameSync(`${live}.tmp`, live);
+        await told;
+        const reloaded = await client.status.next((s) => s.state === "ready" && client.status.all.indexOf(s) >= seen, "the reload");
+        assert.equal(reloaded.model?.architecture, "qwen3", "the new file is what runs");
+
+        const deleted = client.messages.next((m) => /live\.gguf was deleted or moved while loaded\. The loaded model keeps working/.test(m.message), "the deletion message");
+        rmSync(live);
+        await deleted;
+        await client.open("file:///w/live.py", "def add(a, b):\n    ");
+        assert.ok(await client.complete("file:///w/live.py", { line: 1, character: 4 }), "still completing from the mapped file");
+
+        seen = client.status.all.length;
+        headOf(TEST_MODELS.moe, 4_000_000, `${live}.tmp`);
+        renameSync(`${live}.tmp`, live);
+        const broken = await client.status.next((s) => s.state === "error" && client.status.all.indexOf(s) >= seen, "the refused reload");
+        assert.match(broken.message!, /live\.gguf is incomplete/);
     });
 });
