@@ -23,7 +23,9 @@ const builds = [
         entryPoints: ["src/main.ts"],
         outfile: "dist/extension.cjs",
         format: "cjs",
-        external: ["vscode"]
+        external: ["vscode"],
+        // ESM builds first: jsonc-parser's UMD build loads its parts with a require() bundling cannot follow.
+        mainFields: ["module", "main"]
     },
     {
         // node-llama-cpp is ESM with top-level await and native binaries: it stays an external import.

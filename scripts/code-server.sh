@@ -33,10 +33,13 @@ install() {
 }
 
 # Starts code-server with a fresh profile holding the packaged extension. Prints the URL.
+# A fourth argument `trust` keeps workspace trust on (the end-to-end suite's Restricted Mode check).
 start() {
-    local port=$1 profile=$2 workspace=$3
+    local port=$1 profile=$2 workspace=$3 trust=${4:-}
+    local trust_enabled=false trust_flag=--disable-workspace-trust
+    if [ "$trust" = trust ]; then trust_enabled=true; trust_flag=""; fi
     rm -rf "$profile"; mkdir -p "$profile/home" "$profile/ud/User" "$profile/ext"
-    cat > "$profile/ud/User/settings.json" <<'JSON'
+    cat > "$profile/ud/User/settings.json" <<JSON
 {
   "workbench.startupEditor": "none",
   "chat.disableAIFeatures": true,
@@ -44,7 +47,7 @@ start() {
   "extensions.autoUpdate": false,
   "extensions.autoCheckUpdates": false,
   "update.mode": "none",
-  "security.workspace.trust.enabled": false,
+  "security.workspace.trust.enabled": $trust_enabled,
   "git.enabled": false,
   "files.autoSave": "off",
   "editor.inlineSuggest.enabled": true
@@ -55,7 +58,7 @@ JSON
     env "${env[@]}" "$NODE24/bin/node" "$CS" --user-data-dir "$profile/ud" --extensions-dir "$profile/ext" \
         --install-extension "$ROOT/moe-pilot-linux-x64.vsix" >/dev/null
     env "${env[@]}" "$NODE24/bin/node" "$CS" --config "$profile/config.yaml" --bind-addr "127.0.0.1:$port" --auth none \
-        --disable-telemetry --disable-update-check --disable-workspace-trust --reconnection-grace-time 5 \
+        --disable-telemetry --disable-update-check $trust_flag --reconnection-grace-time 5 \
         --user-data-dir "$profile/ud" --extensions-dir "$profile/ext" "$workspace" > "$profile/code-server.log" 2>&1 &
     echo $! > "$profile/code-server.pid"
     for _ in $(seq 1 200); do
@@ -83,6 +86,6 @@ case "${1:-}" in
             echo "A desktop VS Code is on the PATH too:  code --install-extension $ROOT/moe-pilot-linux-x64.vsix"
         fi
         ;;
-    start) start "$2" "$3" "$4" ;;
+    start) start "$2" "$3" "$4" "${5:-}" ;;
     *) echo "usage: $0 install | demo [PORT]" >&2; exit 2 ;;
 esac

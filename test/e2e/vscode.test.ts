@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, execSync, spawn } from "node:child_process";
-import { cpSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type Browser, chromium, type Frame, type Page } from "playwright-core";
@@ -320,6 +320,16 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
     test("a crash loop stops restarting, says so once, and its Restart action brings the server back", async () => {
         const toast = page.locator(".notifications-toasts .notification-toast").filter({ hasText: /crashed \d+ times in a few minutes and was not restarted again/ }).first();
         const serverGone = () => page.waitForFunction(() => ![...document.querySelectorAll(".statusbar-item")].some((e) => /k=2\/8/.test(e.textContent ?? "")), null, { timeout: 10_000 });
+
+        // The first crash comes mid-completion: the server is stopped while the editor asks for ghost text.
+        await openFile("stats.py");
+        await page.keyboard.press("Control+End");
+        execFileSync("pkill", ["-STOP", "-f", SERVER_PROCESS]);
+        await page.keyboard.type("\nresult = ");
+        await page.waitForTimeout(500); // past the 120 ms debounce: the request is out, unanswered
+        execFileSync("pkill", ["-9", "-f", SERVER_PROCESS]);
+        await serverGone();
+        assert.match(await editorText(), /result = /, "what the user typed is kept");
         for (let kill = 0; kill < 8 && !(await toast.isVisible()); kill++) {
             await waitForStatus(/k=2\/8/);
             execFileSync("pkill", ["-9", "-f", SERVER_PROCESS]);
@@ -342,5 +352,48 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
         const outgoing = calls.filter((l) => /AF_INET6?/.test(l) && !/inet_addr\("127\.|inet_pton\(AF_INET6, "(::1|::ffff:127\.)/.test(l));
         assert.deepEqual(outgoing, [], "no connection beyond this machine");
         console.log(`[figures] e2e network: ${calls.length} connect() calls traced in the extension host and the language server, ${calls.filter((l) => /AF_INET/.test(l)).length} over IP, all to 127.0.0.1`);
+    });
+});
+
+describe("an untrusted workspace (Restricted Mode)", { timeout: 5 * 60_000 }, () => {
+    const profile = path.join(ROOT, ".cache", "e2e-trust-profile");
+    const workspace = path.join(ROOT, ".cache", "e2e-trust-workspace");
+    const port = PORT + 1;
+    let trustBrowser: Browser;
+    let trustPage: Page;
+
+    before(async () => {
+        rmSync(workspace, { recursive: true, force: true });
+        cpSync(path.join(ROOT, "demo", "workspace"), workspace, { recursive: true });
+        // A cloned repository's settings try to choose the model: a file of its own.
+        writeFileSync(path.join(workspace, "evil.gguf"), "not a model: a file the repository chose\n");
+        mkdirSync(path.join(workspace, ".vscode"), { recursive: true });
+        writeFileSync(path.join(workspace, ".vscode", "settings.json"), JSON.stringify({ "moePilot.modelPath": path.join(workspace, "evil.gguf") }));
+        execFileSync("bash", [path.join(ROOT, "scripts/code-server.sh"), "start", String(port), profile, workspace, "trust"], { stdio: "inherit" });
+        const home = path.join(profile, "chrome-home");
+        trustBrowser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: CHROMIUM_ARGS, env: { ...process.env, HOME: home, XDG_CONFIG_HOME: `${home}/.config`, XDG_CACHE_HOME: `${home}/.cache` } });
+        trustPage = await (await trustBrowser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
+        await trustPage.goto(`http://127.0.0.1:${port}/?folder=${workspace}`);
+    });
+    after(async () => {
+        await trustBrowser?.close();
+        try { execSync(`kill $(cat ${profile}/code-server.pid)`); } catch { /* already gone */ }
+    });
+
+    test("the workspace's model setting is ignored and the user is told; trusting the workspace applies it", async () => {
+        // code-server opens the folder in Restricted Mode.
+        await trustPage.locator(".statusbar-item").filter({ hasText: "Restricted Mode" }).first().waitFor({ timeout: 120_000 });
+        const toast = trustPage.locator(".notifications-toasts .notification-toast").filter({ hasText: /this workspace is not trusted, so its settings moePilot\.modelPath are ignored/ }).first();
+        await toast.waitFor({ timeout: 60_000 });
+        // The user's settings apply: the embedded model, not the repository's file.
+        await trustPage.waitForFunction(() => [...document.querySelectorAll(".statusbar-item")].some((e) => /k=2\/8/.test(e.textContent ?? "")), null, { timeout: 60_000 });
+        await trustPage.screenshot({ path: path.join(OUT, "restricted-mode.png") });
+
+        await toast.locator(".monaco-button").filter({ hasText: "Manage Workspace Trust" }).click();
+        await trustPage.screenshot({ path: path.join(OUT, "trust-editor.png") });
+        await trustPage.locator(".workspace-trust-editor .monaco-button").filter({ hasText: /^Trust/ }).first().click({ timeout: 30_000 });
+        // Trusted: the workspace's setting applies now, and that file is refused for what it is.
+        await trustPage.locator(".notifications-toasts .notification-toast").filter({ hasText: /evil\.gguf is not a GGUF model file/ }).first().waitFor({ timeout: 60_000 });
+        await trustPage.screenshot({ path: path.join(OUT, "trusted.png") });
     });
 });
