@@ -53,7 +53,13 @@ export type MemorySettings = {
      * machine, or the server's memory cgroup, has available when the model loads). A MoE model
      * larger than it runs with the expert cache (server/cache/); a model that fits is not touched.
      */
-    budget: "auto" | number
+    budget: "auto" | number,
+    /**
+     * With the expert cache: also read the experts the next layer will probably choose (this
+     * layer's router input through the next layer's router), a layer early. Off by default: on
+     * this project's measurements it predicts most choices but decodes slower (docs/bench-cache.md).
+     */
+    prefetchNextLayer: boolean
 };
 
 /** Where a model offloaded to a GPU keeps its expert weights (server/engine/expertPlacement.ts). */
@@ -256,6 +262,8 @@ export type ExpertCacheStatus = {
     hitRate?: number,
     /** Bytes the server read from storage per token since the load. */
     diskBytesPerToken?: number,
+    /** Share of the experts the layers chose that the next-layer prediction had started reading a layer earlier. */
+    predictedShare?: number,
     /** Weights pinned in memory: non-expert weights and the pinned experts. */
     pinnedBytes?: number,
     tokens?: number

@@ -26,7 +26,8 @@ export const DEFAULT_SETTINGS: Settings = {
         expertsOnCpu: "off"
     },
     memory: {
-        budget: "auto"
+        budget: "auto",
+        prefetchNextLayer: false
     },
     models: {
         directory: "",
@@ -143,7 +144,7 @@ export function parseSettings(raw: unknown, base: Settings = DEFAULT_SETTINGS): 
                 modelPath: text(h.modelPath, "chat.modelPath", base.chat.modelPath, problems, "a path to a .gguf file")
             },
             gpu: { expertsOnCpu },
-            memory: { budget },
+            memory: { budget, prefetchNextLayer: bool(mem.prefetchNextLayer, "memory.prefetchNextLayer", base.memory.prefetchNextLayer, problems) },
             models: {
                 directory: text(m.directory, "models.directory", base.models.directory, problems, "a folder path"),
                 huggingFaceEndpoint: url(m.huggingFaceEndpoint, "models.huggingFaceEndpoint", base.models.huggingFaceEndpoint, problems)
@@ -163,6 +164,6 @@ export function parseSettings(raw: unknown, base: Settings = DEFAULT_SETTINGS): 
 /** Settings whose change needs the model (or its contexts) loaded again. */
 export function needsReload(a: Settings, b: Settings): boolean {
     return a.modelPath !== b.modelPath || a.chat.modelPath !== b.chat.modelPath || a.threads !== b.threads || a.contextSize !== b.contextSize
-        || a.gpu.expertsOnCpu !== b.gpu.expertsOnCpu || a.memory.budget !== b.memory.budget
+        || a.gpu.expertsOnCpu !== b.gpu.expertsOnCpu || a.memory.budget !== b.memory.budget || a.memory.prefetchNextLayer !== b.memory.prefetchNextLayer
         || JSON.stringify(a.remote) !== JSON.stringify(b.remote);
 }

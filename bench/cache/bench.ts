@@ -28,6 +28,7 @@ const PROCESS_OVERHEAD = 400 * 2 ** 20;
 const SHARES = (process.env.BENCH_CACHE_SHARES ?? "0.25,0.35,0.5").split(",").map(Number);
 
 type Run = { residentFileBytes: number, peakBytes?: number, decodeReadBytesPerToken: number, mode: string, tokens: number[], promptMs: number, evaluatedTokens: number, decodeTokensPerSecond: number, readBytes: number,
+    prediction?: { predicted: number, chosen: number },
     cache?: { hits: number, uses: number, tokens: number, quotaPerLayer: number, diskBytesPerToken: number, pinning: string, pinnedBytes: number } };
 
 function requireCgroups() {
@@ -59,6 +60,9 @@ function runConfined(modelPath: string, mode: string, limitBytes: number, budget
     }
 }
 
+/** The next-layer prediction's share of the chosen experts, when it ran. */
+const predicted = (r: Run) => (r.prediction && r.prediction.chosen > 0 ? `${((r.prediction.predicted / r.prediction.chosen) * 100).toFixed(1)}% predicted a layer ahead, ` : "");
+
 async function main() {
     requireCgroups();
     const modelPath = await syntheticMoe("memoryBound");
@@ -75,14 +79,14 @@ async function main() {
         const mmap = runConfined(modelPath, "mmap", limit, budget);
         console.log(`  plain mmap:   ${mmap.decodeTokensPerSecond.toFixed(2)} tokens/s, ${mib(mmap.decodeReadBytesPerToken)} read per decoded token`);
         const prefetch = runConfined(modelPath, "prefetch", limit, budget);
-        console.log(`  prefetch only ${prefetch.decodeTokensPerSecond.toFixed(2)} tokens/s (${(prefetch.decodeTokensPerSecond / mmap.decodeTokensPerSecond).toFixed(2)}x mmap), ${mib(prefetch.decodeReadBytesPerToken)} read per decoded token`);
+        console.log(`  prefetch only ${prefetch.decodeTokensPerSecond.toFixed(2)} tokens/s (${(prefetch.decodeTokensPerSecond / mmap.decodeTokensPerSecond).toFixed(2)}x mmap), ${predicted(prefetch)}${mib(prefetch.decodeReadBytesPerToken)} read per decoded token`);
         const policies: Run[] = [prefetch];
-        for (const policy of ["lru", "lfu", "score"]) {
+        for (const policy of ["lru", "lfu", "score", "score+predict"]) {
             const r = runConfined(modelPath, policy, limit, budget);
             policies.push(r);
             const c = r.cache!;
-            console.log(`  cache ${policy.padEnd(6)} ${r.decodeTokensPerSecond.toFixed(2)} tokens/s (${(r.decodeTokensPerSecond / mmap.decodeTokensPerSecond).toFixed(2)}x mmap), ` +
-                `hit rate ${((c.hits / c.uses) * 100).toFixed(1)}% at ${c.quotaPerLayer} experts per layer, ${mib(r.decodeReadBytesPerToken)} read per decoded token, pinning ${c.pinning}`);
+            console.log(`  cache ${policy.padEnd(9)} ${r.decodeTokensPerSecond.toFixed(2)} tokens/s (${(r.decodeTokensPerSecond / mmap.decodeTokensPerSecond).toFixed(2)}x mmap), ` +
+                `hit rate ${((c.hits / c.uses) * 100).toFixed(1)}% at ${c.quotaPerLayer} experts per layer, ${predicted(r)}${mib(r.decodeReadBytesPerToken)} read per decoded token, pinning ${c.pinning}`);
         }
         for (const r of [mmap, ...policies]) {
             reference ??= r.tokens;
@@ -103,18 +107,25 @@ async function main() {
     writePage(rows, fileSize, { budget, runs: unlimited });
 }
 
+function runName(mode: string): string {
+    const base = mode.replace(/\+predict$/, "");
+    const name = base === "mmap" ? "plain mmap" : base === "prefetch" ? "prefetch only" : `cache, ${base}`;
+    return mode.endsWith("+predict") ? `${name} + next-layer prediction` : name;
+}
+
 function writePage(rows: { share: number, budget: number, limit: number, mmap: Run, policies: Run[] }[], fileSize: number, unlimited: { budget: number, runs: Run[] }) {
     const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
     const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: ROOT, encoding: "utf8" }).trim() !== "";
     const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim() + (dirty ? " with uncommitted changes" : "");
     const table = rows.flatMap((r) => [r.mmap, ...r.policies].map((run) => {
         const c = run.cache;
-        return `| ${mib(r.budget)} (${(r.share * 100).toFixed(0)}%) | ${run.mode === "mmap" ? "plain mmap" : run.mode === "prefetch" ? "prefetch only" : `cache, ${run.mode}`} | ${run.decodeTokensPerSecond.toFixed(2)} | ${(run.decodeTokensPerSecond / r.mmap.decodeTokensPerSecond).toFixed(2)}x | ${c ? `${((c.hits / c.uses) * 100).toFixed(1)}% (${c.quotaPerLayer}/layer)` : ""} | ${mib(run.decodeReadBytesPerToken)} |`;
+        const share = run.prediction && run.prediction.chosen > 0 ? `${((run.prediction.predicted / run.prediction.chosen) * 100).toFixed(1)}%` : "";
+        return `| ${mib(r.budget)} (${(r.share * 100).toFixed(0)}%) | ${runName(run.mode)} | ${run.decodeTokensPerSecond.toFixed(2)} | ${(run.decodeTokensPerSecond / r.mmap.decodeTokensPerSecond).toFixed(2)}x | ${c ? `${((c.hits / c.uses) * 100).toFixed(1)}% (${c.quotaPerLayer}/layer)` : ""} | ${share} | ${mib(run.decodeReadBytesPerToken)} |`;
     }));
     writeFileSync(path.join(ROOT, "docs", "bench-cache.svg"), lineChart([{
         title: "Decode speed under a memory limit", xLabel: "memory budget, % of the model", yLabel: "decode tokens/s", yFrom0: true, legendLeft: true,
         series: [{ name: "plain mmap", points: rows.map((r) => ({ x: r.share * 100, y: r.mmap.decodeTokensPerSecond })), dashed: true },
-            ...["prefetch only", "expert cache, lru", "expert cache, lfu", "expert cache, score"].map((name, i) => ({ name, points: rows.map((r) => ({ x: r.share * 100, y: r.policies[i]!.decodeTokensPerSecond })) }))]
+            ...["prefetch only", "expert cache, lru", "expert cache, lfu", "expert cache, score", "expert cache, score + next-layer prediction"].map((name, i) => ({ name, points: rows.map((r) => ({ x: r.share * 100, y: r.policies[i]!.decodeTokensPerSecond })) }))]
     }]));
     writeFileSync(path.join(ROOT, "docs", "bench-cache.md"), `# Benchmark: the expert cache under a memory limit
 
@@ -135,20 +146,25 @@ moment the layer has chosen them (llama.cpp's prefetch hook, native/patches), no
 the non-expert weights and each MoE layer's quota of experts (at most twice the active ones)
 pinned, the quota re-chosen by the policy from the routing trace every 8 tokens; other experts
 stay in the page cache until the weights that may be resident pass 85% of the budget, when the
-ones the policy values least are paged out. Every run wrote the same tokens.
+ones the policy values least are paged out. **+ next-layer prediction**
+(\`moePilot.memory.prefetchNextLayer\`): each layer's router input also goes through the next
+layer's router, and the experts it names are read a layer early. Every run wrote the same tokens.
 
 **Reading it.** Nearly all of the gain over plain mmap is the mechanism (prefetch whole experts,
 no read-around): plain mmap on this disk reads around each fault in 16 MiB windows and
 re-reads the model many times a token. Inside a cgroup, "prefetch only" is faster than the
 cache: the kernel gives it all the page cache the limit allows, while the cache holds itself to
 85% of its budget (and pays for mlock and pageout calls). Among the policies, LFU and score
-beat LRU on this generated routing. What the cache adds is the budget without a cgroup: the table
-below.
+beat LRU on this generated routing. Next-layer prediction names most of the experts a layer will
+choose (the column), yet decodes slower here: a layer's compute on one thread is a fraction of the
+time its experts take to read, so a layer of lead time hides little, while the wrong guesses add
+reads and the extra look at each layer splits the graph once more. It stays off by default.
+What the cache adds is the budget without a cgroup: the table below.
 
 ![decode speed by memory budget](bench-cache.svg)
 
-| budget | run | decode tokens/s | vs plain mmap | hit rate of the pinned experts (quota) | read from storage per decoded token |
-|---|---|---|---|---|---|
+| budget | run | decode tokens/s | vs plain mmap | hit rate of the pinned experts (quota) | chosen experts predicted a layer ahead | read from storage per decoded token |
+|---|---|---|---|---|---|---|
 ${table.join("\n")}
 
 **Without a memory limit** (the same budget of ${mib(unlimited.budget)}, nothing else confining the process, as on a
@@ -157,7 +173,7 @@ keep the whole model; the cache keeps it near its budget (a little above: the la
 
 | run | decode tokens/s | model resident |
 |---|---|---|
-${unlimited.runs.map((r) => `| ${r.mode === "prefetch" ? "prefetch only" : `cache, ${r.mode}`} | ${r.decodeTokensPerSecond.toFixed(2)} | ${mib(r.residentFileBytes)} |`).join("\n")}
+${unlimited.runs.map((r) => `| ${runName(r.mode)} | ${r.decodeTokensPerSecond.toFixed(2)} | ${mib(r.residentFileBytes)} |`).join("\n")}
 `);
     console.log("wrote docs/bench-cache.md and docs/bench-cache.svg");
 }

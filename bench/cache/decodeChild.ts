@@ -2,7 +2,9 @@
  * One run of bench:cache, in its own process (the parent puts it in a memory cgroup first): loads
  * a model with llama.cpp's memory map, decodes greedily and prints JSON — decode tokens/s, the
  * tokens, and with `cache` the expert cache's statistics.
- *   node --import tsx bench/cache/decodeChild.ts <model.gguf> <mmap|prefetch|lru|lfu|score> <budgetBytes> <tokens>
+ *   node --import tsx bench/cache/decodeChild.ts <model.gguf> <mode> <budgetBytes> <tokens>
+ * mode: mmap | prefetch | lru | lfu | score; `+predict` after prefetch or a policy turns the
+ * next-layer prediction on (each layer's input through the next layer's router, its experts read a layer early).
  */
 import { readFileSync, statSync } from "node:fs";
 import { getLlama, readGgufFileInfo, type Token } from "node-llama-cpp";
@@ -11,7 +13,9 @@ import { allExpertRanges, expertLayout, prefetchTable } from "../../server/cache
 import type { PolicyName } from "../../server/cache/policies";
 import { NativeMoeContext, llamaBinaries } from "../../server/engine/nativeMoe";
 
-const [modelPath, mode, budget, count] = process.argv.slice(2) as [string, "mmap" | "prefetch" | PolicyName, string, string];
+const [modelPath, modeArg, budget, count] = process.argv.slice(2) as [string, string, string, string];
+const predict = modeArg.endsWith("+predict");
+const mode = modeArg.replace(/\+predict$/, "") as "mmap" | "prefetch" | PolicyName;
 const PROMPT = "import numpy as np\n\n\ndef moving_average(values, window):\n    \"\"\"Average of each window of values.\"\"\"\n";
 
 const llama = await getLlama({ ...llamaBinaries(), progressLogs: false });
@@ -29,14 +33,14 @@ const control = NativeMoeContext.memoryControl(llama, modelPath)!;
 if (mode === "prefetch") {
     // the mechanism without the policy: no read-around on expert faults, experts read as chosen, nothing pinned
     control("random", allExpertRanges(layout));
-    const prefetch = moe.setPrefetch(modelPath, prefetchTable(layout));
+    const prefetch = moe.setPrefetch(modelPath, prefetchTable(layout), predict);
     if (prefetch !== true) throw new Error(prefetch);
 } else if (mode !== "mmap") {
     const used = (model.fileInfo.architectureMetadata as { expert_used_count: number }).expert_used_count;
     const made = ExpertCache.create(layout, statSync(modelPath).size, Number(budget), used, control, mode);
     if (typeof made === "string") throw new Error(made);
     cache = made;
-    const prefetch = moe.setPrefetch(modelPath, cache.prefetchTable());
+    const prefetch = moe.setPrefetch(modelPath, cache.prefetchTable(), predict);
     if (prefetch !== true) throw new Error(prefetch);
 }
 
@@ -55,7 +59,7 @@ for await (const token of sequence.evaluate(prompt, { temperature: 0 })) {
 }
 const ended = performance.now();
 process.stdout.write(JSON.stringify({
-    mode, tokens, promptMs: firstAt - started, evaluatedTokens: prompt.length + tokens.length,
+    mode: modeArg, tokens, prediction: mode === "mmap" ? undefined : moe.prefetchStats(), promptMs: firstAt - started, evaluatedTokens: prompt.length + tokens.length,
     decodeTokensPerSecond: (tokens.length - 1) / ((ended - firstAt) / 1000),
     cache: cache ? { ...cache.stats(), residency: cache.residency() } : undefined,
     readBytes: readBytes(),

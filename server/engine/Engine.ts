@@ -246,8 +246,15 @@ export class Engine {
             contextSize: context.contextSize,
             chatWrapper: templateFromModel ? resolveChatWrapper(model) : new GeneralChatWrapper(),
             templateFromModel,
-            moe: native ? this.startTrace(NativeMoeContext.of(context, inspection.expertCount), inspection.expertCount, inspection.path) : undefined
+            moe: native ? this.trackChat(this.startTrace(NativeMoeContext.of(context, inspection.expertCount), inspection.expertCount, inspection.path)) : undefined
         };
+    }
+
+    /** Chat contexts' native controls (for the prefetch statistics). */
+    private chatMoe = new Set<NativeMoeContext>();
+    private trackChat(moe: NativeMoeContext | undefined): NativeMoeContext | undefined {
+        if (moe) this.chatMoe.add(moe);
+        return moe;
     }
 
     private startTrace(moe: NativeMoeContext | undefined, expertCount: number, modelPath?: string): NativeMoeContext | undefined {
@@ -255,7 +262,7 @@ export class Engine {
         moe?.setTrace(true, Math.floor(TRACE_BUFFER_BYTES / (12 + 8 * expertCount)));
         // The expert cache manages the completion model's file: a separate chat model's contexts do not prefetch into it.
         if (moe && this.expertCache && this.loaded && (modelPath === undefined || modelPath === this.loaded.inspection.path)) {
-            const prefetch = moe.setPrefetch(this.loaded.inspection.path, this.expertCache.prefetchTable());
+            const prefetch = moe.setPrefetch(this.loaded.inspection.path, this.expertCache.prefetchTable(), this.loaded.settings.memory.prefetchNextLayer);
             if (prefetch !== true) this.log.warn(`expert prefetch: ${prefetch}`);
         }
         return moe;
@@ -299,8 +306,15 @@ export class Engine {
     expertCacheStatus(): ExpertCacheStatus | undefined {
         if (!this.cacheStatus || !this.expertCache) return this.cacheStatus;
         const s = this.expertCache.stats();
+        // The contexts that prefetch into the cache: the completion context and a chat context on the same model.
+        const contexts = [this.backend?.moe, ...(this.loaded?.chatInspection ? [] : [...this.chatMoe])];
+        const prediction = contexts.reduce((sum, moe) => {
+            const p = moe?.prefetchStats();
+            return p ? { predicted: sum.predicted + p.predicted, chosen: sum.chosen + p.chosen } : sum;
+        }, { predicted: 0, chosen: 0 });
         return {
             ...this.cacheStatus, quotaPerLayer: s.quotaPerLayer, policy: s.policy, hitRate: s.uses > 0 ? s.hits / s.uses : undefined,
+            predictedShare: prediction.chosen > 0 ? prediction.predicted / prediction.chosen : undefined,
             diskBytesPerToken: s.diskBytesPerToken, pinnedBytes: s.pinnedBytes, tokens: s.tokens, reason: s.note
         };
     }
@@ -325,6 +339,7 @@ export class Engine {
         this.cacheStatus = undefined;
         const chats = [...this.chats.values()];
         this.chats.clear();
+        this.chatMoe.clear();
         for (const chat of chats) await (await chat.catch(() => undefined))?.context.dispose();
         await context?.dispose();
         for (const model of this.models.values()) await model.dispose();

@@ -52,7 +52,8 @@ type AddonMoeMethods = {
         layer: Int32Array, pos: Int32Array, used: Int32Array, ids: Int32Array, weights: Float32Array
     },
     /** native/patches/addon/0003; true, or why not. */
-    setMoePrefetch?(path: string | null, blocks?: number, experts?: number, table?: Float64Array): true | string
+    setMoePrefetch?(path: string | null, blocks?: number, experts?: number, table?: Float64Array, predict?: boolean): true | string,
+    getMoePrefetchStats?(): { predicted: number, chosen: number }
 };
 
 /** For expert prefetch: per block and expert, the same number of [offset, length] file ranges. */
@@ -128,9 +129,17 @@ export class NativeMoeContext {
      * Expert prefetch: while on, each evaluation starts reading a layer's chosen experts from
      * `path` the moment the layer has chosen them (the expert cache). Returns true, or why not.
      */
-    setPrefetch(path: string, table: PrefetchTable | undefined): true | string {
+    setPrefetch(path: string, table: PrefetchTable | undefined, predictNextLayer = false): true | string {
         if (typeof this.addon.setMoePrefetch !== "function") return "this native build has no expert prefetch (npm run native)";
-        return table ? this.addon.setMoePrefetch(path, table.blocks, table.experts, table.table) : this.addon.setMoePrefetch(null);
+        return table ? this.addon.setMoePrefetch(path, table.blocks, table.experts, table.table, predictNextLayer) : this.addon.setMoePrefetch(null);
+    }
+
+    /**
+     * Next-layer prediction since the prefetch was set: of the experts the layers chose (per token,
+     * decode batches), how many the previous layer's prediction had started reading already.
+     */
+    prefetchStats(): { predicted: number, chosen: number } {
+        return this.addon.getMoePrefetchStats?.() ?? { predicted: 0, chosen: 0 };
     }
 
     /** Takes every row recorded since the last read (between evaluations). */

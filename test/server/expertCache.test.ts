@@ -1,7 +1,7 @@
 /**
  * The expert cache through the real server, on the embedded model (7 MB) with a memory budget
- * smaller than it (5 MiB): the server turns the cache on, pins and prefetches as completions and
- * chats run, reports it in moePilot/routing/stats — and writes exactly what it writes without the
+ * smaller than it (5 MiB): the server turns the cache on, pins and prefetches (each layer's
+ * choice, and the next layer's predicted one) as completions and chats run, reports it in moePilot/routing/stats — and writes exactly what it writes without the
  * cache (greedy decoding: the cache decides where weights are, never which ones a token uses).
  */
 import assert from "node:assert/strict";
@@ -14,7 +14,8 @@ const TEXT = "def mean(values):\n    total = 0\n    for value in values:\n      
 const AT = { line: 4, character: 11 };
 
 async function run(budget: "auto" | number): Promise<{ completion: string, chat: string, stats: RoutingStatsResult, logs: string[] }> {
-    const client = await TestClient.start({ settings: { completion: { debounceMs: 0 }, memory: { budget } } });
+    // Next-layer prediction on too (off by default): it must not change results either.
+    const client = await TestClient.start({ settings: { completion: { debounceMs: 0 }, memory: { budget, prefetchNextLayer: true } } });
     try {
         const s = await client.settled();
         assert.equal(s.state, "ready", s.message);
@@ -41,6 +42,8 @@ describe("expert cache", () => {
         assert.ok((c.tokens ?? 0) > 20, `tokens seen: ${c.tokens}`);
         assert.ok(c.hitRate !== undefined && c.hitRate > 0 && c.hitRate <= 1, `hit rate ${c.hitRate}`);
         assert.ok((c.pinnedBytes ?? 0) > 0);
+        // Next-layer prediction: each layer's input through the next layer's router, prefetched a layer early.
+        assert.ok(c.predictedShare !== undefined && c.predictedShare > 0 && c.predictedShare <= 1, `predicted a layer ahead: ${c.predictedShare}`);
         assert.ok(withCache.logs.some((l) => /expert cache on: .* of 8 experts pinned per layer/.test(l)), "the log says so");
         assert.ok(!withCache.logs.some((l) => /expert prefetch:/.test(l)), "prefetch attached to every context");
     });

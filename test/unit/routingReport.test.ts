@@ -16,9 +16,9 @@ test("the routing report: a table per workload, the reason when unavailable", ()
 
 test("the routing report: the expert cache's state, on or off with its reason", () => {
     const base = { available: true, expertCount: 8, expertUsedCount: 2 } as const;
-    const on = routingMarkdown({ ...base, cache: { state: "on", budgetBytes: 4 * 2 ** 20, modelBytes: 7 * 2 ** 20, quotaPerLayer: 2, policy: "score", hitRate: 0.75, diskBytesPerToken: 2 ** 20, pinnedBytes: 3 * 2 ** 20, tokens: 40 } }, "demo");
+    const on = routingMarkdown({ ...base, cache: { state: "on", budgetBytes: 4 * 2 ** 20, modelBytes: 7 * 2 ** 20, quotaPerLayer: 2, policy: "score", hitRate: 0.75, predictedShare: 0.625, diskBytesPerToken: 2 ** 20, pinnedBytes: 3 * 2 ** 20, tokens: 40 } }, "demo");
     assert.match(on, /## Expert cache\n\nOn: the model \(7 MiB\) is larger than the memory budget \(4 MiB\)\. 2 experts pinned per layer \(score policy\), 3 MiB pinned/);
-    assert.match(on, /\| 75\.0% \| 1 MiB \| 40 \|/);
+    assert.match(on, /\| 75\.0% \| 62\.5% \| 1 MiB \| 40 \|/);
     const off = routingMarkdown({ ...base, cache: { state: "off", reason: "the model fits", budgetBytes: 1, modelBytes: 1 } }, "demo");
     assert.match(off, /## Expert cache\n\nOff: the model fits\./);
 });
