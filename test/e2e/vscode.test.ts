@@ -118,12 +118,20 @@ async function openFile(name: string) {
 
 /** Go to Line (Ctrl+G), then wait until the status bar says the cursor is there. */
 async function goToLine(line: number) {
-    await page.keyboard.press("Control+g");
+    // As with Quick Open, a focus move (a toast, a diff closing) can swallow the first try.
     const input = page.locator(".quick-input-widget input");
-    await input.waitFor();
-    await input.fill(`:${line}`);
-    await page.keyboard.press("Enter");
-    await page.waitForFunction((n) => [...document.querySelectorAll(".statusbar-item")].some((e) => new RegExp(`^Ln ${n},`).test(e.textContent ?? "")), line);
+    for (let attempt = 1; ; attempt++) {
+        try {
+            await page.keyboard.press("Control+g");
+            await input.fill(`:${line}`, { timeout: 5_000 });
+            await page.keyboard.press("Enter");
+            await page.waitForFunction((n) => [...document.querySelectorAll(".statusbar-item")].some((e) => new RegExp(`^Ln ${n},`).test(e.textContent ?? "")), line, { timeout: 5_000 });
+            return;
+        } catch (e) {
+            if (attempt === 3) { await shot(`line-${line}-failed`); throw e; }
+            await page.keyboard.press("Escape");
+        }
+    }
 }
 
 describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, () => {
