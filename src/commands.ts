@@ -8,6 +8,7 @@ import type { ChatPanel } from "./chat/ChatPanel";
 import type { Ctx } from "./ctx";
 import { routingMarkdown } from "./routingReport";
 import { chooseModel, showModelCard, useModelFromDisk } from "./models";
+import { showReport } from "./reports";
 import { RoutingStatsRequest } from "../server/protocol";
 
 type Command = (ctx: Ctx, chat: ChatPanel) => (...args: never[]) => unknown;
@@ -58,8 +59,7 @@ const COMMANDS: Record<string, Command> = {
         const client = ctx.running;
         if (!client) { void vscode.window.showWarningMessage("MoE Pilot: the server is not running."); return; }
         const stats = await client.sendRequest(RoutingStatsRequest.type);
-        const doc = await vscode.workspace.openTextDocument({ language: "markdown", content: routingMarkdown(stats, ctx.status.serverStatus.model?.name ?? "model") });
-        await vscode.commands.executeCommand("markdown.showPreview", doc.uri);
+        await showReport("Expert routing.md", routingMarkdown(stats, ctx.status.serverStatus.model?.name ?? "model"));
     },
     "moePilot.setRemoteApiKey": (ctx) => async () => {
         const key = await vscode.window.showInputBox({

@@ -7,6 +7,7 @@ import { ChatPanel } from "./chat/ChatPanel";
 import { registerCommands } from "./commands";
 import { Ctx } from "./ctx";
 import { registerProposalDocuments } from "./edits/proposeEdit";
+import { registerReports } from "./reports";
 import { watchWorkspaceTrust } from "./workspaceTrust";
 
 let ctx: Ctx | undefined;
@@ -18,6 +19,7 @@ export async function activate(context: vscode.ExtensionContext) {
         chat,
         vscode.window.registerWebviewViewProvider(ChatPanel.viewId, chat, { webviewOptions: { retainContextWhenHidden: true } }),
         registerProposalDocuments(),
+        registerReports(),
         ...registerCommands(ctx, chat),
         // Trusted now: the workspace's own model and server settings apply; the server reads them again.
         watchWorkspaceTrust(() => void ctx?.settingsChanged())

@@ -12,6 +12,7 @@ import {
 import { CONFIG_SECTION } from "./config";
 import type { Ctx } from "./ctx";
 import { loadedCardMarkdown } from "./modelCardReport";
+import { showReport } from "./reports";
 
 const size = (b: number) => (b < 2 ** 30 ? `${(b / 2 ** 20).toFixed(0)} MiB` : `${(b / 2 ** 30).toFixed(1)} GiB`);
 const FIT_ICON = { "fits": "$(pass)", "expert-cache": "$(database)", "too-large": "$(warning)" } as const;
@@ -134,6 +135,5 @@ export async function showModelCard(ctx: Ctx) {
     const lsp = client(ctx);
     if (!lsp) return;
     const card = await lsp.sendRequest(ModelCardRequest.type);
-    const doc = await vscode.workspace.openTextDocument({ language: "markdown", content: loadedCardMarkdown(card) });
-    await vscode.commands.executeCommand("markdown.showPreview", doc.uri);
+    await showReport("Model card.md", loadedCardMarkdown(card));
 }

@@ -34,7 +34,7 @@ const NETWORK_LOG = path.join(OUT, "..", "e2e-network.strace");
  * and DNS lookups (a UDP connect to the resolver) included. `-f` follows the servers the client
  * starts again after the crash tests. Undefined (and the check skipped) without strace.
  */
-function watchConnections(): { stop(): Promise<string> } | undefined {
+function watchConnections(): { stop(): Promise<{ log: string, attachError?: string }> } | undefined {
     const ps = execFileSync("ps", ["-eo", "pid,args"], { encoding: "utf8" }).split("\n");
     const pid = (re: RegExp) => ps.find((l) => re.test(l))?.trim().split(/\s+/)[0];
     const host = pid(/bootstrap-fork --type=extensionHost/);
@@ -44,14 +44,18 @@ function watchConnections(): { stop(): Promise<string> } | undefined {
     try {
         execFileSync("strace", ["-V"], { stdio: "ignore" });
         // --seccomp-bpf: only connect() stops the traced processes, so tracing costs them nothing else.
-        strace = spawn("strace", ["-f", "--seccomp-bpf", "-qq", "-e", "trace=connect", "-o", NETWORK_LOG, "-p", host, "-p", server], { stdio: "ignore" });
+        strace = spawn("strace", ["-f", "--seccomp-bpf", "-qq", "-e", "trace=connect", "-o", NETWORK_LOG, "-p", host, "-p", server], { stdio: ["ignore", "ignore", "pipe"] });
     } catch { return undefined; }
+    let stderr = "";
+    strace.stderr!.on("data", (d: Buffer) => { stderr += d.toString(); });
+    const exited = new Promise((resolve) => strace.once("exit", resolve));
     return {
         stop: async () => {
-            const exited = new Promise((resolve) => strace.once("exit", resolve));
+            // Still running at the end, or it never attached (ptrace not allowed, say).
+            if (strace.exitCode !== null) return { log: "", attachError: stderr.trim() || `strace exited with ${strace.exitCode}` };
             strace.kill("SIGINT");
             await exited;
-            return readFileSync(NETWORK_LOG, "utf8");
+            return { log: readFileSync(NETWORK_LOG, "utf8") };
         }
     };
 }
@@ -297,9 +301,10 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
         assert.match(card, /8 per layer, 2 used per token/);
         assert.match(card, /Expert routing/);
         await shot("model-card");
-        // Close the preview (a webview keeps the keyboard) and give the editor the focus back.
-        await page.locator(".tabs-container .tab.active").first().click();
+        // Close the preview (a webview keeps the keyboard): a read-only report, nothing asks to be saved.
+        await page.locator(".tabs-container .tab.active").filter({ hasText: "Model card" }).first().click();
         await page.keyboard.press("Control+W");
+        await page.locator(".tabs-container .tab").filter({ hasText: "Model card" }).first().waitFor({ state: "detached" });
         await page.locator(".editor-instance .monaco-editor .view-lines").first().click();
 
         await palette("Welcome: Open Walkthrough");
@@ -353,9 +358,11 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
 
     test("the extension host and the language server opened no network connection in the whole session", async (t) => {
         if (!network) { t.skip("strace is not installed"); return; }
-        const log = await network.stop();
+        const { log, attachError } = await network.stop();
+        if (attachError) { t.skip(`strace could not trace the processes: ${attachError}`); return; }
         const calls = log.split("\n").filter((l) => /connect\(/.test(l));
-        assert.ok(calls.some((l) => /AF_UNIX/.test(l)) || calls.length === 0, "strace saw the processes");
+        // The restarted servers and the extension host's own local sockets: proof the trace was live.
+        assert.ok(calls.length > 0, "strace saw connect() calls");
         // AF_INET/AF_INET6 connections beyond this machine (a DNS lookup shows as one to the resolver).
         const outgoing = calls.filter((l) => /AF_INET6?/.test(l) && !/inet_addr\("127\.|inet_pton\(AF_INET6, "(::1|::ffff:127\.)/.test(l));
         assert.deepEqual(outgoing, [], "no connection beyond this machine");
