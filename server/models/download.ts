@@ -114,10 +114,10 @@ export async function downloadModel(options: DownloadOptions): Promise<DownloadR
     if (free < needed + Math.min(DISK_MARGIN.maxBytes, totalBytes * DISK_MARGIN.share))
         throw new DownloadError("disk-full", `Not enough free disk space for ${downloader.entrypointFilename}: it needs ${gib(totalBytes)} and ${gib(free)} is free in ${directory}. Free some space or choose another folder in moePilot.models.directory.`);
 
-    let resumedBytes: number | undefined;
+    // ipull loaded the chunk map of what an interrupted download fetched: that much is not fetched again.
+    const resumedBytes = downloader.downloadedSize;
     let lastReport = 0;
     const report = (final = false) => {
-        resumedBytes ??= downloader.downloadedSize;
         const now = performance.now();
         if (!final && now - lastReport < PROGRESS_INTERVAL_MS) return;
         lastReport = now;
@@ -168,7 +168,7 @@ export async function downloadModel(options: DownloadOptions): Promise<DownloadR
         throw new DownloadError("not-a-model", `The downloaded file cannot be used, so it was deleted: ${errorMessage(e)}`, { cause: e });
     }
     for (const f of files) await rename(f.staged, f.final);
-    return result(false, resumedBytes ?? 0, verified);
+    return result(false, resumedBytes, verified);
 }
 
 async function removeStaged(files: { staged: string }[]) {

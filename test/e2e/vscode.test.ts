@@ -14,6 +14,7 @@ import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type Browser, chromium, type Frame, type Page } from "playwright-core";
+import { HubServer } from "../server/fixtures/hubServer";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 const OUT = path.join(ROOT, "test-results", "e2e");
@@ -25,6 +26,9 @@ const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable
 const SERVER_PROCESS = "moe-pilot.*dist/server.js";
 
 let browser: Browser, page: Page;
+/** A model hub on 127.0.0.1 (test/server/fixtures/hubServer.ts) standing in for huggingface.co: it serves the demo model under a registry model's name. */
+let hub: HubServer;
+const MODELS_DIR = path.join(ROOT, ".cache", "e2e-models");
 let step = 0;
 const NETWORK_LOG = path.join(OUT, "..", "e2e-network.strace");
 
@@ -147,6 +151,12 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
         rmSync(WORKSPACE, { recursive: true, force: true });
         cpSync(path.join(ROOT, "demo", "workspace"), WORKSPACE, { recursive: true });
         execFileSync("bash", [path.join(ROOT, "scripts/code-server.sh"), "start", String(PORT), PROFILE, WORKSPACE], { stdio: "inherit" });
+        // The user's settings point downloads at the local hub (a mirror, as a company proxy would be) and a fresh folder.
+        hub = await HubServer.start([{ user: "unsloth", repo: "Qwen3-Coder-30B-A3B-Instruct-GGUF", name: "Qwen3-Coder-30B-A3B-Instruct-Q4_K_M.gguf", source: path.join(ROOT, "models", "embedded", "moe-pilot-demo.gguf") }]);
+        rmSync(MODELS_DIR, { recursive: true, force: true });
+        // Machine-scoped settings: in a remote window (code-server) VS Code reads them from the machine's settings file.
+        mkdirSync(path.join(PROFILE, "ud", "Machine"), { recursive: true });
+        writeFileSync(path.join(PROFILE, "ud", "Machine", "settings.json"), JSON.stringify({ "moePilot.models.huggingFaceEndpoint": hub.endpoint, "moePilot.models.directory": MODELS_DIR }, null, 2));
         const home = path.join(PROFILE, "chrome-home");
         browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: CHROMIUM_ARGS, env: { ...process.env, HOME: home, XDG_CONFIG_HOME: `${home}/.config`, XDG_CACHE_HOME: `${home}/.cache` } });
         page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
@@ -159,6 +169,7 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
 
     after(async () => {
         await browser?.close();
+        await hub?.close();
         try { execSync(`kill $(cat ${PROFILE}/code-server.pid)`); } catch { /* already gone */ }
     });
 
@@ -310,6 +321,34 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
         await palette("Welcome: Open Walkthrough");
         await page.locator(".quick-input-list .monaco-list-row").filter({ hasText: "Get started with MoE Pilot" }).first().waitFor();
         await page.keyboard.press("Escape");
+    });
+
+    test("a model downloads from Choose Model: confirmed first, with progress, then loaded", async () => {
+        hub.bytesPerSecond = 2 * 2 ** 20; // ~4 s for the 7 MB file: time to see the progress
+        await palette("MoE Pilot: Choose Model");
+        await page.locator(".quick-input-list .monaco-list-row").filter({ hasText: "Qwen3-Coder-30B-A3B-Instruct" }).first().click();
+        const dialog = page.locator(".monaco-dialog-box").filter({ hasText: /Download Qwen3-Coder-30B-A3B-Instruct \(.*\) from Hugging Face into/ });
+        await dialog.waitFor();
+        assert.equal(hub.requests.length, 0, "nothing is fetched before the user confirms");
+        await shot("download-confirm");
+        await dialog.locator(".monaco-button").filter({ hasText: "Download" }).click();
+        const progress = page.locator(".notifications-toasts .notification-toast").filter({ hasText: /Downloading Qwen3-Coder-30B-A3B-Instruct/ }).first();
+        await progress.filter({ hasText: /MiB of 7\.1 MiB/ }).waitFor({ timeout: 30_000 });
+        await shot("download-progress");
+        await page.locator(".notifications-toasts .notification-toast").filter({ hasText: /Downloaded Qwen3-Coder-30B-A3B-Instruct \(7 MiB\)/ }).first().waitFor({ timeout: 60_000 });
+        // A machine-overridable setting: in a remote window VS Code writes it to the machine's settings.
+        const modelPath = () => (JSON.parse(readFileSync(path.join(PROFILE, "ud", "Machine", "settings.json"), "utf8")) as Record<string, string>)["moePilot.modelPath"] ?? "";
+        const downloaded = new RegExp(`^${MODELS_DIR.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/.*Qwen3-Coder-30B-A3B-Instruct-Q4_K_M\\.gguf$`);
+        for (let i = 0; i < 100 && !downloaded.test(modelPath()); i++) await page.waitForTimeout(100);
+        assert.match(modelPath(), downloaded, "the downloaded file is the model now");
+        assert.ok(hub.requests.some((r) => /\/resolve\/main\/Qwen3-Coder/.test(r)), "fetched from the configured mirror");
+        await waitForStatus(/k=2\/8/); // loaded (the mirror served the demo model's bytes under the registry's name)
+        // Back to the embedded model for the rest of the suite.
+        await palette("MoE Pilot: Choose Model");
+        await page.locator(".quick-input-list .monaco-list-row").filter({ hasText: "The embedded demo model" }).first().click();
+        for (let i = 0; i < 100 && modelPath(); i++) await page.waitForTimeout(100);
+        assert.equal(modelPath(), "", "the embedded model again");
+        await waitForStatus(/k=2\/8/);
     });
 
     test("the server killed mid-answer: the answer is marked interrupted, the chat intact, the server back", async () => {

@@ -108,6 +108,7 @@ describe("model downloads", () => {
         const result = await download({ uri: "hf:moe-pilot/demo-GGUF/moe-pilot-demo.gguf", sha256: sha(EMBEDDED) }, dir);
         assert.equal(result.verified, "sha256");
         assert.equal(result.alreadyPresent, false);
+        assert.equal(result.resumedBytes, 0, "a first download resumes nothing");
         assert.equal(sha(result.path), sha(EMBEDDED));
         assert.deepEqual(files(dir), [path.basename(result.path)], "nothing but the model is left in the directory");
         assert.ok(hub.requests.some((r) => r.includes("/resolve/main/moe-pilot-demo.gguf")) && hub.requests.some((r) => r.startsWith("GET /cdn/")));
