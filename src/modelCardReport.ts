@@ -3,10 +3,10 @@
  * plus the live expert statistics, as Markdown. Pure, so a unit test can read it.
  */
 import type { LoadedModelCard, ModelCard } from "../server/protocol";
+import { formatBytes } from "../server/models/formatBytes";
 import { routingMarkdown } from "./routingReport";
 
 const FIT_WORDS = { "fits": "fits", "expert-cache": "runs with the expert cache", "too-large": "too large for this machine" } as const;
-const size = (b: number) => (b < 2 ** 30 ? `${(b / 2 ** 20).toFixed(1)} MiB` : `${(b / 2 ** 30).toFixed(1)} GiB`);
 /** Table cells come from a file's metadata: keep them from breaking the table or the Markdown. */
 const cell = (s: string) => s.replace(/[|\\`*_<>[\]]/g, (c) => `\\${c}`).replace(/\s+/g, " ");
 
@@ -19,7 +19,7 @@ export function cardMarkdown(card: ModelCard, role: string): string {
     const rows: [string, string][] = [
         ["File", `${cell(card.path)}${card.parts > 1 ? ` (${card.parts} parts)` : ""}`],
         ["Architecture", cell(card.architecture)],
-        ["Size", size(card.sizeBytes)],
+        ["Size", formatBytes(card.sizeBytes)],
         ["Quantization", cell(card.quantization ?? "unknown")],
         ["Layers", String(card.layerCount)],
         ["Trained context", card.trainContextSize ? `${card.trainContextSize} tokens` : "unknown"],

@@ -9,12 +9,12 @@ import { type CancellationToken, ResponseError, WorkDoneProgress } from "vscode-
 import {
     DownloadModelRequest, type DownloadResult, InspectModelRequest, type ModelCard, ModelCardRequest, ModelListRequest, type ModelListResult
 } from "../server/protocol";
+import { formatBytes } from "../server/models/formatBytes";
 import { CONFIG_SECTION } from "./config";
 import type { Ctx } from "./ctx";
 import { loadedCardMarkdown } from "./modelCardReport";
 import { showReport } from "./reports";
 
-const size = (b: number) => (b < 2 ** 30 ? `${(b / 2 ** 20).toFixed(0)} MiB` : `${(b / 2 ** 30).toFixed(1)} GiB`);
 const FIT_ICON = { "fits": "$(pass)", "expert-cache": "$(database)", "too-large": "$(warning)" } as const;
 const FIT_WORDS = { "fits": "Fits in memory", "expert-cache": "Runs with the expert cache", "too-large": "Too large for this machine" } as const;
 
@@ -50,7 +50,7 @@ export async function chooseModel(ctx: Ctx) {
         { label: "Recommended MoE models", kind: vscode.QuickPickItemKind.Separator },
         ...list.models.map((model): Item => ({
             label: `${FIT_ICON[model.fit.verdict]} ${model.name}`,
-            description: `${model.quantization}, ${size(model.fileBytes)}, ${model.experts.total} experts (${model.experts.active} active), ${model.fim ? "completion + chat" : "chat only"}${model.downloadedPath ? " · downloaded" : ""}`,
+            description: `${model.quantization}, ${formatBytes(model.fileBytes)}, ${model.experts.total} experts (${model.experts.active} active), ${model.fim ? "completion + chat" : "chat only"}${model.downloadedPath ? " · downloaded" : ""}`,
             detail: `${FIT_WORDS[model.fit.verdict]}: ${model.fit.reason}. ${model.note}`,
             run: async () => {
                 const role = await askRole(model.name, model.roles);
@@ -67,7 +67,7 @@ export async function chooseModel(ctx: Ctx) {
         }
     ];
     const pick = await vscode.window.showQuickPick(items, {
-        title: `Choose a model · ${size(m.availableMemoryBytes)} of ${size(m.totalMemoryBytes)} memory available${m.freeDiskBytes !== undefined ? ` · ${size(m.freeDiskBytes)} free disk` : ""}`,
+        title: `Choose a model · ${formatBytes(m.availableMemoryBytes)} of ${formatBytes(m.totalMemoryBytes)} memory available${m.freeDiskBytes !== undefined ? ` · ${formatBytes(m.freeDiskBytes)} free disk` : ""}`,
         placeHolder: `Pick a model to use (downloads ask first and go to ${m.modelDirectory})`,
         matchOnDescription: true, matchOnDetail: true
     });
@@ -78,7 +78,7 @@ export async function chooseModel(ctx: Ctx) {
 async function download(ctx: Ctx, params: { id: string }, name: string, bytes: number, list: ModelListResult): Promise<string | undefined> {
     const where = list.machine.modelDirectory;
     const confirm = await vscode.window.showInformationMessage(
-        `Download ${name} (${size(bytes)}) from Hugging Face into ${where}? This is the only time MoE Pilot goes online for it.`, { modal: true }, "Download");
+        `Download ${name} (${formatBytes(bytes)}) from Hugging Face into ${where}? This is the only time MoE Pilot goes online for it.`, { modal: true }, "Download");
     if (confirm !== "Download") return undefined;
     const lsp = client(ctx);
     if (!lsp) return undefined;
@@ -104,7 +104,7 @@ async function download(ctx: Ctx, params: { id: string }, name: string, bytes: n
                 subscription.dispose();
             }
         });
-    if (result) void vscode.window.showInformationMessage(result.alreadyPresent ? `${name} was already downloaded.` : `Downloaded ${name} (${size(result.bytes)}${result.verified === "sha256" ? ", checksum verified" : ""}).`);
+    if (result) void vscode.window.showInformationMessage(result.alreadyPresent ? `${name} was already downloaded.` : `Downloaded ${name} (${formatBytes(result.bytes)}${result.verified === "sha256" ? ", checksum verified" : ""}).`);
     return result?.path;
 }
 
@@ -122,7 +122,7 @@ export async function useModelFromDisk(ctx: Ctx) {
         void vscode.window.showErrorMessage(`MoE Pilot cannot use this file: ${e instanceof ResponseError || e instanceof Error ? e.message : String(e)}`);
         return;
     }
-    const summary = `${card.name}: ${card.architecture}, ${size(card.sizeBytes)}, ${card.isMoe ? `${card.expertCount} experts (${card.expertUsedCount} per token)` : "dense"}, ` +
+    const summary = `${card.name}: ${card.architecture}, ${formatBytes(card.sizeBytes)}, ${card.isMoe ? `${card.expertCount} experts (${card.expertUsedCount} per token)` : "dense"}, ` +
         `${card.fim.source === "none" ? "chat only" : "fill-in-the-middle"}; ${card.memory.fit.reason}.`;
     const choices = card.fim.source === "none" ? ["Use for chat", "Use for both"] : ["Use for both", "Use for chat"];
     const pick = await vscode.window.showInformationMessage(summary, ...(card.memory.fit.verdict === "too-large" ? [] : choices), "Cancel");

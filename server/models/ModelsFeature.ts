@@ -22,11 +22,10 @@ import { inspectModel } from "./inspectModel";
 import { modelCard } from "./modelCard";
 import { REGISTRY, machineMemory, modelFit, registryModel, registryModelForFile } from "./registry";
 
-const gib = formatBytes;
 
 export class ModelsFeature implements Feature {
-    /** Downloads running now, by URI: a second request for the same file waits for the first. */
-    private readonly downloads = new Map<string, Promise<DownloadResult>>();
+    /** URIs downloading now: a second request for the same file is refused (two writers would share its partial file). */
+    private readonly downloads = new Set<string>();
 
     constructor(
         private readonly connection: Connection,
@@ -76,10 +75,10 @@ export class ModelsFeature implements Feature {
             uri, directory, sha256, endpoint: settings.huggingFaceEndpoint, signal: controller.signal,
             onProgress: (p) => progress.report(p.totalBytes > 0 ? Math.floor(100 * p.downloadedBytes / p.totalBytes) : 0, describe(p))
         });
-        this.downloads.set(uri, running);
+        this.downloads.add(uri);
         try {
             const result = await running;
-            this.log.info(result.alreadyPresent ? `${result.path} was already downloaded` : `downloaded ${result.path} (${gib(result.bytes)}, resumed from ${gib(result.resumedBytes)}, verified by ${result.verified})`);
+            this.log.info(result.alreadyPresent ? `${result.path} was already downloaded` : `downloaded ${result.path} (${formatBytes(result.bytes)}, resumed from ${formatBytes(result.resumedBytes)}, verified by ${result.verified})`);
             return result;
         } catch (e: unknown) {
             if (isAbort(e)) {
@@ -121,5 +120,5 @@ function describe(p: { downloadedBytes: number, totalBytes: number, bytesPerSeco
     const left = p.bytesPerSecond > 0 && p.secondsLeft > 0
         ? `, ${p.secondsLeft >= 3600 ? `${Math.floor(p.secondsLeft / 3600)} h ${Math.round((p.secondsLeft % 3600) / 60)} min` : p.secondsLeft >= 60 ? `${Math.round(p.secondsLeft / 60)} min` : `${p.secondsLeft} s`} left`
         : "";
-    return `${gib(p.downloadedBytes)} of ${gib(p.totalBytes)}${speed}${left}`;
+    return `${formatBytes(p.downloadedBytes)} of ${formatBytes(p.totalBytes)}${speed}${left}`;
 }

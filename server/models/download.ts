@@ -57,7 +57,6 @@ export function modelDirectory(setting: string): string {
     return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "moe-pilot", "models");
 }
 
-const gib = formatBytes;
 
 export async function downloadModel(options: DownloadOptions): Promise<DownloadResult> {
     const { directory, signal } = options;
@@ -96,26 +95,23 @@ export async function downloadModel(options: DownloadOptions): Promise<DownloadR
 
     // What an interrupted download left: back to ipull's in-progress name, where a new downloader
     // (ipull reads its chunk map when it is created) resumes it.
-    let partialBytes = 0;
     let renamed = false;
     for (const f of files) {
         const staged = await stat(f.staged).catch(() => undefined);
         if (staged && f.bytes > 0 && staged.size > f.bytes) {
             await rename(f.staged, f.staged + IN_PROGRESS);
-            partialBytes += f.bytes;
             renamed = true;
         } else if (staged) await rm(f.staged, { force: true });
     }
     if (renamed) downloader = await create();
+    // ipull loaded the chunk map of what an interrupted download fetched: that much is not fetched (or written) again.
+    const resumedBytes = downloader.downloadedSize;
 
     const disk = await statfs(staging).catch(() => undefined);
     const free = disk ? disk.bavail * disk.bsize : Infinity;
-    const needed = totalBytes - partialBytes;
-    if (free < needed + Math.min(DISK_MARGIN.maxBytes, totalBytes * DISK_MARGIN.share))
-        throw new DownloadError("disk-full", `Not enough free disk space for ${downloader.entrypointFilename}: it needs ${gib(totalBytes)} and ${gib(free)} is free in ${directory}. Free some space or choose another folder in moePilot.models.directory.`);
+    if (free < totalBytes - resumedBytes + Math.min(DISK_MARGIN.maxBytes, totalBytes * DISK_MARGIN.share))
+        throw new DownloadError("disk-full", `Not enough free disk space for ${downloader.entrypointFilename}: it needs ${formatBytes(totalBytes - resumedBytes)} more and ${formatBytes(free)} is free in ${directory}. Free some space or choose another folder in moePilot.models.directory.`);
 
-    // ipull loaded the chunk map of what an interrupted download fetched: that much is not fetched again.
-    const resumedBytes = downloader.downloadedSize;
     let lastReport = 0;
     const report = (final = false) => {
         const now = performance.now();
@@ -135,7 +131,7 @@ export async function downloadModel(options: DownloadOptions): Promise<DownloadR
         if (signal.aborted) throw abortError();
         if (isDiskFull(e)) {
             await removeStaged(files);
-            throw new DownloadError("disk-full", `The disk filled up while downloading ${downloader.entrypointFilename} (${gib(totalBytes)}); the partial file was removed. Free some space and download again.`, { cause: e });
+            throw new DownloadError("disk-full", `The disk filled up while downloading ${downloader.entrypointFilename} (${formatBytes(totalBytes)}); the partial file was removed. Free some space and download again.`, { cause: e });
         }
         throw new DownloadError("network", `The download of ${downloader.entrypointFilename} stopped: ${errorMessage(e)}. Download again to resume.`, { cause: e });
     } finally {

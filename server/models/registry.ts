@@ -37,7 +37,7 @@ export function registryModelForFile(filePath: string): RegistryModel | undefine
  * always-used weights plus about twice the active experts per layer, estimated from the
  * parameter counts (active / total of the file), plus the context and runtime buffers.
  */
-export function expertCacheFloorBytes(model: RegistryModel): number {
+export function expertCacheFloorBytes(model: Pick<RegistryModel, "fileBytes" | "ramBytes" | "parameters">): number {
     const overhead = model.ramBytes - model.fileBytes;
     const activeShare = Math.min(1, 2 * model.parameters.activeB / model.parameters.totalB);
     return Math.round(model.fileBytes * activeShare + overhead);
@@ -55,11 +55,10 @@ export function machineMemory(): MachineMemory {
  * run usefully here.
  */
 export function modelFit(model: Pick<RegistryModel, "fileBytes" | "ramBytes" | "parameters">, machine: MachineMemory): ModelFit {
-    const gib = formatBytes;
     if (model.ramBytes <= machine.availableBytes)
-        return { verdict: "fits", reason: `needs about ${gib(model.ramBytes)}; ${gib(machine.availableBytes)} is available` };
-    const floor = expertCacheFloorBytes(model as RegistryModel);
+        return { verdict: "fits", reason: `needs about ${formatBytes(model.ramBytes)}; ${formatBytes(machine.availableBytes)} is available` };
+    const floor = expertCacheFloorBytes(model);
     if (floor <= machine.availableBytes)
-        return { verdict: "expert-cache", reason: `needs about ${gib(model.ramBytes)} to be fully in memory, ${gib(machine.availableBytes)} is available: runs with the expert cache (from about ${gib(floor)})` };
-    return { verdict: "too-large", reason: `needs at least ${gib(floor)} even with the expert cache; ${gib(machine.availableBytes)} is available` };
+        return { verdict: "expert-cache", reason: `needs about ${formatBytes(model.ramBytes)} to be fully in memory, ${formatBytes(machine.availableBytes)} is available: runs with the expert cache (from about ${formatBytes(floor)})` };
+    return { verdict: "too-large", reason: `needs at least ${formatBytes(floor)} even with the expert cache; ${formatBytes(machine.availableBytes)} is available` };
 }

@@ -65,7 +65,6 @@ function watchConnections(): { stop(): Promise<{ log: string, attachError?: stri
 }
 let network: ReturnType<typeof watchConnections>;
 const shot = async (name: string) => page.screenshot({ path: path.join(OUT, `${String(++step).padStart(2, "0")}-${name}.png`) });
-const statusText = () => page.evaluate(() => [...document.querySelectorAll(".statusbar-item")].map((e) => e.textContent ?? "").find((t) => /MoE|k=\d/.test(t)) ?? "");
 const waitForStatus = (re: RegExp, timeout = 60_000) =>
     page.waitForFunction((source) => [...document.querySelectorAll(".statusbar-item")].some((e) => new RegExp(source).test(e.textContent ?? "")), re.source, { timeout });
 /** The editor's text as shown, without ghost text (an inline suggestion may appear after any typing). */
@@ -335,7 +334,7 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
         const progress = page.locator(".notifications-toasts .notification-toast").filter({ hasText: /Downloading Qwen3-Coder-30B-A3B-Instruct/ }).first();
         await progress.filter({ hasText: /MiB of 7\.1 MiB/ }).waitFor({ timeout: 30_000 });
         await shot("download-progress");
-        await page.locator(".notifications-toasts .notification-toast").filter({ hasText: /Downloaded Qwen3-Coder-30B-A3B-Instruct \(7 MiB\)/ }).first().waitFor({ timeout: 60_000 });
+        await page.locator(".notifications-toasts .notification-toast").filter({ hasText: /Downloaded Qwen3-Coder-30B-A3B-Instruct \(7\.1 MiB\)/ }).first().waitFor({ timeout: 60_000 });
         // A machine-overridable setting: in a remote window VS Code writes it to the machine's settings.
         const modelPath = () => (JSON.parse(readFileSync(path.join(PROFILE, "ud", "Machine", "settings.json"), "utf8")) as Record<string, string>)["moePilot.modelPath"] ?? "";
         const downloaded = new RegExp(`^${MODELS_DIR.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/.*Qwen3-Coder-30B-A3B-Instruct-Q4_K_M\\.gguf$`);
