@@ -67,7 +67,7 @@ for (const ch of source) {
 const finalStatus = client.status.all.at(-1);
 await client.stop();
 
-console.log(`model: ${status.model!.name} (${status.model!.architecture}, k=${status.completionExperts}/${status.model!.expertCount}), ${path.relative(ROOT, modelPath)}`);
+console.log(`model: ${status.model!.name} (${status.model!.architecture}, k=${status.completionK}/${status.model!.expertCount}), ${path.relative(ROOT, modelPath)}`);
 console.log(`first request:           ${firstMs.toFixed(1)} ms (${firstPrompt?.evaluated ?? "?"} prompt tokens evaluated)`);
 console.log(`typed characters:        ${source.length}`);
 console.log(`  model runs:            ${fmt(modelRuns)}`);

@@ -17,13 +17,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { getLlama, type Llama, LlamaLogLevel, type LlamaModel, readGgufFileInfo, type Token } from "node-llama-cpp";
-import { buildCompletionContext, type OpenDocument } from "../server/completion/context";
+import { buildPromptInput, type OpenDocument } from "../server/completion/promptInput";
 import { buildFimPrompt } from "../server/completion/fimFormats";
 import { endOfSuggestion, postprocess } from "../server/completion/filters";
 import { generate } from "../server/completion/generate";
 import { modelFim } from "../server/completion/modelFim";
 import { createTokenDecoder, type TokenDecoder, vocabularyTexts } from "../server/engine/tokenText";
-import { DEFAULT_SETTINGS } from "../server/settings";
+import { DEFAULT_SETTINGS } from "../server/settings/settings";
 
 /** `EVAL_QUICK=1` shrinks the evaluation to a smoke test of the script itself. */
 const QUICK = process.env.EVAL_QUICK === "1";
@@ -253,7 +253,7 @@ async function fim(llama: Llama, modelPath: string, k: number, snippets: Snippet
     const results: { kind: string, exact: boolean, similarity: number, middle: string, output: string, raw: string, path: string }[] = [];
     for (const s of snippets) {
         const before = s.text.slice(0, s.offset).split("\n");
-        const ctx = buildCompletionContext(textDocument(s.path, s.language, s.text), { line: before.length - 1, character: before.at(-1)!.length }, settings);
+        const ctx = buildPromptInput(textDocument(s.path, s.language, s.text), { line: before.length - 1, character: before.at(-1)!.length }, settings);
         const prompt = buildFimPrompt(ctx, format, tokenizer, { maxPromptTokens: context.contextSize - settings.maxTokens - 1, healWith: (t) => vocabulary[t] ?? "" });
         const generated = await generate(model, sequence, decode as TokenDecoder, prompt.tokens, {
             maxTokens: settings.maxTokens, deadline: Infinity, signal: new AbortController().signal,

@@ -24,13 +24,6 @@ export function createLogger(sink: LogSink, tag = ""): Logger {
     };
 }
 
-export const stderrSink: LogSink = {
-    debug: () => {},
-    info: (m) => process.stderr.write(`INFO ${m}\n`),
-    warn: (m) => process.stderr.write(`WARN ${m}\n`),
-    error: (m) => process.stderr.write(`ERROR ${m}\n`)
-};
-
 /**
  * Tells the user something once, as a `window/showMessage` notification: every LSP client shows
  * it, and unlike `window/showMessageRequest` it needs no answer (a client without that request
@@ -39,4 +32,31 @@ export const stderrSink: LogSink = {
 export function tellUser(connection: Connection, type: "error" | "warning" | "info", message: string) {
     const kind = type === "error" ? MessageType.Error : type === "warning" ? MessageType.Warning : MessageType.Info;
     void connection.sendNotification(ShowMessageNotification.type, { type: kind, message });
+}
+
+/**
+ * A message told to the user once per distinct text, until `clear()` (say, a remote engine that
+ * keeps failing the same way: one notification, not one per keystroke); logged every time.
+ */
+export class OnceNotice {
+    private last?: string;
+
+    constructor(
+        private readonly connection: Connection,
+        private readonly log: Logger,
+        private readonly type: "error" | "warning" | "info",
+        /** Put before the message in the log. */
+        private readonly logPrefix = ""
+    ) {}
+
+    tell(message: string) {
+        this.log.warn(this.logPrefix + message);
+        if (message === this.last) return;
+        this.last = message;
+        tellUser(this.connection, this.type, `MoE Pilot: ${message}`);
+    }
+
+    clear() {
+        this.last = undefined;
+    }
 }

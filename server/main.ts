@@ -4,7 +4,8 @@
  *   node dist/server.js --stdio
  *
  * This file only wires things together: the connection, the open documents (incremental sync),
- * the settings, and the features (engine, completion), each in the folder named after it.
+ * the settings, and the features (engine, completion, chat, models, code actions), each in the
+ * folder named after it.
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,7 +21,7 @@ import { errorMessage } from "./engine/errors";
 import type { Feature } from "./feature";
 import { createLogger, tellUser } from "./log";
 import type { InitializationOptions, Settings } from "./protocol";
-import { DEFAULT_SETTINGS, parseSettings } from "./settings";
+import { DEFAULT_SETTINGS, parseSettings } from "./settings/settings";
 
 const SERVER_VERSION = "0.1.0";
 /** dist/server.js (or server/main.ts under a test runner) sits one folder below the extension root. */
@@ -40,7 +41,8 @@ let extensionRoot = DEFAULT_EXTENSION_ROOT;
 let pullConfiguration = false;
 let registerConfigurationChanges = false;
 
-const engine = new EngineFeature(connection, new Engine(log.tagged("engine")), log.tagged("engine"), () => settings, () => extensionRoot);
+const engineCore = new Engine(log.tagged("engine"));
+const engine = new EngineFeature(connection, engineCore, log.tagged("engine"), () => settings, () => extensionRoot);
 const completion = new CompletionFeature(connection, documents, engine, log.tagged("completion"), () => settings);
 const chat = new ChatFeature(connection, engine, log.tagged("chat"), () => settings);
 const models = new ModelsFeature(connection, engine, log.tagged("models"), () => settings);
@@ -49,7 +51,7 @@ const features: Feature[] = [engine, completion, chat, models, new CodeActionFea
 function applySettings(raw: unknown, base: Settings, source: string) {
     const parsed = parseSettings(raw, base);
     for (const p of parsed.problems) {
-        const message = `MoE Pilot setting moePilot.${p.key} (${source}) ${p.message}`;
+        const message = `MoE Pilot setting ${p.key} (${source}) ${p.message}`;
         log.warn(message);
         tellUser(connection, "warning", message);
     }
@@ -74,7 +76,7 @@ connection.onInitialize((params) => {
     const init = (params.initializationOptions ?? {}) as InitializationOptions;
     if (typeof init.extensionRoot === "string" && init.extensionRoot !== "") extensionRoot = init.extensionRoot;
     applySettings(init.settings, DEFAULT_SETTINGS, "initializationOptions");
-    engine.setApiKey(init.remoteApiKey);
+    engineCore.setApiKey(init.remoteApiKey);
     const capabilities: ClientCapabilities = params.capabilities;
     pullConfiguration = capabilities.workspace?.configuration === true;
     registerConfigurationChanges = capabilities.workspace?.didChangeConfiguration?.dynamicRegistration === true;

@@ -26,7 +26,7 @@ export type Settings = {
     remote: RemoteSettings
 };
 
-/** A remote engine instead of the local model (server/remote/RemoteEngine.ts). */
+/** A remote engine instead of the local model (server/remote/RemoteBackend.ts). */
 export type RemoteSettings = {
     /** Base URL of an OpenAI-compatible server (llama-server, vLLM, SGLang, Ollama); empty means the local engine. */
     endpoint: string,
@@ -133,20 +133,20 @@ export type ModelSummary = {
     /** Experts per MoE layer (0 for a dense model). */
     expertCount: number,
     /** Experts used per token as trained (0 for a dense model). */
-    expertUsedCount: number,
+    trainedK: number,
     /** Whether the model has fill-in-the-middle tokens; without them completion uses a family template or plain continuation. */
     fimSource: "gguf-tokens" | "family-template" | "none",
     /** The file is the embedded demo model. */
     isEmbedded: boolean,
     /** The chat model, when chat runs on another file (`chat.modelPath`). */
-    chat?: { name: string, path: string, isMoe: boolean, expertCount: number, expertUsedCount: number }
+    chat?: { name: string, path: string, isMoe: boolean, expertCount: number, trainedK: number }
 };
 
 export type StatusParams = {
     state: ServerState,
     model?: ModelSummary,
     /** Experts per token the completion workload uses now (0 when not MoE). */
-    completionExperts?: number,
+    completionK?: number,
     expertMode?: ExpertMode,
     /** Generation speed of the last completion, tokens per second. */
     tokensPerSecond?: number,
@@ -192,8 +192,8 @@ export type ChatParams = WorkDoneProgressParams & PartialResultParams & {
     /** The conversation; the last message is the user's new one. */
     messages: ChatMessage[],
     attachments?: ChatAttachment[],
-    /** Experts per token for this chat (MoE models): `auto` is the trained count. */
-    experts?: "auto" | number,
+    /** Experts per token for this chat (MoE models): `auto` is the expert-count policy's choice (`chat.experts`). */
+    k?: "auto" | number,
     /** Most tokens the answer may take. Defaults to 512. */
     maxTokens?: number
 };
@@ -214,7 +214,8 @@ export type ChatResult = {
     promptTokens: number,
     generatedTokens: number,
     tokensPerSecond: number,
-    experts: number,
+    /** Experts per token the answer ran with (0: not a MoE model, or a remote engine). */
+    k: number,
     /** What the context-window policy left out to fit, said to the user rather than done silently. */
     trimmed: { attachments: string[], earlierMessages: number },
     /** The chat template used: the model's own, or a general default when it has none. */
@@ -276,7 +277,7 @@ export type RoutingStatsResult = {
     /** Why not, in words. */
     reason?: string,
     expertCount: number,
-    expertUsedCount: number,
+    trainedK: number,
     completion?: WorkloadRouting,
     chat?: WorkloadRouting
 };
@@ -302,8 +303,8 @@ export type RegistryModel = {
     /** The file plus a 4096-token context and runtime buffers. */
     ramBytes: number,
     parameters: { totalB: number, activeB: number },
-    /** Experts per layer, used per token as trained, and the starting point per workload (null: not for that workload). */
-    experts: { total: number, active: number, completion: number | null, chat: number | null },
+    /** Experts per layer, the trained k, and the starting k per workload (null: not for that workload). */
+    experts: { expertCount: number, trainedK: number, recommendedK: { completion: number | null, chat: number | null } },
     /** The FIM format ("qwen", "deepseek"), or null for a chat-only model. */
     fim: string | null,
     roles: ("completion" | "chat")[],
@@ -370,14 +371,14 @@ export type ModelCard = {
     trainContextSize?: number,
     isMoe: boolean,
     expertCount: number,
-    expertUsedCount: number,
+    trainedK: number,
     sharedExpertCount?: number,
     /** Fill-in-the-middle: the model's own tokens, a known family's template, or none (chat only). */
     fim: { source: "gguf-tokens" | "family-template" | "none", family: string },
     chatTemplate: boolean,
     /** Memory it needs with the configured context, and whether this machine has it. */
     memory: { needBytes: number, fit: ModelFit },
-    registry?: { id: string, recommendedExperts: { completion: number | null, chat: number | null } }
+    registry?: { id: string, recommendedK: { completion: number | null, chat: number | null } }
 };
 
 /** Client → server: inspect a GGUF before using it. A file that cannot work is refused with a precise message (a ResponseError). */

@@ -46,10 +46,10 @@ const COMMANDS: Record<string, Command> = {
         }
         const current = vscode.workspace.getConfiguration("moePilot").get<number | "auto">("completion.experts", "auto");
         const items = [
-            { label: "auto", value: "auto" as const, description: `the server's choice (now ${status.completionExperts})` },
+            { label: "auto", value: "auto" as const, description: `the server's choice (now ${status.completionK})` },
             ...Array.from({ length: model.expertCount }, (_, i) => ({
                 label: String(i + 1), value: i + 1,
-                description: i + 1 === model.expertUsedCount ? "trained" : i + 1 === model.expertCount ? "all experts" : i === 0 ? "fastest" : undefined
+                description: i + 1 === model.trainedK ? "trained" : i + 1 === model.expertCount ? "all experts" : i === 0 ? "fastest" : undefined
             }))
         ].map((item) => ({ ...item, picked: item.value === current, detail: item.value === current ? "current setting" : undefined }));
         const pick = await vscode.window.showQuickPick(items, { title: "Experts per token for inline completion", placeHolder: "Fewer experts are faster; more follow the model more closely" });

@@ -14,7 +14,7 @@ export function cardMarkdown(card: ModelCard, role: string): string {
     const fim = card.fim.source === "gguf-tokens" ? "yes, the model's own FIM tokens"
         : card.fim.source === "family-template" ? `yes, ${card.fim.family} template` : "no: chat only (completion continues the text)";
     const experts = card.isMoe
-        ? `${card.expertCount} per layer, ${card.expertUsedCount} used per token${card.sharedExpertCount ? `, ${card.sharedExpertCount} shared` : ""}`
+        ? `${card.expertCount} per layer, ${card.trainedK} used per token${card.sharedExpertCount ? `, ${card.sharedExpertCount} shared` : ""}`
         : "dense model (no experts)";
     const rows: [string, string][] = [
         ["File", `${cell(card.path)}${card.parts > 1 ? ` (${card.parts} parts)` : ""}`],
@@ -29,7 +29,7 @@ export function cardMarkdown(card: ModelCard, role: string): string {
         ["Memory", `${FIT_WORDS[card.memory.fit.verdict]}: ${cell(card.memory.fit.reason)} (the file and a context of the configured size)`]
     ];
     if (card.registry) {
-        const k = card.registry.recommendedExperts;
+        const k = card.registry.recommendedK;
         rows.push(["Registry", `${cell(card.registry.id)}; recommended experts: completion ${k.completion ?? "–"}, chat ${k.chat ?? "–"}`]);
     }
     return `## ${role}: ${cell(card.name)}\n\n| | |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join("\n")}\n`;
@@ -40,7 +40,7 @@ export function loadedCardMarkdown(loaded: LoadedModelCard): string {
     const parts = [`# Model card\n`];
     parts.push(cardMarkdown(loaded.completion, loaded.chat ? "Completion model" : "Model (completion and chat)"));
     if (loaded.chat) parts.push(cardMarkdown(loaded.chat, "Chat model"));
-    const experts = loaded.status.completionExperts;
+    const experts = loaded.status.completionK;
     if (experts) parts.push(`Completion runs with **${experts}** experts per token (${loaded.status.expertMode}).\n`);
     parts.push(routingMarkdown(loaded.routing, loaded.completion.name).replace(/^# /, "## "));
     return parts.join("\n");

@@ -50,7 +50,7 @@ export async function chooseModel(ctx: Ctx) {
         { label: "Recommended MoE models", kind: vscode.QuickPickItemKind.Separator },
         ...list.models.map((model): Item => ({
             label: `${FIT_ICON[model.fit.verdict]} ${model.name}`,
-            description: `${model.quantization}, ${formatBytes(model.fileBytes)}, ${model.experts.total} experts (${model.experts.active} active), ${model.fim ? "completion + chat" : "chat only"}${model.downloadedPath ? " · downloaded" : ""}`,
+            description: `${model.quantization}, ${formatBytes(model.fileBytes)}, ${model.experts.expertCount} experts (${model.experts.trainedK} per token), ${model.fim ? "completion + chat" : "chat only"}${model.downloadedPath ? " · downloaded" : ""}`,
             detail: `${FIT_WORDS[model.fit.verdict]}: ${model.fit.reason}. ${model.note}`,
             run: async () => {
                 const role = await askRole(model.name, model.roles);
@@ -122,7 +122,7 @@ export async function useModelFromDisk(ctx: Ctx) {
         void vscode.window.showErrorMessage(`MoE Pilot cannot use this file: ${e instanceof ResponseError || e instanceof Error ? e.message : String(e)}`);
         return;
     }
-    const summary = `${card.name}: ${card.architecture}, ${formatBytes(card.sizeBytes)}, ${card.isMoe ? `${card.expertCount} experts (${card.expertUsedCount} per token)` : "dense"}, ` +
+    const summary = `${card.name}: ${card.architecture}, ${formatBytes(card.sizeBytes)}, ${card.isMoe ? `${card.expertCount} experts (${card.trainedK} per token)` : "dense"}, ` +
         `${card.fim.source === "none" ? "chat only" : "fill-in-the-middle"}; ${card.memory.fit.reason}.`;
     const choices = card.fim.source === "none" ? ["Use for chat", "Use for both"] : ["Use for both", "Use for chat"];
     const pick = await vscode.window.showInformationMessage(summary, ...(card.memory.fit.verdict === "too-large" ? [] : choices), "Cancel");

@@ -9,7 +9,7 @@ const pct = (x: number | undefined) => (x === undefined ? "–" : `${(100 * x).t
 
 export function routingMarkdown(stats: RoutingStatsResult, modelName: string): string {
     if (!stats.available) return `# Expert routing\n\n${stats.reason ?? "Not available."}\n`;
-    const k = stats.expertUsedCount;
+    const k = stats.trainedK;
     const sizes = [1, 2, 4].map((m) => Math.min(stats.expertCount, m * k));
     const section = (title: string, w: WorkloadRouting | undefined) => {
         if (!w || w.tokens === 0) return `## ${title}\n\nNo tokens yet.\n`;

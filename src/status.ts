@@ -48,7 +48,7 @@ export class StatusBar implements vscode.Disposable {
                 break;
             case "ready": {
                 const m = s.model!;
-                const experts = m.isMoe ? ` · k=${s.completionExperts}/${m.expertCount}` : "";
+                const experts = m.isMoe ? ` · k=${s.completionK}/${m.expertCount}` : "";
                 const speed = s.tokensPerSecond ? ` · ${s.tokensPerSecond} tok/s` : "";
                 this.item.text = `${s.expertMode === "remote" ? "$(remote)" : "$(hubot)"} ${shortName(m.name)}${experts}${speed}`;
                 tooltip.appendText(`${m.name}${m.isEmbedded ? " — embedded demo model" : ""}\n`);
@@ -56,7 +56,7 @@ export class StatusBar implements vscode.Disposable {
                 tooltip.appendMarkdown(s.expertMode === "remote"
                     ? `Runs on a remote engine at ${m.path}: the MoE controls (expert counts, routing, expert cache) are not available.\n\n`
                     : m.isMoe
-                    ? `Experts: ${s.completionExperts} of ${m.expertCount} per token for completion (trained: ${m.expertUsedCount}; ${expertModeText(s.expertMode)})\n\n`
+                    ? `Experts: ${s.completionK} of ${m.expertCount} per token for completion (trained: ${m.trainedK}; ${expertModeText(s.expertMode)})\n\n`
                     : "Dense model: expert settings do not apply.\n\n");
                 if (m.fimSource === "none") tooltip.appendMarkdown("No fill-in-the-middle tokens: completes left to right.\n\n");
                 if (s.tokensPerSecond) tooltip.appendMarkdown(`Last completion: ${s.tokensPerSecond} tokens/s\n\n`);

@@ -93,7 +93,7 @@ function render() {
 
     const model = state.model;
     const options = model && model.expertCount > 0
-        ? [`<option value="auto">experts: auto (${model.expertUsedCount})</option>`, ...Array.from({ length: model.expertCount }, (_, i) => `<option value="${i + 1}">experts: ${i + 1} of ${model.expertCount}</option>`)]
+        ? [`<option value="auto">experts: auto (${model.trainedK})</option>`, ...Array.from({ length: model.expertCount }, (_, i) => `<option value="${i + 1}">experts: ${i + 1} of ${model.expertCount}</option>`)]
         : [`<option value="auto">experts: n/a</option>`];
     expertsSelect.innerHTML = options.join("");
     expertsSelect.value = String(state.chat.experts);

@@ -14,12 +14,10 @@
  * cache decides where weights are, not which ones a token uses.
  */
 import { readFileSync } from "node:fs";
-import type { PrefetchTable, RoutingRow } from "../engine/nativeMoe";
-import { allExpertRanges, type ByteRange, type ExpertLayout, expertRanges, prefetchTable } from "./expertSlices";
+import type { ByteRange, MemoryControl, PrefetchTable, RoutingRow } from "../engine/addonTypes";
+import { allExpertRanges, type ExpertLayout, expertRanges, prefetchTable } from "./expertSlices";
 import { type LayerCache, layerCache, type PolicyName, SCORE_DECAY } from "./policies";
 
-export type MemoryOp = "lock" | "unlock" | "willneed" | "pageout" | "random" | "residency";
-export type MemoryControl = (op: MemoryOp, ranges: readonly ByteRange[]) => { ok: boolean, error?: string, bytes?: Float64Array };
 
 export type ExpertCacheStats = {
     policy: PolicyName,

@@ -6,12 +6,11 @@
  * file (attention, norms, embeddings, router, shared experts) stays resident.
  */
 import type { GgufTensorInfo } from "node-llama-cpp";
-import type { PrefetchTable } from "../engine/nativeMoe";
+import type { ByteRange, PrefetchTable } from "../engine/addonTypes";
 
 /** ggml's block geometry of a tensor type: `typeSize` bytes hold `blockSize` elements. */
 export type TypeGeometry = (ggmlType: number) => { typeSize: number, blockSize: number } | undefined;
 
-export type ByteRange = { offset: number, length: number };
 
 export type ExpertLayout = {
     /** MoE layers, in block order (`blk.N`), each with its N. */

@@ -1,8 +1,9 @@
 /**
  * `textDocument/inlineCompletion` (LSP 3.18), as a pipeline read top to bottom:
  *
- *   context (context.ts) → cache / type-through (cache.ts) → debounce → FIM prompt (fimFormats.ts)
- *   → generate on the compute lane (generate.ts) → where it ends, what repeats (filters.ts) → item
+ *   prompt input (promptInput.ts) → cache / type-through (cache.ts) → debounce → the backend
+ *   (local: FIM prompt, fimFormats.ts, and generate.ts on the compute lane; remote: /infill)
+ *   → where it ends, what repeats (filters.ts) → item
  *
  * A newer request aborts the one in flight (the user typed on), and `$/cancelRequest` aborts it
  * too: the signal reaches the generation loop, which stops within one token.
@@ -12,18 +13,16 @@ import {
     InlineCompletionTriggerKind, type ServerCapabilities, type TextDocuments
 } from "vscode-languageserver";
 import type { TextDocument } from "vscode-languageserver-textdocument";
-import { Priority } from "../engine/ComputeLane";
+import type { CompletionOutput } from "../backend/Backend";
 import type { EngineFeature } from "../engine/EngineFeature";
 import { errorMessage, isAbort } from "../engine/errors";
 import type { Feature } from "../feature";
-import type { Logger } from "../log";
+import { type Logger, OnceNotice } from "../log";
 import type { Settings } from "../protocol";
 import { CompletionCache } from "./cache";
-import { buildCompletionContext } from "./context";
+import { buildPromptInput } from "./promptInput";
 import { debounce } from "./debounce";
-import { buildFimPrompt } from "./fimFormats";
 import { endOfSuggestion, postprocess } from "./filters";
-import { generate } from "./generate";
 
 /** The middle of an identifier: completing there mostly fights the user. */
 const INSIDE_WORD = { before: /\w$/, after: /^\w/ };
@@ -35,6 +34,8 @@ export class CompletionFeature implements Feature {
     private editCounter = 0;
     private inFlight?: AbortController;
     private cachedFor?: string;
+    /** A failing backend (a remote engine down) is told once per distinct problem; the next success clears it. */
+    private readonly failures: OnceNotice;
 
     constructor(
         private readonly connection: Connection,
@@ -42,7 +43,9 @@ export class CompletionFeature implements Feature {
         private readonly engine: EngineFeature,
         private readonly log: Logger,
         private readonly getSettings: () => Settings
-    ) {}
+    ) {
+        this.failures = new OnceNotice(connection, log, "warning", "completion failed: ");
+    }
 
     initialize(_capabilities: ClientCapabilities): ServerCapabilities {
         this.connection.languages.inlineCompletion.on((params, token) => this.provide(params, token));
@@ -75,26 +78,30 @@ export class CompletionFeature implements Feature {
         const settings = this.getSettings().completion;
         const doc = this.documents.get(params.textDocument.uri);
         if (!settings.enabled || !doc) return null;
-        const remote = this.engine.remote;
-        if (!remote && !this.engine.engine.completion) {
+        const backend = this.engine.backend;
+        if (!backend) {
             this.log.debug("completion skipped: no model loaded");
             return null;
         }
 
-        const others = this.documents.all()
+        const others = this.documents
+            .all()
             .filter((d) => d.uri !== doc.uri)
             .sort((a, b) => (this.recency.get(b.uri) ?? 0) - (this.recency.get(a.uri) ?? 0));
-        const ctx = buildCompletionContext(doc, params.position, settings, others);
-        if (INSIDE_WORD.before.test(ctx.linePrefix) && INSIDE_WORD.after.test(ctx.lineSuffix)) return { items: [] };
+        const input = buildPromptInput(doc, params.position, settings, others);
+        if (INSIDE_WORD.before.test(input.linePrefix) && INSIDE_WORD.after.test(input.lineSuffix)) return { items: [] };
 
-        const toList = (text: string): InlineCompletionList =>
-            ({ items: text ? [{ insertText: text, range: { start: params.position, end: params.position } }] : [] });
+        const toList = (text: string): InlineCompletionList => ({
+            items: text ? [{ insertText: text, range: { start: params.position, end: params.position } }] : []
+        });
 
-        // Cached suggestions belong to the model and expert count that made them.
-        const identity = () => (this.engine.remote ? `remote:${this.engine.remote.endpoint}` : this.engine.engine.completion?.identity);
-        const madeBy = identity();
-        if (this.cachedFor !== madeBy) { this.cache.clear(); this.cachedFor = madeBy; }
-        const cached = this.cache.get(ctx.prefix, ctx.suffix);
+        // Cached suggestions belong to the backend and expert count that made them.
+        const madeBy = backend.identity;
+        if (this.cachedFor !== madeBy) {
+            this.cache.clear();
+            this.cachedFor = madeBy;
+        }
+        const cached = this.cache.get(input.prefix, input.suffix);
         if (cached !== undefined) {
             this.log.debug("completion served from cache");
             return toList(cached);
@@ -103,54 +110,30 @@ export class CompletionFeature implements Feature {
         if (params.context.triggerKind === InlineCompletionTriggerKind.Automatic)
             await debounce(settings.debounceMs, signal);
 
-        if (remote) {
-            let raw: string;
-            try {
-                raw = await remote.complete(ctx, settings.maxTokens, signal);
-            } catch (e: unknown) {
-                if (signal.aborted) return null;
-                this.engine.remoteFailed(e);
-                return null;
-            }
-            this.engine.remoteSucceeded();
-            const text = postprocess(raw, ctx);
-            if (identity() === madeBy) this.cache.set(ctx.prefix, ctx.suffix, text);
-            this.log.debug(`completion (remote): ${raw.length} chars, shown: ${text.length}`);
-            return toList(text);
-        }
-
-        const result = await this.engine.engine.lane.run(Priority.Completion, signal, async () => {
-            // Read the backend inside the lane: a reload may have replaced it while we waited.
-            const backend = this.engine.engine.completion;
-            if (!backend) return undefined;
-            const { fim, tokenizer } = backend;
-            const prompt = buildFimPrompt(ctx, fim, tokenizer, { maxPromptTokens: backend.contextSize - settings.maxTokens - 1, healWith: (t) => backend.vocabulary[t] ?? "" });
-            this.log.debug(`completion: prompt of ${prompt.tokens.length} tokens (${fim.family}, ${fim.order})`);
-            try {
-                return await generate(backend.model, backend.sequence, backend.decode, prompt.tokens, {
-                    maxTokens: settings.maxTokens,
-                    deadline: performance.now() + settings.timeBudgetMs,
-                    signal,
-                    onFirstToken: (ms) => this.log.debug(`completion: first token after ${ms.toFixed(1)} ms`),
-                    isComplete: (text) => endOfSuggestion(text, ctx) !== undefined,
-                    heal: { text: prompt.heal, vocabulary: backend.vocabulary }
-                });
-            } finally {
-                this.engine.engine.takeRouting("completion", backend.moe);
-            }
-        });
-        if (!result) return null;
-        if (result.stopReason === "cancelled") {
-            this.log.debug(`completion cancelled after ${result.generatedTokens} generated tokens`);
+        let output: CompletionOutput;
+        try {
+            output = await backend.complete({
+                input,
+                maxTokens: settings.maxTokens,
+                timeBudgetMs: settings.timeBudgetMs,
+                signal,
+                isComplete: (text) => endOfSuggestion(text, input) !== undefined
+            });
+        } catch (e: unknown) {
+            if (isAbort(e) || signal.aborted) throw e;
+            this.failures.tell(errorMessage(e));
             return null;
         }
-
-        const text = postprocess(result.text, ctx);
-        if (identity() === madeBy) this.cache.set(ctx.prefix, ctx.suffix, text);
-        const tokensPerSecond = result.decodeMs > 0 ? (result.generatedTokens - 1) / (result.decodeMs / 1000) : 0;
-        if (result.generatedTokens > 1) this.engine.reportSpeed(Math.round(tokensPerSecond));
-        this.log.debug(`completion: ${result.evaluatedPromptTokens}/${result.promptTokens} prompt tokens evaluated in ${result.prefillMs.toFixed(1)} ms, ` +
-            `${result.generatedTokens} generated in ${result.decodeMs.toFixed(1)} ms, stop: ${result.stopReason}, shown: ${text.length} chars`);
+        this.failures.clear();
+        if (output.cancelled) {
+            this.log.debug(`completion cancelled after ${output.generatedTokens} generated tokens (${output.summary})`);
+            return null;
+        }
+        const text = postprocess(output.text, input);
+        // A load or a new expert count meanwhile: this suggestion is not the new backend's.
+        if (this.engine.backend?.identity === madeBy) this.cache.set(input.prefix, input.suffix, text);
+        if (output.tokensPerSecond !== undefined) this.engine.reportSpeed(output.tokensPerSecond);
+        this.log.debug(`completion: ${output.summary}, shown: ${text.length} chars`);
         return toList(text);
     }
 }

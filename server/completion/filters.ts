@@ -11,14 +11,14 @@
  * - Text that repeats what already follows the cursor is dropped (the closing `)` of the line,
  *   the next lines of the file).
  */
-import type { CompletionContext } from "./context";
+import type { PromptInput } from "./promptInput";
 
 export const FILTER_LIMITS = {
     maxLines: 16,
     tabWidth: 4
 } as const;
 
-type Shape = Pick<CompletionContext, "midLine" | "indent" | "opensBlock" | "linePrefix" | "lineSuffix" | "nextLines">;
+type Shape = Pick<PromptInput, "midLine" | "indent" | "opensBlock" | "linePrefix" | "lineSuffix" | "nextLines">;
 
 const ONLY_CLOSERS = /^\s*[)\]}]+[;,)]*\s*$/;
 

@@ -13,7 +13,7 @@
  * `moe_pilot.fim.order` = "spm", or a family that uses it).
  */
 import type { Token } from "node-llama-cpp";
-import type { CompletionContext } from "./context";
+import type { PromptInput } from "./promptInput";
 import { healPrefix } from "./tokenHealing";
 
 export type { Token };
@@ -98,7 +98,7 @@ export type FimPrompt = {
 /** The suffix never takes more than this share of the prompt when both do not fit. */
 const SUFFIX_SHARE = 0.25;
 
-export function buildFimPrompt(ctx: CompletionContext, fim: FimTokens, tok: Tokenizer, budget: PromptBudget): FimPrompt {
+export function buildFimPrompt(ctx: PromptInput, fim: FimTokens, tok: Tokenizer, budget: PromptBudget): FimPrompt {
     let prefix = tok.text(ctx.prefix);
     let suffix = fim.source === "none" ? [] : tok.text(ctx.suffix);
     const markers = 3;

@@ -7,7 +7,7 @@
  * how the engine decides between the native runtime and the fallback (a model instance per count).
  */
 import type { Llama, LlamaContext, LlamaOptions } from "node-llama-cpp";
-import type { MemoryControl } from "../cache/ExpertCache";
+import type { AddonMoeBindings, AddonMoeMethods, MemoryControl, PrefetchTable, RoutingRow, RoutingTrace, TensorOverride } from "./addonTypes";
 
 /**
  * Which llama.cpp binaries `getLlama` loads. Never download or compile at run time: the project's
@@ -25,40 +25,6 @@ export function llamaBinaries(): LlamaOptions {
     };
 }
 
-/** One token's routing at one MoE layer. */
-export type RoutingRow = {
-    layer: number,
-    /** The token's position in its sequence. */
-    pos: number,
-    /** Expert ids, in routing order (highest gate first). */
-    experts: number[],
-    /** Their weights as applied to the expert outputs. */
-    weights: number[]
-};
-
-export type RoutingTrace = {
-    rows: RoutingRow[],
-    /** Rows lost because the ring was full since the last read. */
-    dropped: number
-};
-
-type AddonMoeMethods = {
-    setMoeExpertCount(k: number): number,
-    getMoeExpertCount(): number,
-    setMoeTrace(enabled: boolean, capacityRows: number): void,
-    setMoeAdaptive(p: number, kMin: number): void,
-    readMoeTrace(maxRows: number, width: number): {
-        rows: number, dropped: number,
-        layer: Int32Array, pos: Int32Array, used: Int32Array, ids: Int32Array, weights: Float32Array
-    },
-    /** native/patches/addon/0003; true, or why not. */
-    setMoePrefetch?(path: string | null, blocks?: number, experts?: number, table?: Float64Array, predict?: boolean): true | string,
-    getMoePrefetchStats?(): { predicted: number, chosen: number }
-};
-
-/** For expert prefetch: per block and expert, the same number of [offset, length] file ranges. */
-export type PrefetchTable = { blocks: number, experts: number, table: Float64Array };
-
 export class NativeMoeContext {
     private tracing = false;
 
@@ -66,15 +32,14 @@ export class NativeMoeContext {
 
     /** Whether the loaded binaries are the project's patched build (node-llama-cpp keeps them in `Llama._bindings`). */
     static isAvailable(llama: Llama): boolean {
-        const bindings = (llama as unknown as { _bindings?: { AddonContext?: { prototype?: Partial<AddonMoeMethods> } } })._bindings;
-        return typeof bindings?.AddonContext?.prototype?.setMoeExpertCount === "function";
+        return typeof bindings(llama)?.AddonContext?.prototype?.setMoeExpertCount === "function";
     }
 
     /** Sets the tensor buffer overrides the next models load with (native/patches/addon/0002); false with stock binaries. */
-    static setTensorOverrides(llama: Llama, overrides: { pattern: string, buffer: string }[]): boolean {
-        const bindings = (llama as unknown as { _bindings?: { setMoeTensorOverrides?: (o: { pattern: string, buffer: string }[]) => void } })._bindings;
-        if (typeof bindings?.setMoeTensorOverrides !== "function") return false;
-        bindings.setMoeTensorOverrides(overrides);
+    static setTensorOverrides(llama: Llama, overrides: TensorOverride[]): boolean {
+        const set = bindings(llama)?.setMoeTensorOverrides;
+        if (typeof set !== "function") return false;
+        set(overrides);
         return true;
     }
 
@@ -83,15 +48,14 @@ export class NativeMoeContext {
      * expert cache; undefined with stock binaries.
      */
     static memoryControl(llama: Llama, path: string): MemoryControl | undefined {
-        const bindings = (llama as unknown as { _bindings?: { expertMemoryControl?: (path: string, op: string, ranges: Float64Array) => { ok: boolean, error?: string, bytes?: Float64Array } } })._bindings;
-        const control = bindings?.expertMemoryControl;
+        const control = bindings(llama)?.expertMemoryControl;
         if (typeof control !== "function") return undefined;
         return (op, ranges) => control(path, op, new Float64Array(ranges.flatMap((r) => [r.offset, r.length])));
     }
 
     /** ggml's block geometry of a tensor type, from the loaded llama.cpp. */
     static typeGeometry(llama: Llama): (ggmlType: number) => { typeSize: number, blockSize: number } | undefined {
-        const b = (llama as unknown as { _bindings: { getTypeSizeForGgmlType(t: number): number | undefined, getBlockSizeForGgmlType(t: number): number | undefined } })._bindings;
+        const b = bindings(llama)!;
         return (t) => {
             const typeSize = b.getTypeSizeForGgmlType(t), blockSize = b.getBlockSizeForGgmlType(t);
             return typeSize && blockSize ? { typeSize, blockSize } : undefined;
@@ -163,4 +127,9 @@ export class NativeMoeContext {
             if (chunk.rows < 4096) return { rows, dropped };
         }
     }
+}
+
+/** node-llama-cpp keeps the loaded addon's bindings in `Llama._bindings`. */
+function bindings(llama: Llama): AddonMoeBindings | undefined {
+    return (llama as unknown as { _bindings?: AddonMoeBindings })._bindings;
 }

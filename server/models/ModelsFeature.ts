@@ -104,7 +104,7 @@ export class ModelsFeature implements Feature {
     }
 
     async card(): Promise<LoadedModelCard> {
-        const { completion, chat } = this.engine.engine.inspections;
+        const { completion, chat } = this.engine.backend?.models ?? {};
         const contextSize = this.getSettings().contextSize;
         return {
             completion: completion ? await modelCard(completion, contextSize) : undefined,

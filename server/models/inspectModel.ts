@@ -21,7 +21,7 @@ export type ModelInspection = {
     /** Experts per MoE layer; 0 for a dense model. */
     expertCount: number,
     /** Experts each token uses as trained; 0 for a dense model. */
-    expertUsedCount: number,
+    trainedK: number,
     /** Transformer blocks (`<arch>.block_count`). */
     layerCount: number,
     trainContextSize: number | undefined,
@@ -102,7 +102,7 @@ export async function inspectModel(modelPath: string): Promise<ModelInspection> 
         architecture,
         sizeBytes: totalSize,
         expertCount: expertCount > 1 ? expertCount : 0,
-        expertUsedCount: expertCount > 1 ? Number(archMetadata.expert_used_count ?? 0) : 0,
+        trainedK: expertCount > 1 ? Number(archMetadata.expert_used_count ?? 0) : 0,
         layerCount: Number(archMetadata.block_count ?? 0),
         trainContextSize: insights.trainContextSize,
         fileInfo

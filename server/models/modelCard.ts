@@ -44,7 +44,7 @@ export async function modelCard(inspection: ModelInspection, contextSize: number
     const fim = fimFromFile(inspection);
     const needBytes = await memoryNeed(inspection, contextSize);
     const registry = registryModelForFile(inspection.path);
-    const activeShare = inspection.expertCount > 0 ? inspection.expertUsedCount / inspection.expertCount : 1;
+    const activeShare = inspection.expertCount > 0 ? inspection.trainedK / inspection.expertCount : 1;
     return {
         path: inspection.path,
         name: inspection.name,
@@ -56,7 +56,7 @@ export async function modelCard(inspection: ModelInspection, contextSize: number
         trainContextSize: inspection.trainContextSize,
         isMoe: inspection.expertCount > 0,
         expertCount: inspection.expertCount,
-        expertUsedCount: inspection.expertUsedCount,
+        trainedK: inspection.trainedK,
         sharedExpertCount: arch.expert_shared_count || undefined,
         fim: { source: fim.source, family: fim.family },
         chatTemplate: typeof fileInfo.metadata.tokenizer?.chat_template === "string",
@@ -65,6 +65,6 @@ export async function modelCard(inspection: ModelInspection, contextSize: number
             // Without a parameter count in the file, the active share of the experts stands in for it.
             fit: modelFit({ fileBytes: inspection.sizeBytes, ramBytes: needBytes, parameters: { totalB: 1, activeB: activeShare } }, machine)
         },
-        registry: registry ? { id: registry.id, recommendedExperts: { completion: registry.experts.completion, chat: registry.experts.chat } } : undefined
+        registry: registry ? { id: registry.id, recommendedK: registry.experts.recommendedK } : undefined
     };
 }

@@ -62,3 +62,8 @@ export function modelFit(model: Pick<RegistryModel, "fileBytes" | "ramBytes" | "
         return { verdict: "expert-cache", reason: `needs about ${formatBytes(model.ramBytes)} to be fully in memory, ${formatBytes(machine.availableBytes)} is available: runs with the expert cache (from about ${formatBytes(floor)})` };
     return { verdict: "too-large", reason: `needs at least ${formatBytes(floor)} even with the expert cache; ${formatBytes(machine.availableBytes)} is available` };
 }
+
+/** The registry's starting k per workload for a file it lists (the expert-count policy's `auto`). */
+export function recommendedK(filePath: string): RegistryModel["experts"]["recommendedK"] | undefined {
+    return registryModelForFile(filePath)?.experts.recommendedK;
+}

@@ -10,7 +10,7 @@
  *   per-layer cache holding the window's C most used experts would serve — the best any cache of
  *   C experts can do on that window without changing what it holds.
  */
-import type { RoutingRow } from "../engine/nativeMoe";
+import type { RoutingRow } from "../engine/addonTypes";
 import type { LayerRouting, RoutingActivity, WorkloadRouting } from "../protocol";
 
 export const WINDOW = 64;

@@ -63,7 +63,7 @@ export class ChatPanel implements vscode.WebviewViewProvider, vscode.Disposable 
             chat: this.store.current,
             history: this.store.list.map(({ id, title, createdAt }) => ({ id, title, createdAt })),
             busy: this.running !== undefined,
-            model: status.model && { name: status.model.name, expertCount: status.model.expertCount, expertUsedCount: status.model.expertUsedCount },
+            model: status.model && { name: status.model.name, expertCount: status.model.expertCount, trainedK: status.model.trainedK },
             context: this.context,
             pendingContext: pendingLabels(this.context),
             notice: this.notice
@@ -137,14 +137,14 @@ export class ChatPanel implements vscode.WebviewViewProvider, vscode.Disposable 
         });
         try {
             const result = await client.sendRequest(ChatRequest.type, {
-                messages: [...history, { role: "user", content: text }], attachments, experts: chat.experts, partialResultToken
+                messages: [...history, { role: "user", content: text }], attachments, k: chat.experts, partialResultToken
             }, cancel.token);
             answer.content = result.text;
             const trimmed = [
                 result.trimmed.earlierMessages ? `${result.trimmed.earlierMessages} earlier messages left out` : "",
                 result.trimmed.attachments.length ? `left out: ${result.trimmed.attachments.join(", ")}` : ""
             ].filter(Boolean).join("; ");
-            answer.meta = { tokensPerSecond: result.tokensPerSecond, experts: result.experts, ...(trimmed ? { trimmed } : {}) };
+            answer.meta = { tokensPerSecond: result.tokensPerSecond, experts: result.k, ...(trimmed ? { trimmed } : {}) };
             if (result.stopReason === "cancelled") answer.interrupted = "stopped";
             if (!result.template.fromModel) this.notice = `This model has no chat template; using a general one (${result.template.name}).`;
         } catch (e: unknown) {

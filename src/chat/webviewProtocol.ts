@@ -34,7 +34,7 @@ export type ViewState = {
     /** An answer is streaming into the last message. */
     busy: boolean,
     /** The model's experts: total per layer (0 when not MoE) and trained count. */
-    model?: { name: string, expertCount: number, expertUsedCount: number },
+    model?: { name: string, expertCount: number, trainedK: number },
     context: ContextOptions,
     /** What the user would attach now (labels), so they see it before sending. */
     pendingContext: string[],

@@ -6,7 +6,7 @@
  *   node --import tsx test/native/placementProbe.ts <model.gguf> <off|all|N>
  */
 import { LlamaLogLevel, getLlama, readGgufFileInfo } from "node-llama-cpp";
-import { expertPlacementOverrides } from "../../server/engine/expertPlacement";
+import { expertPlacementOverrides } from "../../server/experts/expertPlacement";
 import { NativeMoeContext, llamaBinaries } from "../../server/engine/nativeMoe";
 
 const [modelPath, setting] = process.argv.slice(2) as [string, string];

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { before, describe, test } from "node:test";
-import type { RoutingTrace } from "../../server/engine/nativeMoe";
+import type { RoutingTrace } from "../../server/engine/addonTypes";
 import { GgufWeights, matVec, rmsNorm } from "./ggufWeights";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");

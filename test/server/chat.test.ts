@@ -24,7 +24,7 @@ describe("chat over LSP", () => {
         assert.equal(chunks.join(""), result.text);
         assert.ok(result.generatedTokens > 0 && result.generatedTokens <= 40);
         assert.equal(result.stopReason === "max-tokens" || result.stopReason === "end-of-turn", true);
-        assert.equal(result.experts, 2);
+        assert.equal(result.k, 2);
         assert.deepEqual(result.template, { name: "General", fromModel: false }, "no chat template in the model: the general default, said so");
     });
 
@@ -86,6 +86,6 @@ describe("chat over LSP", () => {
     test("malformed chat requests get clear errors", async () => {
         await assert.rejects(client.chat({ messages: [] }), /at least one message/);
         await assert.rejects(client.chat({ messages: [{ role: "assistant", content: "hi" }] }), /must be the user's/);
-        await assert.rejects(client.chat({ ...ask("x"), experts: 0 }), /experts must be/);
+        await assert.rejects(client.chat({ ...ask("x"), k: 0 }), /k must be/);
     });
 });

@@ -50,8 +50,8 @@ describe("inline completion over LSP", () => {
         assert.equal(status.model!.architecture, "qwen3moe");
         assert.equal(status.model!.isMoe, true);
         assert.equal(status.model!.expertCount, 8);
-        assert.equal(status.model!.expertUsedCount, 2);
-        assert.equal(status.completionExperts, 2);
+        assert.equal(status.model!.trainedK, 2);
+        assert.equal(status.completionK, 2);
         assert.equal(status.expertMode, "native", "the patched llama.cpp (native/) is what runs");
         assert.equal(status.model!.fimSource, "gguf-tokens");
         assert.equal(status.model!.isEmbedded, false, "the test model is not the embedded one");

@@ -93,7 +93,7 @@ describe("model downloads", () => {
             assert.ok(names.includes(name), `${name} in ${names}`);
         for (const m of list.models) {
             assert.match(m.uri, /^hf:[^/]+\/[^/]+\/.+\.gguf$/);
-            assert.ok(m.fileBytes > 1e9 && m.ramBytes > m.fileBytes && m.experts.active < m.experts.total, m.id);
+            assert.ok(m.fileBytes > 1e9 && m.ramBytes > m.fileBytes && m.experts.trainedK < m.experts.expertCount, m.id);
             assert.ok(["fits", "expert-cache", "too-large"].includes(m.fit.verdict) && m.fit.reason.length > 0);
         }
         assert.equal(list.models.find((m) => m.id === "gpt-oss-20b")!.fim, null, "chat only");

@@ -23,7 +23,7 @@ describe("the embedded demo model", () => {
             assert.equal(status.model!.isEmbedded, true);
             assert.equal(status.model!.architecture, "qwen3moe");
             assert.equal(status.model!.expertCount, 8);
-            assert.equal(status.model!.expertUsedCount, 2);
+            assert.equal(status.model!.trainedK, 2);
             assert.equal(status.model!.fimSource, "gguf-tokens");
             const uri = "file:///w/stats.py";
             const text = "def mean(values):\n    total = 0\n    for v in values:\n        total += v\n    return ";

@@ -21,7 +21,7 @@ async function run(budget: "auto" | number): Promise<{ completion: string, chat:
         assert.equal(s.state, "ready", s.message);
         await client.open(DOC, TEXT, "python");
         const completion = (await client.complete(DOC, AT))?.items[0]?.insertText as string ?? "";
-        const chat = (await client.chat({ messages: [{ role: "user", content: "Explain this code." }], attachments: [{ kind: "selection", label: "stats.py", text: TEXT }], experts: "auto", maxTokens: 32 })).text;
+        const chat = (await client.chat({ messages: [{ role: "user", content: "Explain this code." }], attachments: [{ kind: "selection", label: "stats.py", text: TEXT }], k: "auto", maxTokens: 32 })).text;
         return { completion, chat, stats: await client.connection.sendRequest(RoutingStatsRequest.type), logs: client.logs.all.map((l) => l.message) };
     } finally {
         await client.stop();

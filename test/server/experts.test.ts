@@ -12,7 +12,7 @@ import { TestClient } from "./lspClient";
 const DOC = "file:///w/sum.py";
 const TEXT = "def total(values):\n    result = 0\n    for value in values:\n        ";
 const AT = { line: 3, character: 8 };
-const ask = (experts: "auto" | number) => ({ messages: [{ role: "user" as const, content: "What does this code do?" }], attachments: [{ kind: "selection" as const, label: "sum.py:1-4", text: TEXT }], experts, maxTokens: 24 });
+const ask = (experts: "auto" | number) => ({ messages: [{ role: "user" as const, content: "What does this code do?" }], attachments: [{ kind: "selection" as const, label: "sum.py:1-4", text: TEXT }], k: experts, maxTokens: 24 });
 
 type Session = {
     modes: (StatusParams["expertMode"])[],
@@ -36,7 +36,7 @@ async function session(env: NodeJS.ProcessEnv): Promise<Session> {
         const setExperts = async (experts: number) => {
             const seen = client.status.all.length;
             await client.connection.sendNotification("workspace/didChangeConfiguration", { settings: { moePilot: { completion: { debounceMs: 0, experts } } } });
-            const s = await client.status.next((x) => x.state === "ready" && x.completionExperts === experts && client.status.all.indexOf(x) >= seen, `completion k=${experts}`);
+            const s = await client.status.next((x) => x.state === "ready" && x.completionK === experts && client.status.all.indexOf(x) >= seen, `completion k=${experts}`);
             modes.push(s.expertMode);
         };
         const completions: Record<string, string> = {};
@@ -50,7 +50,7 @@ async function session(env: NodeJS.ProcessEnv): Promise<Session> {
         for (const k of [1, 8, "auto"] as const) {
             const sum: number[][] = [];
             const r = await client.chat(ask(k), (chunk) => chunk.routing?.layers.forEach((l, i) => { sum[i] = l.map((n, e) => n + (sum[i]?.[e] ?? 0)); }));
-            chats[String(k)] = { text: r.text, experts: r.experts };
+            chats[String(k)] = { text: r.text, experts: r.k };
             chunkRouting[String(k)] = sum;
         }
         return {

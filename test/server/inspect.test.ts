@@ -42,7 +42,7 @@ describe("model inspection and cards", () => {
         assert.equal(card.architecture, "qwen3moe");
         assert.equal(card.isMoe, true);
         assert.equal(card.expertCount, 8);
-        assert.equal(card.expertUsedCount, 2);
+        assert.equal(card.trainedK, 2);
         assert.equal(card.layerCount, 4);
         assert.equal(card.parts, 1);
         assert.equal(card.fim.source, "gguf-tokens");
@@ -97,7 +97,7 @@ describe("model inspection and cards", () => {
         assert.equal(card.chat?.path, TEST_MODELS.dense);
         assert.equal(card.routing.available, true, "live expert statistics of the completion model");
         const answer = await client.chat({ messages: [{ role: "user", content: "def add(a, b):" }], maxTokens: 8 });
-        assert.equal(answer.experts, 0, "the dense chat model answered");
+        assert.equal(answer.k, 0, "the dense chat model answered");
 
         const warned = client.messages.next((m) => m.type === 2 && /do not fit in memory together/.test(m.message), "the memory warning");
         const tight = await use({ memory: { budget: 12 } });

@@ -43,7 +43,7 @@ describe("server lifecycle and privacy", { timeout: 5 * 60_000 }, () => {
             assert.equal((await client.settled()).state, "ready");
             await client.open(DOC, TEXT, "python");
             assert.ok((await client.complete(DOC, { line: 1, character: 11 }))?.items.length !== undefined);
-            await client.chat({ messages: [{ role: "user", content: "What does add do?" }], attachments: [], experts: "auto", maxTokens: 16 });
+            await client.chat({ messages: [{ role: "user", content: "What does add do?" }], attachments: [], k: "auto", maxTokens: 16 });
             await client.connection.sendRequest(RoutingStatsRequest.type);
         } finally {
             await client.stop();

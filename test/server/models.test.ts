@@ -89,18 +89,18 @@ describe("model files", () => {
         assert.equal(status.model!.isMoe, false);
         assert.equal(status.model!.expertCount, 0);
         assert.equal(status.expertMode, "not-moe");
-        assert.equal(status.completionExperts, 0);
+        assert.equal(status.completionK, 0);
         assert.equal(status.model!.isEmbedded, false);
         const list = await client.complete("file:///w/x.ts", { line: 0, character: 8 });
         assert.ok(list && Array.isArray(list.items));
     });
 
     test("a completion expert count other than the trained one: set on the running context, no reload", async () => {
-        assert.equal((await use(TEST_MODELS.moe)).completionExperts, 2, "back on the MoE model, at its trained k");
+        assert.equal((await use(TEST_MODELS.moe)).completionK, 2, "back on the MoE model, at its trained k");
         const seen = client.status.all.length;
         const status = await use(TEST_MODELS.moe, { experts: 1 });
         assert.equal(status.state, "ready", status.message);
-        assert.equal(status.completionExperts, 1);
+        assert.equal(status.completionK, 1);
         assert.equal(status.expertMode, "native");
         assert.ok(!client.status.all.slice(seen).some((s) => s.state === "loading"), "the model was not loaded again");
         const list = await client.complete("file:///w/x.ts", { line: 0, character: 8 });
@@ -112,7 +112,7 @@ describe("model files", () => {
         const status = await use(TEST_MODELS.moe, { experts: 99 });
         await warned;
         assert.equal(status.state, "ready");
-        assert.equal(status.completionExperts, 8);
+        assert.equal(status.completionK, 8);
     });
 
     test("an invalid setting value is reported and replaced by its default", async () => {

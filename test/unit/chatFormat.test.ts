@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { CHAT_DEFAULTS } from "../../server/chat/ChatFeature";
-import { renderAttachment } from "../../server/chat/contextWindow";
+import { renderAttachment } from "../../server/chat/fitConversation";
 import { ACTION_PROMPTS } from "../../src/actionPrompts";
 
 const training = readFileSync(path.resolve(import.meta.dirname, "../../pipeline/train/finetune_fim.py"), "utf8");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { EXPERT_TENSORS, expertPlacementOverrides } from "../../server/engine/expertPlacement";
+import { EXPERT_TENSORS, expertPlacementOverrides } from "../../server/experts/expertPlacement";
 
 const matches = (overrides: { pattern: string }[], name: string) => overrides.some((o) => new RegExp(o.pattern).test(name));
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { CompletionContext } from "../../server/completion/context";
+import type { PromptInput } from "../../server/completion/promptInput";
 import { type FimTokens, type Token, type Tokenizer, buildFimPrompt, resolveFimTokens } from "../../server/completion/fimFormats";
 
 /** A tokenizer over characters: one token per character (its code point), specials from a table. */
@@ -15,7 +15,7 @@ const decode = (tokens: Token[], specials: Record<string, number>) => {
     return tokens.map((t) => names.get(t) ?? String.fromCodePoint(t)).join("");
 };
 
-const ctx = (over: Partial<CompletionContext> = {}): CompletionContext => ({
+const ctx = (over: Partial<PromptInput> = {}): PromptInput => ({
     uri: "file:///w/a.ts", languageId: "typescript", prefix: "let a = ", suffix: ";\n", linePrefix: "let a = ", lineSuffix: ";",
     midLine: false, indent: "", opensBlock: false, nextLines: [], extra: [], ...over
 });

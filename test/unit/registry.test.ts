@@ -14,10 +14,10 @@ describe("model registry", () => {
             ids.add(m.id);
             assert.match(m.uri, /^hf:[^/]+\/[^/]+\/[^/]+\.gguf$/, m.id);
             assert.ok(m.ramBytes > m.fileBytes, `${m.id}: memory beyond the file`);
-            assert.ok(m.experts.active < m.experts.total && m.parameters.activeB < m.parameters.totalB, m.id);
-            for (const k of [m.experts.completion, m.experts.chat]) assert.ok(k === null || (k >= 1 && k <= m.experts.total), `${m.id}: k ${k}`);
+            assert.ok(m.experts.trainedK < m.experts.expertCount && m.parameters.activeB < m.parameters.totalB, m.id);
+            for (const k of [m.experts.recommendedK.completion, m.experts.recommendedK.chat]) assert.ok(k === null || (k >= 1 && k <= m.experts.expertCount), `${m.id}: k ${k}`);
             assert.equal(m.fim === null, !m.roles.includes("completion"), `${m.id}: a FIM format exactly when it completes`);
-            assert.equal(m.experts.completion === null, !m.roles.includes("completion"), `${m.id}: a completion k exactly when it completes`);
+            assert.equal(m.experts.recommendedK.completion === null, !m.roles.includes("completion"), `${m.id}: a completion k exactly when it completes`);
         }
     });
 
@@ -42,7 +42,7 @@ describe("model registry", () => {
 test("the model card report escapes what comes from a file's metadata", () => {
     const card: ModelCard = {
         path: "/m/x.gguf", name: "<img src=x onerror=alert(1)> | *bold*", architecture: "qwen3moe", sizeBytes: 7 * 2 ** 20, parts: 1, quantization: "Q8_0",
-        layerCount: 4, trainContextSize: 1024, isMoe: true, expertCount: 8, expertUsedCount: 2, fim: { source: "gguf-tokens", family: "gguf" }, chatTemplate: false,
+        layerCount: 4, trainContextSize: 1024, isMoe: true, expertCount: 8, trainedK: 2, fim: { source: "gguf-tokens", family: "gguf" }, chatTemplate: false,
         memory: { needBytes: 25 * 2 ** 20, fit: { verdict: "fits", reason: "needs about 25.0 MiB" } }
     };
     const md = cardMarkdown(card, "Model");

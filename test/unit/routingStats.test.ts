@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { RoutingRow } from "../../server/engine/nativeMoe";
+import type { RoutingRow } from "../../server/engine/addonTypes";
 import { WINDOW, RoutingStats, activity } from "../../server/routing/RoutingStats";
 
 const row = (layer: number, pos: number, experts: number[]): RoutingRow => ({ layer, pos, experts, weights: experts.map(() => 1 / experts.length) });

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { RESTRICTED_SETTINGS, restrictedSettingsIn } from "../../src/restrictedSettings";
+import { RESTRICTED_SETTINGS } from "../../server/settings/schema";
+import { restrictedSettingsIn } from "../../src/restrictedSettings";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 const manifest = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as {

@@ -46,7 +46,7 @@ const state = (messages: StoredMessage[], over: Partial<ViewState> = {}): ViewSt
     chat: { id: "c1", title: "t", createdAt: 1, messages, experts: "auto" },
     history: [{ id: "c1", title: "t", createdAt: 1 }],
     busy: false,
-    model: { name: "demo", expertCount: 8, expertUsedCount: 2 },
+    model: { name: "demo", expertCount: 8, trainedK: 2 },
     context: { selection: true, currentFile: false, diagnostics: false },
     pendingContext: [],
     ...over

@@ -1,5 +1,5 @@
 /**
- * A remote engine: completions and chat sent to an OpenAI-compatible server the user configured
+ * The HTTP client of a remote engine: completions and chat sent to an OpenAI-compatible server the user configured
  * (`moePilot.remote.endpoint`) instead of the local model — llama-server, vLLM, SGLang or Ollama,
  * the engines that serve large MoE models across GPUs and nodes with expert parallelism.
  *
@@ -13,7 +13,7 @@
  * client's SecretStorage (`moePilot/remote/credentials`) and lives only in memory.
  */
 import { createParser } from "eventsource-parser";
-import type { CompletionContext } from "../completion/context";
+import type { PromptInput } from "../completion/promptInput";
 import { FIM_FAMILIES, type FimFamily } from "../completion/fimFormats";
 import type { ChatMessage, RemoteSettings } from "../protocol";
 import { errorMessage } from "../engine/errors";
@@ -36,7 +36,7 @@ export type RemoteInfo = {
 
 export type RemoteChatResult = { text: string, stopReason: "end-of-turn" | "max-tokens" | "cancelled", promptTokens: number, generatedTokens: number };
 
-export class RemoteEngine {
+export class RemoteClient {
     private apiKey?: string;
     info?: RemoteInfo;
 
@@ -66,12 +66,12 @@ export class RemoteEngine {
     }
 
     /** A completion at the cursor; the text to insert (before the pipeline's filters). */
-    async complete(ctx: CompletionContext, maxTokens: number, signal: AbortSignal): Promise<string> {
+    async complete(input: PromptInput, maxTokens: number, signal: AbortSignal): Promise<string> {
         const info = this.info ?? await this.connect(signal);
         if (info.kind === "llama-server") {
             const body = await this.json("POST", "/infill", {
-                input_prefix: ctx.prefix, input_suffix: ctx.suffix,
-                input_extra: ctx.extra.map((e) => ({ filename: e.path, text: e.text })),
+                input_prefix: input.prefix, input_suffix: input.suffix,
+                input_extra: input.extra.map((e) => ({ filename: e.path, text: e.text })),
                 n_predict: maxTokens, temperature: 0, cache_prompt: true, stream: false
             }, signal) as { content?: unknown };
             if (typeof body.content !== "string") throw new RemoteError("malformed", `The remote engine's /infill answer has no content.`);
@@ -79,8 +79,8 @@ export class RemoteEngine {
         }
         const family = fimFamily(info.model, this.settings.fimFormat);
         const prompt = family
-            ? (family.order === "spm" ? `${family.suffix}${ctx.suffix}${family.prefix}${ctx.prefix}` : `${family.prefix}${ctx.prefix}${family.suffix}${ctx.suffix}${family.middle}`)
-            : ctx.prefix;
+            ? (family.order === "spm" ? `${family.suffix}${input.suffix}${family.prefix}${input.prefix}` : `${family.prefix}${input.prefix}${family.suffix}${input.suffix}${family.middle}`)
+            : input.prefix;
         const body = await this.json("POST", "/v1/completions", { model: info.model, prompt, max_tokens: maxTokens, temperature: 0, stream: false }, signal) as { choices?: { text?: unknown }[] };
         const text = body.choices?.[0]?.text;
         if (typeof text !== "string") throw new RemoteError("malformed", "The remote engine's completion answer has no text.");

@@ -34,7 +34,7 @@ export function renderAttachment(a: ChatAttachment): string {
  * Fits a conversation into `budget` tokens. `count` gives the tokens a list of turns takes once
  * rendered by the chat template (so template overhead is counted, not guessed).
  */
-export function fitChat(system: string, messages: readonly ChatMessage[], attachments: readonly ChatAttachment[], budget: number, count: (turns: ChatTurn[]) => number): FittedChat {
+export function fitConversation(system: string, messages: readonly ChatMessage[], attachments: readonly ChatAttachment[], budget: number, count: (turns: ChatTurn[]) => number): FittedChat {
     const last = messages.at(-1);
     if (!last || last.role !== "user") throw new Error("the last chat message must be the user's");
     const earlier = messages.slice(0, -1);

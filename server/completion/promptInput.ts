@@ -23,7 +23,7 @@ export const PROMPT_WINDOW = {
 
 export type ExtraSnippet = { path: string, text: string };
 
-export type CompletionContext = {
+export type PromptInput = {
     uri: string,
     languageId: string,
     /** The prompt's prefix: from the anchored window start to the cursor. */
@@ -56,12 +56,12 @@ const BLOCK_OPENER = /[{([:]\s*$/;
 const lineRange = (from: number, to: number): Range => ({ start: { line: from, character: 0 }, end: { line: to, character: 0 } });
 
 /** `others` are the other open documents, most recently edited first. */
-export function buildCompletionContext(
+export function buildPromptInput(
     doc: OpenDocument,
     position: { line: number, character: number },
     settings: CompletionSettings,
     others: readonly OpenDocument[] = []
-): CompletionContext {
+): PromptInput {
     const line = Math.max(0, Math.min(position.line, doc.lineCount - 1));
     const earliest = Math.max(0, line - settings.prefixLines);
     const start = Math.floor(earliest / PROMPT_WINDOW.prefixAnchorLines) * PROMPT_WINDOW.prefixAnchorLines;

@@ -1,0 +1,79 @@
+/**
+ * The one interface completion and chat call, whatever runs the model: the local engine
+ * (node-llama-cpp, with or without the native MoE runtime: engine/LocalBackend.ts) or a remote
+ * server (llama-server's `/infill`, OpenAI-compatible: remote/RemoteBackend.ts). No feature asks
+ * which it has; what differs is said by the backend's identity and capabilities (Continue's
+ * `ILLM` as its `CompletionStreamer` uses it).
+ */
+import type { ChatTurn } from "../chat/fitConversation";
+import type { PromptInput } from "../completion/promptInput";
+import type { ModelInspection } from "../models/inspectModel";
+import type { ChatChunk, ChatResult, ExpertMode, ModelSummary, RoutingStatsResult } from "../protocol";
+
+/** What the backend can do beyond completion and chat, and why not when it cannot. */
+export type Capabilities = {
+    /** The MoE controls: expert counts per workload, the routing trace, the expert cache. */
+    moe: { available: true } | { available: false; reason: string };
+};
+
+/** What the status bar and the model card show of a backend. */
+export type BackendStatus = { model: ModelSummary; completionK: number; expertMode: ExpertMode };
+
+export type CompletionRequest = {
+    input: PromptInput;
+    maxTokens: number;
+    /** Milliseconds the generation may take; what is there by then is the answer. */
+    timeBudgetMs: number;
+    signal: AbortSignal;
+    /** True when the text so far is a whole suggestion (the stop rule, filters.ts). */
+    isComplete(text: string): boolean;
+};
+
+export type CompletionOutput = {
+    /** The text to insert, before the pipeline's filters. */
+    text: string;
+    cancelled: boolean;
+    /** Tokens generated (0 where the backend does not count them). */
+    generatedTokens: number;
+    /** Decode speed, when the backend measured it (the status bar shows it). */
+    tokensPerSecond?: number;
+    /** One line for the log: what was evaluated and generated, and why it stopped. */
+    summary: string;
+};
+
+export type ChatGeneration = Pick<ChatResult, "text" | "stopReason" | "promptTokens" | "generatedTokens"> & {
+    /** Decode speed, tokens per second. */
+    tokensPerSecond: number;
+};
+
+/** A chat at one expert count, ready to answer: its context window, how it counts tokens, how it streams. */
+export interface ChatSession {
+    /** Experts per token (0: not a MoE model, or not known here). */
+    readonly k: number;
+    readonly contextSize: number;
+    readonly template: ChatResult["template"];
+    /** Tokens `turns` take once rendered by the chat template (or a safe estimate where only the server can count). */
+    countTokens(turns: ChatTurn[]): number;
+    /** Streams the answer to `turns`; a cancel ends it with what was streamed, marked `cancelled`. */
+    answer(
+        turns: ChatTurn[],
+        options: { maxTokens: number; signal: AbortSignal; onChunk(chunk: ChatChunk): void }
+    ): Promise<ChatGeneration>;
+}
+
+export interface Backend {
+    /** Changes whenever what makes suggestions changes (a load, an expert count): cached suggestions are keyed by it. */
+    readonly identity: string;
+    readonly capabilities: Capabilities;
+    readonly status: BackendStatus;
+    /** The model files it runs (watched on disk, shown in the model card); none for a remote engine. */
+    readonly models: { completion?: ModelInspection; chat?: ModelInspection };
+
+    complete(request: CompletionRequest): Promise<CompletionOutput>;
+    /** A chat session at `k` (`auto`: the expert-count policy's choice); warnings say what was clamped. */
+    openChat(k: "auto" | number, source: string): Promise<{ session: ChatSession; warnings: string[] }>;
+    /** Sets the completion workload's expert count without a load; false when only a load can (stock binaries). */
+    setCompletionK(wanted: "auto" | number): Promise<{ applied: boolean; warnings: string[] }>;
+    routingStats(): RoutingStatsResult;
+    dispose(): Promise<void>;
+}

@@ -1,0 +1,250 @@
+/**
+ * The local backend: node-llama-cpp's llama.cpp running the model in this process, every
+ * evaluation on the compute lane.
+ *
+ * Per-workload expert counts. With the native runtime (native/, the patched llama.cpp), one
+ * model instance serves every count: the completion context and the chat context each carry
+ * their own k, set between evaluations (nativeMoe.ts). Without it (node-llama-cpp's prebuilt
+ * binaries), a workload that wants a count other than the trained one gets a second model
+ * instance loaded with `metadataOverrides` (`<arch>.expert_used_count = k`); both instances
+ * memory-map the same file, so the weights are shared pages and the second costs a context.
+ *
+ * loadLocalBackend.ts builds one; this file runs it.
+ */
+import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel } from "node-llama-cpp";
+import type {
+    Backend,
+    BackendStatus,
+    Capabilities,
+    ChatSession,
+    CompletionOutput,
+    CompletionRequest
+} from "../backend/Backend";
+import type { ExpertCache } from "../cache/ExpertCache";
+import { buildFimPrompt, type FimTokens, type Tokenizer } from "../completion/fimFormats";
+import { generate } from "../completion/generate";
+import { chooseK, type ExpertModel } from "../experts/expertCount";
+import type { Logger } from "../log";
+import type { ModelInspection } from "../models/inspectModel";
+import { recommendedK } from "../models/registry";
+import type { ExpertCacheStatus, RoutingStatsResult, Settings } from "../protocol";
+import type { RoutingTrace } from "../routing/RoutingTrace";
+import { type ComputeLane, Priority } from "./ComputeLane";
+import { loadModelFile } from "./llama";
+import { type ChatContext, createChatContext, localChatSession } from "./localChat";
+import { NativeMoeContext } from "./nativeMoe";
+import type { TokenDecoder } from "./tokenText";
+
+/** The completion workload's context and what prompts are built with, valid until the next load. */
+export type CompletionContext = {
+    model: LlamaModel;
+    context: LlamaContext;
+    sequence: LlamaContextSequence;
+    decode: TokenDecoder;
+    fim: FimTokens;
+    tokenizer: Tokenizer;
+    /** Each token's text, for token healing's constraint (index = token id). */
+    vocabulary: readonly string[];
+    /** The native runtime's controls on the context (undefined on stock binaries). */
+    moe?: NativeMoeContext;
+};
+
+export type LocalParts = {
+    llama: Llama;
+    lane: ComputeLane;
+    log: Logger;
+    settings: Settings;
+    threads: number;
+    /** The native runtime runs the completion model: each context carries its own k. */
+    native: boolean;
+    /** Distinguishes this load's suggestions from an earlier load's. */
+    generation: number;
+    completionModel: ModelInspection;
+    /** The chat model when it is another file (`chat.modelPath`); else chat runs on the completion model. */
+    chatModel?: ModelInspection;
+    /** Model instances by file and k (stock binaries: one per k; native: one per file). */
+    instances: Map<string, LlamaModel>;
+    completion: CompletionContext;
+    completionK: number;
+    status: BackendStatus;
+    trace?: RoutingTrace;
+    cache: { instance?: ExpertCache; status: ExpertCacheStatus };
+};
+
+export const expertModel = (m: ModelInspection): ExpertModel => ({
+    name: m.name,
+    expertCount: m.expertCount,
+    trainedK: m.trainedK,
+    recommendedK: recommendedK(m.path)
+});
+
+export class LocalBackend implements Backend {
+    readonly capabilities: Capabilities;
+    readonly models: { completion: ModelInspection; chat?: ModelInspection };
+    private completionK: number;
+    private statusValue: BackendStatus;
+    /** Chat contexts by k (stock binaries: one per k; native: one, under -1). */
+    private readonly chats = new Map<number, Promise<ChatContext>>();
+    /** Set by dispose(): a request that waited on the lane meanwhile finds its contexts gone. */
+    private disposed = false;
+
+    constructor(private readonly parts: LocalParts) {
+        this.models = { completion: parts.completionModel, chat: parts.chatModel };
+        this.completionK = parts.completionK;
+        this.statusValue = parts.status;
+        const model = parts.completionModel;
+        this.capabilities = {
+            moe:
+                model.expertCount === 0
+                    ? { available: false, reason: `${model.name} is not a Mixture of Experts.` }
+                    : !parts.trace
+                      ? {
+                            available: false,
+                            reason: "The routing trace needs the native MoE runtime (native/); the server runs on stock llama.cpp binaries."
+                        }
+                      : { available: true }
+        };
+    }
+
+    get identity(): string {
+        return `${this.parts.generation}/k${this.completionK}`;
+    }
+
+    get status(): BackendStatus {
+        return this.statusValue;
+    }
+
+    async complete(request: CompletionRequest): Promise<CompletionOutput> {
+        const { lane, log, trace } = this.parts;
+        const c = this.parts.completion;
+        const result = await lane.run(Priority.Completion, request.signal, async () => {
+            if (this.disposed) return undefined;
+            const prompt = buildFimPrompt(request.input, c.fim, c.tokenizer, {
+                maxPromptTokens: c.context.contextSize - request.maxTokens - 1,
+                healWith: (t) => c.vocabulary[t] ?? ""
+            });
+            log.debug(`completion: prompt of ${prompt.tokens.length} tokens (${c.fim.family}, ${c.fim.order})`);
+            try {
+                return await generate(c.model, c.sequence, c.decode, prompt.tokens, {
+                    maxTokens: request.maxTokens,
+                    deadline: performance.now() + request.timeBudgetMs,
+                    signal: request.signal,
+                    onFirstToken: (ms) => log.debug(`completion: first token after ${ms.toFixed(1)} ms`),
+                    isComplete: request.isComplete,
+                    heal: { text: prompt.heal, vocabulary: c.vocabulary }
+                });
+            } finally {
+                trace?.take("completion", c.moe);
+            }
+        });
+        if (!result) return { text: "", cancelled: true, generatedTokens: 0, summary: "the model was unloaded meanwhile" };
+        const tokensPerSecond =
+            result.generatedTokens > 1 && result.decodeMs > 0
+                ? Math.round((result.generatedTokens - 1) / (result.decodeMs / 1000))
+                : undefined;
+        return {
+            text: result.text,
+            cancelled: result.stopReason === "cancelled",
+            generatedTokens: result.generatedTokens,
+            tokensPerSecond,
+            summary:
+                `${result.evaluatedPromptTokens}/${result.promptTokens} prompt tokens evaluated in ${result.prefillMs.toFixed(1)} ms, ` +
+                `${result.generatedTokens} generated in ${result.decodeMs.toFixed(1)} ms, stop: ${result.stopReason}`
+        };
+    }
+
+    /**
+     * Changes the completion workload's k. With the native runtime it takes effect at the next
+     * completion, on the same context (whose cached prompt, computed at the old count, is
+     * dropped); on stock binaries it needs a load, and this says so.
+     */
+    async setCompletionK(wanted: "auto" | number): Promise<{ applied: boolean; warnings: string[] }> {
+        const { completion, completionModel, native, lane, log } = this.parts;
+        if (!native || !completion.moe) return { applied: completionModel.expertCount === 0, warnings: [] };
+        const choice = chooseK(expertModel(completionModel), "completion", wanted, true, "moePilot.completion.experts");
+        const moe = completion.moe;
+        // On the lane: never change a context's graph while one of its evaluations runs.
+        await lane.run(Priority.Completion, undefined, async () => {
+            if (moe.experts !== choice.k) {
+                moe.setExperts(choice.k);
+                await completion.sequence.clearHistory();
+            }
+            this.completionK = choice.k;
+        });
+        this.statusValue = { ...this.statusValue, completionK: choice.k, expertMode: choice.mode };
+        log.info(`completion k=${choice.k} (${choice.mode})`);
+        return { applied: true, warnings: choice.warning ? [choice.warning] : [] };
+    }
+
+    /**
+     * A chat session at `wanted` experts per token, by the same policy as completion. Its context
+     * is created on first use and kept, so the next turn reuses its KV cache.
+     */
+    async openChat(wanted: "auto" | number, source: string): Promise<{ session: ChatSession; warnings: string[] }> {
+        const { settings, threads, lane, trace } = this.parts;
+        const inspection = this.parts.chatModel ?? this.parts.completionModel;
+        const native = inspection.expertCount > 0 && NativeMoeContext.isAvailable(this.parts.llama);
+        const choice = chooseK(expertModel(inspection), "chat", wanted, native, source);
+        const key = native ? -1 : choice.k;
+        let chat = this.chats.get(key);
+        if (!chat) {
+            // Kept as a promise, so two chats starting at once share one context.
+            const modelK = native ? inspection.trainedK : choice.k || inspection.trainedK;
+            chat = this.instance(inspection, modelK).then((model) =>
+                createChatContext(model, inspection, contextSize(settings, inspection), threads, (context) => {
+                    const moe = native ? NativeMoeContext.of(context, inspection.expertCount) : undefined;
+                    if (moe) trace?.attach(moe, inspection.path, inspection.expertCount);
+                    return moe;
+                })
+            );
+            this.chats.set(key, chat);
+            chat.catch(() => this.chats.delete(key));
+        }
+        return {
+            session: localChatSession(await chat, choice.k, lane, trace),
+            warnings: choice.warning ? [choice.warning] : []
+        };
+    }
+
+    routingStats(): RoutingStatsResult {
+        const model = this.parts.completionModel;
+        const base = { expertCount: model.expertCount, trainedK: model.trainedK };
+        const { trace, cache } = this.parts;
+        if (!this.capabilities.moe.available || !trace)
+            return { ...base, available: false, reason: this.capabilities.moe.available ? undefined : this.capabilities.moe.reason };
+        return {
+            ...base,
+            available: true,
+            cache: trace.cacheStatus(cache.status),
+            completion: trace.stats.completion.summary(),
+            chat: trace.stats.chat.summary()
+        };
+    }
+
+    async dispose() {
+        this.disposed = true;
+        this.parts.cache.instance?.dispose();
+        const chats = [...this.chats.values()];
+        this.chats.clear();
+        for (const chat of chats) await (await chat.catch(() => undefined))?.context.dispose();
+        await this.parts.completion.context.dispose();
+        for (const model of this.parts.instances.values()) await model.dispose();
+        this.parts.instances.clear();
+    }
+
+    /** The model instance for `inspection` at `k`, loaded once per load. */
+    private async instance(inspection: ModelInspection, k: number): Promise<LlamaModel> {
+        // Keyed by file and count: a superseded load's instance must never be taken for another file's.
+        const key = `${inspection.path}#${k}`;
+        const cached = this.parts.instances.get(key);
+        if (cached) return cached;
+        const model = await loadModelFile(this.parts.llama, inspection, k);
+        this.parts.instances.set(key, model);
+        return model;
+    }
+}
+
+/** The contexts' size: the setting, capped at what the model was trained for. */
+export function contextSize(settings: Settings, inspection: ModelInspection): number {
+    return Math.min(settings.contextSize, inspection.trainContextSize ?? settings.contextSize);
+}

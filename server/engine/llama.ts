@@ -1,0 +1,61 @@
+/**
+ * llama.cpp through node-llama-cpp: one `Llama` per server process (the binaries load once), and
+ * model files loaded on it with the errors a user can act on.
+ */
+import { getLlama, type Llama, LlamaLogLevel, type LlamaModel } from "node-llama-cpp";
+import type { Logger } from "../log";
+import type { ModelInspection } from "../models/inspectModel";
+import { errorMessage, ModelFileError } from "./errors";
+import { llamaBinaries } from "./nativeMoe";
+
+export class LlamaRuntime {
+    private llama?: Promise<Llama>;
+
+    constructor(private readonly log: Logger) {}
+
+    /** The binaries, loaded on first use: never a download or a build at run time (nativeMoe.ts#llamaBinaries). */
+    get(): Promise<Llama> {
+        this.llama ??= getLlama({
+            ...llamaBinaries(),
+            progressLogs: false,
+            logLevel: LlamaLogLevel.warn,
+            logger: (level, message) => {
+                const text = message.trimEnd();
+                if (text) this.log.debug(`llama.cpp [${level}] ${text}`);
+            }
+        });
+        return this.llama;
+    }
+
+    async dispose() {
+        const llama = await this.llama?.catch(() => undefined);
+        this.llama = undefined;
+        await llama?.dispose();
+    }
+}
+
+/**
+ * Loads `inspection`'s file, with `k` experts per token written over the file's trained count
+ * when they differ (stock binaries: each count is its own model instance; the instances share the
+ * mmapped weights).
+ */
+export async function loadModelFile(llama: Llama, inspection: ModelInspection, k: number): Promise<LlamaModel> {
+    const override =
+        inspection.expertCount > 0 && k !== inspection.trainedK
+            ? { [inspection.architecture]: { expert_used_count: k } }
+            : undefined;
+    try {
+        return await llama.loadModel({
+            modelPath: inspection.path,
+            gpuLayers: 0,
+            // node-llama-cpp types overrides per known architecture; ours come from the file.
+            ...(override
+                ? { metadataOverrides: override as Parameters<Llama["loadModel"]>[0]["metadataOverrides"] }
+                : {})
+        });
+    } catch (e: unknown) {
+        throw new ModelFileError("load-failed", inspection.path, `llama.cpp could not load ${inspection.name}: ${errorMessage(e)}`, {
+            cause: e
+        });
+    }
+}

@@ -1,0 +1,128 @@
+/**
+ * Chat on the local engine: a llama.cpp context per chat expert count (with the native runtime,
+ * one context for every count, its k set before each answer), kept between turns so the next
+ * turn of a conversation reuses its KV cache; the conversation rendered with the model's chat
+ * template (node-llama-cpp's wrappers; a general default when the GGUF has none).
+ */
+import {
+    type ChatHistoryItem,
+    type ChatWrapper,
+    GeneralChatWrapper,
+    type LlamaContext,
+    type LlamaContextSequence,
+    type LlamaModel,
+    resolveChatWrapper,
+    type Token
+} from "node-llama-cpp";
+import type { ChatSession } from "../backend/Backend";
+import { generateChat } from "../chat/generateChat";
+import type { ChatTurn } from "../chat/fitConversation";
+import type { ModelInspection } from "../models/inspectModel";
+import type { RoutingActivity } from "../protocol";
+import { activity } from "../routing/RoutingStats";
+import type { RoutingTrace } from "../routing/RoutingTrace";
+import { type ComputeLane, Priority } from "./ComputeLane";
+import type { NativeMoeContext } from "./nativeMoe";
+import { createTokenDecoder, type TokenDecoder } from "./tokenText";
+
+/** A chat's llama.cpp context, shared by the sessions at its expert count(s). */
+export type ChatContext = {
+    model: LlamaModel;
+    context: LlamaContext;
+    sequence: LlamaContextSequence;
+    decode: TokenDecoder;
+    chatWrapper: ChatWrapper;
+    /** False when the model has no chat template and a general default is used. */
+    templateFromModel: boolean;
+    expertCount: number;
+    /** The native runtime's controls (undefined on stock binaries). */
+    moe?: NativeMoeContext;
+};
+
+export async function createChatContext(
+    model: LlamaModel,
+    inspection: ModelInspection,
+    contextSize: number,
+    threads: number,
+    moeOf: (context: LlamaContext) => NativeMoeContext | undefined
+): Promise<ChatContext> {
+    const context = await model.createContext({ contextSize, threads, sequences: 1 });
+    const templateFromModel = typeof model.fileInfo.metadata.tokenizer?.chat_template === "string";
+    return {
+        model,
+        context,
+        sequence: context.getSequence(),
+        decode: createTokenDecoder(model, inspection.fileInfo),
+        chatWrapper: templateFromModel ? resolveChatWrapper(model) : new GeneralChatWrapper(),
+        templateFromModel,
+        expertCount: inspection.expertCount,
+        moe: moeOf(context)
+    };
+}
+
+/** A session at `k` on `chat`'s context: answers run on the compute lane at chat priority. */
+export function localChatSession(
+    chat: ChatContext,
+    k: number,
+    lane: ComputeLane,
+    trace: RoutingTrace | undefined
+): ChatSession {
+    return {
+        k,
+        contextSize: chat.context.contextSize,
+        template: { name: chat.chatWrapper.wrapperName, fromModel: chat.templateFromModel },
+        countTokens: (turns) => render(chat, turns).tokens.length,
+        answer: (turns, { maxTokens, signal, onChunk }) =>
+            lane.run(Priority.Chat, signal, async (turn) => {
+                // The cached conversation was computed at another count: evaluate it again at this one.
+                if (chat.moe && k > 0 && chat.moe.experts !== k) {
+                    chat.moe.setExperts(k);
+                    await chat.sequence.clearHistory();
+                }
+                const { tokens, stopTexts } = render(chat, turns);
+                // With the native runtime each piece says which experts its tokens went through (the answer's, not the prompt's).
+                const routing = (): RoutingActivity | undefined => {
+                    const rows = (trace?.take("chat", chat.moe) ?? []).filter((r) => r.pos >= tokens.length);
+                    return rows.length > 0 ? activity(rows, chat.expertCount) : undefined;
+                };
+                try {
+                    const generation = await generateChat({
+                        model: chat.model,
+                        sequence: chat.sequence,
+                        decode: chat.decode,
+                        prompt: tokens,
+                        stopTexts,
+                        maxTokens,
+                        signal,
+                        turn,
+                        onText: (text) => onChunk({ text, routing: routing() })
+                    });
+                    const tokensPerSecond =
+                        generation.decodeMs > 0
+                            ? Math.round((generation.generatedTokens - 1) / (generation.decodeMs / 1000))
+                            : 0;
+                    return { ...generation, tokensPerSecond };
+                } finally {
+                    trace?.take("chat", chat.moe);
+                }
+            })
+    };
+}
+
+/** The conversation as prompt tokens, through the model's chat template, ready for the model's turn. */
+function render(chat: ChatContext, turns: ChatTurn[]): { tokens: Token[]; stopTexts: string[] } {
+    const history: ChatHistoryItem[] = turns.map((t) =>
+        t.role === "system"
+            ? { type: "system", text: t.text }
+            : t.role === "user"
+              ? { type: "user", text: t.text }
+              : { type: "model", response: [t.text] }
+    );
+    history.push({ type: "model", response: [] });
+    const state = chat.chatWrapper.generateContextState({ chatHistory: history });
+    const stopTexts = state.stopGenerationTriggers
+        .filter((trigger) => trigger.values.every((v) => typeof v === "string"))
+        .map((trigger) => trigger.values.join(""))
+        .filter((text) => text !== "");
+    return { tokens: state.contextText.tokenize(chat.model.tokenizer), stopTexts };
+}
