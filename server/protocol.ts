@@ -40,7 +40,7 @@ export type RemoteSettings = {
     timeoutMs: number
 };
 
-export type ModelsSettings = {
+type ModelsSettings = {
     /** Where downloaded models go; empty means ~/.cache/moe-pilot/models. */
     directory: string,
     /** A Hugging Face mirror for `hf:` downloads (as HF_ENDPOINT); empty means huggingface.co. */
@@ -65,12 +65,12 @@ export type MemorySettings = {
 /** Where a model offloaded to a GPU keeps its expert weights (server/engine/expertPlacement.ts). */
 export type ExpertsOnCpu = "off" | "all" | number;
 
-export type GpuSettings = {
+type GpuSettings = {
     /** Keep MoE expert weights in RAM: `off`, `all` layers, or the first N layers (llama-server's --cpu-moe / --n-cpu-moe N). */
     expertsOnCpu: ExpertsOnCpu
 };
 
-export type ChatSettings = {
+type ChatSettings = {
     /** Experts per token for chat answers whose conversation asks for `auto`: `auto` (the trained count) or a number. */
     experts: "auto" | number,
     /** A GGUF for chat only (say an Instruct model beside a FIM Base model); empty means the completion model. */
@@ -95,7 +95,7 @@ export type CompletionSettings = {
 };
 
 /** Settings as a client may send them: any part of them (the server fills in and validates the rest). */
-export type SettingsInput = Partial<Omit<Settings, "completion" | "chat" | "gpu" | "models" | "remote">> & {
+type SettingsInput = Partial<Omit<Settings, "completion" | "chat" | "gpu" | "models" | "remote">> & {
     completion?: Partial<CompletionSettings>, chat?: Partial<ChatSettings>, gpu?: Partial<GpuSettings>, models?: Partial<ModelsSettings>, remote?: Partial<RemoteSettings>
 };
 
@@ -108,7 +108,7 @@ export type InitializationOptions = {
     remoteApiKey?: string
 };
 
-export type ServerState = "starting" | "loading" | "ready" | "error";
+type ServerState = "starting" | "loading" | "ready" | "error";
 
 /** How the model's expert count is controlled right now. */
 export type ExpertMode =

@@ -3,8 +3,8 @@
  * and adapts VS Code to LSP: document sync and inline completion are vscode-languageclient's
  * standard features; the status notification is MoE Pilot's own.
  */
-import * as vscode from "vscode";
-import { type CloseHandlerResult, ErrorAction, type ErrorHandler, type ErrorHandlerResult, LanguageClient, type LanguageClientOptions, type ServerOptions, TransportKind } from "vscode-languageclient/node";
+import type * as vscode from "vscode";
+import { ErrorAction, type ErrorHandler, type ErrorHandlerResult, LanguageClient, type LanguageClientOptions, type ServerOptions, TransportKind } from "vscode-languageclient/node";
 import type { InitializationOptions } from "../server/protocol";
 import { Config } from "./config";
 
@@ -39,4 +39,3 @@ export function connectionErrorResult(count: number | undefined): ErrorHandlerRe
     return { action: (count ?? 1) <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown, handled: true };
 }
 
-export type { CloseHandlerResult };

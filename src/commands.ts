@@ -18,7 +18,7 @@ const COMMANDS: Record<string, Command> = {
     "moePilot.restartServer": (ctx) => () => ctx.restart(),
     "moePilot.showLog": (ctx) => () => ctx.log.show(),
     "moePilot.openChat": () => () => vscode.commands.executeCommand("moePilot.chat.focus"),
-    "moePilot.statusMenu": (ctx) => async () => {
+    "moePilot.statusMenu": () => async () => {
         const items = [
             { label: "$(sparkle) Trigger inline completion", command: "moePilot.triggerCompletion" },
             { label: "$(comment-discussion) Open chat", command: "moePilot.openChat" },

@@ -4,13 +4,12 @@
  * client only forwards a snapshot at start-up so the first model load needs no round trip.
  */
 import * as vscode from "vscode";
-
-export const CONFIG_SECTION = "moePilot";
+import { SECTION } from "../server/settings/schema";
 
 export class Config {
     /** The `moePilot` section as plain data, for `initializationOptions.settings`. */
     static serverSettings(): unknown {
         // A WorkspaceConfiguration carries methods; the JSON round trip keeps only the values.
-        return JSON.parse(JSON.stringify(vscode.workspace.getConfiguration(CONFIG_SECTION))) as unknown;
+        return JSON.parse(JSON.stringify(vscode.workspace.getConfiguration(SECTION))) as unknown;
     }
 }

@@ -13,7 +13,7 @@ import { StatusBar } from "./status";
 const REMOTE_API_KEY_SECRET = "moePilot.remote.apiKey";
 
 /** Restart delays after consecutive crashes; a crash past the last one stops the restarts. */
-export const RESTART_BACKOFF_MS = [500, 2000, 5000, 10000] as const;
+const RESTART_BACKOFF_MS = [500, 2000, 5000, 10000] as const;
 /** Crashes further apart than this do not count towards a loop. */
 const CRASH_WINDOW_MS = 3 * 60 * 1000;
 

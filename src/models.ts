@@ -10,7 +10,7 @@ import {
     DownloadModelRequest, type DownloadResult, InspectModelRequest, type ModelCard, ModelCardRequest, ModelListRequest, type ModelListResult
 } from "../server/protocol";
 import { formatBytes } from "../server/models/formatBytes";
-import { CONFIG_SECTION } from "./config";
+import { SECTION } from "../server/settings/schema";
 import type { Ctx } from "./ctx";
 import { loadedCardMarkdown } from "./modelCardReport";
 import { showReport } from "./reports";
@@ -28,7 +28,7 @@ function client(ctx: Ctx) {
 
 /** Points completion (`modelPath`, used for chat too unless chat has its own) or chat (`chat.modelPath`) at `file`. */
 async function useModel(file: string, role: Role) {
-    const config = vscode.workspace.getConfiguration(CONFIG_SECTION);
+    const config = vscode.workspace.getConfiguration(SECTION);
     await config.update(role === "chat" ? "chat.modelPath" : "modelPath", file, vscode.ConfigurationTarget.Global);
 }
 

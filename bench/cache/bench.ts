@@ -51,7 +51,7 @@ function runConfined(modelPath: string, mode: string, limitBytes: number, budget
         try { out = execFileSync("sh", ["-c", child], { cwd: ROOT, encoding: "utf8", maxBuffer: 16 << 20 }); }
         catch (e) {
             const oom = readFileSync(path.join(group, "memory.oom_control"), "utf8").match(/oom_kill (\d+)/)?.[1];
-            throw new Error(`${mode} run failed${oom && oom !== "0" ? " (killed by the cgroup's OOM killer: the budget leaves too little for the process)" : ""}: ${e instanceof Error ? e.message : e}`);
+            throw new Error(`${mode} run failed${oom && oom !== "0" ? " (killed by the cgroup's OOM killer: the budget leaves too little for the process)" : ""}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
         }
         const peak = Number(readFileSync(path.join(group, "memory.max_usage_in_bytes"), "utf8"));
         return { ...(JSON.parse(out) as Run), peakBytes: peak };

@@ -21,7 +21,7 @@
  */
 import { createHash } from "node:crypto";
 
-export const CONFIG = {
+const CONFIG = {
     nPrefix: 256, nSuffix: 64, nPredict: 128, tMaxPromptMs: 500, tMaxPredictMs: 500,
     maxCacheKeys: 250, ringChunks: 16, ringChunkSize: 64, ringScope: 1024
 } as const;
@@ -171,7 +171,7 @@ export class LlamaVscodeClient {
 type Context = { inputPrefix: string, inputSuffix: string, prompt: string, lineSuffix: string, nindent: number, line: number, nextLines: string[] };
 
 /** How llama.vscode cuts the document at the cursor. */
-export function context(text: string, offset: number): Context {
+function context(text: string, offset: number): Context {
     const lines = text.split("\n");
     const line = text.slice(0, offset).split("\n").length - 1;
     const lineStart = offset - (text.slice(0, offset).split("\n").at(-1)!.length);

@@ -15,9 +15,9 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 
-export type WorkloadFile = { name: string, language: string, text: string };
+type WorkloadFile = { name: string, language: string, text: string };
 
-export type Step =
+type Step =
     /** The file becomes the active editor (opened with `text`, its replay-start state). */
     | { kind: "open", file: number, text: string }
     /** Text inserted at `offset` (a typed character, or a far edit). */

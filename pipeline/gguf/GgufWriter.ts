@@ -8,7 +8,7 @@
  * Spec: https://github.com/ggml-org/ggml/blob/master/docs/gguf.md
  */
 import { closeSync, openSync, writeSync } from "node:fs";
-import { GgmlType, quantize, rowBytes } from "./quantize";
+import { type GgmlType, quantize, rowBytes } from "./quantize";
 
 /** GGUF metadata value types, numbered as in the spec. */
 export enum GgufValueType {

@@ -7,7 +7,7 @@ import { CodeActionKind, type ClientCapabilities, type CodeAction, type Connecti
 import type { Feature } from "../feature";
 
 /** The client commands the actions run, with (uri, range) as arguments. */
-export const ACTION_COMMANDS = {
+const ACTION_COMMANDS = {
     explain: "moePilot.explain",
     fix: "moePilot.fix",
     generateTests: "moePilot.generateTests",

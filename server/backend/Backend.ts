@@ -41,7 +41,7 @@ export type CompletionOutput = {
     summary: string;
 };
 
-export type ChatGeneration = Pick<ChatResult, "text" | "stopReason" | "promptTokens" | "generatedTokens"> & {
+type ChatGeneration = Pick<ChatResult, "text" | "stopReason" | "promptTokens" | "generatedTokens"> & {
     /** Decode speed, tokens per second. */
     tokensPerSecond: number;
 };

@@ -23,7 +23,7 @@ export type ExpertLayout = {
     residentTotal: number
 };
 
-export type ExpertTensor = { name: string, fileOffset: number, bytesPerExpert: number };
+type ExpertTensor = { name: string, fileOffset: number, bytesPerExpert: number };
 
 const EXPERT_TENSOR = /^blk\.(\d+)\.ffn_(gate|up|down|gate_up)_exps\.weight$/;
 

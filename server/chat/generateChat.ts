@@ -7,7 +7,7 @@ import type { LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import type { LaneTurn } from "../engine/ComputeLane";
 import type { TokenDecoder } from "../engine/tokenText";
 
-export type ChatStop = "end-of-turn" | "max-tokens" | "cancelled";
+type ChatStop = "end-of-turn" | "max-tokens" | "cancelled";
 
 export type ChatGeneration = { text: string, stopReason: ChatStop, promptTokens: number, generatedTokens: number, decodeMs: number };
 

@@ -14,7 +14,7 @@ import type { TokenDecoder } from "../engine/tokenText";
 import type { Token } from "./fimFormats";
 import { allowedWhileHealing, withoutHealed } from "./tokenHealing";
 
-export type StopReason = "end-of-generation" | "max-tokens" | "time-budget" | "complete" | "cancelled";
+type StopReason = "end-of-generation" | "max-tokens" | "time-budget" | "complete" | "cancelled";
 
 export type GenerateOptions = {
     maxTokens: number,

@@ -21,7 +21,7 @@ export const PROMPT_WINDOW = {
     maxExtraChars: 4_000
 } as const;
 
-export type ExtraSnippet = { path: string, text: string };
+type ExtraSnippet = { path: string, text: string };
 
 export type PromptInput = {
     uri: string,

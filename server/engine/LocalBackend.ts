@@ -36,7 +36,7 @@ import { NativeMoeContext } from "./nativeMoe";
 import type { TokenDecoder } from "./tokenText";
 
 /** The completion workload's context and what prompts are built with, valid until the next load. */
-export type CompletionContext = {
+type CompletionContext = {
     model: LlamaModel;
     context: LlamaContext;
     sequence: LlamaContextSequence;

@@ -28,7 +28,7 @@ export type PrefetchTable = { blocks: number; experts: number; table: Float64Arr
 export type ByteRange = { offset: number; length: number };
 
 /** Residency operations on llama.cpp's mapping of the model file (native/patches/addon/0003). */
-export type MemoryOp = "lock" | "unlock" | "willneed" | "pageout" | "random" | "residency";
+type MemoryOp = "lock" | "unlock" | "willneed" | "pageout" | "random" | "residency";
 export type MemoryControl = (
     op: MemoryOp,
     ranges: readonly ByteRange[]

@@ -1,6 +1,6 @@
 /**
  * Errors the engine reports to the user. Each carries a message written for the person who has
- * to act on it, and a `code` the client can branch on without matching text.
+ * to act on it, and a `problem` code the client can branch on without matching text.
  */
 export type ModelFileProblem = "not-found" | "not-a-file" | "not-gguf" | "truncated" | "unsupported-architecture" | "checksum-mismatch" | "load-failed";
 
@@ -9,11 +9,6 @@ export class ModelFileError extends Error {
     constructor(readonly problem: ModelFileProblem, readonly path: string, message: string, options?: { cause?: unknown }) {
         super(message, options);
     }
-}
-
-export class EngineNotReadyError extends Error {
-    override readonly name = "EngineNotReadyError";
-    constructor(message = "The model is not loaded yet.") { super(message); }
 }
 
 /** Whether `e` is the rejection of an aborted signal. Cancellation is not an error: callers log it at debug level. */

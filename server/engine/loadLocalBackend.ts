@@ -18,7 +18,7 @@ import { inspectModel, type ModelInspection } from "../models/inspectModel";
 import type { Settings } from "../protocol";
 import { RoutingTrace } from "../routing/RoutingTrace";
 import type { ComputeLane } from "./ComputeLane";
-import { LlamaRuntime, loadModelFile } from "./llama";
+import { type LlamaRuntime, loadModelFile } from "./llama";
 import { contextSize, expertModel, LocalBackend } from "./LocalBackend";
 import { NativeMoeContext } from "./nativeMoe";
 import { createTokenDecoder, vocabularyTexts } from "./tokenText";

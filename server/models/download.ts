@@ -24,7 +24,7 @@ import type { DownloadResult } from "../protocol";
 import { formatBytes } from "./formatBytes";
 import { inspectModel } from "./inspectModel";
 
-export type DownloadProgress = { downloadedBytes: number, totalBytes: number, bytesPerSecond: number, secondsLeft: number };
+type DownloadProgress = { downloadedBytes: number, totalBytes: number, bytesPerSecond: number, secondsLeft: number };
 
 export type DownloadOptions = {
     /** `hf:<user>/<repo>/<file>.gguf` or an http(s) URL. */

@@ -32,7 +32,7 @@ const GGUF_MAGIC = "GGUF";
 const SPLIT_PART = /-(\d{5})-of-(\d{5})\.gguf$/i;
 
 /** The files of a split GGUF named like llama.cpp's gguf-split names them, or just `modelPath`. */
-export function modelParts(modelPath: string): string[] {
+function modelParts(modelPath: string): string[] {
     const match = SPLIT_PART.exec(modelPath);
     if (!match) return [modelPath];
     const count = Number(match[2]);

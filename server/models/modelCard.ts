@@ -13,7 +13,7 @@ import { type MachineMemory, machineMemory, modelFit, registryModelForFile } fro
 const CONTROL = 3, USER_DEFINED = 4;
 
 /** FIM markers from the vocabulary in the file (the same choice modelFim.ts makes on a loaded model). */
-export function fimFromFile(inspection: ModelInspection): FimTokens {
+function fimFromFile(inspection: ModelInspection): FimTokens {
     const tokenizer = inspection.fileInfo.metadata.tokenizer?.ggml;
     const tokens: readonly string[] = tokenizer?.tokens ?? [];
     const types: readonly number[] = tokenizer?.token_type ?? [];

@@ -16,7 +16,7 @@ export function registryModel(id: string): RegistryModel | undefined {
 }
 
 /** The hub's file name of a registry model. */
-export function registryFileName(model: RegistryModel): string {
+function registryFileName(model: RegistryModel): string {
     return model.uri.split("/").pop()!;
 }
 

@@ -10,7 +10,7 @@ import type { StoredChat } from "./webviewProtocol";
 const KEY = "moePilot.chats";
 const CURRENT = "moePilot.currentChat";
 /** Oldest chats beyond this many are forgotten. */
-export const MAX_CHATS = 50;
+const MAX_CHATS = 50;
 const STREAM_SAVE_INTERVAL_MS = 1000;
 
 export class ChatStore {

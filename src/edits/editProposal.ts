@@ -4,7 +4,7 @@
  * the meantime, the edit is refused with a clear reason rather than applied to moved text.
  * Pure, so the rule is unit-tested without an editor.
  */
-export type Position = { line: number, character: number };
+type Position = { line: number, character: number };
 export type ProposedEdit = {
     uri: string,
     /** The document's version when the edit was proposed. */

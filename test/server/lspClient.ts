@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import {
-    CancellationTokenSource, createProtocolConnection, type InitializeResult, type InlineCompletionList, InlineCompletionRequest,
+    type CancellationTokenSource, createProtocolConnection, type InitializeResult, type InlineCompletionList, InlineCompletionRequest,
     InlineCompletionTriggerKind, InitializeRequest, LogMessageNotification, type LogMessageParams, type ProtocolConnection,
     ShowMessageNotification, type ShowMessageParams, StreamMessageReader, StreamMessageWriter, DidOpenTextDocumentNotification,
     DidChangeTextDocumentNotification, DidCloseTextDocumentNotification, InitializedNotification, ShutdownRequest, ExitNotification,
