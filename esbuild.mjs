@@ -35,7 +35,9 @@ const builds = [
         format: "esm",
         external: ["node-llama-cpp"],
         // The bundled CommonJS dependencies (vscode-languageserver) call require() for Node built-ins.
-        banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" }
+        banner: {
+            js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);"
+        }
     },
     {
         // The chat panel's UI runs in the webview: a browser page.
@@ -50,7 +52,8 @@ const builds = [
 
 // The codicon font, served to the webview from dist/ (its localResourceRoots are media/ and dist/).
 mkdirSync("dist/codicons", { recursive: true });
-for (const file of ["codicon.css", "codicon.ttf"]) cpSync(`node_modules/@vscode/codicons/dist/${file}`, `dist/codicons/${file}`);
+for (const file of ["codicon.css", "codicon.ttf"])
+    cpSync(`node_modules/@vscode/codicons/dist/${file}`, `dist/codicons/${file}`);
 
 if (watch) {
     for (const options of builds) await (await esbuild.context(options)).watch();

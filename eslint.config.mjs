@@ -7,7 +7,16 @@ import tseslint from "typescript-eslint";
 
 export default tseslint.config(
     {
-        ignores: ["dist/", "node_modules/", "models/", ".cache/", "test-results/", "demo/", "native/patches/", "scratch/"]
+        ignores: [
+            "dist/",
+            "node_modules/",
+            "models/",
+            ".cache/",
+            "test-results/",
+            "demo/",
+            "native/patches/",
+            "scratch/"
+        ]
     },
     js.configs.recommended,
     tseslint.configs.recommended,
@@ -22,7 +31,15 @@ export default tseslint.config(
         rules: {
             "import-x/no-cycle": "error",
             "import-x/no-self-import": "error",
-            "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", caughtErrors: "all", caughtErrorsIgnorePattern: "^_", ignoreRestSiblings: true }],
+            "@typescript-eslint/no-unused-vars": [
+                "error",
+                {
+                    argsIgnorePattern: "^_",
+                    caughtErrors: "all",
+                    caughtErrorsIgnorePattern: "^_",
+                    ignoreRestSiblings: true
+                }
+            ],
             "no-unused-private-class-members": "error",
             "@typescript-eslint/consistent-type-imports": ["error", { fixStyle: "inline-type-imports" }]
         }

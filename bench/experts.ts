@@ -28,7 +28,10 @@ const QUICK = values.quick === true;
 // the server's default on this machine: physical cores minus one (one on 2 cores)
 const llama = await getLlama({ ...llamaBinaries(), progressLogs: false, logLevel: LlamaLogLevel.error });
 const THREADS = Number(values.threads ?? Math.max(1, llama.cpuMathCores - 1));
-if (!NativeMoeContext.isAvailable(llama)) throw new Error("bench:experts needs the native runtime: run `npm run native` (the loaded llama.cpp is the stock one)");
+if (!NativeMoeContext.isAvailable(llama))
+    throw new Error(
+        "bench:experts needs the native runtime: run `npm run native` (the loaded llama.cpp is the stock one)"
+    );
 
 const SPEED = { promptTokens: 256, decodeTokens: QUICK ? 16 : 48, runs: QUICK ? 1 : 3 };
 const PERPLEXITY = { tokens: QUICK ? 1024 : 8192, window: 256 };
@@ -36,25 +39,37 @@ const PERPLEXITY = { tokens: QUICK ? 1024 : 8192, window: 256 };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Text to prompt with: the project's own source (the same on every machine, never trained on). */
-const promptText = ["server/engine/Engine.ts", "server/completion/CompletionFeature.ts"].map((f) => readFileSync(path.join(ROOT, f), "utf8")).join("\n");
+const promptText = ["server/engine/Engine.ts", "server/completion/CompletionFeature.ts"]
+    .map((f) => readFileSync(path.join(ROOT, f), "utf8"))
+    .join("\n");
 
-type Speed = { k: number, prefill: number, decode: number };
+type Speed = { k: number; prefill: number; decode: number };
 
 async function speeds(model: LlamaModel, expertCount: number, counts: number[]): Promise<Speed[]> {
-    const context = await model.createContext({ contextSize: SPEED.promptTokens + SPEED.decodeTokens + 16, threads: THREADS, sequences: 1 });
+    const context = await model.createContext({
+        contextSize: SPEED.promptTokens + SPEED.decodeTokens + 16,
+        threads: THREADS,
+        sequences: 1
+    });
     const moe = NativeMoeContext.of(context, expertCount)!;
     const sequence = context.getSequence();
     const prompt = model.tokenize(promptText, false).slice(0, SPEED.promptTokens);
     const out: Speed[] = [];
     for (const k of counts) {
         moe.setExperts(k);
-        const prefill: number[] = [], decode: number[] = [];
+        const prefill: number[] = [],
+            decode: number[] = [];
         for (let run = 0; run <= SPEED.runs; run++) {
             const r = await timeOnce(sequence, prompt);
-            if (run > 0) { prefill.push(r.prefill); decode.push(r.decode); } // run 0 warms the graph and the page cache
+            if (run > 0) {
+                prefill.push(r.prefill);
+                decode.push(r.decode);
+            } // run 0 warms the graph and the page cache
         }
         out.push({ k, prefill: median(prefill), decode: median(decode) });
-        console.log(`  k=${k}: prefill ${median(prefill).toFixed(1)} tokens/s, decode ${median(decode).toFixed(1)} tokens/s`);
+        console.log(
+            `  k=${k}: prefill ${median(prefill).toFixed(1)} tokens/s, decode ${median(decode).toFixed(1)} tokens/s`
+        );
     }
     await context.dispose();
     return out;
@@ -74,24 +89,46 @@ async function timeOnce(sequence: LlamaContextSequence, prompt: Token[]) {
 }
 
 /** Held-out text: the corpus's held-out split when it is here (npm run model:train made it), else the project's own TypeScript. */
-function heldOutText(): { source: string, text: string } {
+function heldOutText(): { source: string; text: string } {
     const heldout = path.join(ROOT, ".cache", "corpus", "heldout.jsonl");
     if (existsSync(heldout)) {
-        const files = readFileSync(heldout, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as { text: string });
-        return { source: "the corpus's held-out files (.cache/corpus/heldout.jsonl)", text: files.map((f) => f.text).join("\n") };
+        const files = readFileSync(heldout, "utf8")
+            .split("\n")
+            .filter(Boolean)
+            .map((l) => JSON.parse(l) as { text: string });
+        return {
+            source: "the corpus's held-out files (.cache/corpus/heldout.jsonl)",
+            text: files.map((f) => f.text).join("\n")
+        };
     }
     const dirs = ["server", "src", "pipeline", "bench"];
-    const files = dirs.flatMap((d) => readdirSync(path.join(ROOT, d), { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".ts")).sort().map((f) => path.join(d, f)));
-    return { source: "this repository's own TypeScript (the model never saw it)", text: files.map((f) => readFileSync(path.join(ROOT, f), "utf8")).join("\n") };
+    const files = dirs.flatMap((d) =>
+        readdirSync(path.join(ROOT, d), { recursive: true, encoding: "utf8" })
+            .filter((f) => f.endsWith(".ts"))
+            .sort()
+            .map((f) => path.join(d, f))
+    );
+    return {
+        source: "this repository's own TypeScript (the model never saw it)",
+        text: files.map((f) => readFileSync(path.join(ROOT, f), "utf8")).join("\n")
+    };
 }
 
-type Quality = { setting: string, k: number, averageK: number, bitsPerByte: number };
+type Quality = { setting: string; k: number; averageK: number; bitsPerByte: number };
 
-async function quality(model: LlamaModel, expertCount: number, settings: { name: string, k: number, adaptive?: { p: number, kMin: number } }[]): Promise<Quality[]> {
+async function quality(
+    model: LlamaModel,
+    expertCount: number,
+    settings: { name: string; k: number; adaptive?: { p: number; kMin: number } }[]
+): Promise<Quality[]> {
     const { text } = heldOutText();
     const tokens = model.tokenize(text, false);
     const windows: Token[][] = [];
-    for (let i = 0, n = 0; i + PERPLEXITY.window <= tokens.length && n < PERPLEXITY.tokens; i += PERPLEXITY.window, n += PERPLEXITY.window - 1)
+    for (
+        let i = 0, n = 0;
+        i + PERPLEXITY.window <= tokens.length && n < PERPLEXITY.tokens;
+        i += PERPLEXITY.window, n += PERPLEXITY.window - 1
+    )
         windows.push(tokens.slice(i, i + PERPLEXITY.window));
     const decode = createTokenDecoder(model, model.fileInfo);
     const context = await model.createContext({ contextSize: PERPLEXITY.window * 2, threads: THREADS, sequences: 1 });
@@ -103,19 +140,28 @@ async function quality(model: LlamaModel, expertCount: number, settings: { name:
         moe.setExperts(s.k);
         moe.setAdaptive(s.adaptive?.p ?? 0, s.adaptive?.kMin ?? 1);
         moe.readTrace();
-        let nats = 0, bytes = 0, used = 0, rows = 0;
+        let nats = 0,
+            bytes = 0,
+            used = 0,
+            rows = 0;
         for (const w of windows) {
             await sequence.clearHistory();
-            const res = await sequence.controlledEvaluate(w.map((t, i) => (i < w.length - 1 ? [t, { generateNext: { logits: true } }] : t)) as never) as ({ next: { logits: Map<Token, number> } } | undefined)[];
+            const res = (await sequence.controlledEvaluate(
+                w.map((t, i) => (i < w.length - 1 ? [t, { generateNext: { logits: true } }] : t)) as never
+            )) as ({ next: { logits: Map<Token, number> } } | undefined)[];
             for (let i = 0; i < w.length - 1; i++) {
                 const logits = res[i]!.next.logits;
-                let max = -Infinity, sum = 0;
+                let max = -Infinity,
+                    sum = 0;
                 for (const v of logits.values()) if (v > max) max = v;
                 for (const v of logits.values()) sum += Math.exp(v - max);
                 nats += max + Math.log(sum) - logits.get(w[i + 1]!)!;
                 bytes += Buffer.byteLength(decode([w[i + 1]!]), "utf8");
             }
-            for (const r of moe.readTrace().rows) { used += r.experts.length; rows++; }
+            for (const r of moe.readTrace().rows) {
+                used += r.experts.length;
+                rows++;
+            }
         }
         const q = { setting: s.name, k: s.k, averageK: used / rows, bitsPerByte: nats / Math.LN2 / bytes };
         out.push(q);
@@ -130,11 +176,13 @@ async function quality(model: LlamaModel, expertCount: number, settings: { name:
 
 const started = Date.now();
 const embeddedPath = path.join(ROOT, EMBEDDED_MODEL_FILE);
-console.log(`threads: ${THREADS}; ${SPEED.promptTokens}-token prompt, ${SPEED.decodeTokens} decoded tokens, median of ${SPEED.runs} runs after a warm-up`);
+console.log(
+    `threads: ${THREADS}; ${SPEED.promptTokens}-token prompt, ${SPEED.decodeTokens} decoded tokens, median of ${SPEED.runs} runs after a warm-up`
+);
 
 console.log("embedded demo model: speed");
 const embedded = await llama.loadModel({ modelPath: embeddedPath, gpuLayers: 0 });
-const eMeta = embedded.fileInfo.architectureMetadata as { expert_count: number, expert_used_count: number };
+const eMeta = embedded.fileInfo.architectureMetadata as { expert_count: number; expert_used_count: number };
 const embeddedSpeeds = await speeds(embedded, eMeta.expert_count, [1, 2, 4, 8]);
 console.log(`embedded demo model: held-out quality (${heldOutText().source}, ${PERPLEXITY.tokens} tokens)`);
 const embeddedQuality = await quality(embedded, eMeta.expert_count, [
@@ -153,17 +201,33 @@ const synthetic = await llama.loadModel({ modelPath: syntheticPath, gpuLayers: 0
 const vocab = (synthetic.fileInfo.metadata.tokenizer!.ggml!.tokens as string[]).length;
 const syntheticCounts = QUICK ? [1, 8, 64] : [1, 2, 4, 8, 16, 32, 64];
 console.log("synthetic MoE: speed");
-const syntheticSpeeds = (await speeds(synthetic, shape.experts, syntheticCounts))
-    .map((s) => ({ ...s, bytesPerToken: syntheticSizes(shape, vocab, s.k).bytesPerToken }));
+const syntheticSpeeds = (await speeds(synthetic, shape.experts, syntheticCounts)).map((s) => ({
+    ...s,
+    bytesPerToken: syntheticSizes(shape, vocab, s.k).bytesPerToken
+}));
 await synthetic.dispose();
 
 // ---- report -------------------------------------------------------------------------------------
 
-const cpu = (readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/)?.[1] ?? os.cpus()[0]?.model ?? "unknown").trim();
-const nlc = JSON.parse(readFileSync(path.join(ROOT, "node_modules", "node-llama-cpp", "package.json"), "utf8")).version as string;
-const llamaRelease = JSON.parse(readFileSync(path.join(ROOT, "node_modules", "node-llama-cpp", "llama", "llama.cpp.info.json"), "utf8")).tag as string;
-const commit = (() => { try { return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim(); } catch { return "unknown"; } })();
-const trainedE = embeddedSpeeds.find((s) => s.k === eMeta.expert_used_count)!, trainedS = syntheticSpeeds.find((s) => s.k === shape.expertsUsed)!;
+const cpu = (
+    readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/)?.[1] ??
+    os.cpus()[0]?.model ??
+    "unknown"
+).trim();
+const nlc = JSON.parse(readFileSync(path.join(ROOT, "node_modules", "node-llama-cpp", "package.json"), "utf8"))
+    .version as string;
+const llamaRelease = JSON.parse(
+    readFileSync(path.join(ROOT, "node_modules", "node-llama-cpp", "llama", "llama.cpp.info.json"), "utf8")
+).tag as string;
+const commit = (() => {
+    try {
+        return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
+    } catch {
+        return "unknown";
+    }
+})();
+const trainedE = embeddedSpeeds.find((s) => s.k === eMeta.expert_used_count)!,
+    trainedS = syntheticSpeeds.find((s) => s.k === shape.expertsUsed)!;
 const x = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
 const sizes = syntheticSizes(shape, vocab);
 
@@ -200,7 +264,13 @@ would need the kernels to skip them.
 
 | setting | average k | held-out bits/byte |
 |---|---|---|
-${embeddedQuality.filter((q) => !q.setting.startsWith("k=") || q.k === eMeta.expert_used_count).map((q) => `| ${q.setting}${q.k === eMeta.expert_used_count && q.setting.startsWith("k=") ? " (trained, fixed)" : ""} | ${q.averageK.toFixed(2)} | ${q.bitsPerByte.toFixed(3)} |`).join("\n")}
+${embeddedQuality
+    .filter((q) => !q.setting.startsWith("k=") || q.k === eMeta.expert_used_count)
+    .map(
+        (q) =>
+            `| ${q.setting}${q.k === eMeta.expert_used_count && q.setting.startsWith("k=") ? " (trained, fixed)" : ""} | ${q.averageK.toFixed(2)} | ${q.bitsPerByte.toFixed(3)} |`
+    )
+    .join("\n")}
 
 ## Synthetic memory-bound MoE
 
@@ -219,17 +289,41 @@ Run time: ${Math.round((Date.now() - started) / 1000)} s.
 
 const svg = lineChart([
     {
-        title: "Decode speed vs k (relative to the trained k)", xLabel: "experts per token (k)", yLabel: "decode speed, x trained k", logX: true, yFrom0: true,
+        title: "Decode speed vs k (relative to the trained k)",
+        xLabel: "experts per token (k)",
+        yLabel: "decode speed, x trained k",
+        logX: true,
+        yFrom0: true,
         series: [
-            { name: `synthetic MoE (k=${shape.expertsUsed} trained)`, points: syntheticSpeeds.map((s) => ({ x: s.k, y: s.decode / trainedS.decode })) },
-            { name: `embedded demo (k=${eMeta.expert_used_count} trained)`, points: embeddedSpeeds.map((s) => ({ x: s.k, y: s.decode / trainedE.decode })) }
+            {
+                name: `synthetic MoE (k=${shape.expertsUsed} trained)`,
+                points: syntheticSpeeds.map((s) => ({ x: s.k, y: s.decode / trainedS.decode }))
+            },
+            {
+                name: `embedded demo (k=${eMeta.expert_used_count} trained)`,
+                points: embeddedSpeeds.map((s) => ({ x: s.k, y: s.decode / trainedE.decode }))
+            }
         ]
     },
     {
-        title: "Embedded model: held-out bits per byte vs k", xLabel: "experts per token (k; adaptive: average)", yLabel: "bits per byte (lower is better)", logX: true,
+        title: "Embedded model: held-out bits per byte vs k",
+        xLabel: "experts per token (k; adaptive: average)",
+        yLabel: "bits per byte (lower is better)",
+        logX: true,
         series: [
-            { name: "fixed k", points: embeddedQuality.filter((q) => q.setting.startsWith("k=")).map((q) => ({ x: q.k, y: q.bitsPerByte })) },
-            { name: "adaptive (p, cap)", dashed: true, points: embeddedQuality.filter((q) => !q.setting.startsWith("k=")).map((q) => ({ x: q.averageK, y: q.bitsPerByte })) }
+            {
+                name: "fixed k",
+                points: embeddedQuality
+                    .filter((q) => q.setting.startsWith("k="))
+                    .map((q) => ({ x: q.k, y: q.bitsPerByte }))
+            },
+            {
+                name: "adaptive (p, cap)",
+                dashed: true,
+                points: embeddedQuality
+                    .filter((q) => !q.setting.startsWith("k="))
+                    .map((q) => ({ x: q.averageK, y: q.bitsPerByte }))
+            }
         ]
     }
 ]);

@@ -9,7 +9,8 @@ import { readGgufFileInfo } from "node-llama-cpp";
 /** Bytes per second one thread moves (read + written) copying 512 MiB, best of 5. */
 export function copyBandwidth(): number {
     const size = 512 * 2 ** 20;
-    const src = Buffer.alloc(size, 1), dst = Buffer.alloc(size);
+    const src = Buffer.alloc(size, 1),
+        dst = Buffer.alloc(size);
     let best = Infinity;
     for (let i = 0; i < 5; i++) {
         const t0 = performance.now();
@@ -24,7 +25,7 @@ export function copyBandwidth(): number {
  * tensors (`*_exps`, k of their experts) and the token embedding (one row; unless the output layer
  * shares it).
  */
-export async function bytesPerToken(modelPath: string, k: number): Promise<{ bytes: number, expertCount: number }> {
+export async function bytesPerToken(modelPath: string, k: number): Promise<{ bytes: number; expertCount: number }> {
     const info = await readGgufFileInfo(modelPath, { readTensorInfo: true });
     const tensors = [...(info.fullTensorInfo ?? [])].sort((a, b) => Number(a.offset) - Number(b.offset));
     const meta = info.architectureMetadata as { expert_count?: number };
@@ -42,7 +43,7 @@ export async function bytesPerToken(modelPath: string, k: number): Promise<{ byt
 }
 
 /** The last tensor's size, which no next offset bounds: elements x the type's bytes per element. */
-function tensorBytes(t: { dimensions: readonly (number | bigint)[], ggmlType: number }): number {
+function tensorBytes(t: { dimensions: readonly (number | bigint)[]; ggmlType: number }): number {
     const elements = t.dimensions.reduce<number>((a, d) => a * Number(d), 1);
     // block sizes of the types the project's models use (F32, F16, Q8_0, Q4_K, Q6_K)
     const perElement: Record<number, number> = { 0: 4, 1: 2, 8: 34 / 32, 12: 144 / 256, 14: 210 / 256 };

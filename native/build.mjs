@@ -26,12 +26,15 @@ const DONE = "buildDone.status";
 
 function main() {
     // the package's `exports` hide package.json: find its folder the way Node resolves it
-    const nlc = createRequire(path.join(root, "package.json")).resolve.paths("node-llama-cpp")
-        .map((dir) => path.join(dir, "node-llama-cpp")).find((dir) => existsSync(path.join(dir, "package.json")));
+    const nlc = createRequire(path.join(root, "package.json"))
+        .resolve.paths("node-llama-cpp")
+        .map((dir) => path.join(dir, "node-llama-cpp"))
+        .find((dir) => existsSync(path.join(dir, "package.json")));
     if (!nlc) throw new Error("node-llama-cpp is not installed: run npm install");
     const version = JSON.parse(readFileSync(path.join(nlc, "package.json"), "utf8")).version;
     const pinned = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")).dependencies["node-llama-cpp"];
-    if (version !== pinned) throw new Error(`node-llama-cpp ${version} is installed, the patches are for ${pinned}: run npm install`);
+    if (version !== pinned)
+        throw new Error(`node-llama-cpp ${version} is installed, the patches are for ${pinned}: run npm install`);
 
     const llamaDir = path.join(nlc, "llama");
     const patches = listPatches();
@@ -45,7 +48,12 @@ function main() {
         return;
     }
 
-    const cacheDir = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "moe-pilot", "native", digest);
+    const cacheDir = path.join(
+        process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"),
+        "moe-pilot",
+        "native",
+        digest
+    );
     if (!force && existsSync(path.join(cacheDir, STAMP)) && cacheComplete(cacheDir)) {
         restore(cacheDir, llamaDir);
         console.log(`native: restored patched build ${digest} from ${cacheDir}`);
@@ -53,18 +61,27 @@ function main() {
     }
 
     const started = Date.now();
-    console.log(`native: building llama.cpp with ${patches.length} patches (${digest}); about 3 minutes on 2 cores, less with ccache`);
+    console.log(
+        `native: building llama.cpp with ${patches.length} patches (${digest}); about 3 minutes on 2 cores, less with ccache`
+    );
     const env = { ...process.env, NODE_LLAMA_CPP_SKIP_DOWNLOAD: "true" };
     // node-llama-cpp's scripts read npm's environment; `npm install` passes its own, which can name
     // another Node (same reason as scripts/code-server.sh)
     for (const key of Object.keys(env)) if (key.startsWith("npm_")) delete env[key];
-    const nlcCli = (args) => execFileSync(process.execPath, [path.join(nlc, "dist", "cli", "cli.js"), ...args], { cwd: root, env, stdio: "inherit" });
+    const nlcCli = (args) =>
+        execFileSync(process.execPath, [path.join(nlc, "dist", "cli", "cli.js"), ...args], {
+            cwd: root,
+            env,
+            stdio: "inherit"
+        });
 
     // The addon sources are files of the installed package: patch a pristine copy every time.
     const addonDir = path.join(llamaDir, "addon");
     const pristine = path.join(llamaDir, "addon.pristine");
-    if (existsSync(pristine)) { rmSync(addonDir, { recursive: true, force: true }); cpSync(pristine, addonDir, { recursive: true }); }
-    else cpSync(addonDir, pristine, { recursive: true });
+    if (existsSync(pristine)) {
+        rmSync(addonDir, { recursive: true, force: true });
+        cpSync(pristine, addonDir, { recursive: true });
+    } else cpSync(addonDir, pristine, { recursive: true });
 
     // A fresh clone of the bundled llama.cpp (node-llama-cpp applies its own patches to it).
     nlcCli(["source", "download", "--gpu", "false", "--skipBuild", "--noUsageExample"]);
@@ -81,7 +98,14 @@ function main() {
     nlcCli(["source", "build", "--gpu", "false", "--noUsageExample"]);
 
     const release = releaseDir(llamaDir);
-    writeFileSync(path.join(release, STAMP), JSON.stringify({ hash: digest, patches: patches.map((p) => `${p.target}/${p.name}`), builtAt: new Date().toISOString() }, null, 2) + "\n");
+    writeFileSync(
+        path.join(release, STAMP),
+        JSON.stringify(
+            { hash: digest, patches: patches.map((p) => `${p.target}/${p.name}`), builtAt: new Date().toISOString() },
+            null,
+            2
+        ) + "\n"
+    );
     save(llamaDir, cacheDir);
     console.log(`native: built in ${Math.round((Date.now() - started) / 1000)} s, cached in ${cacheDir}`);
 }
@@ -92,7 +116,9 @@ function listPatches() {
     for (const target of ["llama.cpp", "addon"]) {
         const dir = path.join(patchesDir, target);
         if (!existsSync(dir)) continue;
-        for (const name of readdirSync(dir).filter((n) => n.endsWith(".patch")).sort())
+        for (const name of readdirSync(dir)
+            .filter((n) => n.endsWith(".patch"))
+            .sort())
             out.push({ target, name, file: path.join(dir, name) });
     }
     return out;
@@ -107,8 +133,9 @@ function readInstalled(llamaDir) {
     try {
         if (!existsSync(path.join(path.dirname(releaseDir(llamaDir)), DONE))) return undefined;
         return JSON.parse(readFileSync(path.join(releaseDir(llamaDir), STAMP), "utf8"));
+    } catch {
+        return undefined;
     }
-    catch { return undefined; }
 }
 
 /**
@@ -148,8 +175,13 @@ try {
     main();
 } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
-    if (!optional) { console.error(`native: ${message}`); process.exit(1); }
-    console.warn(`native: the patched llama.cpp could not be built (${message}).\n` +
-        "native: the server will use node-llama-cpp's prebuilt binaries (no per-context expert count, no routing trace).\n" +
-        "native: install cmake, g++ and git, then run `node native/build.mjs`.");
+    if (!optional) {
+        console.error(`native: ${message}`);
+        process.exit(1);
+    }
+    console.warn(
+        `native: the patched llama.cpp could not be built (${message}).\n` +
+            "native: the server will use node-llama-cpp's prebuilt binaries (no per-context expert count, no routing trace).\n" +
+            "native: install cmake, g++ and git, then run `node native/build.mjs`."
+    );
 }

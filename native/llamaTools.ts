@@ -20,11 +20,13 @@ import path from "node:path";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const TOOLS = ["llama-server", "llama-gguf-split"] as const;
-export type LlamaTool = typeof TOOLS[number];
+export type LlamaTool = (typeof TOOLS)[number];
 
 function nodeLlamaCppDir(): string {
-    const dir = createRequire(path.join(ROOT, "package.json")).resolve.paths("node-llama-cpp")!
-        .map((d) => path.join(d, "node-llama-cpp")).find((d) => existsSync(path.join(d, "package.json")));
+    const dir = createRequire(path.join(ROOT, "package.json"))
+        .resolve.paths("node-llama-cpp")!
+        .map((d) => path.join(d, "node-llama-cpp"))
+        .find((d) => existsSync(path.join(d, "package.json")));
     if (!dir) throw new Error("node-llama-cpp is not installed: run npm install");
     return dir;
 }
@@ -38,13 +40,19 @@ function llamaToolsDir(log: (line: string) => void): string {
     const bundle = path.join(nodeLlamaCppDir(), "llama", "gitRelease.bundle");
     if (!existsSync(bundle)) throw new Error(`no llama.cpp source bundle at ${bundle}`);
     const digest = createHash("sha256").update(readFileSync(bundle)).digest("hex").slice(0, 16);
-    const cacheRoot = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "moe-pilot", "llama-tools");
+    const cacheRoot = path.join(
+        process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"),
+        "moe-pilot",
+        "llama-tools"
+    );
     const dir = path.join(cacheRoot, digest);
     if (TOOLS.every((t) => existsSync(path.join(dir, t)))) return dir;
 
     const started = Date.now();
     const work = path.join(cacheRoot, `build-${digest}`);
-    log(`llama.cpp tools: building ${TOOLS.join(", ")} from node-llama-cpp's llama.cpp bundle (${digest}) in ${work}; about 5 minutes on 2 cores`);
+    log(
+        `llama.cpp tools: building ${TOOLS.join(", ")} from node-llama-cpp's llama.cpp bundle (${digest}) in ${work}; about 5 minutes on 2 cores`
+    );
     const src = path.join(work, "llama.cpp");
     if (!existsSync(path.join(src, "CMakeLists.txt"))) {
         rmSync(src, { recursive: true, force: true });
@@ -52,13 +60,34 @@ function llamaToolsDir(log: (line: string) => void): string {
         execFileSync("git", ["clone", "--quiet", bundle, src], { stdio: "inherit" });
     }
     const build = path.join(work, "build");
-    const ccache = commandExists("ccache") ? ["-DCMAKE_C_COMPILER_LAUNCHER=ccache", "-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"] : [];
+    const ccache = commandExists("ccache")
+        ? ["-DCMAKE_C_COMPILER_LAUNCHER=ccache", "-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"]
+        : [];
     const ninja = commandExists("ninja") ? ["-G", "Ninja"] : [];
-    execFileSync("cmake", ["-S", src, "-B", build, ...ninja, ...ccache,
-        "-DCMAKE_BUILD_TYPE=Release", "-DBUILD_SHARED_LIBS=OFF", "-DGGML_NATIVE=ON", "-DGGML_OPENMP=ON",
-        "-DLLAMA_CURL=OFF", "-DLLAMA_OPENSSL=OFF", "-DLLAMA_BUILD_SERVER=ON",
-        "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF"], { stdio: "inherit" });
-    execFileSync("cmake", ["--build", build, "--target", ...TOOLS, "-j", String(os.availableParallelism())], { stdio: "inherit" });
+    execFileSync(
+        "cmake",
+        [
+            "-S",
+            src,
+            "-B",
+            build,
+            ...ninja,
+            ...ccache,
+            "-DCMAKE_BUILD_TYPE=Release",
+            "-DBUILD_SHARED_LIBS=OFF",
+            "-DGGML_NATIVE=ON",
+            "-DGGML_OPENMP=ON",
+            "-DLLAMA_CURL=OFF",
+            "-DLLAMA_OPENSSL=OFF",
+            "-DLLAMA_BUILD_SERVER=ON",
+            "-DLLAMA_BUILD_TESTS=OFF",
+            "-DLLAMA_BUILD_EXAMPLES=OFF"
+        ],
+        { stdio: "inherit" }
+    );
+    execFileSync("cmake", ["--build", build, "--target", ...TOOLS, "-j", String(os.availableParallelism())], {
+        stdio: "inherit"
+    });
     const tmp = `${dir}.tmp-${process.pid}`;
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(tmp, { recursive: true });
@@ -71,8 +100,12 @@ function llamaToolsDir(log: (line: string) => void): string {
 }
 
 function commandExists(name: string): boolean {
-    try { execFileSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" }); return true; }
-    catch { return false; }
+    try {
+        execFileSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" });
+        return true;
+    } catch {
+        return false;
+    }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) console.log(llamaToolsDir(console.log));

@@ -20,19 +20,28 @@ try {
     buildModel("moe", projectTokenizer(tokenizerJson), file);
     const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
     const model = await llama.loadModel({ modelPath: file, vocabOnly: true });
-    const heldOut = JSON.parse(readFileSync(idsJson, "utf8")) as { path: string, text: string, ids: number[] }[];
-    let mismatched = 0, tokens = 0;
+    const heldOut = JSON.parse(readFileSync(idsJson, "utf8")) as { path: string; text: string; ids: number[] }[];
+    let mismatched = 0,
+        tokens = 0;
     for (const f of heldOut) {
         const ours = model.tokenize(f.text, false) as number[];
         tokens += ours.length;
         if (ours.length !== f.ids.length || ours.some((t, i) => t !== f.ids[i])) {
             mismatched++;
             const at = ours.findIndex((t, i) => t !== f.ids[i]);
-            if (mismatched <= 5) console.log(`${f.path}: first difference at token ${at}: llama.cpp ${JSON.stringify(model.detokenize(ours.slice(at, at + 3) as never))} vs python ${JSON.stringify(model.detokenize(f.ids.slice(at, at + 3) as never))}`);
+            if (mismatched <= 5)
+                console.log(
+                    `${f.path}: first difference at token ${at}: llama.cpp ${JSON.stringify(model.detokenize(ours.slice(at, at + 3) as never))} vs python ${JSON.stringify(model.detokenize(f.ids.slice(at, at + 3) as never))}`
+                );
         }
-        if (model.detokenize(ours as never) !== f.text) { mismatched++; console.log(`${f.path}: does not round-trip`); }
+        if (model.detokenize(ours as never) !== f.text) {
+            mismatched++;
+            console.log(`${f.path}: does not round-trip`);
+        }
     }
-    console.log(`${heldOut.length} files, ${tokens} tokens: ${mismatched === 0 ? "llama.cpp and Python agree on every token" : `${mismatched} files differ`}`);
+    console.log(
+        `${heldOut.length} files, ${tokens} tokens: ${mismatched === 0 ? "llama.cpp and Python agree on every token" : `${mismatched} files differ`}`
+    );
     await model.dispose();
     await llama.dispose();
     process.exitCode = mismatched === 0 ? 0 : 1;

@@ -47,7 +47,7 @@ export const EVALUATION = {
     threads: 1
 } as const;
 
-type CorpusFile = { path: string, language: string, text: string };
+type CorpusFile = { path: string; language: string; text: string };
 const PYTHON = process.env.PYTHON ?? "/usr/bin/python3";
 const root = path.resolve(import.meta.dirname, "..");
 
@@ -61,7 +61,11 @@ function rng(seed: number) {
     };
 }
 
-const readJsonl = (file: string) => readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as CorpusFile);
+const readJsonl = (file: string) =>
+    readFileSync(file, "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as CorpusFile);
 
 /** Held-out files interleaved by language, so a prefix of the list is balanced. */
 function interleave(files: CorpusFile[]): CorpusFile[] {
@@ -108,14 +112,17 @@ async function lossByPosition(llama: Llama, modelPath: string, files: CorpusFile
     const context = await model.createContext({ contextSize: EVALUATION.positionTokens, threads: EVALUATION.threads });
     const sequence = context.getSequence();
     const buckets = EVALUATION.positionTokens / 256;
-    const nats = new Array<number>(buckets).fill(0), counts = new Array<number>(buckets).fill(0);
+    const nats = new Array<number>(buckets).fill(0),
+        counts = new Array<number>(buckets).fill(0);
     let used = 0;
     for (const f of interleave(files)) {
         const tokens = model.tokenize(f.text, false);
         if (tokens.length < EVALUATION.positionTokens) continue;
         const w = tokens.slice(0, EVALUATION.positionTokens);
         await sequence.clearHistory();
-        const out = await sequence.controlledEvaluate(w.map((t, i) => (i < w.length - 1 ? [t, { generateNext: { logits: true } }] : t)) as never);
+        const out = await sequence.controlledEvaluate(
+            w.map((t, i) => (i < w.length - 1 ? [t, { generateNext: { logits: true } }] : t)) as never
+        );
         for (let i = 0; i < w.length - 1; i++) {
             const b = Math.floor(i / 256);
             nats[b]! += surprisal(out[i], w[i + 1]!);
@@ -125,19 +132,35 @@ async function lossByPosition(llama: Llama, modelPath: string, files: CorpusFile
     }
     await context.dispose();
     await model.dispose();
-    return { files: used, buckets: nats.map((n, b) => ({ from: b * 256, to: b * 256 + 255, natsPerToken: n / counts[b]! })) };
+    return {
+        files: used,
+        buckets: nats.map((n, b) => ({ from: b * 256, to: b * 256 + 255, natsPerToken: n / counts[b]! }))
+    };
 }
 
 const utf8Bytes = (s: string) => Buffer.byteLength(s, "utf8");
 
-async function perplexity(llama: Llama, modelPath: string, k: number, windows: Token[][], decode: (t: Token[]) => string) {
-    const model = await llama.loadModel({ modelPath, metadataOverrides: { qwen3moe: { expert_used_count: k } } as never });
+async function perplexity(
+    llama: Llama,
+    modelPath: string,
+    k: number,
+    windows: Token[][],
+    decode: (t: Token[]) => string
+) {
+    const model = await llama.loadModel({
+        modelPath,
+        metadataOverrides: { qwen3moe: { expert_used_count: k } } as never
+    });
     const context = await model.createContext({ contextSize: EVALUATION.window * 2, threads: EVALUATION.threads });
     const sequence = context.getSequence();
-    let nats = 0, bytes = 0, count = 0;
+    let nats = 0,
+        bytes = 0,
+        count = 0;
     for (const w of windows) {
         await sequence.clearHistory();
-        const out = await sequence.controlledEvaluate(w.map((t, i) => (i < w.length - 1 ? [t, { generateNext: { logits: true } }] : t)) as never);
+        const out = await sequence.controlledEvaluate(
+            w.map((t, i) => (i < w.length - 1 ? [t, { generateNext: { logits: true } }] : t)) as never
+        );
         for (let i = 0; i < w.length - 1; i++) {
             nats += surprisal(out[i], w[i + 1]!);
             bytes += utf8Bytes(decode([w[i + 1]!]));
@@ -150,14 +173,21 @@ async function perplexity(llama: Llama, modelPath: string, k: number, windows: T
 }
 
 /** Unigram and interpolated absolute-discount bigram over the training split's tokens. */
-function baselines(model: LlamaModel, trainFiles: CorpusFile[], windows: Token[][], vocab: number, decode: (t: Token[]) => string) {
+function baselines(
+    model: LlamaModel,
+    trainFiles: CorpusFile[],
+    windows: Token[][],
+    vocab: number,
+    decode: (t: Token[]) => string
+) {
     const uni = new Float64Array(vocab);
     const bi = new Map<number, Map<number, number>>();
     let total = 0;
     for (const f of trainFiles) {
         const t = model.tokenize(f.text, false) as number[];
         for (let i = 0; i < t.length; i++) {
-            uni[t[i]!] = uni[t[i]!]! + 1; total++;
+            uni[t[i]!] = uni[t[i]!]! + 1;
+            total++;
             if (i > 0) {
                 const row = bi.get(t[i - 1]!) ?? new Map<number, number>();
                 row.set(t[i]!, (row.get(t[i]!) ?? 0) + 1);
@@ -172,30 +202,56 @@ function baselines(model: LlamaModel, trainFiles: CorpusFile[], windows: Token[]
         const row = bi.get(a);
         if (!row) return pUni(b);
         const n = rowTotals.get(a)!;
-        return Math.max((row.get(b) ?? 0) - D, 0) / n + (D * row.size / n) * pUni(b);
+        return Math.max((row.get(b) ?? 0) - D, 0) / n + ((D * row.size) / n) * pUni(b);
     };
-    let nUni = 0, nBi = 0, bytes = 0, count = 0;
-    for (const w of windows) for (let i = 0; i < w.length - 1; i++) {
-        const a = w[i] as number, b = w[i + 1] as number;
-        nUni -= Math.log(pUni(b)); nBi -= Math.log(pBi(a, b));
-        bytes += utf8Bytes(decode([w[i + 1]!])); count++;
-    }
+    let nUni = 0,
+        nBi = 0,
+        bytes = 0,
+        count = 0;
+    for (const w of windows)
+        for (let i = 0; i < w.length - 1; i++) {
+            const a = w[i] as number,
+                b = w[i + 1] as number;
+            nUni -= Math.log(pUni(b));
+            nBi -= Math.log(pBi(a, b));
+            bytes += utf8Bytes(decode([w[i + 1]!]));
+            count++;
+        }
     const figures = (nats: number) => ({ perplexity: Math.exp(nats / count), bitsPerByte: nats / Math.LN2 / bytes });
     return { trainTokens: total, unigram: figures(nUni), bigram: figures(nBi) };
 }
 
 /** A held-out file with its middle cut out at `offset`: the completion should put `middle` back. */
-type Snippet = { kind: "line" | "bracket", path: string, language: string, text: string, offset: number, middle: string };
+type Snippet = {
+    kind: "line" | "bracket";
+    path: string;
+    language: string;
+    text: string;
+    offset: number;
+    middle: string;
+};
 
-const cut = (f: CorpusFile, kind: Snippet["kind"], a: number, b: number): Snippet =>
-    ({ kind, path: f.path, language: f.language, text: f.text.slice(0, a) + f.text.slice(b), offset: a, middle: f.text.slice(a, b) });
+const cut = (f: CorpusFile, kind: Snippet["kind"], a: number, b: number): Snippet => ({
+    kind,
+    path: f.path,
+    language: f.language,
+    text: f.text.slice(0, a) + f.text.slice(b),
+    offset: a,
+    middle: f.text.slice(a, b)
+});
 
 /** Held-out FIM tasks: a whole non-trivial line, or the text between a bracket pair on one line. */
 function fimSnippets(files: CorpusFile[]): Snippet[] {
     const random = rng(EVALUATION.seed);
-    const line: Snippet[] = [], bracket: Snippet[] = [];
+    const line: Snippet[] = [],
+        bracket: Snippet[] = [];
     const pool = interleave(files);
-    for (let attempt = 0; attempt < 20_000 && (line.length < EVALUATION.fimSnippetsPerKind || bracket.length < EVALUATION.fimSnippetsPerKind); attempt++) {
+    for (
+        let attempt = 0;
+        attempt < 20_000 &&
+        (line.length < EVALUATION.fimSnippetsPerKind || bracket.length < EVALUATION.fimSnippetsPerKind);
+        attempt++
+    ) {
         const f = pool[Math.floor(random() * pool.length)]!;
         const lines = f.text.split("\n");
         const n = Math.floor(random() * lines.length);
@@ -204,13 +260,15 @@ function fimSnippets(files: CorpusFile[]): Snippet[] {
         const start = lines.slice(0, n).join("\n").length + (n > 0 ? 1 : 0);
         if (line.length < EVALUATION.fimSnippetsPerKind && random() < 0.5) {
             const indent = /^\s*/.exec(target)![0].length;
-            const a = start + indent, b = start + target.length;
+            const a = start + indent,
+                b = start + target.length;
             line.push(cut(f, "line", a, b));
         } else if (bracket.length < EVALUATION.fimSnippetsPerKind) {
             const m = /\(([^()\n]{3,60})\)|\[([^[\]\n]{3,60})\]|\{([^{}\n]{3,60})\}/.exec(target);
             if (!m) continue;
             const inner = m[1] ?? m[2] ?? m[3]!;
-            const a = start + m.index + 1, b = a + inner.length;
+            const a = start + m.index + 1,
+                b = a + inner.length;
             bracket.push(cut(f, "bracket", a, b));
         }
     }
@@ -221,7 +279,8 @@ function levenshtein(a: string, b: string): number {
     let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
     for (let i = 1; i <= a.length; i++) {
         const cur = [i];
-        for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+        for (let j = 1; j <= b.length; j++)
+            cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
         prev = cur;
     }
     return prev[b.length]!;
@@ -231,8 +290,16 @@ function levenshtein(a: string, b: string): number {
 function textDocument(path: string, language: string, text: string): OpenDocument {
     const lines = text.split("\n");
     return {
-        uri: `file://${path}`, languageId: language, lineCount: lines.length,
-        getText: (range) => (range ? lines.slice(range.start.line, range.end.line).map((l) => l + "\n").join("") : text)
+        uri: `file://${path}`,
+        languageId: language,
+        lineCount: lines.length,
+        getText: (range) =>
+            range
+                ? lines
+                      .slice(range.start.line, range.end.line)
+                      .map((l) => l + "\n")
+                      .join("")
+                : text
     };
 }
 
@@ -242,46 +309,86 @@ function textDocument(path: string, language: string, text: string): OpenDocumen
  * is judged on the suggestion's first line (the model may go on to the next lines, as it does in
  * the editor); a bracket snippet is mid-line, so the suggestion is one line.
  */
-async function fim(llama: Llama, modelPath: string, k: number, snippets: Snippet[], decodeFor: (m: LlamaModel) => (t: Token[]) => string) {
-    const model = await llama.loadModel({ modelPath, metadataOverrides: { qwen3moe: { expert_used_count: k } } as never });
+async function fim(
+    llama: Llama,
+    modelPath: string,
+    k: number,
+    snippets: Snippet[],
+    decodeFor: (m: LlamaModel) => (t: Token[]) => string
+) {
+    const model = await llama.loadModel({
+        modelPath,
+        metadataOverrides: { qwen3moe: { expert_used_count: k } } as never
+    });
     const decode = decodeFor(model);
     const context = await model.createContext({ contextSize: model.trainContextSize, threads: EVALUATION.threads });
     const sequence = context.getSequence();
     const { fim: format, tokenizer } = modelFim(model);
     const settings = EVALUATION.fimSettings;
     const vocabulary = vocabularyTexts(model.fileInfo, decode as TokenDecoder);
-    const results: { kind: string, exact: boolean, similarity: number, middle: string, output: string, raw: string, path: string }[] = [];
+    const results: {
+        kind: string;
+        exact: boolean;
+        similarity: number;
+        middle: string;
+        output: string;
+        raw: string;
+        path: string;
+    }[] = [];
     for (const s of snippets) {
         const before = s.text.slice(0, s.offset).split("\n");
-        const ctx = buildPromptInput(textDocument(s.path, s.language, s.text), { line: before.length - 1, character: before.at(-1)!.length }, settings);
-        const prompt = buildFimPrompt(ctx, format, tokenizer, { maxPromptTokens: context.contextSize - settings.maxTokens - 1, healWith: (t) => vocabulary[t] ?? "" });
+        const ctx = buildPromptInput(
+            textDocument(s.path, s.language, s.text),
+            { line: before.length - 1, character: before.at(-1)!.length },
+            settings
+        );
+        const prompt = buildFimPrompt(ctx, format, tokenizer, {
+            maxPromptTokens: context.contextSize - settings.maxTokens - 1,
+            healWith: (t) => vocabulary[t] ?? ""
+        });
         const generated = await generate(model, sequence, decode as TokenDecoder, prompt.tokens, {
-            maxTokens: settings.maxTokens, deadline: Infinity, signal: new AbortController().signal,
+            maxTokens: settings.maxTokens,
+            deadline: Infinity,
+            signal: new AbortController().signal,
             isComplete: (text) => endOfSuggestion(text, ctx) !== undefined,
             heal: { text: prompt.heal, vocabulary }
         });
         const output = postprocess(generated.text, ctx).split("\n")[0]!;
         const expected = s.middle;
-        const similarity = 1 - levenshtein(output.trim(), expected.trim()) / Math.max(1, output.trim().length, expected.trim().length);
-        results.push({ kind: s.kind, exact: output.trim() === expected.trim(), similarity, middle: expected, output, raw: generated.text, path: s.path });
+        const similarity =
+            1 - levenshtein(output.trim(), expected.trim()) / Math.max(1, output.trim().length, expected.trim().length);
+        results.push({
+            kind: s.kind,
+            exact: output.trim() === expected.trim(),
+            similarity,
+            middle: expected,
+            output,
+            raw: generated.text,
+            path: s.path
+        });
     }
     await context.dispose();
     await model.dispose();
     const summary = (kind: string) => {
         const r = results.filter((x) => x.kind === kind);
-        return { snippets: r.length, exactMatch: r.filter((x) => x.exact).length / r.length, editSimilarity: r.reduce((a, x) => a + x.similarity, 0) / r.length };
+        return {
+            snippets: r.length,
+            exactMatch: r.filter((x) => x.exact).length / r.length,
+            editSimilarity: r.reduce((a, x) => a + x.similarity, 0) / r.length
+        };
     };
     return { k, line: summary("line"), bracket: summary("bracket"), results };
 }
 
 async function main() {
     const [modelPath, corpusDir, trainDir, outJson] = process.argv.slice(2);
-    if (!modelPath || !corpusDir || !trainDir || !outJson) throw new Error("usage: evaluate.ts MODEL.gguf CORPUS_DIR TRAIN_DIR OUT.json");
+    if (!modelPath || !corpusDir || !trainDir || !outJson)
+        throw new Error("usage: evaluate.ts MODEL.gguf CORPUS_DIR TRAIN_DIR OUT.json");
     const held = readJsonl(path.join(corpusDir, "heldout.jsonl"));
     const train = readJsonl(path.join(corpusDir, "train.jsonl"));
     const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
     const fileInfo = await readGgufFileInfo(modelPath);
-    const arch = fileInfo.architectureMetadata as { expert_count: number, expert_used_count: number };
+    const arch = fileInfo.architectureMetadata as { expert_count: number; expert_used_count: number };
     const ks = [...new Set([1, arch.expert_used_count, arch.expert_count])].sort((a, b) => a - b);
 
     const vocabModel = await llama.loadModel({ modelPath, vocabOnly: true });
@@ -290,25 +397,39 @@ async function main() {
     const started = Date.now();
     const phase = (name: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0)} s] ${name}`);
     phase(`${windows.length} perplexity windows`);
-    const base = baselines(vocabModel, train, windows, (fileInfo.metadata.tokenizer!.ggml!.tokens as string[]).length, decode);
-    console.log(`baselines: unigram ${base.unigram.bitsPerByte.toFixed(3)} bpb, bigram ${base.bigram.bitsPerByte.toFixed(3)} bpb`);
+    const base = baselines(
+        vocabModel,
+        train,
+        windows,
+        (fileInfo.metadata.tokenizer!.ggml!.tokens as string[]).length,
+        decode
+    );
+    console.log(
+        `baselines: unigram ${base.unigram.bitsPerByte.toFixed(3)} bpb, bigram ${base.bigram.bitsPerByte.toFixed(3)} bpb`
+    );
 
     const ppl = [];
     for (const k of ks) {
         const r = await perplexity(llama, modelPath, k, windows, decode);
-        console.log(`k=${k}: ${r.bitsPerByte.toFixed(3)} bits/byte, perplexity ${r.perplexity.toFixed(2)} over ${r.tokens} held-out tokens`);
+        console.log(
+            `k=${k}: ${r.bitsPerByte.toFixed(3)} bits/byte, perplexity ${r.perplexity.toFixed(2)} over ${r.tokens} held-out tokens`
+        );
         ppl.push(r);
     }
 
     const positions = await lossByPosition(llama, modelPath, held);
-    console.log(`loss by position (nats/token): ${positions.buckets.map((b) => `${b.from}–${b.to} ${b.natsPerToken.toFixed(3)}`).join(", ")}`);
+    console.log(
+        `loss by position (nats/token): ${positions.buckets.map((b) => `${b.from}–${b.to} ${b.natsPerToken.toFixed(3)}`).join(", ")}`
+    );
     phase("perplexity done");
     const snippets = fimSnippets(held);
     phase(`${snippets.length} FIM snippets`);
     const fims = [];
     for (const k of ks) {
         const r = await fim(llama, modelPath, k, snippets, (m) => createTokenDecoder(m, fileInfo));
-        console.log(`k=${k}: FIM line EM ${(r.line.exactMatch * 100).toFixed(1)}% ES ${(r.line.editSimilarity * 100).toFixed(1)}%, bracket EM ${(r.bracket.exactMatch * 100).toFixed(1)}% ES ${(r.bracket.editSimilarity * 100).toFixed(1)}%`);
+        console.log(
+            `k=${k}: FIM line EM ${(r.line.exactMatch * 100).toFixed(1)}% ES ${(r.line.editSimilarity * 100).toFixed(1)}%, bracket EM ${(r.bracket.exactMatch * 100).toFixed(1)}% ES ${(r.bracket.editSimilarity * 100).toFixed(1)}%`
+        );
         fims.push(r);
     }
 
@@ -318,13 +439,21 @@ async function main() {
     let routing: unknown;
     try {
         writeFileSync(path.join(dir, "windows.json"), JSON.stringify(windows));
-        routing = JSON.parse(execFileSync(PYTHON, [path.join(root, "pipeline/train/routing_stats.py"), trainDir, path.join(dir, "windows.json")], { encoding: "utf8", maxBuffer: 1 << 28 }));
+        routing = JSON.parse(
+            execFileSync(
+                PYTHON,
+                [path.join(root, "pipeline/train/routing_stats.py"), trainDir, path.join(dir, "windows.json")],
+                { encoding: "utf8", maxBuffer: 1 << 28 }
+            )
+        );
     } finally {
         rmSync(dir, { recursive: true, force: true });
     }
 
     const trained = fims.find((f) => f.k === arch.expert_used_count)!;
-    const samples = trained.results.filter((r) => r.kind === "line").slice(0, EVALUATION.samples / 2)
+    const samples = trained.results
+        .filter((r) => r.kind === "line")
+        .slice(0, EVALUATION.samples / 2)
         .concat(trained.results.filter((r) => r.kind === "bracket").slice(0, EVALUATION.samples / 2));
     const result = {
         model: path.basename(modelPath),

@@ -15,12 +15,25 @@ import { GgmlType } from "./gguf/quantize";
 import { projectTokenizer } from "./makeTestModel";
 
 type Manifest = {
-    config: { vocab: number, d: number, layers: number, heads: number, kv_heads: number, head_dim: number, experts: number, experts_used: number, expert_ff: number, context: number, rope_base: number, eps: number },
-    tensors: { name: string, shape: number[], file: string, kind: "matrix" | "norm" | "router" }[],
-    training?: { sequence: number },
-    finetune?: { settings: { sequence: number } },
-    tokens?: number,
-    steps?: number
+    config: {
+        vocab: number;
+        d: number;
+        layers: number;
+        heads: number;
+        kv_heads: number;
+        head_dim: number;
+        experts: number;
+        experts_used: number;
+        expert_ff: number;
+        context: number;
+        rope_base: number;
+        eps: number;
+    };
+    tensors: { name: string; shape: number[]; file: string; kind: "matrix" | "norm" | "router" }[];
+    training?: { sequence: number };
+    finetune?: { settings: { sequence: number } };
+    tokens?: number;
+    steps?: number;
 };
 
 /**
@@ -31,9 +44,9 @@ type Manifest = {
  * (512) it stays within 5% to 1023 (3.15, 3.00, 3.25, 3.31 nats/token per 256 positions).
  */
 export const usableContext = (m: Manifest) =>
-    (m.training ? 2 * Math.max(m.training.sequence, m.finetune?.settings.sequence ?? 0) : m.config.context);
+    m.training ? 2 * Math.max(m.training.sequence, m.finetune?.settings.sequence ?? 0) : m.config.context;
 
-export function exportModel(trainDir: string, outFile: string, options: { name?: string, matrixType?: GgmlType } = {}) {
+export function exportModel(trainDir: string, outFile: string, options: { name?: string; matrixType?: GgmlType } = {}) {
     const name = options.name ?? "MoE Pilot demo (tiny MoE code model)";
     const matrixType = options.matrixType ?? GgmlType.Q8_0;
     const manifest = JSON.parse(readFileSync(path.join(trainDir, "manifest.json"), "utf8")) as Manifest;
@@ -47,13 +60,22 @@ export function exportModel(trainDir: string, outFile: string, options: { name?:
     const metadata: Record<string, GgufValue> = {
         "general.architecture": str(arch),
         "general.name": str(name),
-        "general.description": str("A demo model trained by MoE Pilot's own pipeline on permissively licensed TypeScript, JavaScript and Python. For trying the extension, not for real work."),
+        "general.description": str(
+            "A demo model trained by MoE Pilot's own pipeline on permissively licensed TypeScript, JavaScript and Python. For trying the extension, not for real work."
+        ),
         "general.license": str("MIT"),
         "general.file_type": u32(matrixType === GgmlType.Q8_0 ? 7 : matrixType === GgmlType.Q4_0 ? 2 : 0),
         "moe_pilot.fim.order": str("spm"),
         ...qwen3Hyperparameters(arch, {
-            contextLength: usableContext(manifest), embedding: c.d, layers: c.layers, feedForward: c.expert_ff * c.experts_used,
-            heads: c.heads, kvHeads: c.kv_heads, headDim: c.head_dim, eps: c.eps, ropeBase: c.rope_base,
+            contextLength: usableContext(manifest),
+            embedding: c.d,
+            layers: c.layers,
+            feedForward: c.expert_ff * c.experts_used,
+            heads: c.heads,
+            kvHeads: c.kv_heads,
+            headDim: c.head_dim,
+            eps: c.eps,
+            ropeBase: c.rope_base,
             moe: { experts: c.experts, expertsUsed: c.experts_used, expertFeedForward: c.expert_ff }
         }),
         ...projectTokenizer(path.join(trainDir, "tokenizer.json"))
@@ -69,7 +91,9 @@ export function exportModel(trainDir: string, outFile: string, options: { name?:
 if (import.meta.url === `file://${process.argv[1]}`) {
     const [trainDir, outFile, type = "q8_0"] = process.argv.slice(2);
     if (!trainDir || !outFile) throw new Error("usage: exportModel.ts TRAIN_DIR OUT.gguf [q8_0|q4_0|f32]");
-    const matrixType = ({ q8_0: GgmlType.Q8_0, q4_0: GgmlType.Q4_0, f32: GgmlType.F32 } as Record<string, GgmlType>)[type];
+    const matrixType = ({ q8_0: GgmlType.Q8_0, q4_0: GgmlType.Q4_0, f32: GgmlType.F32 } as Record<string, GgmlType>)[
+        type
+    ];
     if (matrixType === undefined) throw new Error(`unknown type ${type}`);
     console.log(`${outFile}: sha256 ${exportModel(trainDir, outFile, { matrixType })}`);
 }

@@ -54,7 +54,8 @@ export function normalFiller(seed: number) {
     return (n: number, std: number) => {
         const out = new Float32Array(n);
         for (let i = 0; i < n; i += 2) {
-            const u = Math.max(uniform(), 1e-12), v = uniform();
+            const u = Math.max(uniform(), 1e-12),
+                v = uniform();
             const r = Math.sqrt(-2 * Math.log(u)) * std;
             out[i] = r * Math.cos(2 * Math.PI * v);
             if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * v);
@@ -101,10 +102,13 @@ export async function starcoderTokenizer(): Promise<Record<string, GgufValue>> {
  * a GPT-2-style byte-level BPE with the `starcoder` pre-tokenizer, special tokens first.
  */
 export function projectTokenizer(jsonPath: string): Record<string, GgufValue> {
-    const { vocab, merges } = JSON.parse(readFileSync(jsonPath, "utf8")) as { vocab: string[], merges: string[] };
+    const { vocab, merges } = JSON.parse(readFileSync(jsonPath, "utf8")) as { vocab: string[]; merges: string[] };
     const special = ["<|endoftext|>", "<fim_prefix>", "<fim_middle>", "<fim_suffix>", "<fim_pad>", "<file_sep>"];
-    special.forEach((t, i) => { if (vocab[i] !== t) throw new Error(`token ${i} should be ${t}`); });
-    const CONTROL = 3, NORMAL = 1;
+    special.forEach((t, i) => {
+        if (vocab[i] !== t) throw new Error(`token ${i} should be ${t}`);
+    });
+    const CONTROL = 3,
+        NORMAL = 1;
     return {
         "tokenizer.ggml.model": str("gpt2"),
         // `command-r` splits exactly as `starcoder` does, but without llama.cpp's clean-up of spaces
@@ -131,59 +135,135 @@ export function buildModel(kind: "moe" | "dense", tokenizer: Record<string, Gguf
     const vocab = (tokenizer["tokenizer.ggml.tokens"]!.value as readonly string[]).length;
     const fill = normalFiller(s.seed + (kind === "moe" ? 0 : 1));
     const ones = (n: number) => new Float32Array(n).fill(1);
-    const qDim = s.heads * s.headDim, kvDim = s.kvHeads * s.headDim;
+    const qDim = s.heads * s.headDim,
+        kvDim = s.kvHeads * s.headDim;
     const w = (std: number) => std / Math.sqrt(s.embedding);
 
     const tensors: GgufTensor[] = [
-        { name: "token_embd.weight", shape: [s.embedding, vocab], type: GgmlType.Q8_0, data: fill(s.embedding * vocab, 1) },
+        {
+            name: "token_embd.weight",
+            shape: [s.embedding, vocab],
+            type: GgmlType.Q8_0,
+            data: fill(s.embedding * vocab, 1)
+        },
         { name: "output_norm.weight", shape: [s.embedding], type: GgmlType.F32, data: ones(s.embedding) },
         // An untied output layer: with tied random embeddings the model would echo its last input
         // token (often a FIM special token, which renders as nothing) and test no text path.
-        { name: "output.weight", shape: [s.embedding, vocab], type: GgmlType.Q8_0, data: fill(s.embedding * vocab, w(8)) }
+        {
+            name: "output.weight",
+            shape: [s.embedding, vocab],
+            type: GgmlType.Q8_0,
+            data: fill(s.embedding * vocab, w(8))
+        }
     ];
     for (let l = 0; l < s.layers; l++) {
         const p = `blk.${l}.`;
         tensors.push(
             { name: p + "attn_norm.weight", shape: [s.embedding], type: GgmlType.F32, data: ones(s.embedding) },
-            { name: p + "attn_q.weight", shape: [s.embedding, qDim], type: GgmlType.Q8_0, data: fill(s.embedding * qDim, w(1)) },
-            { name: p + "attn_k.weight", shape: [s.embedding, kvDim], type: GgmlType.Q8_0, data: fill(s.embedding * kvDim, w(1)) },
-            { name: p + "attn_v.weight", shape: [s.embedding, kvDim], type: GgmlType.Q8_0, data: fill(s.embedding * kvDim, w(1)) },
-            { name: p + "attn_output.weight", shape: [qDim, s.embedding], type: GgmlType.F32, data: fill(qDim * s.embedding, w(1)) },
+            {
+                name: p + "attn_q.weight",
+                shape: [s.embedding, qDim],
+                type: GgmlType.Q8_0,
+                data: fill(s.embedding * qDim, w(1))
+            },
+            {
+                name: p + "attn_k.weight",
+                shape: [s.embedding, kvDim],
+                type: GgmlType.Q8_0,
+                data: fill(s.embedding * kvDim, w(1))
+            },
+            {
+                name: p + "attn_v.weight",
+                shape: [s.embedding, kvDim],
+                type: GgmlType.Q8_0,
+                data: fill(s.embedding * kvDim, w(1))
+            },
+            {
+                name: p + "attn_output.weight",
+                shape: [qDim, s.embedding],
+                type: GgmlType.F32,
+                data: fill(qDim * s.embedding, w(1))
+            },
             { name: p + "attn_q_norm.weight", shape: [s.headDim], type: GgmlType.F32, data: ones(s.headDim) },
             { name: p + "attn_k_norm.weight", shape: [s.headDim], type: GgmlType.F32, data: ones(s.headDim) },
             { name: p + "ffn_norm.weight", shape: [s.embedding], type: GgmlType.F32, data: ones(s.embedding) }
         );
         if (kind === "moe") {
-            const ff = s.expertFeedForward, e = s.experts;
+            const ff = s.expertFeedForward,
+                e = s.experts;
             tensors.push(
-                { name: p + "ffn_gate_inp.weight", shape: [s.embedding, e], type: GgmlType.F32, data: fill(s.embedding * e, w(4)) },
-                { name: p + "ffn_gate_exps.weight", shape: [s.embedding, ff, e], type: GgmlType.Q8_0, data: fill(s.embedding * ff * e, w(1)) },
-                { name: p + "ffn_up_exps.weight", shape: [s.embedding, ff, e], type: GgmlType.Q8_0, data: fill(s.embedding * ff * e, w(1)) },
-                { name: p + "ffn_down_exps.weight", shape: [ff, s.embedding, e], type: GgmlType.Q8_0, data: fill(ff * s.embedding * e, 1 / Math.sqrt(ff)) }
+                {
+                    name: p + "ffn_gate_inp.weight",
+                    shape: [s.embedding, e],
+                    type: GgmlType.F32,
+                    data: fill(s.embedding * e, w(4))
+                },
+                {
+                    name: p + "ffn_gate_exps.weight",
+                    shape: [s.embedding, ff, e],
+                    type: GgmlType.Q8_0,
+                    data: fill(s.embedding * ff * e, w(1))
+                },
+                {
+                    name: p + "ffn_up_exps.weight",
+                    shape: [s.embedding, ff, e],
+                    type: GgmlType.Q8_0,
+                    data: fill(s.embedding * ff * e, w(1))
+                },
+                {
+                    name: p + "ffn_down_exps.weight",
+                    shape: [ff, s.embedding, e],
+                    type: GgmlType.Q8_0,
+                    data: fill(ff * s.embedding * e, 1 / Math.sqrt(ff))
+                }
             );
         } else {
             const ff = s.denseFeedForward;
             tensors.push(
-                { name: p + "ffn_gate.weight", shape: [s.embedding, ff], type: GgmlType.Q8_0, data: fill(s.embedding * ff, w(1)) },
-                { name: p + "ffn_up.weight", shape: [s.embedding, ff], type: GgmlType.Q8_0, data: fill(s.embedding * ff, w(1)) },
-                { name: p + "ffn_down.weight", shape: [ff, s.embedding], type: GgmlType.Q8_0, data: fill(ff * s.embedding, 1 / Math.sqrt(ff)) }
+                {
+                    name: p + "ffn_gate.weight",
+                    shape: [s.embedding, ff],
+                    type: GgmlType.Q8_0,
+                    data: fill(s.embedding * ff, w(1))
+                },
+                {
+                    name: p + "ffn_up.weight",
+                    shape: [s.embedding, ff],
+                    type: GgmlType.Q8_0,
+                    data: fill(s.embedding * ff, w(1))
+                },
+                {
+                    name: p + "ffn_down.weight",
+                    shape: [ff, s.embedding],
+                    type: GgmlType.Q8_0,
+                    data: fill(ff * s.embedding, 1 / Math.sqrt(ff))
+                }
             );
         }
     }
 
     const metadata: Record<string, GgufValue> = {
         "general.architecture": str(arch),
-        "general.name": str(kind === "moe" ? "MoE Pilot test MoE (random weights)" : "MoE Pilot test dense (random weights)"),
+        "general.name": str(
+            kind === "moe" ? "MoE Pilot test MoE (random weights)" : "MoE Pilot test dense (random weights)"
+        ),
         "general.description": str("Random weights for plumbing tests. Its output is meaningless by design."),
         "general.file_type": u32(7), // mostly Q8_0
         // The MoE test model is marked as trained for SPM prompts so that both prompt orders are
         // exercised by the tests (the dense one uses the default, PSM).
         ...(kind === "moe" ? { "moe_pilot.fim.order": str("spm") } : {}),
         ...qwen3Hyperparameters(arch, {
-            contextLength: s.contextLength, embedding: s.embedding, layers: s.layers,
+            contextLength: s.contextLength,
+            embedding: s.embedding,
+            layers: s.layers,
             feedForward: kind === "moe" ? s.expertFeedForward * s.expertsUsed : s.denseFeedForward,
-            heads: s.heads, kvHeads: s.kvHeads, headDim: s.headDim,
-            moe: kind === "moe" ? { experts: s.experts, expertsUsed: s.expertsUsed, expertFeedForward: s.expertFeedForward } : undefined
+            heads: s.heads,
+            kvHeads: s.kvHeads,
+            headDim: s.headDim,
+            moe:
+                kind === "moe"
+                    ? { experts: s.experts, expertsUsed: s.expertsUsed, expertFeedForward: s.expertFeedForward }
+                    : undefined
         }),
         ...tokenizer
     };

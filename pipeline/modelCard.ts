@@ -8,31 +8,89 @@ import { readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 const [evalJson, manifestJson, summaryJson, outMd] = process.argv.slice(2);
-if (!evalJson || !manifestJson || !summaryJson || !outMd) throw new Error("usage: modelCard.ts EVAL.json MANIFEST.json CORPUS_SUMMARY.json OUT.md");
+if (!evalJson || !manifestJson || !summaryJson || !outMd)
+    throw new Error("usage: modelCard.ts EVAL.json MANIFEST.json CORPUS_SUMMARY.json OUT.md");
 const root = path.resolve(import.meta.dirname, "..");
 
-type Figures = { perplexity: number, bitsPerByte: number };
-type Fim = { snippets: number, exactMatch: number, editSimilarity: number };
+type Figures = { perplexity: number; bitsPerByte: number };
+type Fim = { snippets: number; exactMatch: number; editSimilarity: number };
 const ev = JSON.parse(readFileSync(evalJson, "utf8")) as {
-    model: string, heldOutFiles: number, evaluation: { perplexityTokens: number, fimSnippetsPerKind: number },
-    baselines: { trainTokens: number, unigram: Figures, bigram: Figures },
-    perplexity: (Figures & { k: number, tokens: number, bytes: number })[],
-    lossByPosition: { files: number, buckets: { from: number, to: number, natsPerToken: number }[] },
-    fim: { k: number, line: Fim, bracket: Fim }[],
-    routing: { k: number, tokens: number, perLayer: { layer: number, expertLoad: number[], maxOverMeanLoad: number, routerEntropyBits: number, maxEntropyBits: number, locality: number, localityIfRandom: number }[] },
-    samples: { kind: string, path: string, middle: string, output: string, exact: boolean, similarity: number }[]
+    model: string;
+    heldOutFiles: number;
+    evaluation: { perplexityTokens: number; fimSnippetsPerKind: number };
+    baselines: { trainTokens: number; unigram: Figures; bigram: Figures };
+    perplexity: (Figures & { k: number; tokens: number; bytes: number })[];
+    lossByPosition: { files: number; buckets: { from: number; to: number; natsPerToken: number }[] };
+    fim: { k: number; line: Fim; bracket: Fim }[];
+    routing: {
+        k: number;
+        tokens: number;
+        perLayer: {
+            layer: number;
+            expertLoad: number[];
+            maxOverMeanLoad: number;
+            routerEntropyBits: number;
+            maxEntropyBits: number;
+            locality: number;
+            localityIfRandom: number;
+        }[];
+    };
+    samples: { kind: string; path: string; middle: string; output: string; exact: boolean; similarity: number }[];
 };
 const manifest = JSON.parse(readFileSync(manifestJson, "utf8")) as {
-    config: { vocab: number, d: number, layers: number, heads: number, kv_heads: number, head_dim: number, experts: number, experts_used: number, expert_ff: number },
-    parameters: number, steps: number, tokens: number, minutes: number,
-    training: { seed: number, batch: number, sequence: number, lr: number, min_lr_ratio: number, balance_coef: number, fim_rate: number }, log: { step: number, heldout_loss: number, train_loss: number, balance: number }[],
-    finetune?: { settings: { seed: number, sequence: number, batch: number, lr: number, editor_fim: number, random_fim: number, chat: number, spm_share: number }, steps: number, tokens: number, minutes: number, log: { step: number, heldout_loss: number }[] }
+    config: {
+        vocab: number;
+        d: number;
+        layers: number;
+        heads: number;
+        kv_heads: number;
+        head_dim: number;
+        experts: number;
+        experts_used: number;
+        expert_ff: number;
+    };
+    parameters: number;
+    steps: number;
+    tokens: number;
+    minutes: number;
+    training: {
+        seed: number;
+        batch: number;
+        sequence: number;
+        lr: number;
+        min_lr_ratio: number;
+        balance_coef: number;
+        fim_rate: number;
+    };
+    log: { step: number; heldout_loss: number; train_loss: number; balance: number }[];
+    finetune?: {
+        settings: {
+            seed: number;
+            sequence: number;
+            batch: number;
+            lr: number;
+            editor_fim: number;
+            random_fim: number;
+            chat: number;
+            spm_share: number;
+        };
+        steps: number;
+        tokens: number;
+        minutes: number;
+        log: { step: number; heldout_loss: number }[];
+    };
 };
 const ft = manifest.finetune;
 const longest = Math.max(manifest.training.sequence, ft?.settings.sequence ?? 0);
-const corpus = JSON.parse(readFileSync(summaryJson, "utf8")) as { stats: Record<string, { files: number, bytes: number }>, trainFiles: number, heldOutFiles: number, heldOutBytes: number };
+const corpus = JSON.parse(readFileSync(summaryJson, "utf8")) as {
+    stats: Record<string, { files: number; bytes: number }>;
+    trainFiles: number;
+    heldOutFiles: number;
+    heldOutBytes: number;
+};
 const sources = JSON.parse(readFileSync(path.join(root, "pipeline/corpus/sources.json"), "utf8")) as {
-    npm: { package: string, version: string, license: string, language: string }[], python: { debianPackage: string, license: string }
+    npm: { package: string; version: string; license: string; language: string }[];
+    python: { debianPackage: string; license: string };
 };
 const gguf = path.join(root, "models/embedded", ev.model);
 const sha = readFileSync(`${gguf}.sha256`, "utf8").split(/\s+/)[0];
@@ -72,8 +130,13 @@ AdamW lr ${manifest.training.lr} cosine to ${manifest.training.min_lr_ratio}x, l
 project's GGUF writer, check the tokenizer and the export against llama.cpp, evaluate. This run
 took ${manifest.minutes} minutes of training on 2 cores (PyTorch 1.13 from Debian with OpenBLAS).
 
-Loss on held-out tokens during training (nats/token): ${manifest.log.filter((_, i, a) => i % Math.max(1, Math.floor(a.length / 8)) === 0 || i === a.length - 1).map((l) => `step ${l.step}: ${l.heldout_loss.toFixed(2)}`).join(", ")}.
-${ft ? `
+Loss on held-out tokens during training (nats/token): ${manifest.log
+    .filter((_, i, a) => i % Math.max(1, Math.floor(a.length / 8)) === 0 || i === a.length - 1)
+    .map((l) => `step ${l.step}: ${l.heldout_loss.toFixed(2)}`)
+    .join(", ")}.
+${
+    ft
+        ? `
 Stage two (\`pipeline/train/finetune_fim.py\`): ${ft.steps} steps of ${ft.settings.batch} x ${ft.settings.sequence} tokens (${(ft.tokens / 1e6).toFixed(1)} M tokens, ${ft.minutes} minutes, seed ${ft.settings.seed}, lr ${ft.settings.lr} cosine)
 on the shapes an editor asks for: ${pct(ft.settings.editor_fim)} FIM samples cut where a cursor sits (after a line's
 indentation, inside a bracket pair, inside a line) with the middle running to the end of the line,
@@ -84,7 +147,9 @@ code: a function's documentation comment answers "explain", the function with it
 "add a documentation comment", the lines that follow answer "complete", the code itself, fenced,
 answers "rewrite"; the rest plain text. Stage one's cuts left the cursor almost never where an
 editor puts it, and its chat answers were unfenced code that nothing could be applied from. Held-out loss on ${ft.settings.sequence}-token windows: ${ft.log.map((l) => `step ${l.step}: ${l.heldout_loss.toFixed(2)}`).join(", ")}.
-` : ""}
+`
+        : ""
+}
 
 ## Data
 
@@ -93,7 +158,9 @@ whole files are held out by a hash of their path (${corpus.heldOutFiles} files, 
 
 | language | files | bytes |
 |---|---|---|
-${Object.entries(corpus.stats).map(([l, s]) => `| ${l} | ${s.files} | ${mb(s.bytes)} |`).join("\n")}
+${Object.entries(corpus.stats)
+    .map(([l, s]) => `| ${l} | ${s.files} | ${mb(s.bytes)} |`)
+    .join("\n")}
 
 | source | version | licence |
 |---|---|---|

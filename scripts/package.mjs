@@ -24,11 +24,23 @@ const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"));
 delete pkg.devDependencies;
 delete pkg.scripts;
 writeFileSync(path.join(stage, "package.json"), JSON.stringify(pkg, null, 2));
-for (const file of ["README.md", "LICENSE", "dist/extension.cjs", "dist/server.js", "dist/webview.js", "dist/codicons", "media", "models/embedded/moe-pilot-demo.gguf", "models/embedded/moe-pilot-demo.gguf.sha256"])
+for (const file of [
+    "README.md",
+    "LICENSE",
+    "dist/extension.cjs",
+    "dist/server.js",
+    "dist/webview.js",
+    "dist/codicons",
+    "media",
+    "models/embedded/moe-pilot-demo.gguf",
+    "models/embedded/moe-pilot-demo.gguf.sha256"
+])
     cpSync(path.join(root, file), path.join(stage, file), { recursive: true });
 
 const deps = execFileSync("npm", ["ls", "--omit=dev", "--all", "--parseable"], { cwd: root, encoding: "utf8" })
-    .split("\n").map((l) => l.trim()).filter((l) => l.includes(`${path.sep}node_modules${path.sep}`));
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l.includes(`${path.sep}node_modules${path.sep}`));
 let copied = 0;
 for (const dir of deps) {
     const name = dir.slice(dir.lastIndexOf(`node_modules${path.sep}`) + "node_modules/".length);
@@ -39,12 +51,28 @@ for (const dir of deps) {
 // The llama.cpp source bundle, its clone and the build tree are for building (native/), not for
 // running: only each local build's Release folder (the patched binaries) and its done mark ship.
 const stagedLlama = path.join(stage, "node_modules", "node-llama-cpp", "llama");
-for (const dir of ["gitRelease.bundle", "llama.cpp", "addon.pristine"]) rmSync(path.join(stagedLlama, dir), { recursive: true, force: true });
+for (const dir of ["gitRelease.bundle", "llama.cpp", "addon.pristine"])
+    rmSync(path.join(stagedLlama, dir), { recursive: true, force: true });
 const localBuilds = path.join(stagedLlama, "localBuilds");
 for (const build of existsSync(localBuilds) ? readdirSync(localBuilds) : [])
     for (const entry of readdirSync(path.join(localBuilds, build)))
-        if (entry !== "Release" && entry !== "buildDone.status") rmSync(path.join(localBuilds, build, entry), { recursive: true, force: true });
+        if (entry !== "Release" && entry !== "buildDone.status")
+            rmSync(path.join(localBuilds, build, entry), { recursive: true, force: true });
 writeFileSync(path.join(stage, ".vscodeignore"), "**/*.map\n**/*.d.ts\n");
 console.log(`staged ${copied} packages`);
 
-run("npx", ["vsce", "package", "--target", target, "--skip-license", "--allow-missing-repository", "--no-rewrite-relative-links", "--out", out], stage);
+run(
+    "npx",
+    [
+        "vsce",
+        "package",
+        "--target",
+        target,
+        "--skip-license",
+        "--allow-missing-repository",
+        "--no-rewrite-relative-links",
+        "--out",
+        out
+    ],
+    stage
+);

@@ -4,14 +4,14 @@ import { type Connection, MessageType, ShowMessageNotification } from "vscode-la
  * them in its "MoE Pilot" log channel), or to stderr before a connection exists.
  */
 export type Logger = {
-    debug(message: string): void,
-    info(message: string): void,
-    warn(message: string): void,
-    error(message: string): void,
-    tagged(tag: string): Logger
+    debug(message: string): void;
+    info(message: string): void;
+    warn(message: string): void;
+    error(message: string): void;
+    tagged(tag: string): Logger;
 };
 
-export type LogSink = { debug(m: string): void, info(m: string): void, warn(m: string): void, error(m: string): void };
+export type LogSink = { debug(m: string): void; info(m: string): void; warn(m: string): void; error(m: string): void };
 
 export function createLogger(sink: LogSink, tag = ""): Logger {
     const prefix = tag ? `[${tag}] ` : "";

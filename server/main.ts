@@ -9,7 +9,15 @@
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { type ClientCapabilities, createConnection, DidChangeConfigurationNotification, ProposedFeatures, type ServerCapabilities, TextDocuments, TextDocumentSyncKind } from "vscode-languageserver/node";
+import {
+    type ClientCapabilities,
+    createConnection,
+    DidChangeConfigurationNotification,
+    ProposedFeatures,
+    type ServerCapabilities,
+    TextDocuments,
+    TextDocumentSyncKind
+} from "vscode-languageserver/node";
 import { SafeTextDocument } from "./safeDocuments";
 import { CodeActionFeature } from "./actions/CodeActionFeature";
 import { ChatFeature } from "./chat/ChatFeature";
@@ -42,7 +50,13 @@ let pullConfiguration = false;
 let registerConfigurationChanges = false;
 
 const engineCore = new Engine(log.tagged("engine"));
-const engine = new EngineFeature(connection, engineCore, log.tagged("engine"), () => settings, () => extensionRoot);
+const engine = new EngineFeature(
+    connection,
+    engineCore,
+    log.tagged("engine"),
+    () => settings,
+    () => extensionRoot
+);
 const completion = new CompletionFeature(connection, documents, engine, log.tagged("completion"), () => settings);
 const chat = new ChatFeature(connection, engine, log.tagged("chat"), () => settings);
 const models = new ModelsFeature(connection, engine, log.tagged("models"), () => settings);
@@ -97,7 +111,11 @@ connection.onInitialized(async () => {
 connection.onDidChangeConfiguration(async (change) => {
     const previous = pullConfiguration
         ? await pullSettings()
-        : applySettings((change.settings as { moePilot?: unknown } | undefined)?.moePilot, settings, "didChangeConfiguration");
+        : applySettings(
+              (change.settings as { moePilot?: unknown } | undefined)?.moePilot,
+              settings,
+              "didChangeConfiguration"
+          );
     if (previous) await engine.settingsChanged(previous, settings);
 });
 

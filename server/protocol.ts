@@ -7,44 +7,50 @@
  * `vscode-languageserver-protocol`, so any LSP client (Neovim, Helix, a test) can use it.
  */
 import {
-    NotificationType, type PartialResultParams, ProgressType, ProtocolRequestType, RequestType, RequestType0, type WorkDoneProgressParams
+    NotificationType,
+    type PartialResultParams,
+    ProgressType,
+    ProtocolRequestType,
+    RequestType,
+    RequestType0,
+    type WorkDoneProgressParams
 } from "vscode-languageserver-protocol";
 
 /** The server's settings: `initializationOptions.settings`, then `workspace/configuration` section `moePilot`. */
 export type Settings = {
     /** A GGUF file; empty means the embedded default model. */
-    modelPath: string,
+    modelPath: string;
     /** CPU threads for generation; 0 means physical cores minus one (at least one). */
-    threads: number,
+    threads: number;
     /** KV-cache size of the completion context, in tokens. */
-    contextSize: number,
-    completion: CompletionSettings,
-    chat: ChatSettings,
-    gpu: GpuSettings,
-    memory: MemorySettings,
-    models: ModelsSettings,
-    remote: RemoteSettings
+    contextSize: number;
+    completion: CompletionSettings;
+    chat: ChatSettings;
+    gpu: GpuSettings;
+    memory: MemorySettings;
+    models: ModelsSettings;
+    remote: RemoteSettings;
 };
 
 /** A remote engine instead of the local model (server/remote/RemoteBackend.ts). */
 export type RemoteSettings = {
     /** Base URL of an OpenAI-compatible server (llama-server, vLLM, SGLang, Ollama); empty means the local engine. */
-    endpoint: string,
+    endpoint: string;
     /** `auto` asks the server (llama-server answers /props); `llama-server` uses /infill; `openai` uses /v1 only. */
-    kind: "auto" | "llama-server" | "openai",
+    kind: "auto" | "llama-server" | "openai";
     /** The model name to ask for; empty means the server's (first) model. */
-    model: string,
+    model: string;
     /** FIM template for /v1/completions: `auto` guesses from the model name; `none` sends the plain prefix; or a family name. */
-    fimFormat: string,
+    fimFormat: string;
     /** How long the server may stay silent (no answer, or no next piece of a stream), in ms. */
-    timeoutMs: number
+    timeoutMs: number;
 };
 
 type ModelsSettings = {
     /** Where downloaded models go; empty means ~/.cache/moe-pilot/models. */
-    directory: string,
+    directory: string;
     /** A Hugging Face mirror for `hf:` downloads (as HF_ENDPOINT); empty means huggingface.co. */
-    huggingFaceEndpoint: string
+    huggingFaceEndpoint: string;
 };
 
 export type MemorySettings = {
@@ -53,13 +59,13 @@ export type MemorySettings = {
      * machine, or the server's memory cgroup, has available when the model loads). A MoE model
      * larger than it runs with the expert cache (server/cache/); a model that fits is not touched.
      */
-    budget: "auto" | number,
+    budget: "auto" | number;
     /**
      * With the expert cache: also read the experts the next layer will probably choose (this
      * layer's router input through the next layer's router), a layer early. Off by default: on
      * this project's measurements it predicts most choices but decodes slower (docs/bench-cache.md).
      */
-    prefetchNextLayer: boolean
+    prefetchNextLayer: boolean;
 };
 
 /** Where a model offloaded to a GPU keeps its expert weights (server/engine/expertPlacement.ts). */
@@ -67,45 +73,49 @@ export type ExpertsOnCpu = "off" | "all" | number;
 
 type GpuSettings = {
     /** Keep MoE expert weights in RAM: `off`, `all` layers, or the first N layers (llama-server's --cpu-moe / --n-cpu-moe N). */
-    expertsOnCpu: ExpertsOnCpu
+    expertsOnCpu: ExpertsOnCpu;
 };
 
 type ChatSettings = {
     /** Experts per token for chat answers whose conversation asks for `auto`: `auto` (the trained count) or a number. */
-    experts: "auto" | number,
+    experts: "auto" | number;
     /** A GGUF for chat only (say an Instruct model beside a FIM Base model); empty means the completion model. */
-    modelPath: string
+    modelPath: string;
 };
 
 export type CompletionSettings = {
-    enabled: boolean,
+    enabled: boolean;
     /** Experts per token for completion: `auto` (the server's measured default) or a number. */
-    experts: "auto" | number,
+    experts: "auto" | number;
     /** Wait this long after the last keystroke before computing (a newer keystroke cancels). */
-    debounceMs: number,
+    debounceMs: number;
     /** Stop generating after this many tokens. */
-    maxTokens: number,
+    maxTokens: number;
     /** Stop generating after this long, and return what there is. */
-    timeBudgetMs: number,
+    timeBudgetMs: number;
     /** Lines of the current file before and after the cursor that go into the prompt. */
-    prefixLines: number,
-    suffixLines: number,
+    prefixLines: number;
+    suffixLines: number;
     /** Snippets of other open files that go into the prompt when it has room. */
-    extraContext: boolean
+    extraContext: boolean;
 };
 
 /** Settings as a client may send them: any part of them (the server fills in and validates the rest). */
 type SettingsInput = Partial<Omit<Settings, "completion" | "chat" | "gpu" | "models" | "remote">> & {
-    completion?: Partial<CompletionSettings>, chat?: Partial<ChatSettings>, gpu?: Partial<GpuSettings>, models?: Partial<ModelsSettings>, remote?: Partial<RemoteSettings>
+    completion?: Partial<CompletionSettings>;
+    chat?: Partial<ChatSettings>;
+    gpu?: Partial<GpuSettings>;
+    models?: Partial<ModelsSettings>;
+    remote?: Partial<RemoteSettings>;
 };
 
 /** What the client passes in `initialize`. */
 export type InitializationOptions = {
-    settings?: SettingsInput,
+    settings?: SettingsInput;
     /** Where the extension is installed: the embedded model lives under it. */
-    extensionRoot?: string,
+    extensionRoot?: string;
     /** The remote engine's API key from the editor's secret storage (see RemoteCredentialsNotification). */
-    remoteApiKey?: string
+    remoteApiKey?: string;
 };
 
 type ServerState = "starting" | "loading" | "ready" | "error";
@@ -124,34 +134,34 @@ export type ExpertMode =
     | "override";
 
 export type ModelSummary = {
-    name: string,
-    path: string,
-    architecture: string,
+    name: string;
+    path: string;
+    architecture: string;
     /** Size of the file in bytes. */
-    sizeBytes: number,
-    isMoe: boolean,
+    sizeBytes: number;
+    isMoe: boolean;
     /** Experts per MoE layer (0 for a dense model). */
-    expertCount: number,
+    expertCount: number;
     /** Experts used per token as trained (0 for a dense model). */
-    trainedK: number,
+    trainedK: number;
     /** Whether the model has fill-in-the-middle tokens; without them completion uses a family template or plain continuation. */
-    fimSource: "gguf-tokens" | "family-template" | "none",
+    fimSource: "gguf-tokens" | "family-template" | "none";
     /** The file is the embedded demo model. */
-    isEmbedded: boolean,
+    isEmbedded: boolean;
     /** The chat model, when chat runs on another file (`chat.modelPath`). */
-    chat?: { name: string, path: string, isMoe: boolean, expertCount: number, trainedK: number }
+    chat?: { name: string; path: string; isMoe: boolean; expertCount: number; trainedK: number };
 };
 
 export type StatusParams = {
-    state: ServerState,
-    model?: ModelSummary,
+    state: ServerState;
+    model?: ModelSummary;
     /** Experts per token the completion workload uses now (0 when not MoE). */
-    completionK?: number,
-    expertMode?: ExpertMode,
+    completionK?: number;
+    expertMode?: ExpertMode;
     /** Generation speed of the last completion, tokens per second. */
-    tokensPerSecond?: number,
+    tokensPerSecond?: number;
     /** For `error`: what went wrong, in words the user can act on. */
-    message?: string
+    message?: string;
 };
 
 /** Server → client: the engine's state changed (loading, ready, error) or a new speed figure. */
@@ -178,48 +188,49 @@ export namespace ReloadModelRequest {
     export const type = new RequestType0<StatusParams, void>(method);
 }
 
-export type ChatMessage = { role: "user" | "assistant", content: string };
+export type ChatMessage = { role: "user" | "assistant"; content: string };
 
 /** Context the user attached to a chat message and can see in the panel. */
 export type ChatAttachment = {
-    kind: "selection" | "file" | "diagnostics",
+    kind: "selection" | "file" | "diagnostics";
     /** What the panel shows, e.g. "src/a.ts:10-20". */
-    label: string,
-    text: string
+    label: string;
+    text: string;
 };
 
-export type ChatParams = WorkDoneProgressParams & PartialResultParams & {
-    /** The conversation; the last message is the user's new one. */
-    messages: ChatMessage[],
-    attachments?: ChatAttachment[],
-    /** Experts per token for this chat (MoE models): `auto` is the expert-count policy's choice (`chat.experts`). */
-    k?: "auto" | number,
-    /** Most tokens the answer may take. Defaults to 512. */
-    maxTokens?: number
-};
+export type ChatParams = WorkDoneProgressParams &
+    PartialResultParams & {
+        /** The conversation; the last message is the user's new one. */
+        messages: ChatMessage[];
+        attachments?: ChatAttachment[];
+        /** Experts per token for this chat (MoE models): `auto` is the expert-count policy's choice (`chat.experts`). */
+        k?: "auto" | number;
+        /** Most tokens the answer may take. Defaults to 512. */
+        maxTokens?: number;
+    };
 
 /**
  * One streamed piece of the answer, sent as `$/progress` with the request's `partialResultToken`;
  * with the native runtime, also which experts the tokens of this piece went through.
  */
-export type ChatChunk = { text: string, routing?: RoutingActivity };
+export type ChatChunk = { text: string; routing?: RoutingActivity };
 
 /** Per MoE layer (index = layer), how many tokens each expert took. */
-export type RoutingActivity = { expertCount: number, layers: number[][] };
+export type RoutingActivity = { expertCount: number; layers: number[][] };
 
 export type ChatResult = {
     /** The whole answer (the chunks, joined). */
-    text: string,
-    stopReason: "end-of-turn" | "max-tokens" | "cancelled",
-    promptTokens: number,
-    generatedTokens: number,
-    tokensPerSecond: number,
+    text: string;
+    stopReason: "end-of-turn" | "max-tokens" | "cancelled";
+    promptTokens: number;
+    generatedTokens: number;
+    tokensPerSecond: number;
     /** Experts per token the answer ran with (0: not a MoE model, or a remote engine). */
-    k: number,
+    k: number;
     /** What the context-window policy left out to fit, said to the user rather than done silently. */
-    trimmed: { attachments: string[], earlierMessages: number },
+    trimmed: { attachments: string[]; earlierMessages: number };
     /** The chat template used: the model's own, or a general default when it has none. */
-    template: { name: string, fromModel: boolean }
+    template: { name: string; fromModel: boolean };
 };
 
 /**
@@ -236,50 +247,50 @@ export namespace ChatRequest {
 
 /** One MoE layer's routing since the model was loaded (see server/routing/RoutingStats.ts). */
 export type LayerRouting = {
-    layer: number,
+    layer: number;
     /** Tokens routed to each expert. */
-    load: number[],
+    load: number[];
     /** Entropy of `load`, in bits: log2(experts) when perfectly even. */
-    loadEntropyBits: number,
+    loadEntropyBits: number;
     /** Share of a token's experts that the previous token also used (undefined before two tokens). */
-    previousTokenOverlap?: number,
+    previousTokenOverlap?: number;
     /** Best hit rate of a per-layer cache of C experts (key) over 64-token windows. */
-    windowHitRate?: Record<number, number>
+    windowHitRate?: Record<number, number>;
 };
 
-export type WorkloadRouting = { tokens: number, droppedRows: number, layers: LayerRouting[] };
+export type WorkloadRouting = { tokens: number; droppedRows: number; layers: LayerRouting[] };
 
 /** The expert cache's state (server/cache/ExpertCache.ts). */
 export type ExpertCacheStatus = {
     /** `off`: not needed (the model fits the budget) or not possible; `on`: the model runs with it. */
-    state: "on" | "off",
+    state: "on" | "off";
     /** Why it is off, or a note on how it runs (pinning refused, say). */
-    reason?: string,
-    budgetBytes: number,
-    modelBytes: number,
-    quotaPerLayer?: number,
-    policy?: string,
+    reason?: string;
+    budgetBytes: number;
+    modelBytes: number;
+    quotaPerLayer?: number;
+    policy?: string;
     /** Share of expert uses found in the pinned quota (as the policy keeps it), since the load. */
-    hitRate?: number,
+    hitRate?: number;
     /** Bytes the server read from storage per token since the load. */
-    diskBytesPerToken?: number,
+    diskBytesPerToken?: number;
     /** Share of the experts the layers chose that the next-layer prediction had started reading a layer earlier. */
-    predictedShare?: number,
+    predictedShare?: number;
     /** Weights pinned in memory: non-expert weights and the pinned experts. */
-    pinnedBytes?: number,
-    tokens?: number
+    pinnedBytes?: number;
+    tokens?: number;
 };
 
 export type RoutingStatsResult = {
     /** False with stock llama.cpp binaries (no trace) or a dense model. */
-    available: boolean,
-    cache?: ExpertCacheStatus,
+    available: boolean;
+    cache?: ExpertCacheStatus;
     /** Why not, in words. */
-    reason?: string,
-    expertCount: number,
-    trainedK: number,
-    completion?: WorkloadRouting,
-    chat?: WorkloadRouting
+    reason?: string;
+    expertCount: number;
+    trainedK: number;
+    completion?: WorkloadRouting;
+    chat?: WorkloadRouting;
 };
 
 /** Client → server: the routing statistics of each workload since the model was loaded. */
@@ -294,35 +305,39 @@ export namespace RoutingStatsRequest {
 
 /** A recommended model (server/models/registry.json). */
 export type RegistryModel = {
-    id: string,
-    name: string,
+    id: string;
+    name: string;
     /** node-llama-cpp model URI: `hf:<user>/<repo>/<file>.gguf`. */
-    uri: string,
-    quantization: string,
-    fileBytes: number,
+    uri: string;
+    quantization: string;
+    fileBytes: number;
     /** The file plus a 4096-token context and runtime buffers. */
-    ramBytes: number,
-    parameters: { totalB: number, activeB: number },
+    ramBytes: number;
+    parameters: { totalB: number; activeB: number };
     /** Experts per layer, the trained k, and the starting k per workload (null: not for that workload). */
-    experts: { expertCount: number, trainedK: number, recommendedK: { completion: number | null, chat: number | null } },
+    experts: {
+        expertCount: number;
+        trainedK: number;
+        recommendedK: { completion: number | null; chat: number | null };
+    };
     /** The FIM format ("qwen", "deepseek"), or null for a chat-only model. */
-    fim: string | null,
-    roles: ("completion" | "chat")[],
-    license: string,
-    note: string,
+    fim: string | null;
+    roles: ("completion" | "chat")[];
+    license: string;
+    note: string;
     /** SHA-256 of the file when known: checked after download. */
-    sha256?: string
+    sha256?: string;
 };
 
 export type ModelFit = {
     /** `fits` in the memory available now; `expert-cache` runs with part of its experts on disk; `too-large` does not run usefully. */
-    verdict: "fits" | "expert-cache" | "too-large",
-    reason: string
+    verdict: "fits" | "expert-cache" | "too-large";
+    reason: string;
 };
 
 export type ModelListResult = {
-    machine: { totalMemoryBytes: number, availableMemoryBytes: number, modelDirectory: string, freeDiskBytes?: number },
-    models: (RegistryModel & { fit: ModelFit, /** Where it is when already downloaded. */ downloadedPath?: string })[]
+    machine: { totalMemoryBytes: number; availableMemoryBytes: number; modelDirectory: string; freeDiskBytes?: number };
+    models: (RegistryModel & { fit: ModelFit; /** Where it is when already downloaded. */ downloadedPath?: string })[];
 };
 
 /** Client → server: the registry, with what fits this machine and what is downloaded. */
@@ -332,19 +347,19 @@ export namespace ModelListRequest {
 }
 
 /** A registry id, or a model URI (`hf:…`, `https://…`) with an optional checksum. */
-export type DownloadParams = WorkDoneProgressParams & ({ id: string } | { uri: string, sha256?: string });
+export type DownloadParams = WorkDoneProgressParams & ({ id: string } | { uri: string; sha256?: string });
 
 export type DownloadResult = {
     /** The file to load (the first part of a split model). */
-    path: string,
-    files: string[],
-    bytes: number,
+    path: string;
+    files: string[];
+    bytes: number;
     /** Bytes that an earlier, interrupted download had already fetched. */
-    resumedBytes: number,
+    resumedBytes: number;
     /** `sha256` when the registry knew the checksum; else `size` (sizes and a GGUF inspection). */
-    verified: "sha256" | "size",
+    verified: "sha256" | "size";
     /** The model was already in the model directory: nothing was fetched. */
-    alreadyPresent: boolean
+    alreadyPresent: boolean;
 };
 
 /**
@@ -355,30 +370,32 @@ export type DownloadResult = {
  */
 export namespace DownloadModelRequest {
     export const method = "moePilot/model/download";
-    export const type = new ProtocolRequestType<DownloadParams, DownloadResult, never, { problem: string }, void>(method);
+    export const type = new ProtocolRequestType<DownloadParams, DownloadResult, never, { problem: string }, void>(
+        method
+    );
 }
 
 /** What the server knows of a model file without loading it (server/models/modelCard.ts). */
 export type ModelCard = {
-    path: string,
-    name: string,
-    architecture: string,
-    sizeBytes: number,
+    path: string;
+    name: string;
+    architecture: string;
+    sizeBytes: number;
     /** Files (a split GGUF has several). */
-    parts: number,
-    quantization?: string,
-    layerCount: number,
-    trainContextSize?: number,
-    isMoe: boolean,
-    expertCount: number,
-    trainedK: number,
-    sharedExpertCount?: number,
+    parts: number;
+    quantization?: string;
+    layerCount: number;
+    trainContextSize?: number;
+    isMoe: boolean;
+    expertCount: number;
+    trainedK: number;
+    sharedExpertCount?: number;
     /** Fill-in-the-middle: the model's own tokens, a known family's template, or none (chat only). */
-    fim: { source: "gguf-tokens" | "family-template" | "none", family: string },
-    chatTemplate: boolean,
+    fim: { source: "gguf-tokens" | "family-template" | "none"; family: string };
+    chatTemplate: boolean;
     /** Memory it needs with the configured context, and whether this machine has it. */
-    memory: { needBytes: number, fit: ModelFit },
-    registry?: { id: string, recommendedK: { completion: number | null, chat: number | null } }
+    memory: { needBytes: number; fit: ModelFit };
+    registry?: { id: string; recommendedK: { completion: number | null; chat: number | null } };
 };
 
 /** Client → server: inspect a GGUF before using it. A file that cannot work is refused with a precise message (a ResponseError). */
@@ -388,11 +405,11 @@ export namespace InspectModelRequest {
 }
 
 export type LoadedModelCard = {
-    completion?: ModelCard,
+    completion?: ModelCard;
     /** Present when chat runs on a model of its own (`moePilot.chat.modelPath`). */
-    chat?: ModelCard,
-    status: StatusParams,
-    routing: RoutingStatsResult
+    chat?: ModelCard;
+    status: StatusParams;
+    routing: RoutingStatsResult;
 };
 
 /** Client → server: the loaded model's card with live expert statistics. */

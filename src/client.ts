@@ -4,12 +4,25 @@
  * standard features; the status notification is MoE Pilot's own.
  */
 import type * as vscode from "vscode";
-import { ErrorAction, type ErrorHandler, type ErrorHandlerResult, LanguageClient, type LanguageClientOptions, type ServerOptions, TransportKind } from "vscode-languageclient/node";
+import {
+    ErrorAction,
+    type ErrorHandler,
+    type ErrorHandlerResult,
+    LanguageClient,
+    type LanguageClientOptions,
+    type ServerOptions,
+    TransportKind
+} from "vscode-languageclient/node";
 import type { InitializationOptions } from "../server/protocol";
 import { Config } from "./config";
 
 /** `remoteApiKey` is read at each (re)start: the key from the editor's secret storage, sent over the private pipe, never in settings. */
-export function createLanguageClient(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, errorHandler: ErrorHandler, remoteApiKey: () => string): LanguageClient {
+export function createLanguageClient(
+    context: vscode.ExtensionContext,
+    log: vscode.LogOutputChannel,
+    errorHandler: ErrorHandler,
+    remoteApiKey: () => string
+): LanguageClient {
     const module = context.asAbsolutePath("dist/server.js");
     const serverOptions: ServerOptions = {
         run: { module, transport: TransportKind.ipc },
@@ -38,4 +51,3 @@ export function createLanguageClient(context: vscode.ExtensionContext, log: vsco
 export function connectionErrorResult(count: number | undefined): ErrorHandlerResult {
     return { action: (count ?? 1) <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown, handled: true };
 }
-

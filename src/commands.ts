@@ -37,38 +37,71 @@ const COMMANDS: Record<string, Command> = {
         const status = ctx.status.serverStatus;
         const model = status.model;
         if (status.expertMode === "remote") {
-            void vscode.window.showInformationMessage(`${model?.name ?? "The model"} runs on a remote engine: its expert count is set there, not here.`);
+            void vscode.window.showInformationMessage(
+                `${model?.name ?? "The model"} runs on a remote engine: its expert count is set there, not here.`
+            );
             return;
         }
         if (!model?.isMoe) {
-            void vscode.window.showInformationMessage(model ? `${model.name} is a dense model: it has no experts to choose.` : "No model is loaded yet.");
+            void vscode.window.showInformationMessage(
+                model ? `${model.name} is a dense model: it has no experts to choose.` : "No model is loaded yet."
+            );
             return;
         }
-        const current = vscode.workspace.getConfiguration("moePilot").get<number | "auto">("completion.experts", "auto");
+        const current = vscode.workspace
+            .getConfiguration("moePilot")
+            .get<number | "auto">("completion.experts", "auto");
         const items = [
             { label: "auto", value: "auto" as const, description: `the server's choice (now ${status.completionK})` },
             ...Array.from({ length: model.expertCount }, (_, i) => ({
-                label: String(i + 1), value: i + 1,
-                description: i + 1 === model.trainedK ? "trained" : i + 1 === model.expertCount ? "all experts" : i === 0 ? "fastest" : undefined
+                label: String(i + 1),
+                value: i + 1,
+                description:
+                    i + 1 === model.trainedK
+                        ? "trained"
+                        : i + 1 === model.expertCount
+                          ? "all experts"
+                          : i === 0
+                            ? "fastest"
+                            : undefined
             }))
-        ].map((item) => ({ ...item, picked: item.value === current, detail: item.value === current ? "current setting" : undefined }));
-        const pick = await vscode.window.showQuickPick(items, { title: "Experts per token for inline completion", placeHolder: "Fewer experts are faster; more follow the model more closely" });
-        if (pick) await vscode.workspace.getConfiguration("moePilot").update("completion.experts", pick.value, vscode.ConfigurationTarget.Global);
+        ].map((item) => ({
+            ...item,
+            picked: item.value === current,
+            detail: item.value === current ? "current setting" : undefined
+        }));
+        const pick = await vscode.window.showQuickPick(items, {
+            title: "Experts per token for inline completion",
+            placeHolder: "Fewer experts are faster; more follow the model more closely"
+        });
+        if (pick)
+            await vscode.workspace
+                .getConfiguration("moePilot")
+                .update("completion.experts", pick.value, vscode.ConfigurationTarget.Global);
     },
     "moePilot.showRouting": (ctx) => async () => {
         const client = ctx.running;
-        if (!client) { void vscode.window.showWarningMessage("MoE Pilot: the server is not running."); return; }
+        if (!client) {
+            void vscode.window.showWarningMessage("MoE Pilot: the server is not running.");
+            return;
+        }
         const stats = await client.sendRequest(RoutingStatsRequest.type);
         await showReport("Expert routing.md", routingMarkdown(stats, ctx.status.serverStatus.model?.name ?? "model"));
     },
     "moePilot.setRemoteApiKey": (ctx) => async () => {
         const key = await vscode.window.showInputBox({
-            title: "API key of the remote engine", password: true, ignoreFocusOut: true,
+            title: "API key of the remote engine",
+            password: true,
+            ignoreFocusOut: true,
             prompt: "Stored in the editor's secret storage, never in settings. Leave empty to remove the key."
         });
         if (key === undefined) return;
         await ctx.setRemoteApiKey(key.trim());
-        void vscode.window.showInformationMessage(key.trim() ? "MoE Pilot: the remote engine's API key is stored." : "MoE Pilot: the remote engine's API key is removed.");
+        void vscode.window.showInformationMessage(
+            key.trim()
+                ? "MoE Pilot: the remote engine's API key is stored."
+                : "MoE Pilot: the remote engine's API key is removed."
+        );
     },
     "moePilot.chooseModel": (ctx) => () => chooseModel(ctx),
     "moePilot.useModelFromDisk": (ctx) => () => useModelFromDisk(ctx),

@@ -4,8 +4,19 @@
  * and stop after a crash loop with a "Restart" action.
  */
 import * as vscode from "vscode";
-import { CloseAction, DidChangeConfigurationNotification, type ErrorHandler, type LanguageClient, State } from "vscode-languageclient/node";
-import { RemoteCredentialsNotification, StatusNotification, type StatusParams, StatusRequest } from "../server/protocol";
+import {
+    CloseAction,
+    DidChangeConfigurationNotification,
+    type ErrorHandler,
+    type LanguageClient,
+    State
+} from "vscode-languageclient/node";
+import {
+    RemoteCredentialsNotification,
+    StatusNotification,
+    type StatusParams,
+    StatusRequest
+} from "../server/protocol";
 import { connectionErrorResult, createLanguageClient } from "./client";
 import { StatusBar } from "./status";
 
@@ -109,12 +120,16 @@ export class Ctx implements vscode.Disposable {
         this.status.setClientState("restarting", `The server stopped unexpectedly; restarting (attempt ${attempt}).`);
         if (!this.toldAboutCrash) {
             this.toldAboutCrash = true;
-            void vscode.window.showWarningMessage("The MoE Pilot server stopped unexpectedly and is being restarted.", "Show Log")
-                .then((choice) => { if (choice) this.log.show(); });
+            void vscode.window
+                .showWarningMessage("The MoE Pilot server stopped unexpectedly and is being restarted.", "Show Log")
+                .then((choice) => {
+                    if (choice) this.log.show();
+                });
         }
         // vscode-languageclient restarts at once; a backoff needs the restart in our hands.
         this.restartTimer = setTimeout(() => {
-            void this.client?.start()
+            void this.client
+                ?.start()
                 .then(() => this.client!.sendRequest(StatusRequest.type))
                 .then((s) => this.setServerStatus(s))
                 .catch((e: unknown) => this.log.error(`restart failed: ${String(e)}`));

@@ -17,7 +17,9 @@ export async function activate(context: vscode.ExtensionContext) {
     const chat = new ChatPanel(context, ctx);
     context.subscriptions.push(
         chat,
-        vscode.window.registerWebviewViewProvider(ChatPanel.viewId, chat, { webviewOptions: { retainContextWhenHidden: true } }),
+        vscode.window.registerWebviewViewProvider(ChatPanel.viewId, chat, {
+            webviewOptions: { retainContextWhenHidden: true }
+        }),
         registerProposalDocuments(),
         registerReports(),
         ...registerCommands(ctx, chat),
@@ -29,7 +31,9 @@ export async function activate(context: vscode.ExtensionContext) {
     } catch (e: unknown) {
         const message = `MoE Pilot could not start its server: ${e instanceof Error ? e.message : String(e)}`;
         ctx.log.error(message);
-        void vscode.window.showErrorMessage(message, "Show Log").then((choice) => { if (choice) ctx?.log.show(); });
+        void vscode.window.showErrorMessage(message, "Show Log").then((choice) => {
+            if (choice) ctx?.log.show();
+        });
     }
 }
 

@@ -11,7 +11,9 @@ class ReportDocuments implements vscode.TextDocumentContentProvider {
     private readonly contents = new Map<string, string>();
     private readonly changed = new vscode.EventEmitter<vscode.Uri>();
     readonly onDidChange = this.changed.event;
-    provideTextDocumentContent(uri: vscode.Uri): string { return this.contents.get(uri.toString()) ?? ""; }
+    provideTextDocumentContent(uri: vscode.Uri): string {
+        return this.contents.get(uri.toString()) ?? "";
+    }
     set(uri: vscode.Uri, markdown: string) {
         this.contents.set(uri.toString(), markdown);
         this.changed.fire(uri);

@@ -17,15 +17,24 @@ export function routingMarkdown(stats: RoutingStatsResult, modelName: string): s
         const rule = `|${"---|".repeat(4 + sizes.length)}`;
         const rows = w.layers.map((l) => {
             const total = l.load.reduce((a, b) => a + b, 0) || 1;
-            const busiest = l.load.map((n, e) => [n, e] as const).sort((a, b) => b[0] - a[0]).slice(0, 3).map(([n, e]) => `${e} (${pct(n / total)})`).join(", ");
+            const busiest = l.load
+                .map((n, e) => [n, e] as const)
+                .sort((a, b) => b[0] - a[0])
+                .slice(0, 3)
+                .map(([n, e]) => `${e} (${pct(n / total)})`)
+                .join(", ");
             return `| ${l.layer} | ${l.loadEntropyBits.toFixed(2)} | ${pct(l.previousTokenOverlap)} | ${sizes.map((c) => pct(l.windowHitRate?.[c])).join(" | ")} | ${busiest} |`;
         });
-        const dropped = w.droppedRows ? `\n\n${w.droppedRows} trace rows were dropped (a prompt longer than the trace buffer).` : "";
+        const dropped = w.droppedRows
+            ? `\n\n${w.droppedRows} trace rows were dropped (a prompt longer than the trace buffer).`
+            : "";
         return `## ${title}\n\n${w.tokens} tokens.${dropped}\n\n${[head, rule, ...rows].join("\n")}\n`;
     };
-    return `# Expert routing: ${modelName}\n\n${stats.expertCount} experts per layer, ${k} per token as trained. ` +
+    return (
+        `# Expert routing: ${modelName}\n\n${stats.expertCount} experts per layer, ${k} per token as trained. ` +
         `Best hit rate: over 64-token windows, the share of expert uses that a per-layer cache holding the window's C most used experts would serve.\n\n` +
-        `${cacheSection(stats.cache)}${section("Inline completion", stats.completion)}\n${section("Chat and actions", stats.chat)}`;
+        `${cacheSection(stats.cache)}${section("Inline completion", stats.completion)}\n${section("Chat and actions", stats.chat)}`
+    );
 }
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
@@ -34,8 +43,10 @@ const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 function cacheSection(c: ExpertCacheStatus | undefined): string {
     if (!c) return "";
     if (c.state === "off") return `## Expert cache\n\nOff: ${c.reason ?? "not needed"}.\n\n`;
-    return `## Expert cache\n\nOn: the model (${mib(c.modelBytes)}) is larger than the memory budget (${mib(c.budgetBytes)}). ` +
+    return (
+        `## Expert cache\n\nOn: the model (${mib(c.modelBytes)}) is larger than the memory budget (${mib(c.budgetBytes)}). ` +
         `${c.quotaPerLayer} experts pinned per layer (${c.policy} policy), ${mib(c.pinnedBytes ?? 0)} pinned in all.\n\n` +
         `| hit rate | predicted a layer ahead | read from storage per token | tokens |\n|---|---|---|---|\n| ${pct(c.hitRate)} | ${pct(c.predictedShare)} | ${mib(c.diskBytesPerToken ?? 0)} | ${c.tokens ?? 0} |\n\n` +
-        (c.reason ? `${c.reason}\n\n` : "");
+        (c.reason ? `${c.reason}\n\n` : "")
+    );
 }

@@ -19,9 +19,18 @@ export class StatusBar implements vscode.Disposable {
         this.item.show();
     }
 
-    setServerStatus(status: StatusParams) { this.server = status; this.render(); }
-    setClientState(state: ClientState, note = "") { this.client = state; this.restartNote = note; this.render(); }
-    get serverStatus(): StatusParams { return this.server; }
+    setServerStatus(status: StatusParams) {
+        this.server = status;
+        this.render();
+    }
+    setClientState(state: ClientState, note = "") {
+        this.client = state;
+        this.restartNote = note;
+        this.render();
+    }
+    get serverStatus(): StatusParams {
+        return this.server;
+    }
 
     private render() {
         const s = this.server;
@@ -52,13 +61,17 @@ export class StatusBar implements vscode.Disposable {
                 const speed = s.tokensPerSecond ? ` · ${s.tokensPerSecond} tok/s` : "";
                 this.item.text = `${s.expertMode === "remote" ? "$(remote)" : "$(hubot)"} ${shortName(m.name)}${experts}${speed}`;
                 tooltip.appendText(`${m.name}${m.isEmbedded ? " — embedded demo model" : ""}\n`);
-                if (s.expertMode !== "remote") tooltip.appendMarkdown(`\n\n${m.architecture}, ${(m.sizeBytes / 1e6).toFixed(1)} MB\n\n`);
-                tooltip.appendMarkdown(s.expertMode === "remote"
-                    ? `Runs on a remote engine at ${m.path}: the MoE controls (expert counts, routing, expert cache) are not available.\n\n`
-                    : m.isMoe
-                    ? `Experts: ${s.completionK} of ${m.expertCount} per token for completion (trained: ${m.trainedK}; ${expertModeText(s.expertMode)})\n\n`
-                    : "Dense model: expert settings do not apply.\n\n");
-                if (m.fimSource === "none") tooltip.appendMarkdown("No fill-in-the-middle tokens: completes left to right.\n\n");
+                if (s.expertMode !== "remote")
+                    tooltip.appendMarkdown(`\n\n${m.architecture}, ${(m.sizeBytes / 1e6).toFixed(1)} MB\n\n`);
+                tooltip.appendMarkdown(
+                    s.expertMode === "remote"
+                        ? `Runs on a remote engine at ${m.path}: the MoE controls (expert counts, routing, expert cache) are not available.\n\n`
+                        : m.isMoe
+                          ? `Experts: ${s.completionK} of ${m.expertCount} per token for completion (trained: ${m.trainedK}; ${expertModeText(s.expertMode)})\n\n`
+                          : "Dense model: expert settings do not apply.\n\n"
+                );
+                if (m.fimSource === "none")
+                    tooltip.appendMarkdown("No fill-in-the-middle tokens: completes left to right.\n\n");
                 if (s.tokensPerSecond) tooltip.appendMarkdown(`Last completion: ${s.tokensPerSecond} tokens/s\n\n`);
                 break;
             }
@@ -66,7 +79,9 @@ export class StatusBar implements vscode.Disposable {
         this.item.tooltip = tooltip;
     }
 
-    dispose() { this.item.dispose(); }
+    dispose() {
+        this.item.dispose();
+    }
 }
 
 function shortName(name: string): string {
@@ -75,9 +90,13 @@ function shortName(name: string): string {
 
 function expertModeText(mode: StatusParams["expertMode"]): string {
     switch (mode) {
-        case "native": return "native MoE runtime: set per workload on one model";
-        case "override": return "stock llama.cpp: a second model instance over the same weights";
-        case "trained": return "stock llama.cpp, as trained";
-        default: return "not applicable";
+        case "native":
+            return "native MoE runtime: set per workload on one model";
+        case "override":
+            return "stock llama.cpp: a second model instance over the same weights";
+        case "trained":
+            return "stock llama.cpp, as trained";
+        default:
+            return "not applicable";
     }
 }

@@ -14,7 +14,14 @@ async function workspaceSettingsTexts(): Promise<string[]> {
         ...(vscode.workspace.workspaceFolders ?? []).map((f) => vscode.Uri.joinPath(f.uri, ".vscode", "settings.json")),
         ...(vscode.workspace.workspaceFile?.scheme === "file" ? [vscode.workspace.workspaceFile] : [])
     ];
-    const texts = await Promise.all(files.map((f) => Promise.resolve(vscode.workspace.fs.readFile(f)).then((b) => new TextDecoder().decode(b), () => "")));
+    const texts = await Promise.all(
+        files.map((f) =>
+            Promise.resolve(vscode.workspace.fs.readFile(f)).then(
+                (b) => new TextDecoder().decode(b),
+                () => ""
+            )
+        )
+    );
     return texts.filter((t) => t !== "");
 }
 
@@ -23,10 +30,14 @@ export function watchWorkspaceTrust(onTrusted: () => void): vscode.Disposable {
         void workspaceSettingsTexts().then((texts) => {
             const ignored = restrictedSettingsIn(texts);
             if (ignored.length === 0) return;
-            void vscode.window.showWarningMessage(
-                `MoE Pilot: this workspace is not trusted, so its settings ${ignored.join(", ")} are ignored (user settings apply). Trust the workspace to use them.`,
-                "Manage Workspace Trust"
-            ).then((choice) => { if (choice) void vscode.commands.executeCommand("workbench.trust.manage"); });
+            void vscode.window
+                .showWarningMessage(
+                    `MoE Pilot: this workspace is not trusted, so its settings ${ignored.join(", ")} are ignored (user settings apply). Trust the workspace to use them.`,
+                    "Manage Workspace Trust"
+                )
+                .then((choice) => {
+                    if (choice) void vscode.commands.executeCommand("workbench.trust.manage");
+                });
         });
     }
     return vscode.workspace.onDidGrantWorkspaceTrust(onTrusted);

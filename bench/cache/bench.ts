@@ -27,14 +27,33 @@ const PROCESS_OVERHEAD = 400 * 2 ** 20;
 /** Expert-cache budgets to try, as shares of the model file. */
 const SHARES = (process.env.BENCH_CACHE_SHARES ?? "0.25,0.35,0.5").split(",").map(Number);
 
-type Run = { residentFileBytes: number, peakBytes?: number, decodeReadBytesPerToken: number, mode: string, tokens: number[], promptMs: number, evaluatedTokens: number, decodeTokensPerSecond: number, readBytes: number,
-    prediction?: { predicted: number, chosen: number },
-    cache?: { hits: number, uses: number, tokens: number, quotaPerLayer: number, diskBytesPerToken: number, pinning: string, pinnedBytes: number } };
+type Run = {
+    residentFileBytes: number;
+    peakBytes?: number;
+    decodeReadBytesPerToken: number;
+    mode: string;
+    tokens: number[];
+    promptMs: number;
+    evaluatedTokens: number;
+    decodeTokensPerSecond: number;
+    readBytes: number;
+    prediction?: { predicted: number; chosen: number };
+    cache?: {
+        hits: number;
+        uses: number;
+        tokens: number;
+        quotaPerLayer: number;
+        diskBytesPerToken: number;
+        pinning: string;
+        pinnedBytes: number;
+    };
+};
 
 function requireCgroups() {
     if (process.platform !== "linux" || !existsSync(path.join(CGROUP_ROOT, "memory.limit_in_bytes")))
         throw new Error(`bench:cache needs Linux with the cgroup v1 memory controller at ${CGROUP_ROOT}`);
-    if (process.getuid?.() !== 0) throw new Error("bench:cache needs root: it creates a memory cgroup and drops the page cache between runs");
+    if (process.getuid?.() !== 0)
+        throw new Error("bench:cache needs root: it creates a memory cgroup and drops the page cache between runs");
 }
 
 /** One run in its own memory cgroup with `limitBytes` (Infinity: no limit, the budget alone). */
@@ -48,59 +67,85 @@ function runConfined(modelPath: string, mode: string, limitBytes: number, budget
         writeFileSync("/proc/sys/vm/drop_caches", "1");
         const child = `echo $$ > ${group}/cgroup.procs && exec "${process.execPath}" --import tsx bench/cache/decodeChild.ts "${modelPath}" ${mode} ${budgetBytes} ${TOKENS}`;
         let out: string;
-        try { out = execFileSync("sh", ["-c", child], { cwd: ROOT, encoding: "utf8", maxBuffer: 16 << 20 }); }
-        catch (e) {
+        try {
+            out = execFileSync("sh", ["-c", child], { cwd: ROOT, encoding: "utf8", maxBuffer: 16 << 20 });
+        } catch (e) {
             const oom = readFileSync(path.join(group, "memory.oom_control"), "utf8").match(/oom_kill (\d+)/)?.[1];
-            throw new Error(`${mode} run failed${oom && oom !== "0" ? " (killed by the cgroup's OOM killer: the budget leaves too little for the process)" : ""}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+            throw new Error(
+                `${mode} run failed${oom && oom !== "0" ? " (killed by the cgroup's OOM killer: the budget leaves too little for the process)" : ""}: ${e instanceof Error ? e.message : String(e)}`,
+                { cause: e }
+            );
         }
         const peak = Number(readFileSync(path.join(group, "memory.max_usage_in_bytes"), "utf8"));
         return { ...(JSON.parse(out) as Run), peakBytes: peak };
     } finally {
-        try { rmdirSync(group); } catch { /* a process may linger for a moment */ }
+        try {
+            rmdirSync(group);
+        } catch {
+            /* a process may linger for a moment */
+        }
     }
 }
 
 /** The next-layer prediction's share of the chosen experts, when it ran. */
-const predicted = (r: Run) => (r.prediction && r.prediction.chosen > 0 ? `${((r.prediction.predicted / r.prediction.chosen) * 100).toFixed(1)}% predicted a layer ahead, ` : "");
+const predicted = (r: Run) =>
+    r.prediction && r.prediction.chosen > 0
+        ? `${((r.prediction.predicted / r.prediction.chosen) * 100).toFixed(1)}% predicted a layer ahead, `
+        : "";
 
 async function main() {
     requireCgroups();
     const modelPath = await syntheticMoe("memoryBound");
     const fileSize = statSync(modelPath).size;
     const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
-    console.log(`${SYNTHETIC_SHAPES.memoryBound.description}: ${mib(fileSize)}; ${TOKENS} tokens greedy per run, 1 thread`);
+    console.log(
+        `${SYNTHETIC_SHAPES.memoryBound.description}: ${mib(fileSize)}; ${TOKENS} tokens greedy per run, 1 thread`
+    );
 
-    const rows: { share: number, budget: number, limit: number, mmap: Run, policies: Run[] }[] = [];
+    const rows: { share: number; budget: number; limit: number; mmap: Run; policies: Run[] }[] = [];
     let reference: number[] | undefined;
     for (const share of SHARES) {
         const budget = Math.round(fileSize * share);
         const limit = budget + PROCESS_OVERHEAD;
         console.log(`\nbudget ${mib(budget)} (${(share * 100).toFixed(0)}% of the model), cgroup limit ${mib(limit)}`);
         const mmap = runConfined(modelPath, "mmap", limit, budget);
-        console.log(`  plain mmap:   ${mmap.decodeTokensPerSecond.toFixed(2)} tokens/s, ${mib(mmap.decodeReadBytesPerToken)} read per decoded token`);
+        console.log(
+            `  plain mmap:   ${mmap.decodeTokensPerSecond.toFixed(2)} tokens/s, ${mib(mmap.decodeReadBytesPerToken)} read per decoded token`
+        );
         const prefetch = runConfined(modelPath, "prefetch", limit, budget);
-        console.log(`  prefetch only ${prefetch.decodeTokensPerSecond.toFixed(2)} tokens/s (${(prefetch.decodeTokensPerSecond / mmap.decodeTokensPerSecond).toFixed(2)}x mmap), ${predicted(prefetch)}${mib(prefetch.decodeReadBytesPerToken)} read per decoded token`);
+        console.log(
+            `  prefetch only ${prefetch.decodeTokensPerSecond.toFixed(2)} tokens/s (${(prefetch.decodeTokensPerSecond / mmap.decodeTokensPerSecond).toFixed(2)}x mmap), ${predicted(prefetch)}${mib(prefetch.decodeReadBytesPerToken)} read per decoded token`
+        );
         const policies: Run[] = [prefetch];
         for (const policy of ["lru", "lfu", "score", "score+predict"]) {
             const r = runConfined(modelPath, policy, limit, budget);
             policies.push(r);
             const c = r.cache!;
-            console.log(`  cache ${policy.padEnd(9)} ${r.decodeTokensPerSecond.toFixed(2)} tokens/s (${(r.decodeTokensPerSecond / mmap.decodeTokensPerSecond).toFixed(2)}x mmap), ` +
-                `hit rate ${((c.hits / c.uses) * 100).toFixed(1)}% at ${c.quotaPerLayer} experts per layer, ${predicted(r)}${mib(r.decodeReadBytesPerToken)} read per decoded token, pinning ${c.pinning}`);
+            console.log(
+                `  cache ${policy.padEnd(9)} ${r.decodeTokensPerSecond.toFixed(2)} tokens/s (${(r.decodeTokensPerSecond / mmap.decodeTokensPerSecond).toFixed(2)}x mmap), ` +
+                    `hit rate ${((c.hits / c.uses) * 100).toFixed(1)}% at ${c.quotaPerLayer} experts per layer, ${predicted(r)}${mib(r.decodeReadBytesPerToken)} read per decoded token, pinning ${c.pinning}`
+            );
         }
         for (const r of [mmap, ...policies]) {
             reference ??= r.tokens;
-            if (JSON.stringify(r.tokens) !== JSON.stringify(reference)) throw new Error(`${r.mode} at ${mib(budget)} wrote different tokens: the cache must never change results`);
+            if (JSON.stringify(r.tokens) !== JSON.stringify(reference))
+                throw new Error(
+                    `${r.mode} at ${mib(budget)} wrote different tokens: the cache must never change results`
+                );
         }
         rows.push({ share, budget, limit, mmap, policies });
     }
     // Without a memory limit: does the budget hold by itself? (The kernel would keep the whole file.)
-    const share = 0.35, budget = Math.round(fileSize * share);
+    const share = 0.35,
+        budget = Math.round(fileSize * share);
     console.log(`\nno memory limit, budget ${mib(budget)}: resident model pages at the end`);
     const unlimited = ["prefetch", "score"].map((mode) => {
         const r = runConfined(modelPath, mode, Infinity, budget);
-        console.log(`  ${mode.padEnd(9)} ${r.decodeTokensPerSecond.toFixed(2)} tokens/s, ${mib(r.residentFileBytes)} of the model resident`);
-        if (JSON.stringify(r.tokens) !== JSON.stringify(reference)) throw new Error(`${mode} without a limit wrote different tokens`);
+        console.log(
+            `  ${mode.padEnd(9)} ${r.decodeTokensPerSecond.toFixed(2)} tokens/s, ${mib(r.residentFileBytes)} of the model resident`
+        );
+        if (JSON.stringify(r.tokens) !== JSON.stringify(reference))
+            throw new Error(`${mode} without a limit wrote different tokens`);
         return r;
     });
     console.log("\nevery run wrote the same tokens");
@@ -113,21 +158,62 @@ function runName(mode: string): string {
     return mode.endsWith("+predict") ? `${name} + next-layer prediction` : name;
 }
 
-function writePage(rows: { share: number, budget: number, limit: number, mmap: Run, policies: Run[] }[], fileSize: number, unlimited: { budget: number, runs: Run[] }) {
+function writePage(
+    rows: { share: number; budget: number; limit: number; mmap: Run; policies: Run[] }[],
+    fileSize: number,
+    unlimited: { budget: number; runs: Run[] }
+) {
     const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
-    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: ROOT, encoding: "utf8" }).trim() !== "";
-    const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim() + (dirty ? " with uncommitted changes" : "");
-    const table = rows.flatMap((r) => [r.mmap, ...r.policies].map((run) => {
-        const c = run.cache;
-        const share = run.prediction && run.prediction.chosen > 0 ? `${((run.prediction.predicted / run.prediction.chosen) * 100).toFixed(1)}%` : "";
-        return `| ${mib(r.budget)} (${(r.share * 100).toFixed(0)}%) | ${runName(run.mode)} | ${run.decodeTokensPerSecond.toFixed(2)} | ${(run.decodeTokensPerSecond / r.mmap.decodeTokensPerSecond).toFixed(2)}x | ${c ? `${((c.hits / c.uses) * 100).toFixed(1)}% (${c.quotaPerLayer}/layer)` : ""} | ${share} | ${mib(run.decodeReadBytesPerToken)} |`;
-    }));
-    writeFileSync(path.join(ROOT, "docs", "bench-cache.svg"), lineChart([{
-        title: "Decode speed under a memory limit", xLabel: "memory budget, % of the model", yLabel: "decode tokens/s", yFrom0: true, legendLeft: true,
-        series: [{ name: "plain mmap", points: rows.map((r) => ({ x: r.share * 100, y: r.mmap.decodeTokensPerSecond })), dashed: true },
-            ...["prefetch only", "expert cache, lru", "expert cache, lfu", "expert cache, score", "expert cache, score + next-layer prediction"].map((name, i) => ({ name, points: rows.map((r) => ({ x: r.share * 100, y: r.policies[i]!.decodeTokensPerSecond })) }))]
-    }]));
-    writeFileSync(path.join(ROOT, "docs", "bench-cache.md"), `# Benchmark: the expert cache under a memory limit
+    const dirty =
+        execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], {
+            cwd: ROOT,
+            encoding: "utf8"
+        }).trim() !== "";
+    const commit =
+        execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim() +
+        (dirty ? " with uncommitted changes" : "");
+    const table = rows.flatMap((r) =>
+        [r.mmap, ...r.policies].map((run) => {
+            const c = run.cache;
+            const share =
+                run.prediction && run.prediction.chosen > 0
+                    ? `${((run.prediction.predicted / run.prediction.chosen) * 100).toFixed(1)}%`
+                    : "";
+            return `| ${mib(r.budget)} (${(r.share * 100).toFixed(0)}%) | ${runName(run.mode)} | ${run.decodeTokensPerSecond.toFixed(2)} | ${(run.decodeTokensPerSecond / r.mmap.decodeTokensPerSecond).toFixed(2)}x | ${c ? `${((c.hits / c.uses) * 100).toFixed(1)}% (${c.quotaPerLayer}/layer)` : ""} | ${share} | ${mib(run.decodeReadBytesPerToken)} |`;
+        })
+    );
+    writeFileSync(
+        path.join(ROOT, "docs", "bench-cache.svg"),
+        lineChart([
+            {
+                title: "Decode speed under a memory limit",
+                xLabel: "memory budget, % of the model",
+                yLabel: "decode tokens/s",
+                yFrom0: true,
+                legendLeft: true,
+                series: [
+                    {
+                        name: "plain mmap",
+                        points: rows.map((r) => ({ x: r.share * 100, y: r.mmap.decodeTokensPerSecond })),
+                        dashed: true
+                    },
+                    ...[
+                        "prefetch only",
+                        "expert cache, lru",
+                        "expert cache, lfu",
+                        "expert cache, score",
+                        "expert cache, score + next-layer prediction"
+                    ].map((name, i) => ({
+                        name,
+                        points: rows.map((r) => ({ x: r.share * 100, y: r.policies[i]!.decodeTokensPerSecond }))
+                    }))
+                ]
+            }
+        ])
+    );
+    writeFileSync(
+        path.join(ROOT, "docs", "bench-cache.md"),
+        `# Benchmark: the expert cache under a memory limit
 
 Generated by \`npm run bench:cache\` on ${new Date().toISOString().slice(0, 10)} (commit ${commit}); every figure is from that run.
 
@@ -174,7 +260,8 @@ keep the whole model; the cache keeps it near its budget (a little above: the la
 | run | decode tokens/s | model resident |
 |---|---|---|
 ${unlimited.runs.map((r) => `| ${runName(r.mode)} | ${r.decodeTokensPerSecond.toFixed(2)} | ${mib(r.residentFileBytes)} |`).join("\n")}
-`);
+`
+    );
     console.log("wrote docs/bench-cache.md and docs/bench-cache.svg");
 }
 

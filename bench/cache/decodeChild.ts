@@ -16,7 +16,8 @@ import { NativeMoeContext, llamaBinaries } from "../../server/engine/nativeMoe";
 const [modelPath, modeArg, budget, count] = process.argv.slice(2) as [string, string, string, string];
 const predict = modeArg.endsWith("+predict");
 const mode = modeArg.replace(/\+predict$/, "") as "mmap" | "prefetch" | PolicyName;
-const PROMPT = "import numpy as np\n\n\ndef moving_average(values, window):\n    \"\"\"Average of each window of values.\"\"\"\n";
+const PROMPT =
+    'import numpy as np\n\n\ndef moving_average(values, window):\n    """Average of each window of values."""\n';
 
 const llama = await getLlama({ ...llamaBinaries(), progressLogs: false });
 const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
@@ -48,27 +49,37 @@ const sequence = context.getSequence();
 const tokens: Token[] = [];
 const prompt = model.tokenize(PROMPT);
 const started = performance.now();
-let firstAt = 0, readAtFirst = 0;
+let firstAt = 0,
+    readAtFirst = 0;
 const readBytes = () => Number(/read_bytes:\s+(\d+)/.exec(readFileSync("/proc/self/io", "utf8"))?.[1] ?? 0);
 for await (const token of sequence.evaluate(prompt, { temperature: 0 })) {
     const rows = moe.readTrace().rows;
     cache?.observe(rows);
-    if (tokens.length === 0) { firstAt = performance.now(); readAtFirst = readBytes(); }
+    if (tokens.length === 0) {
+        firstAt = performance.now();
+        readAtFirst = readBytes();
+    }
     tokens.push(token);
     if (tokens.length >= Number(count)) break;
 }
 const ended = performance.now();
-process.stdout.write(JSON.stringify({
-    mode: modeArg, tokens, prediction: mode === "mmap" ? undefined : moe.prefetchStats(), promptMs: firstAt - started, evaluatedTokens: prompt.length + tokens.length,
-    decodeTokensPerSecond: (tokens.length - 1) / ((ended - firstAt) / 1000),
-    cache: cache ? { ...cache.stats(), residency: cache.residency() } : undefined,
-    readBytes: readBytes(),
-    /** The model file's pages resident at the end (mincore over the whole mapping). */
-    residentFileBytes: control("residency", [{ offset: 0, length: statSync(modelPath).size }]).bytes?.[0] ?? NaN,
-    rssAnonBytes: Number(/RssAnon:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? 0) * 1024,
-    /** Read from storage while decoding (after the first token), per decoded token. */
-    decodeReadBytesPerToken: (readBytes() - readAtFirst) / Math.max(1, tokens.length - 1)
-}));
+process.stdout.write(
+    JSON.stringify({
+        mode: modeArg,
+        tokens,
+        prediction: mode === "mmap" ? undefined : moe.prefetchStats(),
+        promptMs: firstAt - started,
+        evaluatedTokens: prompt.length + tokens.length,
+        decodeTokensPerSecond: (tokens.length - 1) / ((ended - firstAt) / 1000),
+        cache: cache ? { ...cache.stats(), residency: cache.residency() } : undefined,
+        readBytes: readBytes(),
+        /** The model file's pages resident at the end (mincore over the whole mapping). */
+        residentFileBytes: control("residency", [{ offset: 0, length: statSync(modelPath).size }]).bytes?.[0] ?? NaN,
+        rssAnonBytes: Number(/RssAnon:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? 0) * 1024,
+        /** Read from storage while decoding (after the first token), per decoded token. */
+        decodeReadBytesPerToken: (readBytes() - readAtFirst) / Math.max(1, tokens.length - 1)
+    })
+);
 cache?.dispose();
 await context.dispose();
 await model.dispose();

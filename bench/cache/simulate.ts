@@ -26,18 +26,28 @@ const MULTIPLES = [1, 1.5, 2, 3, 4];
 const POLICIES: PolicyName[] = ["lru", "lfu", "score"];
 
 /** Per MoE layer, the experts (and weights) of each token in order. */
-export type LayerTrace = { experts: number[][], weights: number[][] };
+export type LayerTrace = { experts: number[][]; weights: number[][] };
 
 function heldOutText(): string {
     const file = path.join(ROOT, ".cache", "corpus", "heldout.jsonl");
     if (!existsSync(file)) throw new Error("no held-out corpus: run `npx tsx pipeline/corpus/collect.ts` first");
-    return readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => (JSON.parse(l) as { text: string }).text).join("\n");
+    return readFileSync(file, "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { text: string }).text)
+        .join("\n");
 }
 
 /** Decodes `tokens` in 64-token steps with an output at every position, so every layer traces every token. */
-async function recordTrace(model: LlamaModel, tokens: Token[]): Promise<{ layers: LayerTrace[], k: number, expertCount: number }> {
-    const meta = model.fileInfo.architectureMetadata as { expert_count: number, expert_used_count: number };
-    const context = await model.createContext({ contextSize: Math.min(TOKENS + 8, model.trainContextSize), threads: 1 });
+async function recordTrace(
+    model: LlamaModel,
+    tokens: Token[]
+): Promise<{ layers: LayerTrace[]; k: number; expertCount: number }> {
+    const meta = model.fileInfo.architectureMetadata as { expert_count: number; expert_used_count: number };
+    const context = await model.createContext({
+        contextSize: Math.min(TOKENS + 8, model.trainContextSize),
+        threads: 1
+    });
     const moe = NativeMoeContext.of(context, meta.expert_count);
     if (!moe) throw new Error("the native MoE runtime is not installed (npm run native): no routing trace");
     moe.setTrace(true, 1 << 20);
@@ -48,7 +58,9 @@ async function recordTrace(model: LlamaModel, tokens: Token[]): Promise<{ layers
         await sequence.clearHistory();
         const part = tokens.slice(start, start + window);
         for (let i = 0; i < part.length; i += 64) {
-            await sequence.controlledEvaluate(part.slice(i, i + 64).map((t) => [t, { generateNext: { token: true } }]) as never);
+            await sequence.controlledEvaluate(
+                part.slice(i, i + 64).map((t) => [t, { generateNext: { token: true } }]) as never
+            );
             const trace = moe.readTrace();
             if (trace.dropped > 0) throw new Error(`${trace.dropped} trace rows dropped`);
             for (const row of trace.rows.sort((a, b) => a.pos - b.pos)) {
@@ -60,16 +72,26 @@ async function recordTrace(model: LlamaModel, tokens: Token[]): Promise<{ layers
         }
     }
     await context.dispose();
-    return { layers: [...layers.entries()].sort((a, b) => a[0] - b[0]).map(([, l]) => l), k: meta.expert_used_count, expertCount: meta.expert_count };
+    return {
+        layers: [...layers.entries()].sort((a, b) => a[0] - b[0]).map(([, l]) => l),
+        k: meta.expert_used_count,
+        expertCount: meta.expert_count
+    };
 }
 
 function hitRate(trace: LayerTrace[], policy: PolicyName | "belady", capacity: number): number {
-    let hits = 0, uses = 0;
+    let hits = 0,
+        uses = 0;
     for (const layer of trace) {
         uses += layer.experts.reduce((a, xs) => a + xs.length, 0);
-        if (policy === "belady") { hits += beladyHits(layer.experts, capacity); continue; }
+        if (policy === "belady") {
+            hits += beladyHits(layer.experts, capacity);
+            continue;
+        }
         const cache = layerCache(policy, capacity, values.decay ? Number(values.decay) : undefined);
-        layer.experts.forEach((xs, i) => { hits += cache.access(xs, layer.weights[i]!); });
+        layer.experts.forEach((xs, i) => {
+            hits += cache.access(xs, layer.weights[i]!);
+        });
     }
     return hits / Math.max(1, uses);
 }
@@ -86,12 +108,16 @@ async function main() {
         const tokens = model.tokenize(text.slice(0, TOKENS * 8), false).slice(0, TOKENS);
         const started = performance.now();
         const { layers, k, expertCount } = await recordTrace(model, tokens);
-        console.log(`\n${m.label}: ${tokens.length} tokens x ${layers.length} MoE layers, k=${k} of ${expertCount} (traced in ${((performance.now() - started) / 1000).toFixed(1)} s)`);
+        console.log(
+            `\n${m.label}: ${tokens.length} tokens x ${layers.length} MoE layers, k=${k} of ${expertCount} (traced in ${((performance.now() - started) / 1000).toFixed(1)} s)`
+        );
         console.log(`  quota per layer   ${POLICIES.map((p) => p.padStart(7)).join("")}  belady`);
         for (const mult of MULTIPLES) {
             const capacity = Math.round(mult * k);
             if (capacity > expertCount) continue;
-            const rates = [...POLICIES, "belady" as const].map((p) => `${(hitRate(layers, p, capacity) * 100).toFixed(1).padStart(6)}%`);
+            const rates = [...POLICIES, "belady" as const].map(
+                (p) => `${(hitRate(layers, p, capacity) * 100).toFixed(1).padStart(6)}%`
+            );
             console.log(`  ${`${mult}x k = ${capacity}`.padEnd(16)}${rates.join("")}`);
         }
         await model.dispose();

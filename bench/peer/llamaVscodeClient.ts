@@ -22,19 +22,26 @@
 import { createHash } from "node:crypto";
 
 const CONFIG = {
-    nPrefix: 256, nSuffix: 64, nPredict: 128, tMaxPromptMs: 500, tMaxPredictMs: 500,
-    maxCacheKeys: 250, ringChunks: 16, ringChunkSize: 64, ringScope: 1024
+    nPrefix: 256,
+    nSuffix: 64,
+    nPredict: 128,
+    tMaxPromptMs: 500,
+    tMaxPredictMs: 500,
+    maxCacheKeys: 250,
+    ringChunks: 16,
+    ringChunkSize: 64,
+    ringScope: 1024
 } as const;
 
-export type InfillTimings = { prompt_n: number, prompt_ms: number, predicted_n: number, predicted_ms: number };
+export type InfillTimings = { prompt_n: number; prompt_ms: number; predicted_n: number; predicted_ms: number };
 export type PeerResult = {
-    text: string,
+    text: string;
     /** Served from the client's cache: no request reached the server. */
-    cached: boolean,
-    timings?: InfillTimings
+    cached: boolean;
+    timings?: InfillTimings;
 };
 
-type Chunk = { text: string, time: number, filename: string };
+type Chunk = { text: string; time: number; filename: string };
 
 export class LlamaVscodeClient {
     private cache = new Map<string, string>(); // insertion order = recency (LRU)
@@ -48,10 +55,12 @@ export class LlamaVscodeClient {
     constructor(private readonly url: string) {}
 
     /** Waits for background work: called between steps, untimed (a person's pause covers it). */
-    idle(): Promise<unknown> { return this.background; }
+    idle(): Promise<unknown> {
+        return this.background;
+    }
 
     /** The active editor changes: pick chunks of the file being left, then the periodic update runs. */
-    async switchFile(leaving: { name: string, text: string, offset: number } | undefined) {
+    async switchFile(leaving: { name: string; text: string; offset: number } | undefined) {
         await this.background;
         if (leaving) {
             const lines = leaving.text.split("\n");
@@ -77,7 +86,8 @@ export class LlamaVscodeClient {
         this.afterCompletion(name, text, ctx.line);
         if (completion.trim() === "" || shouldDiscard(completion, ctx)) return { text: "", cached, timings };
         const shown = lineSuffix.trim() === "" ? completion : completion.split("\n")[0]!;
-        if (lineSuffix.trim() === "") this.background = this.cacheFuture(inputPrefix, inputSuffix, prompt, completion).catch(() => undefined);
+        if (lineSuffix.trim() === "")
+            this.background = this.cacheFuture(inputPrefix, inputSuffix, prompt, completion).catch(() => undefined);
         return { text: shown, cached, timings };
     }
 
@@ -88,7 +98,8 @@ export class LlamaVscodeClient {
             if (hit === undefined) continue;
             const typed = prompt.slice(i);
             if (hit.startsWith(typed)) {
-                this.cache.delete(key); this.cache.set(key, hit); // recency
+                this.cache.delete(key);
+                this.cache.set(key, hit); // recency
                 return hit.slice(typed.length);
             }
         }
@@ -147,34 +158,72 @@ export class LlamaVscodeClient {
         if (!chunk) return;
         this.ring.push(chunk);
         if (this.ring.length > CONFIG.ringChunks) this.ring.shift();
-        await this.post({ input_prefix: "", input_suffix: "", input_extra: this.extra(), prompt: "", n_predict: 0, samplers: [], cache_prompt: true, t_max_prompt_ms: CONFIG.tMaxPromptMs, t_max_predict_ms: 1 });
+        await this.post({
+            input_prefix: "",
+            input_suffix: "",
+            input_extra: this.extra(),
+            prompt: "",
+            n_predict: 0,
+            samplers: [],
+            cache_prompt: true,
+            t_max_prompt_ms: CONFIG.tMaxPromptMs,
+            t_max_predict_ms: 1
+        });
     }
 
-    private extra() { return this.ring.map((c) => ({ text: c.text, time: c.time, filename: c.filename })); }
+    private extra() {
+        return this.ring.map((c) => ({ text: c.text, time: c.time, filename: c.filename }));
+    }
 
-    private async infill(inputPrefix: string, inputSuffix: string, prompt: string, nindent: number): Promise<{ content: string, timings: InfillTimings }> {
-        return await this.post({
-            input_prefix: inputPrefix, input_suffix: inputSuffix, input_extra: this.extra(), prompt,
-            n_predict: CONFIG.nPredict, top_k: 1, samplers: ["top_k"], stream: false, cache_prompt: true,
-            ...(nindent ? { n_indent: nindent } : {}), t_max_prompt_ms: CONFIG.tMaxPromptMs, t_max_predict_ms: CONFIG.tMaxPredictMs
-        }) as { content: string, timings: InfillTimings };
+    private async infill(
+        inputPrefix: string,
+        inputSuffix: string,
+        prompt: string,
+        nindent: number
+    ): Promise<{ content: string; timings: InfillTimings }> {
+        return (await this.post({
+            input_prefix: inputPrefix,
+            input_suffix: inputSuffix,
+            input_extra: this.extra(),
+            prompt,
+            n_predict: CONFIG.nPredict,
+            top_k: 1,
+            samplers: ["top_k"],
+            stream: false,
+            cache_prompt: true,
+            ...(nindent ? { n_indent: nindent } : {}),
+            t_max_prompt_ms: CONFIG.tMaxPromptMs,
+            t_max_predict_ms: CONFIG.tMaxPredictMs
+        })) as { content: string; timings: InfillTimings };
     }
 
     private async post(body: object): Promise<unknown> {
         this.requests++;
-        const res = await fetch(`${this.url}/infill`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+        const res = await fetch(`${this.url}/infill`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify(body)
+        });
         if (!res.ok) throw new Error(`llama-server /infill: HTTP ${res.status}: ${await res.text()}`);
         return await res.json();
     }
 }
 
-type Context = { inputPrefix: string, inputSuffix: string, prompt: string, lineSuffix: string, nindent: number, line: number, nextLines: string[] };
+type Context = {
+    inputPrefix: string;
+    inputSuffix: string;
+    prompt: string;
+    lineSuffix: string;
+    nindent: number;
+    line: number;
+    nextLines: string[];
+};
 
 /** How llama.vscode cuts the document at the cursor. */
 function context(text: string, offset: number): Context {
     const lines = text.split("\n");
     const line = text.slice(0, offset).split("\n").length - 1;
-    const lineStart = offset - (text.slice(0, offset).split("\n").at(-1)!.length);
+    const lineStart = offset - text.slice(0, offset).split("\n").at(-1)!.length;
     const current = lines[line]!;
     const prompt = current.slice(0, offset - lineStart);
     const lineSuffix = current.slice(offset - lineStart);
@@ -183,7 +232,9 @@ function context(text: string, offset: number): Context {
     return {
         inputPrefix: prefixLines.length > 0 ? prefixLines.join("\n") + "\n" : "",
         inputSuffix: lineSuffix + "\n" + suffixLines.join("\n") + "\n",
-        prompt, lineSuffix, line,
+        prompt,
+        lineSuffix,
+        line,
         nindent: /^\s*/.exec(current)![0].length,
         nextLines: suffixLines
     };
@@ -196,17 +247,22 @@ function shouldDiscard(completion: string, ctx: Context): boolean {
     if (lines.length === 1 && lines[0]!.trim() === "") return true;
     if (lines[0] === ctx.lineSuffix) return true;
     const nextNonEmpty = ctx.nextLines.find((l) => l.trim() !== "");
-    if (nextNonEmpty !== undefined && (ctx.prompt + lines[0]).trim() === nextNonEmpty.trim() && lines.length === 1) return true;
-    if (lines[0]!.trim() === "" && lines.length > 1 && lines.slice(1).every((l, i) => l === ctx.nextLines[i])) return true;
+    if (nextNonEmpty !== undefined && (ctx.prompt + lines[0]).trim() === nextNonEmpty.trim() && lines.length === 1)
+        return true;
+    if (lines[0]!.trim() === "" && lines.length > 1 && lines.slice(1).every((l, i) => l === ctx.nextLines[i]))
+        return true;
     return false;
 }
 
 function hashKey(prefix: string, suffix: string, prompt: string): string {
-    return createHash("sha256").update(prefix + "|" + suffix + "|" + prompt).digest("hex");
+    return createHash("sha256")
+        .update(prefix + "|" + suffix + "|" + prompt)
+        .digest("hex");
 }
 
 function jaccard(a: string, b: string): number {
-    const sa = new Set(a.split("\n")), sb = new Set(b.split("\n"));
+    const sa = new Set(a.split("\n")),
+        sb = new Set(b.split("\n"));
     let inter = 0;
     for (const x of sa) if (sb.has(x)) inter++;
     return inter / (sa.size + sb.size - inter || 1);

@@ -39,16 +39,16 @@ const batchFor = (context: number) => Math.min(1024, context / 2);
 const PORT = 8012; // llama.vscode's
 
 type Request = {
-    ms: number,
+    ms: number;
     /** The model ran (not served from a client or server cache). */
-    ran: boolean,
-    promptEvaluated?: number,
-    generated?: number,
-    decodeMs?: number,
-    text: string,
-    truth: string
+    ran: boolean;
+    promptEvaluated?: number;
+    generated?: number;
+    decodeMs?: number;
+    text: string;
+    truth: string;
 };
-type SideResult = { requests: Request[], peakRssBytes: number, serverRequests?: number };
+type SideResult = { requests: Request[]; peakRssBytes: number; serverRequests?: number };
 
 const median = (xs: number[]) => pct(xs, 50);
 function pct(xs: number[], p: number): number {
@@ -62,12 +62,14 @@ const exact = (r: Request) => firstLine(r.text).trim() !== "" && firstLine(r.tex
 
 /** 1 − Levenshtein distance / longer length, of the first lines (the usual FIM edit similarity). */
 function similarity(r: Request): number {
-    const a = firstLine(r.text), b = firstLine(r.truth);
+    const a = firstLine(r.text),
+        b = firstLine(r.truth);
     if (a.length === 0 && b.length === 0) return 1;
     let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
     for (let i = 1; i <= a.length; i++) {
         const cur = [i];
-        for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+        for (let j = 1; j <= b.length; j++)
+            cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
         prev = cur;
     }
     return 1 - prev[b.length]! / Math.max(a.length, b.length);
@@ -79,7 +81,9 @@ function peakRss(pid: number): number {
 }
 
 async function runOurs(modelPath: string, context: number, w: Workload): Promise<SideResult> {
-    const client = await TestClient.start({ settings: { modelPath, threads: THREADS, contextSize: context, completion: { debounceMs: 0 } } });
+    const client = await TestClient.start({
+        settings: { modelPath, threads: THREADS, contextSize: context, completion: { debounceMs: 0 } }
+    });
     const status = await client.settled();
     if (status.state !== "ready") throw new Error(`our server did not load ${modelPath}: ${status.message}`);
     const docs = w.files.map(() => "");
@@ -96,16 +100,35 @@ async function runOurs(modelPath: string, context: number, w: Workload): Promise
         } else {
             const from = client.logs.all.length;
             const t0 = performance.now();
-            const list = await client.complete(uri(step.file), positionOf(docs[step.file]!, step.offset), undefined, InlineCompletionTriggerKind.Automatic);
+            const list = await client.complete(
+                uri(step.file),
+                positionOf(docs[step.file]!, step.offset),
+                undefined,
+                InlineCompletionTriggerKind.Automatic
+            );
             const ms = performance.now() - t0;
             const item = list?.items[0];
-            const text = typeof item?.insertText === "string" ? item.insertText : item?.insertText.value ?? "";
+            const text = typeof item?.insertText === "string" ? item.insertText : (item?.insertText.value ?? "");
             // the server's own account of the request (logged before it answers, on the same stream)
-            const line = client.logs.all.slice(from).map((l) => l.message).find((m) => m.includes("prompt tokens evaluated"));
-            const m = line && /(\d+)\/\d+ prompt tokens evaluated in [\d.]+ ms, (\d+) generated in ([\d.]+) ms/.exec(line);
-            requests.push(m
-                ? { ms, ran: true, promptEvaluated: Number(m[1]), generated: Number(m[2]), decodeMs: Number(m[3]), text, truth: step.truth }
-                : { ms, ran: false, text, truth: step.truth });
+            const line = client.logs.all
+                .slice(from)
+                .map((l) => l.message)
+                .find((m) => m.includes("prompt tokens evaluated"));
+            const m =
+                line && /(\d+)\/\d+ prompt tokens evaluated in [\d.]+ ms, (\d+) generated in ([\d.]+) ms/.exec(line);
+            requests.push(
+                m
+                    ? {
+                          ms,
+                          ran: true,
+                          promptEvaluated: Number(m[1]),
+                          generated: Number(m[2]),
+                          decodeMs: Number(m[3]),
+                          text,
+                          truth: step.truth
+                      }
+                    : { ms, ran: false, text, truth: step.truth }
+            );
         }
     }
     const peakRssBytes = peakRss(client.process.pid!);
@@ -116,14 +139,43 @@ async function runOurs(modelPath: string, context: number, w: Workload): Promise
 async function startLlamaServer(binary: string, modelPath: string, context: number): Promise<ChildProcess> {
     // llama.vscode's recommended CPU command (-ub 1024 -b 1024 --cache-reuse 256), at our threads
     // and context size, one slot (one user), greedy sampling asked for per request.
-    const args = ["-m", modelPath, "--host", "127.0.0.1", "--port", String(PORT), "-t", String(THREADS), "-tb", String(THREADS),
-        "-c", String(context), "-ub", String(batchFor(context)), "-b", String(batchFor(context)), "--cache-reuse", "256", "-np", "1", "-n", "128", "--no-webui"];
+    const args = [
+        "-m",
+        modelPath,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(PORT),
+        "-t",
+        String(THREADS),
+        "-tb",
+        String(THREADS),
+        "-c",
+        String(context),
+        "-ub",
+        String(batchFor(context)),
+        "-b",
+        String(batchFor(context)),
+        "--cache-reuse",
+        "256",
+        "-np",
+        "1",
+        "-n",
+        "128",
+        "--no-webui"
+    ];
     const child = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
     let log = "";
-    child.stderr!.on("data", (d: Buffer) => { log = (log + d.toString()).slice(-4000); });
+    child.stderr!.on("data", (d: Buffer) => {
+        log = (log + d.toString()).slice(-4000);
+    });
     for (let i = 0; i < 600; i++) {
         if (child.exitCode !== null) throw new Error(`llama-server exited (${child.exitCode}):\n${log}`);
-        try { if ((await fetch(`http://127.0.0.1:${PORT}/health`)).ok) return child; } catch { /* not listening yet */ }
+        try {
+            if ((await fetch(`http://127.0.0.1:${PORT}/health`)).ok) return child;
+        } catch {
+            /* not listening yet */
+        }
         await new Promise((r) => setTimeout(r, 200));
     }
     child.kill();
@@ -135,15 +187,21 @@ async function runPeer(binary: string, modelPath: string, context: number, w: Wo
     try {
         const client = new LlamaVscodeClient(`http://127.0.0.1:${PORT}`);
         const docs = w.files.map(() => "");
-        let active: number | undefined, cursor = 0;
+        let active: number | undefined,
+            cursor = 0;
         const requests: Request[] = [];
         for (const step of w.steps) {
             if (step.kind === "open") {
-                await client.switchFile(active === undefined ? undefined : { name: w.files[active]!.name, text: docs[active]!, offset: cursor });
+                await client.switchFile(
+                    active === undefined
+                        ? undefined
+                        : { name: w.files[active]!.name, text: docs[active]!, offset: cursor }
+                );
                 docs[step.file] = step.text;
                 active = step.file;
             } else if (step.kind === "insert") {
-                docs[step.file] = docs[step.file]!.slice(0, step.offset) + step.text + docs[step.file]!.slice(step.offset);
+                docs[step.file] =
+                    docs[step.file]!.slice(0, step.offset) + step.text + docs[step.file]!.slice(step.offset);
                 if (!step.far) cursor = step.offset + step.text.length;
                 else if (step.offset <= cursor) cursor += step.text.length;
             } else {
@@ -151,9 +209,19 @@ async function runPeer(binary: string, modelPath: string, context: number, w: Wo
                 const t0 = performance.now();
                 const r = await client.complete(w.files[step.file]!.name, docs[step.file]!, step.offset);
                 const ms = performance.now() - t0;
-                requests.push(r.timings
-                    ? { ms, ran: true, promptEvaluated: r.timings.prompt_n, generated: r.timings.predicted_n, decodeMs: r.timings.predicted_ms, text: r.text, truth: step.truth }
-                    : { ms, ran: false, text: r.text, truth: step.truth });
+                requests.push(
+                    r.timings
+                        ? {
+                              ms,
+                              ran: true,
+                              promptEvaluated: r.timings.prompt_n,
+                              generated: r.timings.predicted_n,
+                              decodeMs: r.timings.predicted_ms,
+                              text: r.text,
+                              truth: step.truth
+                          }
+                        : { ms, ran: false, text: r.text, truth: step.truth }
+                );
             }
         }
         await client.idle();
@@ -164,17 +232,37 @@ async function runPeer(binary: string, modelPath: string, context: number, w: Wo
     }
 }
 
-type ModelRun = { label: string, modelPath: string, context: number, k: number, expertCount: number, bytesPerToken: number, ours: SideResult, peer: SideResult };
+type ModelRun = {
+    label: string;
+    modelPath: string;
+    context: number;
+    k: number;
+    expertCount: number;
+    bytesPerToken: number;
+    ours: SideResult;
+    peer: SideResult;
+};
 
 function summary(s: SideResult) {
     const all = s.requests.map((r) => r.ms);
     const ran = s.requests.filter((r) => r.ran);
-    const gen = ran.reduce((a, r) => a + Math.max(0, (r.generated ?? 0) - 1), 0), decodeMs = ran.reduce((a, r) => a + (r.decodeMs ?? 0), 0);
+    const gen = ran.reduce((a, r) => a + Math.max(0, (r.generated ?? 0) - 1), 0),
+        decodeMs = ran.reduce((a, r) => a + (r.decodeMs ?? 0), 0);
     return {
-        n: all.length, p50: pct(all, 50), p95: pct(all, 95), p99: pct(all, 99),
+        n: all.length,
+        p50: pct(all, 50),
+        p95: pct(all, 95),
+        p99: pct(all, 99),
         ranShare: ran.length / Math.max(1, all.length),
-        ranP50: pct(ran.map((r) => r.ms), 50),
-        promptMedian: median(ran.map((r) => r.promptEvaluated ?? 0)), promptP95: pct(ran.map((r) => r.promptEvaluated ?? 0), 95),
+        ranP50: pct(
+            ran.map((r) => r.ms),
+            50
+        ),
+        promptMedian: median(ran.map((r) => r.promptEvaluated ?? 0)),
+        promptP95: pct(
+            ran.map((r) => r.promptEvaluated ?? 0),
+            95
+        ),
         decodeTps: decodeMs > 0 ? gen / (decodeMs / 1000) : NaN,
         exact: s.requests.filter(exact).length / Math.max(1, all.length),
         similarity: s.requests.reduce((a, r) => a + similarity(r), 0) / Math.max(1, all.length),
@@ -189,20 +277,40 @@ async function main() {
     const slim = makeWorkload(ROOT, 1, 200); // for the memory-bound model: every request costs ~1 s there
     const binary = llamaTool("llama-server");
     const bandwidth = copyBandwidth();
-    console.log(`workload: ${workload.source}; ${workload.steps.filter((s) => s.kind === "complete").length} completion requests`);
-    console.log(`machine: ${os.cpus()[0]?.model ?? "?"}, ${os.availableParallelism()} cores; one thread copies ${(bandwidth / 1e9).toFixed(1)} GB/s (read + write)`);
+    console.log(
+        `workload: ${workload.source}; ${workload.steps.filter((s) => s.kind === "complete").length} completion requests`
+    );
+    console.log(
+        `machine: ${os.cpus()[0]?.model ?? "?"}, ${os.availableParallelism()} cores; one thread copies ${(bandwidth / 1e9).toFixed(1)} GB/s (read + write)`
+    );
 
-    const models: { label: string, path: string, w: Workload }[] = [{ label: "embedded demo model", path: path.join(ROOT, EMBEDDED_MODEL_FILE), w: workload }];
+    const models: { label: string; path: string; w: Workload }[] = [
+        { label: "embedded demo model", path: path.join(ROOT, EMBEDDED_MODEL_FILE), w: workload }
+    ];
     if (!quick) models.push({ label: "synthetic memory-bound MoE", path: await syntheticMoe("memoryBound"), w: slim });
     const runs: ModelRun[] = [];
     for (const m of models) {
-        const info = (await readGgufFileInfo(m.path)).architectureMetadata as { expert_used_count: number, expert_count: number, context_length: number };
-        const k = info.expert_used_count, context = contextFor(info.context_length);
+        const info = (await readGgufFileInfo(m.path)).architectureMetadata as {
+            expert_used_count: number;
+            expert_count: number;
+            context_length: number;
+        };
+        const k = info.expert_used_count,
+            context = contextFor(info.context_length);
         console.log(`\n${m.label}: ours (LSP)…`);
         const ours = await runOurs(m.path, context, m.w);
         console.log(`${m.label}: peer (llama-server + llama.vscode's client)…`);
         const peer = await runPeer(binary, m.path, context, m.w);
-        const run = { label: m.label, modelPath: m.path, context, k, expertCount: info.expert_count, bytesPerToken: (await bytesPerToken(m.path, k)).bytes, ours, peer };
+        const run = {
+            label: m.label,
+            modelPath: m.path,
+            context,
+            k,
+            expertCount: info.expert_count,
+            bytesPerToken: (await bytesPerToken(m.path, k)).bytes,
+            ours,
+            peer
+        };
         runs.push(run);
         print(run, bandwidth);
     }
@@ -210,9 +318,13 @@ async function main() {
 }
 
 function print(run: ModelRun, bandwidth: number) {
-    const o = summary(run.ours), p = summary(run.peer);
+    const o = summary(run.ours),
+        p = summary(run.peer);
     const limit = bandwidth / run.bytesPerToken;
-    const row = (name: string, a: number, b: number, unit: string, digits = 1) => console.log(`  ${name.padEnd(34)} ours ${a.toFixed(digits).padStart(9)} ${unit.padEnd(9)} peer ${b.toFixed(digits).padStart(9)} ${unit.padEnd(9)} ours/peer ${(a / b).toFixed(2)}`);
+    const row = (name: string, a: number, b: number, unit: string, digits = 1) =>
+        console.log(
+            `  ${name.padEnd(34)} ours ${a.toFixed(digits).padStart(9)} ${unit.padEnd(9)} peer ${b.toFixed(digits).padStart(9)} ${unit.padEnd(9)} ours/peer ${(a / b).toFixed(2)}`
+        );
     console.log(`${run.label} (k=${run.k}/${run.expertCount}), ${o.n} requests each`);
     row("time to completion p50", o.p50, p.p50, "ms");
     row("time to completion p95", o.p95, p.p95, "ms");
@@ -224,7 +336,9 @@ function print(run: ModelRun, bandwidth: number) {
     row("peak RSS", o.peakRss / 2 ** 20, p.peakRss / 2 ** 20, "MiB", 0);
     row("first line exactly right", o.exact * 100, p.exact * 100, "%");
     row("first line edit similarity", o.similarity * 100, p.similarity * 100, "%");
-    console.log(`  same suggestion on both sides: ${(agreement(run) * 100).toFixed(1)}%; decode limit at k=${run.k}: ${limit.toFixed(0)} tokens/s (${(run.bytesPerToken / 2 ** 20).toFixed(1)} MiB of weights per token)`);
+    console.log(
+        `  same suggestion on both sides: ${(agreement(run) * 100).toFixed(1)}%; decode limit at k=${run.k}: ${limit.toFixed(0)} tokens/s (${(run.bytesPerToken / 2 ** 20).toFixed(1)} MiB of weights per token)`
+    );
 }
 
 function agreement(run: ModelRun): number {
@@ -235,25 +349,62 @@ function agreement(run: ModelRun): number {
 }
 
 function writePage(runs: ModelRun[], w: Workload, slim: Workload, bandwidth: number, quick: boolean) {
-    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: ROOT, encoding: "utf8" }).trim() !== "";
-    const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim() + (dirty ? " with uncommitted changes" : "");
+    const dirty =
+        execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], {
+            cwd: ROOT,
+            encoding: "utf8"
+        }).trim() !== "";
+    const commit =
+        execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim() +
+        (dirty ? " with uncommitted changes" : "");
     const x = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
     const sections = runs.map((run) => {
-        const o = summary(run.ours), p = summary(run.peer);
+        const o = summary(run.ours),
+            p = summary(run.peer);
         const limit = bandwidth / run.bytesPerToken;
         const rows: [string, string, string, string][] = [
             ["time to completion p50", `${o.p50.toFixed(1)} ms`, `${p.p50.toFixed(1)} ms`, x(o.p50, p.p50)],
             ["time to completion p95", `${o.p95.toFixed(1)} ms`, `${p.p95.toFixed(1)} ms`, x(o.p95, p.p95)],
             ["time to completion p99", `${o.p99.toFixed(1)} ms`, `${p.p99.toFixed(1)} ms`, x(o.p99, p.p99)],
-            ["requests the model ran (rest: caches)", `${(o.ranShare * 100).toFixed(0)}%`, `${(p.ranShare * 100).toFixed(0)}%`, ""],
-            ["time to completion p50, model runs only", `${o.ranP50.toFixed(1)} ms`, `${p.ranP50.toFixed(1)} ms`, x(o.ranP50, p.ranP50)],
-            ["prompt tokens evaluated per model run, median / p95", `${o.promptMedian} / ${o.promptP95}`, `${p.promptMedian} / ${p.promptP95}`, ""],
+            [
+                "requests the model ran (rest: caches)",
+                `${(o.ranShare * 100).toFixed(0)}%`,
+                `${(p.ranShare * 100).toFixed(0)}%`,
+                ""
+            ],
+            [
+                "time to completion p50, model runs only",
+                `${o.ranP50.toFixed(1)} ms`,
+                `${p.ranP50.toFixed(1)} ms`,
+                x(o.ranP50, p.ranP50)
+            ],
+            [
+                "prompt tokens evaluated per model run, median / p95",
+                `${o.promptMedian} / ${o.promptP95}`,
+                `${p.promptMedian} / ${p.promptP95}`,
+                ""
+            ],
             ["decode tokens/s", o.decodeTps.toFixed(0), p.decodeTps.toFixed(0), x(o.decodeTps, p.decodeTps)],
-            [`decode vs the machine's limit (${limit.toFixed(0)} tokens/s)`, `${((o.decodeTps / limit) * 100).toFixed(0)}%`, `${((p.decodeTps / limit) * 100).toFixed(0)}%`, ""],
-            ["peak RSS", `${(o.peakRss / 2 ** 20).toFixed(0)} MiB`, `${(p.peakRss / 2 ** 20).toFixed(0)} MiB`, x(o.peakRss, p.peakRss)],
+            [
+                `decode vs the machine's limit (${limit.toFixed(0)} tokens/s)`,
+                `${((o.decodeTps / limit) * 100).toFixed(0)}%`,
+                `${((p.decodeTps / limit) * 100).toFixed(0)}%`,
+                ""
+            ],
+            [
+                "peak RSS",
+                `${(o.peakRss / 2 ** 20).toFixed(0)} MiB`,
+                `${(p.peakRss / 2 ** 20).toFixed(0)} MiB`,
+                x(o.peakRss, p.peakRss)
+            ],
             ["suggestions shown", `${(o.shown * 100).toFixed(0)}%`, `${(p.shown * 100).toFixed(0)}%`, ""],
             ["first line exactly the file's", `${(o.exact * 100).toFixed(1)}%`, `${(p.exact * 100).toFixed(1)}%`, ""],
-            ["first line edit similarity to the file's (mean)", `${(o.similarity * 100).toFixed(1)}%`, `${(p.similarity * 100).toFixed(1)}%`, x(o.similarity, p.similarity)]
+            [
+                "first line edit similarity to the file's (mean)",
+                `${(o.similarity * 100).toFixed(1)}%`,
+                `${(p.similarity * 100).toFixed(1)}%`,
+                x(o.similarity, p.similarity)
+            ]
         ];
         return `## ${run.label} (k=${run.k} of ${run.expertCount} on both sides, ${run.context}-token context, peer batch ${batchFor(run.context)})
 
@@ -267,13 +418,38 @@ Both sides showed the same suggestion for ${(agreement(run) * 100).toFixed(1)}% 
 The machine's limit: one thread copies ${(bandwidth / 1e9).toFixed(1)} GB/s; a token at k=${run.k} reads ${(run.bytesPerToken / 2 ** 20).toFixed(1)} MiB of weights.
 `;
     });
-    const chart = lineChart(runs.map((run) => ({
-        title: `${run.label}: time to completion`, xLabel: "percentile of requests", yLabel: "ms", yFrom0: true, legendLeft: true,
-        series: [
-            { name: "MoE Pilot", points: [50, 75, 90, 95, 99].map((q) => ({ x: q, y: pct(run.ours.requests.map((r) => r.ms), q) })) },
-            { name: "llama-server + llama.vscode client", points: [50, 75, 90, 95, 99].map((q) => ({ x: q, y: pct(run.peer.requests.map((r) => r.ms), q) })), dashed: true }
-        ]
-    })));
+    const chart = lineChart(
+        runs.map((run) => ({
+            title: `${run.label}: time to completion`,
+            xLabel: "percentile of requests",
+            yLabel: "ms",
+            yFrom0: true,
+            legendLeft: true,
+            series: [
+                {
+                    name: "MoE Pilot",
+                    points: [50, 75, 90, 95, 99].map((q) => ({
+                        x: q,
+                        y: pct(
+                            run.ours.requests.map((r) => r.ms),
+                            q
+                        )
+                    }))
+                },
+                {
+                    name: "llama-server + llama.vscode client",
+                    points: [50, 75, 90, 95, 99].map((q) => ({
+                        x: q,
+                        y: pct(
+                            run.peer.requests.map((r) => r.ms),
+                            q
+                        )
+                    })),
+                    dashed: true
+                }
+            ]
+        }))
+    );
     writeFileSync(path.join(ROOT, "docs", "bench-peer.svg"), chart);
     const page = `# Benchmark: MoE Pilot against llama-server with llama.vscode's client
 

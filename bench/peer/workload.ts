@@ -15,17 +15,17 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 
-type WorkloadFile = { name: string, language: string, text: string };
+type WorkloadFile = { name: string; language: string; text: string };
 
 type Step =
     /** The file becomes the active editor (opened with `text`, its replay-start state). */
-    | { kind: "open", file: number, text: string }
+    | { kind: "open"; file: number; text: string }
     /** Text inserted at `offset` (a typed character, or a far edit). */
-    | { kind: "insert", file: number, offset: number, text: string, far?: boolean }
+    | { kind: "insert"; file: number; offset: number; text: string; far?: boolean }
     /** A completion is asked for at `offset`; `truth` is what the original file has there. */
-    | { kind: "complete", file: number, offset: number, truth: string, reason: "pause" | "jump" };
+    | { kind: "complete"; file: number; offset: number; truth: string; reason: "pause" | "jump" };
 
-export type Workload = { files: WorkloadFile[], steps: Step[], source: string };
+export type Workload = { files: WorkloadFile[]; steps: Step[]; source: string };
 
 const LANGUAGES = { typescript: "ts", javascript: "js", python: "py" } as const;
 const COMMENT: Record<string, string> = { typescript: "// ", javascript: "// ", python: "# " };
@@ -41,10 +41,17 @@ function random(seed: number): () => number {
 }
 
 /** The corpus's held-out files; made by the project's corpus step (npm registry only) when missing. */
-function heldOutFiles(root: string): { path: string, language: string, text: string }[] {
+function heldOutFiles(root: string): { path: string; language: string; text: string }[] {
     const file = path.join(root, ".cache", "corpus", "heldout.jsonl");
-    if (!existsSync(file)) execFileSync(process.execPath, ["--import", "tsx", path.join(root, "pipeline", "corpus", "collect.ts")], { cwd: root, stdio: "inherit" });
-    return readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as { path: string, language: string, text: string });
+    if (!existsSync(file))
+        execFileSync(process.execPath, ["--import", "tsx", path.join(root, "pipeline", "corpus", "collect.ts")], {
+            cwd: root,
+            stdio: "inherit"
+        });
+    return readFileSync(file, "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { path: string; language: string; text: string });
 }
 
 /**
@@ -53,13 +60,25 @@ function heldOutFiles(root: string): { path: string, language: string, text: str
  */
 export function makeWorkload(root: string, filesPerLanguage: number, charsPerFile: number, seed = 7): Workload {
     const rand = random(seed);
-    const candidates = heldOutFiles(root).filter((f) => f.language in LANGUAGES)
-        .filter((f) => { const n = f.text.split("\n").length; return n >= 80 && n <= 600; })
+    const candidates = heldOutFiles(root)
+        .filter((f) => f.language in LANGUAGES)
+        .filter((f) => {
+            const n = f.text.split("\n").length;
+            return n >= 80 && n <= 600;
+        })
         .sort((a, b) => hash(a.path).localeCompare(hash(b.path)));
     const files: WorkloadFile[] = [];
     for (const language of Object.keys(LANGUAGES))
-        files.push(...candidates.filter((f) => f.language === language).slice(0, filesPerLanguage)
-            .map((f) => ({ name: `${path.basename(f.path, path.extname(f.path))}.${LANGUAGES[language as keyof typeof LANGUAGES]}`, language, text: f.text.replace(/\r\n/g, "\n") })));
+        files.push(
+            ...candidates
+                .filter((f) => f.language === language)
+                .slice(0, filesPerLanguage)
+                .map((f) => ({
+                    name: `${path.basename(f.path, path.extname(f.path))}.${LANGUAGES[language as keyof typeof LANGUAGES]}`,
+                    language,
+                    text: f.text.replace(/\r\n/g, "\n")
+                }))
+        );
 
     const steps: Step[] = [];
     files.forEach((f, file) => {
@@ -75,7 +94,8 @@ export function makeWorkload(root: string, filesPerLanguage: number, charsPerFil
         steps.push({ kind: "open", file, text: doc });
 
         let cursor = start;
-        const jumpAt = Math.floor(region.length / 2), editAt = Math.floor(region.length * 0.75);
+        const jumpAt = Math.floor(region.length / 2),
+            editAt = Math.floor(region.length * 0.75);
         for (let i = 0; i < region.length; i++) {
             const ch = region[i]!;
             steps.push({ kind: "insert", file, offset: cursor, text: ch });
@@ -85,12 +105,16 @@ export function makeWorkload(root: string, filesPerLanguage: number, charsPerFil
             if (truth.length === 0) continue;
             // pauses: every line end; after a space or punctuation one time in three (not in indentation)
             const lineSoFar = doc.slice(doc.lastIndexOf("\n", cursor - 1) + 1, cursor);
-            if (ch === "\n" || (/[ (.,;:={[]/.test(ch) && lineSoFar.trim() !== "" && rand() < 1 / 3)) steps.push({ kind: "complete", file, offset: cursor, truth, reason: "pause" });
+            if (ch === "\n" || (/[ (.,;:={[]/.test(ch) && lineSoFar.trim() !== "" && rand() < 1 / 3))
+                steps.push({ kind: "complete", file, offset: cursor, truth, reason: "pause" });
             if (i === jumpAt) {
                 // a look elsewhere: the end of a line in the half of the file away from the cursor
                 const docLines = doc.split("\n");
                 const cursorLine = doc.slice(0, cursor).split("\n").length - 1;
-                const target = cursorLine > docLines.length / 2 ? Math.floor(rand() * cursorLine / 2) : cursorLine + 1 + Math.floor(rand() * (docLines.length - cursorLine - 2) / 2);
+                const target =
+                    cursorLine > docLines.length / 2
+                        ? Math.floor((rand() * cursorLine) / 2)
+                        : cursorLine + 1 + Math.floor((rand() * (docLines.length - cursorLine - 2)) / 2);
                 const offset = docLines.slice(0, target + 1).join("\n").length;
                 steps.push({ kind: "complete", file, offset, truth: doc.slice(offset), reason: "jump" });
             }
@@ -106,13 +130,19 @@ export function makeWorkload(root: string, filesPerLanguage: number, charsPerFil
             }
         }
     });
-    return { files, steps, source: `${files.length} held-out files of .cache/corpus/heldout.jsonl (${files.map((f) => f.name).join(", ")})` };
+    return {
+        files,
+        steps,
+        source: `${files.length} held-out files of .cache/corpus/heldout.jsonl (${files.map((f) => f.name).join(", ")})`
+    };
 }
 
-function hash(s: string): string { return createHash("sha256").update(s).digest("hex"); }
+function hash(s: string): string {
+    return createHash("sha256").update(s).digest("hex");
+}
 
 /** Line and character of `offset` in `text` (LSP positions count UTF-16 units, as JS strings do). */
-export function positionOf(text: string, offset: number): { line: number, character: number } {
+export function positionOf(text: string, offset: number): { line: number; character: number } {
     const before = text.slice(0, offset).split("\n");
     return { line: before.length - 1, character: before.at(-1)!.length };
 }

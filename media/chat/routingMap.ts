@@ -10,7 +10,11 @@ export class RoutingMap {
     private layers: number[][] = [];
     private expertCount = 0;
 
-    constructor(private readonly details: HTMLDetailsElement, private readonly canvas: HTMLCanvasElement, private readonly legend: HTMLElement) {}
+    constructor(
+        private readonly details: HTMLDetailsElement,
+        private readonly canvas: HTMLCanvasElement,
+        private readonly legend: HTMLElement
+    ) {}
 
     reset() {
         this.layers = [];
@@ -19,16 +23,22 @@ export class RoutingMap {
     }
 
     add(activity: RoutingActivity) {
-        if (activity.expertCount !== this.expertCount) { this.layers = []; this.expertCount = activity.expertCount; }
+        if (activity.expertCount !== this.expertCount) {
+            this.layers = [];
+            this.expertCount = activity.expertCount;
+        }
         activity.layers.forEach((counts, layer) => {
-            const sum = this.layers[layer] ??= new Array<number>(this.expertCount).fill(0);
-            counts.forEach((n, e) => { sum[e] = (sum[e] ?? 0) + n; });
+            const sum = (this.layers[layer] ??= new Array<number>(this.expertCount).fill(0));
+            counts.forEach((n, e) => {
+                sum[e] = (sum[e] ?? 0) + n;
+            });
         });
         this.draw();
     }
 
     private draw() {
-        const rows = this.layers.length, cols = this.expertCount;
+        const rows = this.layers.length,
+            cols = this.expertCount;
         if (rows === 0 || cols === 0) return;
         this.details.hidden = false;
         const cell = Math.max(3, Math.min(16, Math.floor(256 / cols)));
@@ -59,9 +69,18 @@ export class RoutingMap {
         const uses = (this.layers[0] ?? []).reduce((a, b) => a + b, 0);
         this.legend.textContent = `Rows: ${rows} MoE layers; columns: ${cols} experts. ${uses} expert uses per layer so far; darker is busier.`;
         // the same picture in words, for screen readers
-        this.canvas.setAttribute("aria-label", this.layers.map((counts, l) => {
-            const top = (counts ?? []).map((n, e) => [n, e] as const).filter(([n]) => n > 0).sort((a, b) => b[0] - a[0]).slice(0, 3);
-            return `layer ${l}: ${top.map(([n, e]) => `expert ${e} (${n})`).join(", ") || "none"}`;
-        }).join("; "));
+        this.canvas.setAttribute(
+            "aria-label",
+            this.layers
+                .map((counts, l) => {
+                    const top = (counts ?? [])
+                        .map((n, e) => [n, e] as const)
+                        .filter(([n]) => n > 0)
+                        .sort((a, b) => b[0] - a[0])
+                        .slice(0, 3);
+                    return `layer ${l}: ${top.map(([n, e]) => `expert ${e} (${n})`).join(", ") || "none"}`;
+                })
+                .join("; ")
+        );
     }
 }

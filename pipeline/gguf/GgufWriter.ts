@@ -12,34 +12,57 @@ import { type GgmlType, quantize, rowBytes } from "./quantize";
 
 /** GGUF metadata value types, numbered as in the spec. */
 export enum GgufValueType {
-    Uint8 = 0, Int8 = 1, Uint16 = 2, Int16 = 3, Uint32 = 4, Int32 = 5, Float32 = 6, Bool = 7,
-    String = 8, Array = 9, Uint64 = 10, Int64 = 11, Float64 = 12
+    Uint8 = 0,
+    Int8 = 1,
+    Uint16 = 2,
+    Int16 = 3,
+    Uint32 = 4,
+    Int32 = 5,
+    Float32 = 6,
+    Bool = 7,
+    String = 8,
+    Array = 9,
+    Uint64 = 10,
+    Int64 = 11,
+    Float64 = 12
 }
 
 export type GgufValue =
-    | { type: GgufValueType.String, value: string }
-    | { type: GgufValueType.Bool, value: boolean }
-    | { type: GgufValueType.Uint32 | GgufValueType.Int32 | GgufValueType.Float32 | GgufValueType.Uint64, value: number }
-    | { type: GgufValueType.Array, itemType: GgufValueType.String, value: readonly string[] }
-    | { type: GgufValueType.Array, itemType: GgufValueType.Int32 | GgufValueType.Float32 | GgufValueType.Uint32, value: ArrayLike<number> };
+    | { type: GgufValueType.String; value: string }
+    | { type: GgufValueType.Bool; value: boolean }
+    | { type: GgufValueType.Uint32 | GgufValueType.Int32 | GgufValueType.Float32 | GgufValueType.Uint64; value: number }
+    | { type: GgufValueType.Array; itemType: GgufValueType.String; value: readonly string[] }
+    | {
+          type: GgufValueType.Array;
+          itemType: GgufValueType.Int32 | GgufValueType.Float32 | GgufValueType.Uint32;
+          value: ArrayLike<number>;
+      };
 
 export const u32 = (value: number): GgufValue => ({ type: GgufValueType.Uint32, value });
 export const f32 = (value: number): GgufValue => ({ type: GgufValueType.Float32, value });
 export const str = (value: string): GgufValue => ({ type: GgufValueType.String, value });
 export const bool = (value: boolean): GgufValue => ({ type: GgufValueType.Bool, value });
-export const strArray = (value: readonly string[]): GgufValue => ({ type: GgufValueType.Array, itemType: GgufValueType.String, value });
-export const i32Array = (value: ArrayLike<number>): GgufValue => ({ type: GgufValueType.Array, itemType: GgufValueType.Int32, value });
+export const strArray = (value: readonly string[]): GgufValue => ({
+    type: GgufValueType.Array,
+    itemType: GgufValueType.String,
+    value
+});
+export const i32Array = (value: ArrayLike<number>): GgufValue => ({
+    type: GgufValueType.Array,
+    itemType: GgufValueType.Int32,
+    value
+});
 
 export type GgufTensor = {
-    name: string,
+    name: string;
     /** ggml order: the fastest-varying dimension first (a [rows][cols] matrix is `[cols, rows]`). */
-    shape: readonly number[],
-    type: GgmlType,
+    shape: readonly number[];
+    type: GgmlType;
     /**
      * Row-major float data, `shape` product long; quantized while writing. A function is called
      * when the tensor is written, so a model larger than memory is made one tensor at a time.
      */
-    data: Float32Array | (() => Float32Array)
+    data: Float32Array | (() => Float32Array);
 };
 
 const ALIGNMENT = 32;
@@ -48,28 +71,66 @@ class ByteSink {
     private chunks: Buffer[] = [];
     length = 0;
 
-    push(buf: Buffer) { this.chunks.push(buf); this.length += buf.length; }
-    u32(v: number) { const b = Buffer.alloc(4); b.writeUInt32LE(v); this.push(b); }
-    i32(v: number) { const b = Buffer.alloc(4); b.writeInt32LE(v); this.push(b); }
-    u64(v: number) { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(v)); this.push(b); }
-    f32(v: number) { const b = Buffer.alloc(4); b.writeFloatLE(v); this.push(b); }
-    string(s: string) { const b = Buffer.from(s, "utf8"); this.u64(b.length); this.push(b); }
+    push(buf: Buffer) {
+        this.chunks.push(buf);
+        this.length += buf.length;
+    }
+    u32(v: number) {
+        const b = Buffer.alloc(4);
+        b.writeUInt32LE(v);
+        this.push(b);
+    }
+    i32(v: number) {
+        const b = Buffer.alloc(4);
+        b.writeInt32LE(v);
+        this.push(b);
+    }
+    u64(v: number) {
+        const b = Buffer.alloc(8);
+        b.writeBigUInt64LE(BigInt(v));
+        this.push(b);
+    }
+    f32(v: number) {
+        const b = Buffer.alloc(4);
+        b.writeFloatLE(v);
+        this.push(b);
+    }
+    string(s: string) {
+        const b = Buffer.from(s, "utf8");
+        this.u64(b.length);
+        this.push(b);
+    }
     padTo(alignment: number) {
         const pad = (alignment - (this.length % alignment)) % alignment;
         if (pad > 0) this.push(Buffer.alloc(pad));
     }
-    concat() { return Buffer.concat(this.chunks); }
+    concat() {
+        return Buffer.concat(this.chunks);
+    }
 }
 
 function writeScalar(sink: ByteSink, type: GgufValueType, value: number | string | boolean) {
     switch (type) {
-        case GgufValueType.String: sink.string(value as string); break;
-        case GgufValueType.Bool: sink.push(Buffer.from([value ? 1 : 0])); break;
-        case GgufValueType.Uint32: sink.u32(value as number); break;
-        case GgufValueType.Int32: sink.i32(value as number); break;
-        case GgufValueType.Float32: sink.f32(value as number); break;
-        case GgufValueType.Uint64: sink.u64(value as number); break;
-        default: throw new Error(`GGUF value type ${type} is not supported by this writer`);
+        case GgufValueType.String:
+            sink.string(value as string);
+            break;
+        case GgufValueType.Bool:
+            sink.push(Buffer.from([value ? 1 : 0]));
+            break;
+        case GgufValueType.Uint32:
+            sink.u32(value as number);
+            break;
+        case GgufValueType.Int32:
+            sink.i32(value as number);
+            break;
+        case GgufValueType.Float32:
+            sink.f32(value as number);
+            break;
+        case GgufValueType.Uint64:
+            sink.u64(value as number);
+            break;
+        default:
+            throw new Error(`GGUF value type ${type} is not supported by this writer`);
     }
 }
 
@@ -88,8 +149,7 @@ export function writeGguf(path: string, metadata: Record<string, GgufValue>, ten
             head.u32(v.itemType);
             head.u64(v.value.length);
             for (let i = 0; i < v.value.length; i++) writeScalar(head, v.itemType, v.value[i]!);
-        } else
-            writeScalar(head, v.type, v.value);
+        } else writeScalar(head, v.type, v.value);
     }
 
     const sizes = tensors.map((t) => {
@@ -114,7 +174,9 @@ export function writeGguf(path: string, metadata: Record<string, GgufValue>, ten
         tensors.forEach((t, i) => {
             const data = typeof t.data === "function" ? t.data() : t.data;
             if (data.length !== sizes[i]!.elements)
-                throw new Error(`tensor ${t.name}: shape ${t.shape.join("x")} needs ${sizes[i]!.elements} values, got ${data.length}`);
+                throw new Error(
+                    `tensor ${t.name}: shape ${t.shape.join("x")} needs ${sizes[i]!.elements} values, got ${data.length}`
+                );
             const buf = quantize(data, t.type, t.shape[0]!);
             if (buf.length !== sizes[i]!.bytes) throw new Error(`tensor ${t.name}: encoded size mismatch`);
             writeSync(fd, buf);

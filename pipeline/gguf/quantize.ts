@@ -7,17 +7,26 @@
  */
 
 /** ggml_type numbers as in ggml.h. */
-export enum GgmlType { F32 = 0, F16 = 1, Q4_0 = 2, Q8_0 = 8 }
+export enum GgmlType {
+    F32 = 0,
+    F16 = 1,
+    Q4_0 = 2,
+    Q8_0 = 8
+}
 
 const QK = 32;
 
 /** Bytes one row of `n` values takes in `type`. */
 export function rowBytes(type: GgmlType, n: number): number {
     switch (type) {
-        case GgmlType.F32: return 4 * n;
-        case GgmlType.F16: return 2 * n;
-        case GgmlType.Q8_0: return (n / QK) * (2 + QK);
-        case GgmlType.Q4_0: return (n / QK) * (2 + QK / 2);
+        case GgmlType.F32:
+            return 4 * n;
+        case GgmlType.F16:
+            return 2 * n;
+        case GgmlType.Q8_0:
+            return (n / QK) * (2 + QK);
+        case GgmlType.Q4_0:
+            return (n / QK) * (2 + QK / 2);
     }
 }
 
@@ -41,12 +50,12 @@ export function toHalf(value: number): number {
         let half = mant >>> shift;
         const rem = mant & ((1 << shift) - 1);
         const mid = 1 << (shift - 1);
-        if (rem > mid || (rem === mid && (half & 1))) half++;
+        if (rem > mid || (rem === mid && half & 1)) half++;
         return sign | half;
     }
     let half = (e << 10) | (mant >>> 13);
     const rem = mant & 0x1fff;
-    if (rem > 0x1000 || (rem === 0x1000 && (half & 1))) half++;
+    if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++;
     return sign | half;
 }
 
@@ -79,18 +88,24 @@ export function quantize(data: Float32Array, type: GgmlType, rowLength: number):
             for (let j = 0; j < QK; j++) amax = Math.max(amax, Math.abs(data[base + j]!));
             const d = amax / 127;
             const id = d ? 1 / d : 0;
-            out.writeUInt16LE(toHalf(d), o); o += 2;
+            out.writeUInt16LE(toHalf(d), o);
+            o += 2;
             for (let j = 0; j < QK; j++) out.writeInt8(Math.round(data[base + j]! * id), o++);
         } else {
             // Q4_0 keeps the sign of the largest-magnitude value so that it maps to -8 exactly.
-            let amax = 0, max = 0;
+            let amax = 0,
+                max = 0;
             for (let j = 0; j < QK; j++) {
                 const v = data[base + j]!;
-                if (Math.abs(v) > amax) { amax = Math.abs(v); max = v; }
+                if (Math.abs(v) > amax) {
+                    amax = Math.abs(v);
+                    max = v;
+                }
             }
             const d = max / -8;
             const id = d ? 1 / d : 0;
-            out.writeUInt16LE(toHalf(d), o); o += 2;
+            out.writeUInt16LE(toHalf(d), o);
+            o += 2;
             for (let j = 0; j < QK / 2; j++) {
                 const lo = Math.min(15, Math.trunc(data[base + j]! * id + 8.5));
                 const hi = Math.min(15, Math.trunc(data[base + j + QK / 2]! * id + 8.5));
@@ -104,8 +119,14 @@ export function quantize(data: Float32Array, type: GgmlType, rowLength: number):
 /** Decodes what `quantize` wrote (used by tests and by the evaluation to check round trips). */
 export function dequantize(buf: Buffer, type: GgmlType, count: number): Float32Array {
     const out = new Float32Array(count);
-    if (type === GgmlType.F32) { out.set(new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + count * 4))); return out; }
-    if (type === GgmlType.F16) { for (let i = 0; i < count; i++) out[i] = fromHalf(buf.readUInt16LE(i * 2)); return out; }
+    if (type === GgmlType.F32) {
+        out.set(new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + count * 4)));
+        return out;
+    }
+    if (type === GgmlType.F16) {
+        for (let i = 0; i < count; i++) out[i] = fromHalf(buf.readUInt16LE(i * 2));
+        return out;
+    }
     const blockBytes = rowBytes(type, QK);
     for (let b = 0; b < count / QK; b++) {
         const o = b * blockBytes;

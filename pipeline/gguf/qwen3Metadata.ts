@@ -5,17 +5,17 @@
 import { f32, type GgufValue, u32 } from "./GgufWriter";
 
 export type Qwen3Shape = {
-    contextLength: number,
-    embedding: number,
-    layers: number,
+    contextLength: number;
+    embedding: number;
+    layers: number;
     /** The dense feed-forward width; for a MoE, expertFeedForward x expertsUsed (what llama.cpp expects there). */
-    feedForward: number,
-    heads: number,
-    kvHeads: number,
-    headDim: number,
-    eps?: number,
-    ropeBase?: number,
-    moe?: { experts: number, expertsUsed: number, expertFeedForward: number }
+    feedForward: number;
+    heads: number;
+    kvHeads: number;
+    headDim: number;
+    eps?: number;
+    ropeBase?: number;
+    moe?: { experts: number; expertsUsed: number; expertFeedForward: number };
 };
 
 export function qwen3Hyperparameters(arch: string, s: Qwen3Shape): Record<string, GgufValue> {
@@ -30,10 +30,12 @@ export function qwen3Hyperparameters(arch: string, s: Qwen3Shape): Record<string
         [`${arch}.attention.value_length`]: u32(s.headDim),
         [`${arch}.attention.layer_norm_rms_epsilon`]: f32(s.eps ?? 1e-6),
         [`${arch}.rope.freq_base`]: f32(s.ropeBase ?? 10000),
-        ...(s.moe ? {
-            [`${arch}.expert_count`]: u32(s.moe.experts),
-            [`${arch}.expert_used_count`]: u32(s.moe.expertsUsed),
-            [`${arch}.expert_feed_forward_length`]: u32(s.moe.expertFeedForward)
-        } : {})
+        ...(s.moe
+            ? {
+                  [`${arch}.expert_count`]: u32(s.moe.experts),
+                  [`${arch}.expert_used_count`]: u32(s.moe.expertsUsed),
+                  [`${arch}.expert_feed_forward_length`]: u32(s.moe.expertFeedForward)
+              }
+            : {})
     };
 }

@@ -18,24 +18,23 @@ import type { ByteRange, MemoryControl, PrefetchTable, RoutingRow } from "../eng
 import { allExpertRanges, type ExpertLayout, expertRanges, prefetchTable } from "./expertSlices";
 import { type LayerCache, layerCache, type PolicyName, SCORE_DECAY } from "./policies";
 
-
 export type ExpertCacheStats = {
-    policy: PolicyName,
-    budgetBytes: number,
+    policy: PolicyName;
+    budgetBytes: number;
     /** Experts each MoE layer keeps pinned. */
-    quotaPerLayer: number,
-    expertCount: number,
+    quotaPerLayer: number;
+    expertCount: number;
     /** Bytes pinned now: non-expert weights plus the pinned experts. */
-    pinnedBytes: number,
+    pinnedBytes: number;
     /** Expert uses found in the pinned quota as the policy keeps it, since the load. */
-    hits: number,
-    uses: number,
-    tokens: number,
+    hits: number;
+    uses: number;
+    tokens: number;
     /** Bytes this process read from storage since the load (/proc/self/io), per token. */
-    diskBytesPerToken: number,
+    diskBytesPerToken: number;
     /** Pinning failed (say, `ulimit -l`): the cache only advises the kernel. */
-    pinning: "on" | "refused",
-    note?: string
+    pinning: "on" | "refused";
+    note?: string;
 };
 
 export class ExpertCache {
@@ -57,8 +56,14 @@ export class ExpertCache {
     /** Experts (layer x expertCount + expert) used since they were last pushed out: maybe resident. */
     private readonly warm = new Set<number>();
 
-    private constructor(private readonly layout: ExpertLayout, private readonly control: MemoryControl, private readonly policy: PolicyName,
-        readonly quotaPerLayer: number, private readonly budgetBytes: number, fileSize: number) {
+    private constructor(
+        private readonly layout: ExpertLayout,
+        private readonly control: MemoryControl,
+        private readonly policy: PolicyName,
+        readonly quotaPerLayer: number,
+        private readonly budgetBytes: number,
+        fileSize: number
+    ) {
         this.caches = layout.layers.map(() => layerCache(policy, quotaPerLayer));
         this.pinned = layout.layers.map(() => new Set<number>());
         this.lastUse = new Float64Array(layout.layers.length * layout.expertCount);
@@ -74,14 +79,24 @@ export class ExpertCache {
     }
 
     /** For the native prefetch hook (expertSlices.ts). */
-    prefetchTable(): PrefetchTable { return prefetchTable(this.layout); }
+    prefetchTable(): PrefetchTable {
+        return prefetchTable(this.layout);
+    }
 
     /**
      * A cache for `layout` within `budgetBytes`, or the reason in words when none is needed
      * (the file fits) or possible (the budget does not even hold the non-expert weights).
      */
-    static create(layout: ExpertLayout, fileSize: number, budgetBytes: number, expertsUsed: number, control: MemoryControl, policy: PolicyName = "score"): ExpertCache | string {
-        if (fileSize <= budgetBytes) return `the whole model (${mib(fileSize)}) fits in the memory budget (${mib(budgetBytes)})`;
+    static create(
+        layout: ExpertLayout,
+        fileSize: number,
+        budgetBytes: number,
+        expertsUsed: number,
+        control: MemoryControl,
+        policy: PolicyName = "score"
+    ): ExpertCache | string {
+        if (fileSize <= budgetBytes)
+            return `the whole model (${mib(fileSize)}) fits in the memory budget (${mib(budgetBytes)})`;
         // Room the missing experts are read into, next to what is pinned: a layer's misses are
         // needed only while that layer runs, so two layers' worth (the one running, the one being
         // read) is enough; with less the kernel evicts a layer's experts before it is done.
@@ -89,7 +104,8 @@ export class ExpertCache {
         // Planned against 85% of the budget: a token's misses, pages shared by neighbouring experts
         // and reads in flight are resident on top of the plan (measured: about 10% of the budget).
         const forExperts = budgetBytes * PLAN_SHARE - layout.residentTotal - transient;
-        if (forExperts <= 0) return `the memory budget (${mib(budgetBytes)}) does not hold the model's non-expert weights (${mib(layout.residentTotal)}) and one token's experts (${mib(transient)})`;
+        if (forExperts <= 0)
+            return `the memory budget (${mib(budgetBytes)}) does not hold the model's non-expert weights (${mib(layout.residentTotal)}) and one token's experts (${mib(transient)})`;
         // Pinned: about twice the active experts per layer, which catches most hits on models with
         // local routing ("Not All Models Suit Expert Offloading"); the rest of the budget is the
         // warm tier, where the kernel keeps pages and the policy picks what to push out.
@@ -105,7 +121,10 @@ export class ExpertCache {
         for (const row of sorted) {
             const cache = this.caches[row.layer];
             if (!cache) continue;
-            if (!positions.has(row.pos)) { positions.add(row.pos); this.tokens++; }
+            if (!positions.has(row.pos)) {
+                positions.add(row.pos);
+                this.tokens++;
+            }
             this.uses += row.experts.length;
             this.hits += cache.access(row.experts, row.weights);
             row.experts.forEach((e, j) => {
@@ -123,7 +142,10 @@ export class ExpertCache {
             this.sinceCheck = 0;
             this.layout.layers.forEach((_, layer) => this.sync(layer));
         }
-        if (this.tokens >= this.nextMeasure) { this.measureWarm(); this.nextMeasure = this.nextMeasure < 64 ? 64 : Infinity; }
+        if (this.tokens >= this.nextMeasure) {
+            this.measureWarm();
+            this.nextMeasure = this.nextMeasure < 64 ? 64 : Infinity;
+        }
         this.enforceBudget(); // arithmetic unless over the budget
     }
 
@@ -160,7 +182,8 @@ export class ExpertCache {
         let total = this.layout.residentTotal + this.warm.size * expertBytes;
         if (total <= this.budgetBytes) return;
         const target = this.budgetBytes * PLAN_SHARE;
-        const candidates = [...this.warm].filter((i) => !this.pinned[Math.floor(i / expertCount)]!.has(i % expertCount))
+        const candidates = [...this.warm]
+            .filter((i) => !this.pinned[Math.floor(i / expertCount)]!.has(i % expertCount))
             .sort((a, b) => this.evictionKey(a) - this.evictionKey(b));
         const out: ByteRange[] = [];
         for (const i of candidates) {
@@ -174,32 +197,45 @@ export class ExpertCache {
 
     stats(): ExpertCacheStats {
         return {
-            policy: this.policy, budgetBytes: this.budgetBytes, quotaPerLayer: this.quotaPerLayer, expertCount: this.layout.expertCount,
-            pinnedBytes: this.pinnedBytes, hits: this.hits, uses: this.uses, tokens: this.tokens,
+            policy: this.policy,
+            budgetBytes: this.budgetBytes,
+            quotaPerLayer: this.quotaPerLayer,
+            expertCount: this.layout.expertCount,
+            pinnedBytes: this.pinnedBytes,
+            hits: this.hits,
+            uses: this.uses,
+            tokens: this.tokens,
             diskBytesPerToken: this.tokens > 0 ? (processReadBytes() - this.readBytesAtStart) / this.tokens : 0,
-            pinning: this.pinning, note: this.note
+            pinning: this.pinning,
+            note: this.note
         };
     }
 
     /** The score decayed to now (SCORE_DECAY per token since its last use). */
-    private valueNow(i: number): number { return this.score[i]! * SCORE_DECAY ** (this.tokens - this.lastUse[i]!); }
+    private valueNow(i: number): number {
+        return this.score[i]! * SCORE_DECAY ** (this.tokens - this.lastUse[i]!);
+    }
 
     /** Lowest goes first, in the policy's terms. */
     private evictionKey(i: number): number {
         switch (this.policy) {
-            case "lru": return this.lastUse[i]!;
-            case "lfu": return this.useCount[i]! + this.lastUse[i]! / 2 ** 40;
-            case "score": return this.valueNow(i);
+            case "lru":
+                return this.lastUse[i]!;
+            case "lfu":
+                return this.useCount[i]! + this.lastUse[i]! / 2 ** 40;
+            case "score":
+                return this.valueNow(i);
         }
     }
 
     /** Resident bytes of all experts and of the pinned ones, measured (mincore). */
-    residency(): { experts: number, pinnedExperts: number } {
+    residency(): { experts: number; pinnedExperts: number } {
         const { layers, expertCount } = this.layout;
         const ranges = allExpertRanges(this.layout);
         const perExpert = ranges.length / (layers.length * expertCount);
         const measured = this.control("residency", ranges).bytes ?? new Float64Array(ranges.length);
-        let experts = 0, pinnedExperts = 0;
+        let experts = 0,
+            pinnedExperts = 0;
         measured.forEach((bytes, r) => {
             const i = Math.floor(r / perExpert);
             experts += bytes;
@@ -211,16 +247,32 @@ export class ExpertCache {
     /** Releases every pin (the model is being unloaded). */
     dispose() {
         const all: ByteRange[] = [];
-        this.layout.layers.forEach((_, layer) => { for (const e of this.pinned[layer]!) all.push(...expertRanges(this.layout, layer, e)); this.pinned[layer]!.clear(); });
+        this.layout.layers.forEach((_, layer) => {
+            for (const e of this.pinned[layer]!) all.push(...expertRanges(this.layout, layer, e));
+            this.pinned[layer]!.clear();
+        });
         if (this.pinning === "on") this.control("unlock", all);
     }
 
     private sync(layer: number) {
-        const want = this.caches[layer]!.resident, have = this.pinned[layer]!;
-        const released: ByteRange[] = [], added: ByteRange[] = [];
-        let releasedCount = 0, addedCount = 0;
-        for (const e of have) if (!want.has(e)) { have.delete(e); released.push(...expertRanges(this.layout, layer, e)); releasedCount++; }
-        for (const e of want) if (!have.has(e)) { have.add(e); added.push(...expertRanges(this.layout, layer, e)); addedCount++; }
+        const want = this.caches[layer]!.resident,
+            have = this.pinned[layer]!;
+        const released: ByteRange[] = [],
+            added: ByteRange[] = [];
+        let releasedCount = 0,
+            addedCount = 0;
+        for (const e of have)
+            if (!want.has(e)) {
+                have.delete(e);
+                released.push(...expertRanges(this.layout, layer, e));
+                releasedCount++;
+            }
+        for (const e of want)
+            if (!have.has(e)) {
+                have.add(e);
+                added.push(...expertRanges(this.layout, layer, e));
+                addedCount++;
+            }
         if (released.length > 0) {
             // released, not pushed out: the expert stays warm until the budget needs its room
             if (this.pinning === "on") this.control("unlock", released);
@@ -246,7 +298,8 @@ export class ExpertCache {
 
 /** Everything in the file but the expert slices: the weights every token reads. */
 function nonExpertRanges(layout: ExpertLayout, fileSize: number): ByteRange[] {
-    const experts = layout.layers.flatMap((l) => l.tensors.map((t) => ({ offset: t.fileOffset, length: t.bytesPerExpert * layout.expertCount })))
+    const experts = layout.layers
+        .flatMap((l) => l.tensors.map((t) => ({ offset: t.fileOffset, length: t.bytesPerExpert * layout.expertCount })))
         .sort((a, b) => a.offset - b.offset);
     const out: ByteRange[] = [];
     let at = 0;
@@ -260,8 +313,11 @@ function nonExpertRanges(layout: ExpertLayout, fileSize: number): ByteRange[] {
 
 /** Bytes this process has caused to be read from storage (page faults on the mapping included). */
 function processReadBytes(): number {
-    try { return Number(/read_bytes:\s+(\d+)/.exec(readFileSync("/proc/self/io", "utf8"))?.[1] ?? 0); }
-    catch { return 0; }
+    try {
+        return Number(/read_bytes:\s+(\d+)/.exec(readFileSync("/proc/self/io", "utf8"))?.[1] ?? 0);
+    } catch {
+        return 0;
+    }
 }
 
 /** The share of the budget the pinned tier and a token's reads are planned in. */

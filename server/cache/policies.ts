@@ -27,13 +27,16 @@ export const SCORE_DECAY = 0.95;
 
 export function layerCache(policy: PolicyName, capacity: number, decay = SCORE_DECAY): LayerCache {
     switch (policy) {
-        case "lru": return new KeyedCache(capacity, (e) => e.lastUse);
-        case "lfu": return new KeyedCache(capacity, (e) => e.uses + e.lastUse / 2 ** 40);
-        case "score": return new ScoreCache(capacity, decay);
+        case "lru":
+            return new KeyedCache(capacity, (e) => e.lastUse);
+        case "lfu":
+            return new KeyedCache(capacity, (e) => e.uses + e.lastUse / 2 ** 40);
+        case "score":
+            return new ScoreCache(capacity, decay);
     }
 }
 
-type Entry = { uses: number, lastUse: number };
+type Entry = { uses: number; lastUse: number };
 
 /** Evicts the resident expert with the smallest key. */
 class KeyedCache implements LayerCache {
@@ -41,7 +44,10 @@ class KeyedCache implements LayerCache {
     private clock = 0;
     readonly resident = new Set<number>();
 
-    constructor(private readonly capacity: number, private readonly key: (e: Entry) => number) {}
+    constructor(
+        private readonly capacity: number,
+        private readonly key: (e: Entry) => number
+    ) {}
 
     access(experts: readonly number[]): number {
         this.clock++;
@@ -60,11 +66,15 @@ class KeyedCache implements LayerCache {
     private admit(x: number, inUse: readonly number[]) {
         if (this.resident.has(x) || this.capacity <= 0) return;
         if (this.resident.size >= this.capacity) {
-            let victim: number | undefined, best = Infinity;
+            let victim: number | undefined,
+                best = Infinity;
             for (const r of this.resident) {
                 if (inUse.includes(r)) continue; // the token needs it now
                 const k = this.key(this.entries.get(r)!);
-                if (k < best) { best = k; victim = r; }
+                if (k < best) {
+                    best = k;
+                    victim = r;
+                }
             }
             if (victim === undefined) return;
             this.resident.delete(victim);
@@ -77,7 +87,10 @@ class ScoreCache implements LayerCache {
     private scores = new Map<number, number>();
     readonly resident = new Set<number>();
 
-    constructor(private readonly capacity: number, private readonly decay: number) {}
+    constructor(
+        private readonly capacity: number,
+        private readonly decay: number
+    ) {}
 
     access(experts: readonly number[], weights: readonly number[]): number {
         let hits = 0;
@@ -87,11 +100,15 @@ class ScoreCache implements LayerCache {
         for (const x of experts) {
             if (this.resident.has(x) || this.capacity <= 0) continue;
             if (this.resident.size >= this.capacity) {
-                let victim: number | undefined, best = Infinity;
+                let victim: number | undefined,
+                    best = Infinity;
                 for (const r of this.resident) {
                     if (experts.includes(r)) continue;
                     const s = this.scores.get(r) ?? 0;
-                    if (s < best) { best = s; victim = r; }
+                    if (s < best) {
+                        best = s;
+                        victim = r;
+                    }
                 }
                 if (victim === undefined) continue;
                 this.resident.delete(victim);
@@ -111,7 +128,9 @@ export function beladyHits(sequence: readonly (readonly number[])[], capacity: n
     const nextUse: number[][] = sequence.map((experts) => experts.map(() => Infinity));
     const seen = new Map<number, number>();
     for (let t = sequence.length - 1; t >= 0; t--) {
-        sequence[t]!.forEach((x, i) => { nextUse[t]![i] = seen.get(x) ?? Infinity; });
+        sequence[t]!.forEach((x, i) => {
+            nextUse[t]![i] = seen.get(x) ?? Infinity;
+        });
         for (const x of sequence[t]!) seen.set(x, t);
     }
     const resident = new Map<number, number>(); // expert → its next use
@@ -120,8 +139,13 @@ export function beladyHits(sequence: readonly (readonly number[])[], capacity: n
         for (const x of experts) if (resident.has(x)) hits++;
         experts.forEach((x, i) => {
             if (!resident.has(x) && resident.size >= capacity && capacity > 0) {
-                let victim: number | undefined, furthest = -1;
-                for (const [r, n] of resident) if (!experts.includes(r) && n > furthest) { furthest = n; victim = r; }
+                let victim: number | undefined,
+                    furthest = -1;
+                for (const [r, n] of resident)
+                    if (!experts.includes(r) && n > furthest) {
+                        furthest = n;
+                        victim = r;
+                    }
                 if (victim === undefined) return;
                 resident.delete(victim);
             }

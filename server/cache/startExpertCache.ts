@@ -34,7 +34,9 @@ export function startExpertCache(
     });
     const larger = `The model (${formatBytes(inspection.sizeBytes)}) is larger than the memory budget (${formatBytes(budget.bytes)})`;
     if (inspection.sizeBytes <= budget.bytes)
-        return off(`the model (${formatBytes(inspection.sizeBytes)}) fits in the memory budget (${formatBytes(budget.bytes)}, ${budget.source})`);
+        return off(
+            `the model (${formatBytes(inspection.sizeBytes)}) fits in the memory budget (${formatBytes(budget.bytes)}, ${budget.source})`
+        );
     if (inspection.expertCount === 0) return off("a dense model has no experts to cache");
     if (inspection.parts.length > 1)
         return off(

@@ -29,7 +29,8 @@ import { ChatTooLongError, fitConversation } from "./fitConversation";
 export const CHAT_DEFAULTS = {
     maxTokens: 512,
     maxTokensLimit: 4096,
-    systemPrompt: "You are MoE Pilot, a coding assistant running on the user's own machine. Answer briefly and precisely. Put code in fenced code blocks with the language name."
+    systemPrompt:
+        "You are MoE Pilot, a coding assistant running on the user's own machine. Answer briefly and precisely. Put code in fenced code blocks with the language name."
 } as const;
 
 export class ChatFeature implements Feature {
@@ -46,7 +47,12 @@ export class ChatFeature implements Feature {
 
     initialize(_capabilities: ClientCapabilities): ServerCapabilities {
         this.connection.onRequest(ChatRequest.type, (params, token) =>
-            this.answer(params, token, this.connection.languages.attachPartialResultProgress(ChatRequest.partialResult, params)));
+            this.answer(
+                params,
+                token,
+                this.connection.languages.attachPartialResultProgress(ChatRequest.partialResult, params)
+            )
+        );
         return {};
     }
 
@@ -95,7 +101,9 @@ export class ChatFeature implements Feature {
                 }
             });
             if (answer.generatedTokens > 1) this.engine.reportSpeed(answer.tokensPerSecond);
-            this.log.debug(`chat: ${answer.generatedTokens} tokens, ${answer.tokensPerSecond} tokens/s, stop: ${answer.stopReason}`);
+            this.log.debug(
+                `chat: ${answer.generatedTokens} tokens, ${answer.tokensPerSecond} tokens/s, stop: ${answer.stopReason}`
+            );
             return {
                 text: answer.text,
                 stopReason: answer.stopReason,
@@ -132,11 +140,19 @@ export class ChatFeature implements Feature {
 function validate(params: ChatParams): string | undefined {
     if (!Array.isArray(params?.messages) || params.messages.length === 0) return "A chat needs at least one message.";
     for (const m of params.messages)
-        if ((m?.role !== "user" && m?.role !== "assistant") || typeof m.content !== "string") return "Each chat message needs a role (user or assistant) and text content.";
+        if ((m?.role !== "user" && m?.role !== "assistant") || typeof m.content !== "string")
+            return "Each chat message needs a role (user or assistant) and text content.";
     if (params.messages.at(-1)!.role !== "user") return "The last chat message must be the user's.";
     for (const a of params.attachments ?? [])
-        if (typeof a?.label !== "string" || typeof a.text !== "string" || !["selection", "file", "diagnostics"].includes(a.kind)) return "An attachment needs a kind, a label and text.";
-    if (params.k !== undefined && params.k !== "auto" && !(Number.isInteger(params.k) && params.k >= 1)) return 'k must be "auto" or a whole number from 1.';
-    if (params.maxTokens !== undefined && !(Number.isInteger(params.maxTokens) && params.maxTokens >= 1)) return "maxTokens must be a whole number from 1.";
+        if (
+            typeof a?.label !== "string" ||
+            typeof a.text !== "string" ||
+            !["selection", "file", "diagnostics"].includes(a.kind)
+        )
+            return "An attachment needs a kind, a label and text.";
+    if (params.k !== undefined && params.k !== "auto" && !(Number.isInteger(params.k) && params.k >= 1))
+        return 'k must be "auto" or a whole number from 1.';
+    if (params.maxTokens !== undefined && !(Number.isInteger(params.maxTokens) && params.maxTokens >= 1))
+        return "maxTokens must be a whole number from 1.";
     return undefined;
 }

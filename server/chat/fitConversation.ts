@@ -14,16 +14,21 @@ import type { ChatAttachment, ChatMessage } from "../protocol";
 
 export class ChatTooLongError extends Error {
     override readonly name = "ChatTooLongError";
-    constructor(readonly tokens: number, readonly budget: number) {
-        super(`The message is too long for the model's context: it needs ${tokens} tokens and ${budget} are available. Shorten it or attach less.`);
+    constructor(
+        readonly tokens: number,
+        readonly budget: number
+    ) {
+        super(
+            `The message is too long for the model's context: it needs ${tokens} tokens and ${budget} are available. Shorten it or attach less.`
+        );
     }
 }
 
-export type ChatTurn = { role: "system" | "user" | "assistant", text: string };
+export type ChatTurn = { role: "system" | "user" | "assistant"; text: string };
 
 export type FittedChat = {
-    turns: ChatTurn[],
-    trimmed: { attachments: string[], earlierMessages: number }
+    turns: ChatTurn[];
+    trimmed: { attachments: string[]; earlierMessages: number };
 };
 
 export function renderAttachment(a: ChatAttachment): string {
@@ -34,7 +39,13 @@ export function renderAttachment(a: ChatAttachment): string {
  * Fits a conversation into `budget` tokens. `count` gives the tokens a list of turns takes once
  * rendered by the chat template (so template overhead is counted, not guessed).
  */
-export function fitConversation(system: string, messages: readonly ChatMessage[], attachments: readonly ChatAttachment[], budget: number, count: (turns: ChatTurn[]) => number): FittedChat {
+export function fitConversation(
+    system: string,
+    messages: readonly ChatMessage[],
+    attachments: readonly ChatAttachment[],
+    budget: number,
+    count: (turns: ChatTurn[]) => number
+): FittedChat {
     const last = messages.at(-1);
     if (!last || last.role !== "user") throw new Error("the last chat message must be the user's");
     const earlier = messages.slice(0, -1);
@@ -61,5 +72,8 @@ export function fitConversation(system: string, messages: readonly ChatMessage[]
         if (dropped === 0 && count([head, turn, ...history, question(included)]) <= budget) history.unshift(turn);
         else dropped++;
     }
-    return { turns: [head, ...history, question(included)], trimmed: { attachments: leftOut, earlierMessages: dropped } };
+    return {
+        turns: [head, ...history, question(included)],
+        trimmed: { attachments: leftOut, earlierMessages: dropped }
+    };
 }

@@ -9,23 +9,30 @@ import type { TokenDecoder } from "../engine/tokenText";
 
 type ChatStop = "end-of-turn" | "max-tokens" | "cancelled";
 
-export type ChatGeneration = { text: string, stopReason: ChatStop, promptTokens: number, generatedTokens: number, decodeMs: number };
+export type ChatGeneration = {
+    text: string;
+    stopReason: ChatStop;
+    promptTokens: number;
+    generatedTokens: number;
+    decodeMs: number;
+};
 
 export async function generateChat(options: {
-    model: LlamaModel,
-    sequence: LlamaContextSequence,
-    decode: TokenDecoder,
-    prompt: Token[],
+    model: LlamaModel;
+    sequence: LlamaContextSequence;
+    decode: TokenDecoder;
+    prompt: Token[];
     /** Texts that end the model's turn (from the chat template), cut from the answer. */
-    stopTexts: readonly string[],
-    maxTokens: number,
-    signal: AbortSignal,
-    turn: LaneTurn,
-    onText: (chunk: string) => void
+    stopTexts: readonly string[];
+    maxTokens: number;
+    signal: AbortSignal;
+    turn: LaneTurn;
+    onText: (chunk: string) => void;
 }): Promise<ChatGeneration> {
     const { model, sequence, prompt, signal } = options;
     const keep = Math.min(sequence.compareContextTokens(prompt).firstDifferentIndex, prompt.length - 1);
-    if (keep < sequence.nextTokenIndex) await sequence.eraseContextTokenRanges([{ start: keep, end: sequence.nextTokenIndex }]);
+    if (keep < sequence.nextTokenIndex)
+        await sequence.eraseContextTokenRanges([{ start: keep, end: sequence.nextTokenIndex }]);
 
     const tokens: Token[] = [];
     let sent = 0;
@@ -41,16 +48,31 @@ export async function generateChat(options: {
             const next = await iterator.next();
             if (next.done) break;
             firstAt ??= performance.now();
-            if (signal.aborted) { stopReason = "cancelled"; break; }
+            if (signal.aborted) {
+                stopReason = "cancelled";
+                break;
+            }
             const token = next.value;
             if (model.isEogToken(token)) break;
             tokens.push(token);
             text = options.decode(tokens);
-            const stopAt = options.stopTexts.map((s) => text.indexOf(s)).filter((i) => i >= 0).sort((a, b) => a - b)[0];
-            if (stopAt !== undefined) { text = text.slice(0, stopAt); break; }
+            const stopAt = options.stopTexts
+                .map((s) => text.indexOf(s))
+                .filter((i) => i >= 0)
+                .sort((a, b) => a - b)[0];
+            if (stopAt !== undefined) {
+                text = text.slice(0, stopAt);
+                break;
+            }
             const safe = text.endsWith("\uFFFD") ? text.length - 1 : text.length - holdBack;
-            if (safe > sent) { options.onText(text.slice(sent, safe)); sent = safe; }
-            if (tokens.length >= options.maxTokens) { stopReason = "max-tokens"; break; }
+            if (safe > sent) {
+                options.onText(text.slice(sent, safe));
+                sent = safe;
+            }
+            if (tokens.length >= options.maxTokens) {
+                stopReason = "max-tokens";
+                break;
+            }
             await options.turn.yieldIfWaited();
         }
     } finally {

@@ -9,8 +9,14 @@
  * too: the signal reaches the generation loop, which stops within one token.
  */
 import {
-    type CancellationToken, type ClientCapabilities, type Connection, type InlineCompletionList, type InlineCompletionParams,
-    InlineCompletionTriggerKind, type ServerCapabilities, type TextDocuments
+    type CancellationToken,
+    type ClientCapabilities,
+    type Connection,
+    type InlineCompletionList,
+    type InlineCompletionParams,
+    InlineCompletionTriggerKind,
+    type ServerCapabilities,
+    type TextDocuments
 } from "vscode-languageserver";
 import type { TextDocument } from "vscode-languageserver-textdocument";
 import type { CompletionOutput } from "../backend/Backend";

@@ -40,5 +40,7 @@ export class CompletionCache {
         return undefined;
     }
 
-    clear() { this.lru.clear(); }
+    clear() {
+        this.lru.clear();
+    }
 }

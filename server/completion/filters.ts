@@ -22,7 +22,8 @@ type Shape = Pick<PromptInput, "midLine" | "indent" | "opensBlock" | "linePrefix
 
 const ONLY_CLOSERS = /^\s*[)\]}]+[;,)]*\s*$/;
 
-const indentWidth = (line: string) => /^[ \t]*/.exec(line)![0].replace(/\t/g, " ".repeat(FILTER_LIMITS.tabWidth)).length;
+const indentWidth = (line: string) =>
+    /^[ \t]*/.exec(line)![0].replace(/\t/g, " ".repeat(FILTER_LIMITS.tabWidth)).length;
 
 /**
  * The index in `text` where the suggestion ends, or undefined while it may go on.
@@ -67,7 +68,8 @@ export function postprocess(raw: string, ctx: Shape): string {
     if (ctx.midLine || ctx.lineSuffix.trim() !== "") {
         const rest = ctx.lineSuffix.trim();
         if (rest !== "" && text.trim() === rest) return "";
-        if (rest !== "" && !text.includes("\n") && text.endsWith(rest)) text = text.slice(0, text.length - rest.length).trimEnd();
+        if (rest !== "" && !text.includes("\n") && text.endsWith(rest))
+            text = text.slice(0, text.length - rest.length).trimEnd();
     }
 
     if (!ctx.midLine && ctx.nextLines.length > 0) {
@@ -77,7 +79,10 @@ export function postprocess(raw: string, ctx: Shape): string {
             const tail = lines.slice(lines.length - n).map((l) => l.trim());
             const next = ctx.nextLines.slice(0, n).map((l) => l.trim());
             if (tail.every((l, i) => l === next[i]) && tail.some((l) => l !== "")) {
-                text = lines.slice(0, lines.length - n).join("\n").trimEnd();
+                text = lines
+                    .slice(0, lines.length - n)
+                    .join("\n")
+                    .trimEnd();
                 break;
             }
         }

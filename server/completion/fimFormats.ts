@@ -21,59 +21,93 @@ export type { Token };
 /** Tokenization the prompt builder needs, implemented by the engine (node-llama-cpp) or by a test. */
 export type Tokenizer = {
     /** Plain text to tokens; special-token text is treated as text. */
-    text(text: string): Token[],
+    text(text: string): Token[];
     /** The id of a special token, or undefined when the vocabulary has none by that text. */
-    special(text: string): Token | undefined
+    special(text: string): Token | undefined;
 };
 
 export type FimOrder = "psm" | "spm";
 
 export type FimFamily = {
-    name: string,
-    prefix: string,
-    suffix: string,
+    name: string;
+    prefix: string;
+    suffix: string;
     /** Empty for families without a middle marker (Codestral). */
-    middle: string,
-    order: FimOrder,
+    middle: string;
+    order: FimOrder;
     /** Put before each extra-context file, followed by its path, where the family was trained with one. */
-    fileSeparator?: string
+    fileSeparator?: string;
 };
 
 /** Fallback templates, from each family's model card and llama.cpp's `llama-vocab.cpp`. */
 export const FIM_FAMILIES: readonly FimFamily[] = [
-    { name: "qwen-coder", prefix: "<|fim_prefix|>", suffix: "<|fim_suffix|>", middle: "<|fim_middle|>", order: "psm", fileSeparator: "<|file_sep|>" },
-    { name: "starcoder", prefix: "<fim_prefix>", suffix: "<fim_suffix>", middle: "<fim_middle>", order: "psm", fileSeparator: "<file_sep>" },
-    { name: "deepseek-coder", prefix: "<｜fim▁begin｜>", suffix: "<｜fim▁hole｜>", middle: "<｜fim▁end｜>", order: "psm" },
+    {
+        name: "qwen-coder",
+        prefix: "<|fim_prefix|>",
+        suffix: "<|fim_suffix|>",
+        middle: "<|fim_middle|>",
+        order: "psm",
+        fileSeparator: "<|file_sep|>"
+    },
+    {
+        name: "starcoder",
+        prefix: "<fim_prefix>",
+        suffix: "<fim_suffix>",
+        middle: "<fim_middle>",
+        order: "psm",
+        fileSeparator: "<file_sep>"
+    },
+    {
+        name: "deepseek-coder",
+        prefix: "<｜fim▁begin｜>",
+        suffix: "<｜fim▁hole｜>",
+        middle: "<｜fim▁end｜>",
+        order: "psm"
+    },
     { name: "codellama", prefix: "<PRE>", suffix: "<SUF>", middle: "<MID>", order: "psm" },
     { name: "codestral", prefix: "[PREFIX]", suffix: "[SUFFIX]", middle: "", order: "spm" }
 ];
 
 /** FIM markers resolved to token ids for one model. */
 export type FimTokens = {
-    source: "gguf-tokens" | "family-template" | "none",
-    family: string,
-    prefix?: Token,
-    suffix?: Token,
-    middle?: Token,
-    order: FimOrder,
-    fileSeparator?: Token
+    source: "gguf-tokens" | "family-template" | "none";
+    family: string;
+    prefix?: Token;
+    suffix?: Token;
+    middle?: Token;
+    order: FimOrder;
+    fileSeparator?: Token;
 };
 
 /** Picks the model's FIM markers: its GGUF tokens, else the first family template its vocabulary has. */
 export function resolveFimTokens(
     tok: Tokenizer,
-    gguf: { prefix?: Token, suffix?: Token, middle?: Token },
+    gguf: { prefix?: Token; suffix?: Token; middle?: Token },
     orderHint: FimOrder | undefined
 ): FimTokens {
-    const fileSeparator = FIM_FAMILIES.map((f) => f.fileSeparator && tok.special(f.fileSeparator)).find((t) => t !== undefined);
+    const fileSeparator = FIM_FAMILIES.map((f) => f.fileSeparator && tok.special(f.fileSeparator)).find(
+        (t) => t !== undefined
+    );
     if (gguf.prefix !== undefined && gguf.suffix !== undefined && gguf.middle !== undefined)
-        return { source: "gguf-tokens", family: "gguf", ...gguf, order: orderHint ?? "psm", fileSeparator: fileSeparator || undefined };
+        return {
+            source: "gguf-tokens",
+            family: "gguf",
+            ...gguf,
+            order: orderHint ?? "psm",
+            fileSeparator: fileSeparator || undefined
+        };
     for (const family of FIM_FAMILIES) {
-        const prefix = tok.special(family.prefix), suffix = tok.special(family.suffix);
+        const prefix = tok.special(family.prefix),
+            suffix = tok.special(family.suffix);
         const middle = family.middle ? tok.special(family.middle) : undefined;
         if (prefix === undefined || suffix === undefined || (family.middle && middle === undefined)) continue;
         return {
-            source: "family-template", family: family.name, prefix, suffix, middle, order: orderHint ?? family.order,
+            source: "family-template",
+            family: family.name,
+            prefix,
+            suffix,
+            middle,
+            order: orderHint ?? family.order,
             fileSeparator: family.fileSeparator ? tok.special(family.fileSeparator) : undefined
         };
     }
@@ -82,17 +116,17 @@ export function resolveFimTokens(
 
 export type PromptBudget = {
     /** Tokens the whole prompt may take (context size minus what generation needs). */
-    maxPromptTokens: number,
+    maxPromptTokens: number;
     /** Token healing (tokenHealing.ts): the text of a token; given, the prefix's last token is dropped to be respelled. */
-    healWith?: (token: Token) => string
+    healWith?: (token: Token) => string;
 };
 
 export type FimPrompt = {
-    tokens: Token[],
+    tokens: Token[];
     /** How many prefix/suffix tokens were dropped to fit the budget. */
-    trimmed: { prefix: number, suffix: number, extraFiles: number },
+    trimmed: { prefix: number; suffix: number; extraFiles: number };
     /** The dropped last prefix token's text, which generation must respell ("" when not healing). */
-    heal: string
+    heal: string;
 };
 
 /** The suffix never takes more than this share of the prompt when both do not fit. */
@@ -121,10 +155,14 @@ export function buildFimPrompt(ctx: PromptInput, fim: FimTokens, tok: Tokenizer,
     const extra: Token[] = [];
     let left = room - prefix.length - suffix.length;
     for (const snippet of ctx.extra) {
-        const chunk = fim.fileSeparator !== undefined
-            ? [fim.fileSeparator, ...tok.text(`${snippet.path}\n${snippet.text}\n`)]
-            : tok.text(`// ${snippet.path}\n${snippet.text}\n\n`);
-        if (chunk.length > left) { trimmed.extraFiles++; continue; }
+        const chunk =
+            fim.fileSeparator !== undefined
+                ? [fim.fileSeparator, ...tok.text(`${snippet.path}\n${snippet.text}\n`)]
+                : tok.text(`// ${snippet.path}\n${snippet.text}\n\n`);
+        if (chunk.length > left) {
+            trimmed.extraFiles++;
+            continue;
+        }
         extra.push(...chunk);
         left -= chunk.length;
     }
@@ -132,9 +170,11 @@ export function buildFimPrompt(ctx: PromptInput, fim: FimTokens, tok: Tokenizer,
         extra.push(fim.fileSeparator, ...tok.text(`${ctx.uri.replace(/^file:\/\//, "")}\n`));
 
     if (fim.source === "none") return { tokens: [...extra, ...prefix], trimmed, heal };
-    const pre = fim.prefix!, suf = fim.suffix!;
+    const pre = fim.prefix!,
+        suf = fim.suffix!;
     let tokens: Token[];
-    if (fim.order === "psm") tokens = [pre, ...prefix, suf, ...suffix, ...(fim.middle !== undefined ? [fim.middle] : [])];
+    if (fim.order === "psm")
+        tokens = [pre, ...prefix, suf, ...suffix, ...(fim.middle !== undefined ? [fim.middle] : [])];
     // SPM, joint variant: <PRE><SUF>suffix<MID>prefix — the prefix runs straight into the middle.
     else if (fim.middle !== undefined) tokens = [pre, suf, ...suffix, fim.middle, ...prefix];
     // SPM without a middle marker (Codestral): [SUFFIX]suffix[PREFIX]prefix.

@@ -17,34 +17,39 @@ import { allowedWhileHealing, withoutHealed } from "./tokenHealing";
 type StopReason = "end-of-generation" | "max-tokens" | "time-budget" | "complete" | "cancelled";
 
 export type GenerateOptions = {
-    maxTokens: number,
+    maxTokens: number;
     /** `performance.now()` value after which generation stops and returns what it has. */
-    deadline: number,
-    signal: AbortSignal,
+    deadline: number;
+    signal: AbortSignal;
     /** Called once, when the first token arrives (the prompt is evaluated). */
-    onFirstToken?: (prefillMs: number) => void,
+    onFirstToken?: (prefillMs: number) => void;
     /** Called with the text so far; true means the suggestion is complete. */
-    isComplete?: (text: string) => boolean,
+    isComplete?: (text: string) => boolean;
     /**
      * Token healing (tokenHealing.ts): the text of the prompt's dropped last token, which the
      * first generated tokens must spell out again, and the vocabulary's texts to choose them from.
      */
-    heal?: { text: string, vocabulary: readonly string[] }
+    heal?: { text: string; vocabulary: readonly string[] };
 };
 
 export type GenerateResult = {
-    text: string,
-    stopReason: StopReason,
-    promptTokens: number,
+    text: string;
+    stopReason: StopReason;
+    promptTokens: number;
     /** Prompt tokens that had to be evaluated (the rest were reused from the KV cache). */
-    evaluatedPromptTokens: number,
-    generatedTokens: number,
-    prefillMs: number,
-    decodeMs: number
+    evaluatedPromptTokens: number;
+    generatedTokens: number;
+    prefillMs: number;
+    decodeMs: number;
 };
 
 /** Each step's bias: only tokens that keep spelling the healed text, until it is spelled. */
-function healingBias(model: LlamaModel, heal: string, vocabulary: readonly string[], generated: () => string): () => TokenBias {
+function healingBias(
+    model: LlamaModel,
+    heal: string,
+    vocabulary: readonly string[],
+    generated: () => string
+): () => TokenBias {
     const free = new TokenBias(model.tokenizer);
     return () => {
         const so = generated();
@@ -56,7 +61,13 @@ function healingBias(model: LlamaModel, heal: string, vocabulary: readonly strin
     };
 }
 
-export async function generate(model: LlamaModel, sequence: LlamaContextSequence, decode: TokenDecoder, prompt: Token[], options: GenerateOptions): Promise<GenerateResult> {
+export async function generate(
+    model: LlamaModel,
+    sequence: LlamaContextSequence,
+    decode: TokenDecoder,
+    prompt: Token[],
+    options: GenerateOptions
+): Promise<GenerateResult> {
     options.signal.throwIfAborted();
     if (prompt.length === 0) throw new Error("empty prompt");
 
@@ -81,14 +92,29 @@ export async function generate(model: LlamaModel, sequence: LlamaContextSequence
             firstTokenAt = performance.now();
             options.onFirstToken?.(firstTokenAt - started);
         }
-        if (options.signal.aborted) { stopReason = "cancelled"; break; }
-        if (model.isEogToken(token) || model.isSpecialToken(token)) { stopReason = "end-of-generation"; break; }
+        if (options.signal.aborted) {
+            stopReason = "cancelled";
+            break;
+        }
+        if (model.isEogToken(token) || model.isSpecialToken(token)) {
+            stopReason = "end-of-generation";
+            break;
+        }
         tokens.push(token);
         raw = decode(tokens);
         text = withoutHealed(raw, heal);
-        if (options.isComplete?.(text)) { stopReason = "complete"; break; }
-        if (tokens.length >= options.maxTokens) { stopReason = "max-tokens"; break; }
-        if (performance.now() >= options.deadline) { stopReason = "time-budget"; break; }
+        if (options.isComplete?.(text)) {
+            stopReason = "complete";
+            break;
+        }
+        if (tokens.length >= options.maxTokens) {
+            stopReason = "max-tokens";
+            break;
+        }
+        if (performance.now() >= options.deadline) {
+            stopReason = "time-budget";
+            break;
+        }
     }
 
     const ended = performance.now();

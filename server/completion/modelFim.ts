@@ -6,7 +6,7 @@
 import type { LlamaModel } from "node-llama-cpp";
 import { type FimOrder, type FimTokens, type Tokenizer, resolveFimTokens } from "./fimFormats";
 
-export function modelFim(model: LlamaModel): { fim: FimTokens, tokenizer: Tokenizer } {
+export function modelFim(model: LlamaModel): { fim: FimTokens; tokenizer: Tokenizer } {
     const tokenizer: Tokenizer = {
         text: (text) => model.tokenize(text, false),
         special: (text) => {
@@ -17,6 +17,10 @@ export function modelFim(model: LlamaModel): { fim: FimTokens, tokenizer: Tokeni
     const order = (model.fileInfo.metadata as { moe_pilot?: { fim?: { order?: string } } }).moe_pilot?.fim?.order;
     const orderHint: FimOrder | undefined = order === "spm" || order === "psm" ? order : undefined;
     const infill = model.tokens.infill;
-    const fim = resolveFimTokens(tokenizer, { prefix: infill.prefix ?? undefined, suffix: infill.suffix ?? undefined, middle: infill.middle ?? undefined }, orderHint);
+    const fim = resolveFimTokens(
+        tokenizer,
+        { prefix: infill.prefix ?? undefined, suffix: infill.suffix ?? undefined, middle: infill.middle ?? undefined },
+        orderHint
+    );
     return { fim, tokenizer };
 }

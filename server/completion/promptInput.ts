@@ -21,44 +21,47 @@ export const PROMPT_WINDOW = {
     maxExtraChars: 4_000
 } as const;
 
-type ExtraSnippet = { path: string, text: string };
+type ExtraSnippet = { path: string; text: string };
 
 export type PromptInput = {
-    uri: string,
-    languageId: string,
+    uri: string;
+    languageId: string;
     /** The prompt's prefix: from the anchored window start to the cursor. */
-    prefix: string,
+    prefix: string;
     /** The prompt's suffix: from the cursor to the end of the suffix window. */
-    suffix: string,
+    suffix: string;
     /** Text of the cursor's line before and after the cursor. */
-    linePrefix: string,
-    lineSuffix: string,
+    linePrefix: string;
+    lineSuffix: string;
     /** The line after the cursor has text that is not just closing brackets: complete a single line only. */
-    midLine: boolean,
+    midLine: boolean;
     /** Leading whitespace of the cursor's line. */
-    indent: string,
+    indent: string;
     /** The line before the cursor opens a block (`{`, `(`, `[`, `:`), so the completion is its body. */
-    opensBlock: boolean,
+    opensBlock: boolean;
     /** Non-empty lines after the cursor's line, for the repetition filter. */
-    nextLines: string[],
-    extra: ExtraSnippet[]
+    nextLines: string[];
+    extra: ExtraSnippet[];
 };
 
-type Range = { start: { line: number, character: number }, end: { line: number, character: number } };
+type Range = { start: { line: number; character: number }; end: { line: number; character: number } };
 
 /** What the pipeline reads of a document: only the lines it needs, so a 10 MB file costs no more than a small one. */
-export type OpenDocument = { uri: string, languageId: string, lineCount: number, getText(range?: Range): string };
+export type OpenDocument = { uri: string; languageId: string; lineCount: number; getText(range?: Range): string };
 
 /** Only closing brackets, quotes and separators after the cursor: still an end of line. */
 const CLOSERS_ONLY = /^[\s)\]}>'"`;,]*$/;
 const BLOCK_OPENER = /[{([:]\s*$/;
 
-const lineRange = (from: number, to: number): Range => ({ start: { line: from, character: 0 }, end: { line: to, character: 0 } });
+const lineRange = (from: number, to: number): Range => ({
+    start: { line: from, character: 0 },
+    end: { line: to, character: 0 }
+});
 
 /** `others` are the other open documents, most recently edited first. */
 export function buildPromptInput(
     doc: OpenDocument,
-    position: { line: number, character: number },
+    position: { line: number; character: number },
     settings: CompletionSettings,
     others: readonly OpenDocument[] = []
 ): PromptInput {
@@ -68,7 +71,10 @@ export function buildPromptInput(
     // Line ends are normalised to "\n" (a "\r" only ever ends a line, so positions are unaffected).
     const before = doc.getText(lineRange(start, line)).replace(/\r\n/g, "\n").split("\n");
     before.pop(); // the empty remainder after the last line break
-    const [current = "", ...after] = doc.getText(lineRange(line, line + 1 + settings.suffixLines)).replace(/\r\n/g, "\n").split("\n");
+    const [current = "", ...after] = doc
+        .getText(lineRange(line, line + 1 + settings.suffixLines))
+        .replace(/\r\n/g, "\n")
+        .split("\n");
     const character = Math.min(position.character, current.length);
     const linePrefix = current.slice(0, character);
     const lineSuffix = current.slice(character);
@@ -77,7 +83,8 @@ export function buildPromptInput(
     const suffix = [lineSuffix, ...after].join("\n").slice(0, PROMPT_WINDOW.maxSuffixChars);
 
     const indent = /^\s*/.exec(current)![0];
-    const previousContent = linePrefix.trim() !== "" ? linePrefix : [...before].reverse().find((l) => l.trim() !== "") ?? "";
+    const previousContent =
+        linePrefix.trim() !== "" ? linePrefix : ([...before].reverse().find((l) => l.trim() !== "") ?? "");
 
     return {
         uri: doc.uri,

@@ -16,11 +16,15 @@ import type { Token } from "node-llama-cpp";
 const MAX_HEALED_CHARS = 16;
 
 /** The prompt's prefix without its last token, and that token's text, when it is worth healing. */
-export function healPrefix(prefix: readonly Token[], textOf: (token: Token) => string): { prefix: Token[], heal: string } {
+export function healPrefix(
+    prefix: readonly Token[],
+    textOf: (token: Token) => string
+): { prefix: Token[]; heal: string } {
     const last = prefix.at(-1);
     if (last === undefined) return { prefix: [...prefix], heal: "" };
     const text = textOf(last);
-    if (text === "" || text.length > MAX_HEALED_CHARS || text.includes("\uFFFD")) return { prefix: [...prefix], heal: "" };
+    if (text === "" || text.length > MAX_HEALED_CHARS || text.includes("\uFFFD"))
+        return { prefix: [...prefix], heal: "" };
     return { prefix: prefix.slice(0, -1), heal: text };
 }
 

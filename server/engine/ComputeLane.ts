@@ -15,12 +15,12 @@ export enum Priority {
     Background = 2
 }
 
-type Waiter = { priority: Priority, seq: number, start: () => void, reject: (e: unknown) => void };
+type Waiter = { priority: Priority; seq: number; start: () => void; reject: (e: unknown) => void };
 
 /** What a job holds while it runs: a long job calls `yieldIfWaited()` between steps. */
 export type LaneTurn = {
     /** Lets queued jobs of higher priority run first, then continues. Rejects if the signal aborts meanwhile. */
-    yieldIfWaited(): Promise<void>
+    yieldIfWaited(): Promise<void>;
 };
 
 export class ComputeLane {
@@ -53,7 +53,9 @@ export class ComputeLane {
         return this.waiting.some((w) => w.priority < priority);
     }
 
-    get queued(): number { return this.waiting.length; }
+    get queued(): number {
+        return this.waiting.length;
+    }
 
     private acquire(priority: Priority, signal: AbortSignal | undefined): Promise<void> {
         signal?.throwIfAborted();
@@ -70,7 +72,10 @@ export class ComputeLane {
             const waiter: Waiter = {
                 priority,
                 seq: this.seq++,
-                start: () => { signal?.removeEventListener("abort", onAbort); resolve(); },
+                start: () => {
+                    signal?.removeEventListener("abort", onAbort);
+                    resolve();
+                },
                 reject
             };
             signal?.addEventListener("abort", onAbort, { once: true });
@@ -81,7 +86,8 @@ export class ComputeLane {
 
     private release() {
         const next = this.waiting.shift();
-        if (next) next.start(); // the lane stays busy: ownership passes to `next`
+        if (next)
+            next.start(); // the lane stays busy: ownership passes to `next`
         else this.busy = false;
     }
 }

@@ -137,7 +137,8 @@ export class LocalBackend implements Backend {
                 trace?.take("completion", c.moe);
             }
         });
-        if (!result) return { text: "", cancelled: true, generatedTokens: 0, summary: "the model was unloaded meanwhile" };
+        if (!result)
+            return { text: "", cancelled: true, generatedTokens: 0, summary: "the model was unloaded meanwhile" };
         const tokensPerSecond =
             result.generatedTokens > 1 && result.decodeMs > 0
                 ? Math.round((result.generatedTokens - 1) / (result.decodeMs / 1000))
@@ -211,7 +212,11 @@ export class LocalBackend implements Backend {
         const base = { expertCount: model.expertCount, trainedK: model.trainedK };
         const { trace, cache } = this.parts;
         if (!this.capabilities.moe.available || !trace)
-            return { ...base, available: false, reason: this.capabilities.moe.available ? undefined : this.capabilities.moe.reason };
+            return {
+                ...base,
+                available: false,
+                reason: this.capabilities.moe.available ? undefined : this.capabilities.moe.reason
+            };
         return {
             ...base,
             available: true,

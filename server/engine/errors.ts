@@ -2,11 +2,23 @@
  * Errors the engine reports to the user. Each carries a message written for the person who has
  * to act on it, and a `problem` code the client can branch on without matching text.
  */
-export type ModelFileProblem = "not-found" | "not-a-file" | "not-gguf" | "truncated" | "unsupported-architecture" | "checksum-mismatch" | "load-failed";
+export type ModelFileProblem =
+    | "not-found"
+    | "not-a-file"
+    | "not-gguf"
+    | "truncated"
+    | "unsupported-architecture"
+    | "checksum-mismatch"
+    | "load-failed";
 
 export class ModelFileError extends Error {
     override readonly name = "ModelFileError";
-    constructor(readonly problem: ModelFileProblem, readonly path: string, message: string, options?: { cause?: unknown }) {
+    constructor(
+        readonly problem: ModelFileProblem,
+        readonly path: string,
+        message: string,
+        options?: { cause?: unknown }
+    ) {
         super(message, options);
     }
 }

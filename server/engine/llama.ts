@@ -54,8 +54,13 @@ export async function loadModelFile(llama: Llama, inspection: ModelInspection, k
                 : {})
         });
     } catch (e: unknown) {
-        throw new ModelFileError("load-failed", inspection.path, `llama.cpp could not load ${inspection.name}: ${errorMessage(e)}`, {
-            cause: e
-        });
+        throw new ModelFileError(
+            "load-failed",
+            inspection.path,
+            `llama.cpp could not load ${inspection.name}: ${errorMessage(e)}`,
+            {
+                cause: e
+            }
+        );
     }
 }

@@ -62,10 +62,18 @@ export async function loadLocalBackend(load: LocalLoad): Promise<{ backend: Loca
     progress("Starting llama.cpp", 15);
     const llama = await load.runtime.get();
     const nativeBuild = NativeMoeContext.isAvailable(llama);
-    log.info(`llama.cpp: ${llama.buildType === "localBuild" ? "local build" : "prebuilt binaries"}, native MoE runtime ${nativeBuild ? "on" : "off"}`);
+    log.info(
+        `llama.cpp: ${llama.buildType === "localBuild" ? "local build" : "prebuilt binaries"}, native MoE runtime ${nativeBuild ? "on" : "off"}`
+    );
     const threads = settings.threads || Math.max(1, llama.cpuMathCores - 1);
     const native = inspection.expertCount > 0 && nativeBuild;
-    const choice = chooseK(expertModel(inspection), "completion", settings.completion.experts, native, "moePilot.completion.experts");
+    const choice = chooseK(
+        expertModel(inspection),
+        "completion",
+        settings.completion.experts,
+        native,
+        "moePilot.completion.experts"
+    );
     warn(choice.warning);
 
     const placement = placeExperts(llama, inspection, settings.gpu.expertsOnCpu);
@@ -77,7 +85,19 @@ export async function loadLocalBackend(load: LocalLoad): Promise<{ backend: Loca
     const model = await loadModelFile(llama, inspection, instanceK);
     const instances = new Map<string, LlamaModel>([[`${inspection.path}#${instanceK}`, model]]);
     try {
-        return await startBackend({ ...load, llama, inspection, chatModel, embedded, threads, native, choice, model, instances, warnings });
+        return await startBackend({
+            ...load,
+            llama,
+            inspection,
+            chatModel,
+            embedded,
+            threads,
+            native,
+            choice,
+            model,
+            instances,
+            warnings
+        });
     } catch (e: unknown) {
         for (const m of instances.values()) await m.dispose();
         throw e;
@@ -99,7 +119,21 @@ async function startBackend(
         warnings: string[];
     }
 ): Promise<{ backend: LocalBackend; warnings: string[] }> {
-    const { settings, log, progress, llama, inspection, chatModel, embedded, threads, native, choice, model, instances, warnings } = load;
+    const {
+        settings,
+        log,
+        progress,
+        llama,
+        inspection,
+        chatModel,
+        embedded,
+        threads,
+        native,
+        choice,
+        model,
+        instances,
+        warnings
+    } = load;
     if (load.superseded()) throw new SupersededLoadError();
     const cache = startExpertCache(llama, inspection, settings.memory, native);
     if (cache.warning) warnings.push(cache.warning);
@@ -123,7 +157,13 @@ async function startBackend(
     const trace = moe
         ? new RoutingTrace(
               { completion: inspection, chat: chatModel ?? inspection },
-              cache.cache ? { instance: cache.cache, path: inspection.path, predictNextLayer: settings.memory.prefetchNextLayer } : undefined,
+              cache.cache
+                  ? {
+                        instance: cache.cache,
+                        path: inspection.path,
+                        predictNextLayer: settings.memory.prefetchNextLayer
+                    }
+                  : undefined,
               log
           )
         : undefined;
@@ -146,7 +186,16 @@ async function startBackend(
         completionModel: inspection,
         chatModel,
         instances,
-        completion: { model, context, sequence: context.getSequence(), decode, fim, tokenizer, vocabulary: vocabularyTexts(inspection.fileInfo, decode), moe },
+        completion: {
+            model,
+            context,
+            sequence: context.getSequence(),
+            decode,
+            fim,
+            tokenizer,
+            vocabulary: vocabularyTexts(inspection.fileInfo, decode),
+            moe
+        },
         completionK: choice.k,
         trace,
         cache: { instance: cache.cache, status: cache.status },

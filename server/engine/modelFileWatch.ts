@@ -16,14 +16,20 @@ const POLL_MS = 1000;
 /** Quiet time after the last change before it is reported. */
 const SETTLE_MS = 1500;
 
-export function watchModelFiles(files: readonly string[], onChange: (change: ModelFileChange, file: string) => void): () => void {
+export function watchModelFiles(
+    files: readonly string[],
+    onChange: (change: ModelFileChange, file: string) => void
+): () => void {
     const timers = new Map<string, NodeJS.Timeout>();
     const listeners = files.map((file) => {
         const listener = (curr: Stats, prev: Stats) => {
             const deleted = curr.ino === 0 && curr.mtimeMs === 0;
             if (!deleted && curr.ino === prev.ino && curr.size === prev.size && curr.mtimeMs === prev.mtimeMs) return;
             clearTimeout(timers.get(file));
-            timers.set(file, setTimeout(() => onChange(deleted ? "deleted" : "changed", file), deleted ? 0 : SETTLE_MS));
+            timers.set(
+                file,
+                setTimeout(() => onChange(deleted ? "deleted" : "changed", file), deleted ? 0 : SETTLE_MS)
+            );
         };
         watchFile(file, { interval: POLL_MS, persistent: false }, listener);
         return [file, listener] as const;

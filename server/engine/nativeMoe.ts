@@ -7,7 +7,15 @@
  * how the engine decides between the native runtime and the fallback (a model instance per count).
  */
 import type { Llama, LlamaContext, LlamaOptions } from "node-llama-cpp";
-import type { AddonMoeBindings, AddonMoeMethods, MemoryControl, PrefetchTable, RoutingRow, RoutingTrace, TensorOverride } from "./addonTypes";
+import type {
+    AddonMoeBindings,
+    AddonMoeMethods,
+    MemoryControl,
+    PrefetchTable,
+    RoutingRow,
+    RoutingTrace,
+    TensorOverride
+} from "./addonTypes";
 
 /**
  * Which llama.cpp binaries `getLlama` loads. Never download or compile at run time: the project's
@@ -28,7 +36,10 @@ export function llamaBinaries(): LlamaOptions {
 export class NativeMoeContext {
     private tracing = false;
 
-    private constructor(private readonly addon: AddonMoeMethods, private readonly expertCount: number) {}
+    private constructor(
+        private readonly addon: AddonMoeMethods,
+        private readonly expertCount: number
+    ) {}
 
     /** Whether the loaded binaries are the project's patched build (node-llama-cpp keeps them in `Llama._bindings`). */
     static isAvailable(llama: Llama): boolean {
@@ -54,10 +65,11 @@ export class NativeMoeContext {
     }
 
     /** ggml's block geometry of a tensor type, from the loaded llama.cpp. */
-    static typeGeometry(llama: Llama): (ggmlType: number) => { typeSize: number, blockSize: number } | undefined {
+    static typeGeometry(llama: Llama): (ggmlType: number) => { typeSize: number; blockSize: number } | undefined {
         const b = bindings(llama)!;
         return (t) => {
-            const typeSize = b.getTypeSizeForGgmlType(t), blockSize = b.getBlockSizeForGgmlType(t);
+            const typeSize = b.getTypeSizeForGgmlType(t),
+                blockSize = b.getBlockSizeForGgmlType(t);
             return typeSize && blockSize ? { typeSize, blockSize } : undefined;
         };
     }
@@ -65,23 +77,32 @@ export class NativeMoeContext {
     /** The runtime's controls on `context`, or undefined when the loaded binaries are stock node-llama-cpp. */
     static of(context: LlamaContext, expertCount: number): NativeMoeContext | undefined {
         const addon = (context as unknown as { _ctx?: Partial<AddonMoeMethods> })._ctx;
-        if (!addon || typeof addon.setMoeExpertCount !== "function" || typeof addon.readMoeTrace !== "function") return undefined;
+        if (!addon || typeof addon.setMoeExpertCount !== "function" || typeof addon.readMoeTrace !== "function")
+            return undefined;
         return new NativeMoeContext(addon as AddonMoeMethods, expertCount);
     }
 
     /** Experts per token from the next evaluation on (0: the model's trained count). Returns the count in effect. */
-    setExperts(k: number): number { return this.addon.setMoeExpertCount(k); }
+    setExperts(k: number): number {
+        return this.addon.setMoeExpertCount(k);
+    }
 
-    get experts(): number { return this.addon.getMoeExpertCount(); }
+    get experts(): number {
+        return this.addon.getMoeExpertCount();
+    }
 
     /**
      * Adaptive routing: each token keeps the fewest of its top experts (at least `kMin`, at most
      * the context's count) whose renormalised gate mass reaches `p`; `p` = 0 turns it off. The
      * left-out experts get weight 0 but are still computed (quality is measured, not speed).
      */
-    setAdaptive(p: number, kMin = 1) { this.addon.setMoeAdaptive(p, kMin); }
+    setAdaptive(p: number, kMin = 1) {
+        this.addon.setMoeAdaptive(p, kMin);
+    }
 
-    get isTracing(): boolean { return this.tracing; }
+    get isTracing(): boolean {
+        return this.tracing;
+    }
 
     /** Turns the routing trace on (keeping at most `capacityRows` unread rows) or off (clearing it). */
     setTrace(enabled: boolean, capacityRows = 1 << 16) {
@@ -94,15 +115,18 @@ export class NativeMoeContext {
      * `path` the moment the layer has chosen them (the expert cache). Returns true, or why not.
      */
     setPrefetch(path: string, table: PrefetchTable | undefined, predictNextLayer = false): true | string {
-        if (typeof this.addon.setMoePrefetch !== "function") return "this native build has no expert prefetch (npm run native)";
-        return table ? this.addon.setMoePrefetch(path, table.blocks, table.experts, table.table, predictNextLayer) : this.addon.setMoePrefetch(null);
+        if (typeof this.addon.setMoePrefetch !== "function")
+            return "this native build has no expert prefetch (npm run native)";
+        return table
+            ? this.addon.setMoePrefetch(path, table.blocks, table.experts, table.table, predictNextLayer)
+            : this.addon.setMoePrefetch(null);
     }
 
     /**
      * Next-layer prediction since the prefetch was set: of the experts the layers chose (per token,
      * decode batches), how many the previous layer's prediction had started reading already.
      */
-    prefetchStats(): { predicted: number, chosen: number } {
+    prefetchStats(): { predicted: number; chosen: number } {
         return this.addon.getMoePrefetchStats?.() ?? { predicted: 0, chosen: 0 };
     }
 

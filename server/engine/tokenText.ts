@@ -23,12 +23,15 @@ function charToByte(): Map<string, number> {
     return map;
 }
 
-function* range(from: number, to: number) { for (let i = from; i <= to; i++) yield i; }
+function* range(from: number, to: number) {
+    for (let i = from; i <= to; i++) yield i;
+}
 
 const CONTROL_TOKEN_TYPE = 3;
 
 export function createTokenDecoder(model: LlamaModel, fileInfo: GgufFileInfo): TokenDecoder {
-    const ggml = fileInfo.metadata.tokenizer?.ggml as { model?: string, tokens?: readonly string[], token_type?: readonly number[] } | undefined;
+    const ggml = fileInfo.metadata.tokenizer?.ggml as
+        { model?: string; tokens?: readonly string[]; token_type?: readonly number[] } | undefined;
     const vocab = ggml?.tokens;
     if (ggml?.model !== "gpt2" || !vocab || vocab.length === 0) return (tokens) => model.detokenize(tokens);
 
@@ -54,7 +57,10 @@ export function createTokenDecoder(model: LlamaModel, fileInfo: GgufFileInfo): T
         const parts = tokens.map((t) => tokenBytes(t as number));
         const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
         let at = 0;
-        for (const p of parts) { all.set(p, at); at += p.length; }
+        for (const p of parts) {
+            all.set(p, at);
+            at += p.length;
+        }
         return decoder.decode(all);
     };
 }

@@ -36,7 +36,8 @@ export function placeExperts(
     const overrides = model.expertCount > 0 ? expertPlacementOverrides(setting, model.layerCount) : [];
     const applied = NativeMoeContext.setTensorOverrides(llama, llama.gpu === false ? [] : overrides);
     if (overrides.length === 0) return {};
-    if (llama.gpu === false) return { log: "moePilot.gpu.expertsOnCpu: no GPU is in use, so every weight is in RAM already" };
+    if (llama.gpu === false)
+        return { log: "moePilot.gpu.expertsOnCpu: no GPU is in use, so every weight is in RAM already" };
     if (!applied)
         return {
             warning:

@@ -63,7 +63,11 @@ export class RemoteBackend implements Backend {
     }
 
     /** Asks the endpoint what it is (and that it answers, with this key). */
-    static async connect(settings: RemoteSettings, apiKey: string, fallbackContextSize: number): Promise<RemoteBackend> {
+    static async connect(
+        settings: RemoteSettings,
+        apiKey: string,
+        fallbackContextSize: number
+    ): Promise<RemoteBackend> {
         const client = new RemoteClient(settings);
         client.setApiKey(apiKey);
         const info = await client.connect();
@@ -83,7 +87,8 @@ export class RemoteBackend implements Backend {
             const text = await this.client.complete(request.input, request.maxTokens, request.signal);
             return { text, cancelled: false, generatedTokens: 0, summary: `remote: ${text.length} characters` };
         } catch (e: unknown) {
-            if (request.signal.aborted) return { text: "", cancelled: true, generatedTokens: 0, summary: "remote: cancelled" };
+            if (request.signal.aborted)
+                return { text: "", cancelled: true, generatedTokens: 0, summary: "remote: cancelled" };
             throw e;
         }
     }

@@ -22,19 +22,30 @@ export type RemoteProblem = "unreachable" | "unauthorized" | "timeout" | "http" 
 
 export class RemoteError extends Error {
     override readonly name = "RemoteError";
-    constructor(readonly problem: RemoteProblem, message: string, options?: { cause?: unknown }) { super(message, options); }
+    constructor(
+        readonly problem: RemoteProblem,
+        message: string,
+        options?: { cause?: unknown }
+    ) {
+        super(message, options);
+    }
 }
 
 export type RemoteInfo = {
     /** What answered: llama-server (has `/infill` and `/props`), or another OpenAI-compatible server. */
-    kind: "llama-server" | "openai",
+    kind: "llama-server" | "openai";
     /** The model name the server reports (or the one configured). */
-    model: string,
+    model: string;
     /** Its context size, when the server says. */
-    contextSize?: number
+    contextSize?: number;
 };
 
-export type RemoteChatResult = { text: string, stopReason: "end-of-turn" | "max-tokens" | "cancelled", promptTokens: number, generatedTokens: number };
+export type RemoteChatResult = {
+    text: string;
+    stopReason: "end-of-turn" | "max-tokens" | "cancelled";
+    promptTokens: number;
+    generatedTokens: number;
+};
 
 export class RemoteClient {
     private apiKey?: string;
@@ -42,92 +53,190 @@ export class RemoteClient {
 
     constructor(private settings: RemoteSettings) {}
 
-    get endpoint(): string { return this.settings.endpoint.replace(/\/+$/, ""); }
+    get endpoint(): string {
+        return this.settings.endpoint.replace(/\/+$/, "");
+    }
 
-    setApiKey(key: string | undefined) { this.apiKey = key || undefined; }
+    setApiKey(key: string | undefined) {
+        this.apiKey = key || undefined;
+    }
 
     /** Finds out what the endpoint is (and that it answers, with this key). */
     async connect(signal?: AbortSignal): Promise<RemoteInfo> {
         const configured = this.settings.kind;
         if (configured !== "openai") {
-            type Props = { default_generation_settings?: { n_ctx?: number }, n_ctx?: number, model_path?: string, model_alias?: string };
+            type Props = {
+                default_generation_settings?: { n_ctx?: number };
+                n_ctx?: number;
+                model_path?: string;
+                model_alias?: string;
+            };
             // Only llama-server has /props: another server's 404 (or non-JSON) means "not llama-server".
-            const props = await (this.json("GET", "/props", undefined, signal) as Promise<Props>)
-                .catch((e: unknown) => { if (configured === "llama-server" || !(e instanceof RemoteError && (e.problem === "http" || e.problem === "malformed"))) throw e; return undefined; });
+            const props = await (this.json("GET", "/props", undefined, signal) as Promise<Props>).catch(
+                (e: unknown) => {
+                    if (
+                        configured === "llama-server" ||
+                        !(e instanceof RemoteError && (e.problem === "http" || e.problem === "malformed"))
+                    )
+                        throw e;
+                    return undefined;
+                }
+            );
             if (props) {
-                const model = this.settings.model || props.model_alias || props.model_path?.split(/[\\/]/).pop() || "llama-server";
-                return this.info = { kind: "llama-server", model, contextSize: props.default_generation_settings?.n_ctx ?? props.n_ctx };
+                const model =
+                    this.settings.model ||
+                    props.model_alias ||
+                    props.model_path?.split(/[\\/]/).pop() ||
+                    "llama-server";
+                return (this.info = {
+                    kind: "llama-server",
+                    model,
+                    contextSize: props.default_generation_settings?.n_ctx ?? props.n_ctx
+                });
             }
         }
-        const models = await this.json("GET", "/v1/models", undefined, signal) as { data?: { id?: string }[] } | undefined;
+        const models = (await this.json("GET", "/v1/models", undefined, signal)) as
+            { data?: { id?: string }[] } | undefined;
         const model = this.settings.model || models?.data?.[0]?.id;
-        if (!model) throw new RemoteError("malformed", `The remote engine at ${this.endpoint} lists no model; set moePilot.remote.model.`);
-        return this.info = { kind: "openai", model };
+        if (!model)
+            throw new RemoteError(
+                "malformed",
+                `The remote engine at ${this.endpoint} lists no model; set moePilot.remote.model.`
+            );
+        return (this.info = { kind: "openai", model });
     }
 
     /** A completion at the cursor; the text to insert (before the pipeline's filters). */
     async complete(input: PromptInput, maxTokens: number, signal: AbortSignal): Promise<string> {
-        const info = this.info ?? await this.connect(signal);
+        const info = this.info ?? (await this.connect(signal));
         if (info.kind === "llama-server") {
-            const body = await this.json("POST", "/infill", {
-                input_prefix: input.prefix, input_suffix: input.suffix,
-                input_extra: input.extra.map((e) => ({ filename: e.path, text: e.text })),
-                n_predict: maxTokens, temperature: 0, cache_prompt: true, stream: false
-            }, signal) as { content?: unknown };
-            if (typeof body.content !== "string") throw new RemoteError("malformed", `The remote engine's /infill answer has no content.`);
+            const body = (await this.json(
+                "POST",
+                "/infill",
+                {
+                    input_prefix: input.prefix,
+                    input_suffix: input.suffix,
+                    input_extra: input.extra.map((e) => ({ filename: e.path, text: e.text })),
+                    n_predict: maxTokens,
+                    temperature: 0,
+                    cache_prompt: true,
+                    stream: false
+                },
+                signal
+            )) as { content?: unknown };
+            if (typeof body.content !== "string")
+                throw new RemoteError("malformed", `The remote engine's /infill answer has no content.`);
             return body.content;
         }
         const family = fimFamily(info.model, this.settings.fimFormat);
         const prompt = family
-            ? (family.order === "spm" ? `${family.suffix}${input.suffix}${family.prefix}${input.prefix}` : `${family.prefix}${input.prefix}${family.suffix}${input.suffix}${family.middle}`)
+            ? family.order === "spm"
+                ? `${family.suffix}${input.suffix}${family.prefix}${input.prefix}`
+                : `${family.prefix}${input.prefix}${family.suffix}${input.suffix}${family.middle}`
             : input.prefix;
-        const body = await this.json("POST", "/v1/completions", { model: info.model, prompt, max_tokens: maxTokens, temperature: 0, stream: false }, signal) as { choices?: { text?: unknown }[] };
+        const body = (await this.json(
+            "POST",
+            "/v1/completions",
+            { model: info.model, prompt, max_tokens: maxTokens, temperature: 0, stream: false },
+            signal
+        )) as { choices?: { text?: unknown }[] };
         const text = body.choices?.[0]?.text;
-        if (typeof text !== "string") throw new RemoteError("malformed", "The remote engine's completion answer has no text.");
+        if (typeof text !== "string")
+            throw new RemoteError("malformed", "The remote engine's completion answer has no text.");
         return text;
     }
 
     /** A streamed chat answer. A cancel ends it with what arrived, marked `cancelled`. */
-    async chat(messages: { role: "system" | ChatMessage["role"], content: string }[], maxTokens: number, signal: AbortSignal, onText: (text: string) => void): Promise<RemoteChatResult> {
-        const info = this.info ?? await this.connect(signal);
+    async chat(
+        messages: { role: "system" | ChatMessage["role"]; content: string }[],
+        maxTokens: number,
+        signal: AbortSignal,
+        onText: (text: string) => void
+    ): Promise<RemoteChatResult> {
+        const info = this.info ?? (await this.connect(signal));
         let text = "";
         let stopReason: RemoteChatResult["stopReason"] = "end-of-turn";
-        let usage: { prompt_tokens?: number, completion_tokens?: number } | undefined;
+        let usage: { prompt_tokens?: number; completion_tokens?: number } | undefined;
         let chunks = 0;
         let malformed: string | undefined;
         const parser = createParser({
             onEvent: (event) => {
                 if (event.data.trim() === "[DONE]") return;
-                let data: { choices?: { delta?: { content?: unknown }, finish_reason?: unknown }[], usage?: typeof usage, error?: { message?: string } };
-                try { data = JSON.parse(event.data) as typeof data; } catch { malformed ??= event.data.slice(0, 80); return; }
-                if (data.error) { malformed ??= data.error.message ?? "an error event"; return; }
+                let data: {
+                    choices?: { delta?: { content?: unknown }; finish_reason?: unknown }[];
+                    usage?: typeof usage;
+                    error?: { message?: string };
+                };
+                try {
+                    data = JSON.parse(event.data) as typeof data;
+                } catch {
+                    malformed ??= event.data.slice(0, 80);
+                    return;
+                }
+                if (data.error) {
+                    malformed ??= data.error.message ?? "an error event";
+                    return;
+                }
                 const choice = data.choices?.[0];
-                if (!choice && !data.usage) { malformed ??= event.data.slice(0, 80); return; }
+                if (!choice && !data.usage) {
+                    malformed ??= event.data.slice(0, 80);
+                    return;
+                }
                 const piece = choice?.delta?.content;
-                if (typeof piece === "string" && piece) { text += piece; chunks++; onText(piece); }
+                if (typeof piece === "string" && piece) {
+                    text += piece;
+                    chunks++;
+                    onText(piece);
+                }
                 if (choice?.finish_reason === "length") stopReason = "max-tokens";
                 if (data.usage) usage = data.usage;
             }
         });
         const idle = new IdleTimeout(this.settings.timeoutMs);
         try {
-            const response = await this.request("POST", "/v1/chat/completions", {
-                model: info.model, messages, max_tokens: maxTokens, temperature: 0, stream: true, stream_options: { include_usage: true }
-            }, signal, idle);
+            const response = await this.request(
+                "POST",
+                "/v1/chat/completions",
+                {
+                    model: info.model,
+                    messages,
+                    max_tokens: maxTokens,
+                    temperature: 0,
+                    stream: true,
+                    stream_options: { include_usage: true }
+                },
+                signal,
+                idle
+            );
             if (!response.body) throw new RemoteError("malformed", "The remote engine's chat answer has no body.");
             const decoder = new TextDecoder();
             for await (const bytes of response.body) {
                 idle.touch(); // a piece arrived: the wait for the next one starts
                 parser.feed(decoder.decode(bytes as Uint8Array, { stream: true }));
-                if (malformed !== undefined) throw new RemoteError("malformed", `The remote engine sent a malformed stream (${JSON.stringify(malformed)}).`);
+                if (malformed !== undefined)
+                    throw new RemoteError(
+                        "malformed",
+                        `The remote engine sent a malformed stream (${JSON.stringify(malformed)}).`
+                    );
             }
         } catch (e: unknown) {
-            if (signal.aborted) return { text, stopReason: "cancelled", promptTokens: usage?.prompt_tokens ?? 0, generatedTokens: chunks };
+            if (signal.aborted)
+                return {
+                    text,
+                    stopReason: "cancelled",
+                    promptTokens: usage?.prompt_tokens ?? 0,
+                    generatedTokens: chunks
+                };
             throw this.failure(e, "/v1/chat/completions", idle);
         } finally {
             idle.clear();
         }
-        return { text, stopReason, promptTokens: usage?.prompt_tokens ?? 0, generatedTokens: usage?.completion_tokens ?? chunks };
+        return {
+            text,
+            stopReason,
+            promptTokens: usage?.prompt_tokens ?? 0,
+            generatedTokens: usage?.completion_tokens ?? chunks
+        };
     }
 
     private async json(method: string, route: string, body: unknown, signal?: AbortSignal): Promise<unknown> {
@@ -135,8 +244,13 @@ export class RemoteClient {
         try {
             const response = await this.request(method, route, body, signal, idle);
             const text = await response.text();
-            try { return JSON.parse(text); } catch {
-                throw new RemoteError("malformed", `The remote engine's ${route} answer is not JSON (${JSON.stringify(text.slice(0, 80))}).`);
+            try {
+                return JSON.parse(text);
+            } catch {
+                throw new RemoteError(
+                    "malformed",
+                    `The remote engine's ${route} answer is not JSON (${JSON.stringify(text.slice(0, 80))}).`
+                );
             }
         } catch (e: unknown) {
             if (signal?.aborted) throw e;
@@ -147,18 +261,33 @@ export class RemoteClient {
     }
 
     /** One HTTP request with the API key; `idle` aborts it when the server goes quiet for `remote.timeoutMs`. */
-    private async request(method: string, route: string, body: unknown, signal: AbortSignal | undefined, idle: IdleTimeout): Promise<Response> {
+    private async request(
+        method: string,
+        route: string,
+        body: unknown,
+        signal: AbortSignal | undefined,
+        idle: IdleTimeout
+    ): Promise<Response> {
         const response = await fetch(`${this.endpoint}${route}`, {
             method,
-            headers: { "content-type": "application/json", ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}) },
+            headers: {
+                "content-type": "application/json",
+                ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {})
+            },
             body: body === undefined ? undefined : JSON.stringify(body),
             signal: signal ? AbortSignal.any([signal, idle.signal]) : idle.signal
         });
         if (response.status === 401 || response.status === 403)
-            throw new RemoteError("unauthorized", `The remote engine at ${this.endpoint} refused the request (${response.status}): ${this.apiKey ? "the API key is wrong" : "it needs an API key"}. Set it with "MoE Pilot: Set Remote API Key".`);
+            throw new RemoteError(
+                "unauthorized",
+                `The remote engine at ${this.endpoint} refused the request (${response.status}): ${this.apiKey ? "the API key is wrong" : "it needs an API key"}. Set it with "MoE Pilot: Set Remote API Key".`
+            );
         if (!response.ok) {
             const detail = (await response.text().catch(() => "")).replace(/\s+/g, " ").slice(0, 200);
-            throw new RemoteError("http", `The remote engine at ${this.endpoint} answered ${response.status} to ${route}${detail ? `: ${detail}` : ""}.`);
+            throw new RemoteError(
+                "http",
+                `The remote engine at ${this.endpoint} answered ${response.status} to ${route}${detail ? `: ${detail}` : ""}.`
+            );
         }
         return response;
     }
@@ -166,8 +295,16 @@ export class RemoteClient {
     /** Any failure of a request, as the sentence the user sees. */
     private failure(e: unknown, route: string, idle: IdleTimeout): RemoteError {
         if (e instanceof RemoteError) return e;
-        if (idle.fired) return new RemoteError("timeout", `The remote engine at ${this.endpoint} did not answer within ${(this.settings.timeoutMs / 1000).toFixed(1)} s (${route}). Is it overloaded? The limit is moePilot.remote.timeoutMs.`);
-        return new RemoteError("unreachable", `Cannot reach the remote engine at ${this.endpoint}: ${networkReason(e)}. Is it running, and is moePilot.remote.endpoint right?`, { cause: e });
+        if (idle.fired)
+            return new RemoteError(
+                "timeout",
+                `The remote engine at ${this.endpoint} did not answer within ${(this.settings.timeoutMs / 1000).toFixed(1)} s (${route}). Is it overloaded? The limit is moePilot.remote.timeoutMs.`
+            );
+        return new RemoteError(
+            "unreachable",
+            `Cannot reach the remote engine at ${this.endpoint}: ${networkReason(e)}. Is it running, and is moePilot.remote.endpoint right?`,
+            { cause: e }
+        );
     }
 }
 
@@ -176,11 +313,25 @@ class IdleTimeout {
     private readonly controller = new AbortController();
     private timer: NodeJS.Timeout;
     fired = false;
-    constructor(private readonly ms: number) { this.timer = this.arm(); }
-    get signal(): AbortSignal { return this.controller.signal; }
-    touch() { clearTimeout(this.timer); this.timer = this.arm(); }
-    clear() { clearTimeout(this.timer); }
-    private arm() { return setTimeout(() => { this.fired = true; this.controller.abort(); }, this.ms); }
+    constructor(private readonly ms: number) {
+        this.timer = this.arm();
+    }
+    get signal(): AbortSignal {
+        return this.controller.signal;
+    }
+    touch() {
+        clearTimeout(this.timer);
+        this.timer = this.arm();
+    }
+    clear() {
+        clearTimeout(this.timer);
+    }
+    private arm() {
+        return setTimeout(() => {
+            this.fired = true;
+            this.controller.abort();
+        }, this.ms);
+    }
 }
 
 function networkReason(e: unknown): string {
@@ -199,7 +350,16 @@ function fimFamily(model: string, setting: string): FimFamily | undefined {
     if (setting === "none") return undefined;
     if (setting !== "auto") return FIM_FAMILIES.find((f) => f.name === setting);
     const name = model.toLowerCase();
-    const guess = /qwen.*coder|coder.*qwen/.test(name) ? "qwen-coder" : /deepseek.*coder/.test(name) ? "deepseek-coder"
-        : /starcoder/.test(name) ? "starcoder" : /codellama|code-llama/.test(name) ? "codellama" : /codestral/.test(name) ? "codestral" : undefined;
+    const guess = /qwen.*coder|coder.*qwen/.test(name)
+        ? "qwen-coder"
+        : /deepseek.*coder/.test(name)
+          ? "deepseek-coder"
+          : /starcoder/.test(name)
+            ? "starcoder"
+            : /codellama|code-llama/.test(name)
+              ? "codellama"
+              : /codestral/.test(name)
+                ? "codestral"
+                : undefined;
     return FIM_FAMILIES.find((f) => f.name === guess);
 }

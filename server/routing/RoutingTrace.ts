@@ -39,7 +39,11 @@ export class RoutingTrace {
         moe.setTrace(true, Math.floor(TRACE_BUFFER_BYTES / (12 + 8 * expertCount)));
         if (!this.cache || modelPath !== this.cache.path) return;
         this.cached.add(moe);
-        const prefetch = moe.setPrefetch(this.cache.path, this.cache.instance.prefetchTable(), this.cache.predictNextLayer);
+        const prefetch = moe.setPrefetch(
+            this.cache.path,
+            this.cache.instance.prefetchTable(),
+            this.cache.predictNextLayer
+        );
         if (prefetch !== true) this.log.warn(`expert prefetch: ${prefetch}`);
     }
 

@@ -34,7 +34,8 @@ export type SettingDescriptor<T> = {
 };
 
 const integer = (minimum: number, maximum: number): Check<number> => ({
-    parse: (v) => (typeof v === "number" && Number.isFinite(v) && v >= minimum && v <= maximum ? Math.round(v) : undefined),
+    parse: (v) =>
+        typeof v === "number" && Number.isFinite(v) && v >= minimum && v <= maximum ? Math.round(v) : undefined,
     expected: `a number from ${minimum} to ${maximum}`,
     schema: { type: "integer", minimum, maximum }
 });
@@ -62,7 +63,10 @@ const url: Check<string> = {
 };
 
 const quoted = (words: readonly string[]) =>
-    words.map((w) => `"${w}"`).join(", ").replace(/, ([^,]*)$/, " or $1");
+    words
+        .map((w) => `"${w}"`)
+        .join(", ")
+        .replace(/, ([^,]*)$/, " or $1");
 
 function oneOf<const W extends string>(words: readonly W[]): Check<W> {
     return {
@@ -73,12 +77,21 @@ function oneOf<const W extends string>(words: readonly W[]): Check<W> {
 }
 
 /** A word (`auto`, `off`) or a whole number in range. */
-function wordOrInteger<const W extends string>(words: readonly W[], minimum: number, maximum: number): Check<W | number> {
+function wordOrInteger<const W extends string>(
+    words: readonly W[],
+    minimum: number,
+    maximum: number
+): Check<W | number> {
     const number = integer(minimum, maximum);
     return {
         parse: (v) => (words.includes(v as W) ? (v as W) : number.parse(v)),
         expected: `${quoted(words)} or a whole number from ${minimum} to ${maximum}`,
-        schema: { anyOf: [{ type: "string", enum: [...words] }, { type: "integer", minimum, maximum }] }
+        schema: {
+            anyOf: [
+                { type: "string", enum: [...words] },
+                { type: "integer", minimum, maximum }
+            ]
+        }
     };
 }
 
@@ -228,7 +241,8 @@ export const SETTINGS: { [P in SettingPath]: SettingDescriptor<At<Settings, P>> 
         check: oneOf(["auto", "llama-server", "openai"]),
         default: "auto",
         reload: true,
-        description: "`auto` asks the server what it is (llama-server answers `/props`); `openai` uses only the `/v1` API."
+        description:
+            "`auto` asks the server what it is (llama-server answers `/props`); `openai` uses only the `/v1` API."
     },
     "remote.model": {
         check: text("a model name"),
@@ -266,6 +280,8 @@ export const CLIENT_SETTINGS = {
 export const settingKey = (path: string) => `${SECTION}.${path}`;
 
 /** The settings an untrusted workspace may not set (`package.json` `capabilities.untrustedWorkspaces`). */
-export const RESTRICTED_SETTINGS: readonly string[] = Object.entries(SETTINGS as Record<string, SettingDescriptor<unknown>>)
+export const RESTRICTED_SETTINGS: readonly string[] = Object.entries(
+    SETTINGS as Record<string, SettingDescriptor<unknown>>
+)
     .filter(([, d]) => d.restricted)
     .map(([path]) => settingKey(path));

@@ -22,12 +22,15 @@ export class ChatPanel implements vscode.WebviewViewProvider, vscode.Disposable 
     static readonly viewId = "moePilot.chat";
     private view?: vscode.WebviewView;
     private readonly store: ChatStore;
-    private running?: { cancel: CancellationTokenSource, message: StoredMessage };
+    private running?: { cancel: CancellationTokenSource; message: StoredMessage };
     private context: ContextOptions = { selection: true, currentFile: false, diagnostics: false };
     private notice?: string;
     private readonly disposables: vscode.Disposable[] = [];
 
-    constructor(private readonly extension: vscode.ExtensionContext, private readonly ctx: Ctx) {
+    constructor(
+        private readonly extension: vscode.ExtensionContext,
+        private readonly ctx: Ctx
+    ) {
         this.store = new ChatStore(extension.globalState);
         this.disposables.push(
             ctx.onDidChangeStatus((s) => this.onServerStatus(s)),
@@ -50,11 +53,17 @@ export class ChatPanel implements vscode.WebviewViewProvider, vscode.Disposable 
     /** Asks a question from a command (Explain, Fix…): shows the panel, sends it with the given attachments. */
     async ask(question: string, context: Partial<ContextOptions>) {
         await vscode.commands.executeCommand(`${ChatPanel.viewId}.focus`);
-        if (this.running) { this.notice = "An answer is still streaming: stop it first."; this.postState(); return; }
+        if (this.running) {
+            this.notice = "An answer is still streaming: stop it first.";
+            this.postState();
+            return;
+        }
         await this.send(question, { ...this.context, ...context });
     }
 
-    private post(message: ToWebview) { void this.view?.webview.postMessage(message); }
+    private post(message: ToWebview) {
+        void this.view?.webview.postMessage(message);
+    }
 
     private postState() {
         if (!this.view) return;
@@ -63,7 +72,11 @@ export class ChatPanel implements vscode.WebviewViewProvider, vscode.Disposable 
             chat: this.store.current,
             history: this.store.list.map(({ id, title, createdAt }) => ({ id, title, createdAt })),
             busy: this.running !== undefined,
-            model: status.model && { name: status.model.name, expertCount: status.model.expertCount, trainedK: status.model.trainedK },
+            model: status.model && {
+                name: status.model.name,
+                expertCount: status.model.expertCount,
+                trainedK: status.model.trainedK
+            },
             context: this.context,
             pendingContext: pendingLabels(this.context),
             notice: this.notice
@@ -81,18 +94,45 @@ export class ChatPanel implements vscode.WebviewViewProvider, vscode.Disposable 
 
     private async onMessage(m: FromWebview) {
         switch (m.type) {
-            case "ready": this.postState(); break;
-            case "send": await this.send(m.text, this.context); break;
-            case "stop": this.running?.cancel.cancel(); break;
-            case "regenerate": await this.regenerate(); break;
-            case "newChat": this.stopAndThen(() => this.store.newChat()); break;
-            case "openChat": this.stopAndThen(() => this.store.open(m.id)); break;
-            case "deleteChat": this.stopAndThen(() => this.store.delete(m.id)); break;
-            case "setExperts": this.store.current.experts = m.experts; void this.store.save(); this.postState(); break;
-            case "setContext": this.context = m.context; this.postState(); break;
-            case "copyCode": await vscode.env.clipboard.writeText(m.code); break;
-            case "insertCode": await this.insert(m.code); break;
-            case "applyCode": await this.apply(m.code); break;
+            case "ready":
+                this.postState();
+                break;
+            case "send":
+                await this.send(m.text, this.context);
+                break;
+            case "stop":
+                this.running?.cancel.cancel();
+                break;
+            case "regenerate":
+                await this.regenerate();
+                break;
+            case "newChat":
+                this.stopAndThen(() => this.store.newChat());
+                break;
+            case "openChat":
+                this.stopAndThen(() => this.store.open(m.id));
+                break;
+            case "deleteChat":
+                this.stopAndThen(() => this.store.delete(m.id));
+                break;
+            case "setExperts":
+                this.store.current.experts = m.experts;
+                void this.store.save();
+                this.postState();
+                break;
+            case "setContext":
+                this.context = m.context;
+                this.postState();
+                break;
+            case "copyCode":
+                await vscode.env.clipboard.writeText(m.code);
+                break;
+            case "insertCode":
+                await this.insert(m.code);
+                break;
+            case "applyCode":
+                await this.apply(m.code);
+                break;
         }
     }
 
@@ -115,13 +155,21 @@ export class ChatPanel implements vscode.WebviewViewProvider, vscode.Disposable 
 
     private async send(text: string, options: ContextOptions) {
         const client = this.ctx.running;
-        if (!client) { this.notice = "The MoE Pilot server is not running."; this.postState(); return; }
+        if (!client) {
+            this.notice = "The MoE Pilot server is not running.";
+            this.postState();
+            return;
+        }
         if (this.running) return;
         this.notice = undefined;
         const chat = this.store.current;
         const attachments = await gatherAttachments(options, text);
         const history: ChatMessage[] = chat.messages.map((m) => ({ role: m.role, content: m.content }));
-        chat.messages.push({ role: "user", content: text, ...(attachments.length ? { attachments: attachments.map((a) => a.label) } : {}) });
+        chat.messages.push({
+            role: "user",
+            content: text,
+            ...(attachments.length ? { attachments: attachments.map((a) => a.label) } : {})
+        });
         const answer: StoredMessage = { role: "assistant", content: "" };
         chat.messages.push(answer);
         const cancel = new CancellationTokenSource();
@@ -136,21 +184,40 @@ export class ChatPanel implements vscode.WebviewViewProvider, vscode.Disposable 
             void this.store.save(true);
         });
         try {
-            const result = await client.sendRequest(ChatRequest.type, {
-                messages: [...history, { role: "user", content: text }], attachments, k: chat.experts, partialResultToken
-            }, cancel.token);
+            const result = await client.sendRequest(
+                ChatRequest.type,
+                {
+                    messages: [...history, { role: "user", content: text }],
+                    attachments,
+                    k: chat.experts,
+                    partialResultToken
+                },
+                cancel.token
+            );
             answer.content = result.text;
             const trimmed = [
                 result.trimmed.earlierMessages ? `${result.trimmed.earlierMessages} earlier messages left out` : "",
                 result.trimmed.attachments.length ? `left out: ${result.trimmed.attachments.join(", ")}` : ""
-            ].filter(Boolean).join("; ");
-            answer.meta = { tokensPerSecond: result.tokensPerSecond, experts: result.k, ...(trimmed ? { trimmed } : {}) };
+            ]
+                .filter(Boolean)
+                .join("; ");
+            answer.meta = {
+                tokensPerSecond: result.tokensPerSecond,
+                experts: result.k,
+                ...(trimmed ? { trimmed } : {})
+            };
             if (result.stopReason === "cancelled") answer.interrupted = "stopped";
-            if (!result.template.fromModel) this.notice = `This model has no chat template; using a general one (${result.template.name}).`;
+            if (!result.template.fromModel)
+                this.notice = `This model has no chat template; using a general one (${result.template.name}).`;
         } catch (e: unknown) {
             // The server refused before answering (too long, not loaded): RequestFailed, with the reason. A server that
             // died mid-answer also rejects the request (PendingResponseRejected): that answer is kept, marked interrupted.
-            if (e instanceof ResponseError && e.code === LSPErrorCodes.RequestFailed && answer.content === "" && !answer.interrupted) {
+            if (
+                e instanceof ResponseError &&
+                e.code === LSPErrorCodes.RequestFailed &&
+                answer.content === "" &&
+                !answer.interrupted
+            ) {
                 chat.messages.pop();
                 this.notice = e.message;
             } else {
@@ -167,19 +234,26 @@ export class ChatPanel implements vscode.WebviewViewProvider, vscode.Disposable 
 
     private async insert(code: string) {
         const editor = vscode.window.activeTextEditor ?? vscode.window.visibleTextEditors[0];
-        if (!editor) { void vscode.window.showWarningMessage("Open an editor to insert the code into."); return; }
+        if (!editor) {
+            void vscode.window.showWarningMessage("Open an editor to insert the code into.");
+            return;
+        }
         await editor.edit((b) => b.replace(editor.selection, code));
     }
 
     /** Apply: the code replaces the selection (or goes in at the cursor) — shown as a diff first. */
     private async apply(code: string) {
         const editor = vscode.window.activeTextEditor ?? vscode.window.visibleTextEditors[0];
-        if (!editor) { void vscode.window.showWarningMessage("Open the file to apply the code to."); return; }
+        if (!editor) {
+            void vscode.window.showWarningMessage("Open the file to apply the code to.");
+            return;
+        }
         await proposeEdit(editor.document, editor.selection, code, "Apply from chat");
     }
 
     private html(webview: vscode.Webview): string {
-        const uri = (...path: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(this.extension.extensionUri, ...path)).toString();
+        const uri = (...path: string[]) =>
+            webview.asWebviewUri(vscode.Uri.joinPath(this.extension.extensionUri, ...path)).toString();
         return chatHtml({ cspSource: webview.cspSource, nonce: randomBytes(16).toString("base64"), uri });
     }
 

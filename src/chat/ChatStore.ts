@@ -24,12 +24,22 @@ export class ChatStore {
         if (!this.chats.some((c) => c.id === this.currentId)) this.currentId = this.newChat().id;
     }
 
-    get current(): StoredChat { return this.chats.find((c) => c.id === this.currentId)!; }
-    get list(): StoredChat[] { return [...this.chats].sort((a, b) => b.createdAt - a.createdAt); }
+    get current(): StoredChat {
+        return this.chats.find((c) => c.id === this.currentId)!;
+    }
+    get list(): StoredChat[] {
+        return [...this.chats].sort((a, b) => b.createdAt - a.createdAt);
+    }
 
     newChat(): StoredChat {
         const empty = this.chats.find((c) => c.messages.length === 0);
-        const chat = empty ?? { id: randomUUID(), title: "New chat", createdAt: Date.now(), messages: [], experts: "auto" as const };
+        const chat = empty ?? {
+            id: randomUUID(),
+            title: "New chat",
+            createdAt: Date.now(),
+            messages: [],
+            experts: "auto" as const
+        };
         if (!empty) this.chats = [chat, ...this.chats].slice(0, MAX_CHATS);
         this.currentId = chat.id;
         void this.save();
@@ -37,14 +47,20 @@ export class ChatStore {
     }
 
     open(id: string) {
-        if (this.chats.some((c) => c.id === id)) { this.currentId = id; void this.save(); }
+        if (this.chats.some((c) => c.id === id)) {
+            this.currentId = id;
+            void this.save();
+        }
     }
 
     delete(id: string) {
         this.chats = this.chats.filter((c) => c.id !== id);
         if (this.currentId === id || this.chats.length === 0) {
             this.currentId = this.chats[0]?.id ?? "";
-            if (!this.currentId) { this.newChat(); return; }
+            if (!this.currentId) {
+                this.newChat();
+                return;
+            }
         }
         void this.save();
     }
@@ -55,7 +71,8 @@ export class ChatStore {
         if (streaming && now - this.lastStreamSave < STREAM_SAVE_INTERVAL_MS) return undefined;
         this.lastStreamSave = now;
         const current = this.current;
-        if (current && current.title === "New chat" && current.messages[0]) current.title = current.messages[0].content.split("\n")[0]!.slice(0, 60);
+        if (current && current.title === "New chat" && current.messages[0])
+            current.title = current.messages[0].content.split("\n")[0]!.slice(0, 60);
         return this.memento.update(KEY, this.chats).then(() => this.memento.update(CURRENT, this.currentId));
     }
 }

@@ -3,7 +3,7 @@
  * nonce (from crypto), styles and fonts only from the extension, no remote anything — so even
  * HTML that got past the sanitizer could not run or load.
  */
-export function chatHtml(options: { cspSource: string, nonce: string, uri: (...path: string[]) => string }): string {
+export function chatHtml(options: { cspSource: string; nonce: string; uri: (...path: string[]) => string }): string {
     const { cspSource, nonce, uri } = options;
     const csp = [
         "default-src 'none'",

@@ -7,56 +7,56 @@
 import type { RoutingActivity } from "../../server/protocol";
 
 export type StoredMessage = {
-    role: "user" | "assistant",
-    content: string,
+    role: "user" | "assistant";
+    content: string;
     /** The answer was cut short: stopped by the user, or the server died while it streamed. */
-    interrupted?: "stopped" | "server-stopped",
+    interrupted?: "stopped" | "server-stopped";
     /** What the user attached, by label (the text itself is not kept). */
-    attachments?: string[],
+    attachments?: string[];
     /** Figures of an answer. */
-    meta?: { tokensPerSecond: number, experts: number, trimmed?: string }
+    meta?: { tokensPerSecond: number; experts: number; trimmed?: string };
 };
 
 export type StoredChat = {
-    id: string,
-    title: string,
-    createdAt: number,
-    messages: StoredMessage[],
+    id: string;
+    title: string;
+    createdAt: number;
+    messages: StoredMessage[];
     /** Experts per token for this chat: "auto" or a number (MoE models). */
-    experts: "auto" | number
+    experts: "auto" | number;
 };
 
-export type ContextOptions = { selection: boolean, currentFile: boolean, diagnostics: boolean };
+export type ContextOptions = { selection: boolean; currentFile: boolean; diagnostics: boolean };
 
 export type ViewState = {
-    chat: StoredChat,
-    history: { id: string, title: string, createdAt: number }[],
+    chat: StoredChat;
+    history: { id: string; title: string; createdAt: number }[];
     /** An answer is streaming into the last message. */
-    busy: boolean,
+    busy: boolean;
     /** The model's experts: total per layer (0 when not MoE) and trained count. */
-    model?: { name: string, expertCount: number, trainedK: number },
-    context: ContextOptions,
+    model?: { name: string; expertCount: number; trainedK: number };
+    context: ContextOptions;
     /** What the user would attach now (labels), so they see it before sending. */
-    pendingContext: string[],
-    notice?: string
+    pendingContext: string[];
+    notice?: string;
 };
 
 export type ToWebview =
-    | { type: "state", state: ViewState }
+    | { type: "state"; state: ViewState }
     /** A piece of the streaming answer (the full state follows when it ends), with the experts its tokens used (native runtime). */
-    | { type: "chunk", text: string, routing?: RoutingActivity }
+    | { type: "chunk"; text: string; routing?: RoutingActivity }
     | { type: "focusInput" };
 
 export type FromWebview =
     | { type: "ready" }
-    | { type: "send", text: string }
+    | { type: "send"; text: string }
     | { type: "stop" }
     | { type: "regenerate" }
     | { type: "newChat" }
-    | { type: "openChat", id: string }
-    | { type: "deleteChat", id: string }
-    | { type: "setExperts", experts: "auto" | number }
-    | { type: "setContext", context: ContextOptions }
-    | { type: "copyCode", code: string }
-    | { type: "insertCode", code: string }
-    | { type: "applyCode", code: string, language: string };
+    | { type: "openChat"; id: string }
+    | { type: "deleteChat"; id: string }
+    | { type: "setExperts"; experts: "auto" | number }
+    | { type: "setContext"; context: ContextOptions }
+    | { type: "copyCode"; code: string }
+    | { type: "insertCode"; code: string }
+    | { type: "applyCode"; code: string; language: string };

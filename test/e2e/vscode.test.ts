@@ -21,7 +21,16 @@ const OUT = path.join(ROOT, "test-results", "e2e");
 const PROFILE = path.join(ROOT, ".cache", "e2e-profile");
 const WORKSPACE = path.join(ROOT, ".cache", "e2e-workspace");
 const PORT = 8731;
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync"
+];
 /** The server's process, found by its path inside the installed extension. */
 const SERVER_PROCESS = "moe-pilot.*dist/server.js";
 
@@ -38,25 +47,40 @@ const NETWORK_LOG = path.join(OUT, "..", "e2e-network.strace");
  * and DNS lookups (a UDP connect to the resolver) included. `-f` follows the servers the client
  * starts again after the crash tests. Undefined (and the check skipped) without strace.
  */
-function watchConnections(): { stop(): Promise<{ log: string, attachError?: string }> } | undefined {
+function watchConnections(): { stop(): Promise<{ log: string; attachError?: string }> } | undefined {
     const ps = execFileSync("ps", ["-eo", "pid,args"], { encoding: "utf8" }).split("\n");
-    const pid = (re: RegExp) => ps.find((l) => re.test(l))?.trim().split(/\s+/)[0];
+    const pid = (re: RegExp) =>
+        ps
+            .find((l) => re.test(l))
+            ?.trim()
+            .split(/\s+/)[0];
     const host = pid(/bootstrap-fork --type=extensionHost/);
-    const server = pid(new RegExp(`${PROFILE.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/ext/moe-pilot[^ ]*/dist/server\\.js`));
+    const server = pid(
+        new RegExp(`${PROFILE.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/ext/moe-pilot[^ ]*/dist/server\\.js`)
+    );
     if (!host || !server) throw new Error(`extension host ${host} or server ${server} not found`);
     let strace: ReturnType<typeof spawn>;
     try {
         execFileSync("strace", ["-V"], { stdio: "ignore" });
         // --seccomp-bpf: only connect() stops the traced processes, so tracing costs them nothing else.
-        strace = spawn("strace", ["-f", "--seccomp-bpf", "-qq", "-e", "trace=connect", "-o", NETWORK_LOG, "-p", host, "-p", server], { stdio: ["ignore", "ignore", "pipe"] });
-    } catch { return undefined; }
+        strace = spawn(
+            "strace",
+            ["-f", "--seccomp-bpf", "-qq", "-e", "trace=connect", "-o", NETWORK_LOG, "-p", host, "-p", server],
+            { stdio: ["ignore", "ignore", "pipe"] }
+        );
+    } catch {
+        return undefined;
+    }
     let stderr = "";
-    strace.stderr!.on("data", (d: Buffer) => { stderr += d.toString(); });
+    strace.stderr!.on("data", (d: Buffer) => {
+        stderr += d.toString();
+    });
     const exited = new Promise((resolve) => strace.once("exit", resolve));
     return {
         stop: async () => {
             // Still running at the end, or it never attached (ptrace not allowed, say).
-            if (strace.exitCode !== null) return { log: "", attachError: stderr.trim() || `strace exited with ${strace.exitCode}` };
+            if (strace.exitCode !== null)
+                return { log: "", attachError: stderr.trim() || `strace exited with ${strace.exitCode}` };
             strace.kill("SIGINT");
             await exited;
             return { log: readFileSync(NETWORK_LOG, "utf8") };
@@ -64,23 +88,40 @@ function watchConnections(): { stop(): Promise<{ log: string, attachError?: stri
     };
 }
 let network: ReturnType<typeof watchConnections>;
-const shot = async (name: string) => page.screenshot({ path: path.join(OUT, `${String(++step).padStart(2, "0")}-${name}.png`) });
+const shot = async (name: string) =>
+    page.screenshot({ path: path.join(OUT, `${String(++step).padStart(2, "0")}-${name}.png`) });
 const waitForStatus = (re: RegExp, timeout = 60_000) =>
-    page.waitForFunction((source) => [...document.querySelectorAll(".statusbar-item")].some((e) => new RegExp(source).test(e.textContent ?? "")), re.source, { timeout });
+    page.waitForFunction(
+        (source) =>
+            [...document.querySelectorAll(".statusbar-item")].some((e) => new RegExp(source).test(e.textContent ?? "")),
+        re.source,
+        { timeout }
+    );
 /** The editor's text as shown, without ghost text (an inline suggestion may appear after any typing). */
-const editorText = () => page.locator(".editor-instance .monaco-editor .view-lines").first().evaluate((lines) => {
-    const copy = lines.cloneNode(true) as HTMLElement;
-    for (const ghost of copy.querySelectorAll("[class*='ghost-text']")) ghost.remove();
-    document.body.appendChild(copy); // innerText needs a rendered node
-    const text = copy.innerText;
-    copy.remove();
-    return text.replace(/\u00a0/g, " ");
-});
+const editorText = () =>
+    page
+        .locator(".editor-instance .monaco-editor .view-lines")
+        .first()
+        .evaluate((lines) => {
+            const copy = lines.cloneNode(true) as HTMLElement;
+            for (const ghost of copy.querySelectorAll("[class*='ghost-text']")) ghost.remove();
+            document.body.appendChild(copy); // innerText needs a rendered node
+            const text = copy.innerText;
+            copy.remove();
+            return text.replace(/\u00a0/g, " ");
+        });
 
 /** The chat webview's frame, once its script runs and the extension's state has arrived (the expert choice is filled). */
 async function chatFrame(): Promise<Frame> {
     for (let i = 0; i < 150; i++) {
-        for (const f of page.frames()) if (await f.locator("#experts option").count().catch(() => 0)) return f;
+        for (const f of page.frames())
+            if (
+                await f
+                    .locator("#experts option")
+                    .count()
+                    .catch(() => 0)
+            )
+                return f;
         await page.waitForTimeout(200);
     }
     throw new Error("the chat webview did not appear");
@@ -107,15 +148,26 @@ async function openFile(name: string) {
             await input.fill(name, { timeout: 5_000 });
             break;
         } catch (e) {
-            if (attempt === 3) { await shot(`open-${name}-failed`); throw e; }
+            if (attempt === 3) {
+                await shot(`open-${name}-failed`);
+                throw e;
+            }
             await page.keyboard.press("Escape");
         }
     }
     // The row of the file itself, not of an editor whose title mentions it (a diff, say): move
     // down to it with the keyboard (the list re-renders as results arrive, so no clicking).
-    await page.locator(".quick-input-list .monaco-list-row").filter({ has: page.locator(".label-name", { hasText: exactly(name) }) }).first().waitFor();
+    await page
+        .locator(".quick-input-list .monaco-list-row")
+        .filter({ has: page.locator(".label-name", { hasText: exactly(name) }) })
+        .first()
+        .waitFor();
     for (let i = 0; i < 20; i++) {
-        const focused = await page.locator(".quick-input-list .monaco-list-row.focused .label-name").first().innerText().catch(() => "");
+        const focused = await page
+            .locator(".quick-input-list .monaco-list-row.focused .label-name")
+            .first()
+            .innerText()
+            .catch(() => "");
         if (focused === name) break;
         await page.keyboard.press("ArrowDown");
     }
@@ -132,10 +184,20 @@ async function goToLine(line: number) {
             await page.keyboard.press("Control+g");
             await input.fill(`:${line}`, { timeout: 5_000 });
             await page.keyboard.press("Enter");
-            await page.waitForFunction((n) => [...document.querySelectorAll(".statusbar-item")].some((e) => new RegExp(`^Ln ${n},`).test(e.textContent ?? "")), line, { timeout: 5_000 });
+            await page.waitForFunction(
+                (n) =>
+                    [...document.querySelectorAll(".statusbar-item")].some((e) =>
+                        new RegExp(`^Ln ${n},`).test(e.textContent ?? "")
+                    ),
+                line,
+                { timeout: 5_000 }
+            );
             return;
         } catch (e) {
-            if (attempt === 3) { await shot(`line-${line}-failed`); throw e; }
+            if (attempt === 3) {
+                await shot(`line-${line}-failed`);
+                throw e;
+            }
             await page.keyboard.press("Escape");
         }
     }
@@ -149,15 +211,36 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
         execFileSync("npm", ["run", "--silent", "package"], { cwd: ROOT, stdio: "inherit" });
         rmSync(WORKSPACE, { recursive: true, force: true });
         cpSync(path.join(ROOT, "demo", "workspace"), WORKSPACE, { recursive: true });
-        execFileSync("bash", [path.join(ROOT, "scripts/code-server.sh"), "start", String(PORT), PROFILE, WORKSPACE], { stdio: "inherit" });
+        execFileSync("bash", [path.join(ROOT, "scripts/code-server.sh"), "start", String(PORT), PROFILE, WORKSPACE], {
+            stdio: "inherit"
+        });
         // The user's settings point downloads at the local hub (a mirror, as a company proxy would be) and a fresh folder.
-        hub = await HubServer.start([{ user: "unsloth", repo: "Qwen3-Coder-30B-A3B-Instruct-GGUF", name: "Qwen3-Coder-30B-A3B-Instruct-Q4_K_M.gguf", source: path.join(ROOT, "models", "embedded", "moe-pilot-demo.gguf") }]);
+        hub = await HubServer.start([
+            {
+                user: "unsloth",
+                repo: "Qwen3-Coder-30B-A3B-Instruct-GGUF",
+                name: "Qwen3-Coder-30B-A3B-Instruct-Q4_K_M.gguf",
+                source: path.join(ROOT, "models", "embedded", "moe-pilot-demo.gguf")
+            }
+        ]);
         rmSync(MODELS_DIR, { recursive: true, force: true });
         // Machine-scoped settings: in a remote window (code-server) VS Code reads them from the machine's settings file.
         mkdirSync(path.join(PROFILE, "ud", "Machine"), { recursive: true });
-        writeFileSync(path.join(PROFILE, "ud", "Machine", "settings.json"), JSON.stringify({ "moePilot.models.huggingFaceEndpoint": hub.endpoint, "moePilot.models.directory": MODELS_DIR }, null, 2));
+        writeFileSync(
+            path.join(PROFILE, "ud", "Machine", "settings.json"),
+            JSON.stringify(
+                { "moePilot.models.huggingFaceEndpoint": hub.endpoint, "moePilot.models.directory": MODELS_DIR },
+                null,
+                2
+            )
+        );
         const home = path.join(PROFILE, "chrome-home");
-        browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: CHROMIUM_ARGS, env: { ...process.env, HOME: home, XDG_CONFIG_HOME: `${home}/.config`, XDG_CACHE_HOME: `${home}/.cache` } });
+        browser = await chromium.launch({
+            executablePath: "/usr/bin/chromium",
+            headless: true,
+            args: CHROMIUM_ARGS,
+            env: { ...process.env, HOME: home, XDG_CONFIG_HOME: `${home}/.config`, XDG_CACHE_HOME: `${home}/.cache` }
+        });
         page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
         await page.goto(`http://127.0.0.1:${PORT}/?folder=${WORKSPACE}`);
         await page.waitForSelector(".explorer-folders-view .monaco-list-row", { timeout: 120_000 });
@@ -169,11 +252,17 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
     after(async () => {
         await browser?.close();
         await hub?.close();
-        try { execSync(`kill $(cat ${PROFILE}/code-server.pid)`); } catch { /* already gone */ }
+        try {
+            execSync(`kill $(cat ${PROFILE}/code-server.pid)`);
+        } catch {
+            /* already gone */
+        }
     });
 
     test("desktop VS Code (@vscode/test-electron)", (t) => {
-        t.skip("not run: no desktop VS Code build can be downloaded on this machine (no internet but the npm registry); the steps below run in code-server, VS Code for the browser");
+        t.skip(
+            "not run: no desktop VS Code build can be downloaded on this machine (no internet but the npm registry); the steps below run in code-server, VS Code for the browser"
+        );
     });
 
     test("typing shows a ghost-text completion from the embedded model; Tab accepts it", async () => {
@@ -186,13 +275,23 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
         await shot("ghost-text");
         const before = await editorText();
         await page.keyboard.press("Tab");
-        await page.waitForFunction((n) => (document.querySelector(".editor-instance .monaco-editor .view-lines") as HTMLElement).innerText.length > n, before.length);
+        await page.waitForFunction(
+            (n) =>
+                (document.querySelector(".editor-instance .monaco-editor .view-lines") as HTMLElement).innerText
+                    .length > n,
+            before.length
+        );
         await shot("accepted");
     });
 
     test("the chat panel streams answers about the selection; a code block applies through the diff", async () => {
         await page.keyboard.press("Control+a");
-        await page.locator('.activitybar .action-item a[aria-label^="MoE Pilot"], .activitybar .action-item[aria-label^="MoE Pilot"]').first().click();
+        await page
+            .locator(
+                '.activitybar .action-item a[aria-label^="MoE Pilot"], .activitybar .action-item[aria-label^="MoE Pilot"]'
+            )
+            .first()
+            .click();
         const frame = await chatFrame();
         await frame.locator("#input").fill("What does this code do?");
         await frame.locator("#input").press("Enter");
@@ -203,7 +302,10 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
         assert.ok(answer.trim().length > 0, "an answer arrived");
         assert.match(await frame.locator(".message.user .attachments").last().innerText(), /shapes\.ts:1-/);
         // the packaged extension runs the native MoE runtime: only it reports routing, drawn as the heatmap
-        assert.match(await frame.locator("#routing-legend").textContent() ?? "", /Rows: 4 MoE layers; columns: 8 experts/);
+        assert.match(
+            (await frame.locator("#routing-legend").textContent()) ?? "",
+            /Rows: 4 MoE layers; columns: 8 experts/
+        );
         await shot("chat");
 
         // Ask for code, and apply a code block of the answer: a diff first, applied on Accept.
@@ -214,16 +316,32 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
         await frame.locator("#send:not([hidden])").waitFor({ timeout: 120_000 });
         const before = readFileSync(path.join(WORKSPACE, "shapes.ts"), "utf8");
         await frame.locator(".message.assistant").last().locator('[data-action="apply"]').first().click();
-        const toast = page.locator(".notifications-toasts .notification-toast").filter({ hasText: /Apply from chat: apply the proposed change to shapes\.ts/ }).first();
+        const toast = page
+            .locator(".notifications-toasts .notification-toast")
+            .filter({ hasText: /Apply from chat: apply the proposed change to shapes\.ts/ })
+            .first();
         await toast.waitFor({ timeout: 30_000 });
-        await page.locator(".tabs-container .tab.active").filter({ hasText: /shapes\.ts ↔ proposed/ }).waitFor();
+        await page
+            .locator(".tabs-container .tab.active")
+            .filter({ hasText: /shapes\.ts ↔ proposed/ })
+            .waitFor();
         await shot("chat-apply-diff");
         const editorBefore = await editorText();
         await toast.locator(".monaco-button").filter({ hasText: "Accept" }).click();
-        await page.waitForFunction((text) => (document.querySelector(".editor-instance .monaco-editor .view-lines") as HTMLElement).innerText.replace(/\u00a0/g, " ") !== text, editorBefore);
+        await page.waitForFunction(
+            (text) =>
+                (
+                    document.querySelector(".editor-instance .monaco-editor .view-lines") as HTMLElement
+                ).innerText.replace(/\u00a0/g, " ") !== text,
+            editorBefore
+        );
         await shot("chat-applied");
         await page.keyboard.press("Control+z");
-        assert.equal(readFileSync(path.join(WORKSPACE, "shapes.ts"), "utf8"), before, "nothing is saved without the user");
+        assert.equal(
+            readFileSync(path.join(WORKSPACE, "shapes.ts"), "utf8"),
+            before,
+            "nothing is saved without the user"
+        );
     });
 
     test("Explain from the palette asks in the chat panel", async () => {
@@ -239,7 +357,8 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
     });
 
     test("Edit with instruction: a diff first; Accept applies it; a file changed meanwhile is refused", async () => {
-        const toast = (text: RegExp) => page.locator(".notifications-toasts .notification-toast").filter({ hasText: text }).first();
+        const toast = (text: RegExp) =>
+            page.locator(".notifications-toasts .notification-toast").filter({ hasText: text }).first();
         const proposeEditOfLine = async () => {
             await openFile("stats.py");
             await goToLine(5);
@@ -256,9 +375,18 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
 
         await proposeEditOfLine();
         await shot("edit-diff");
-        await toast(/apply the proposed change/).locator(".monaco-button").filter({ hasText: "Accept" }).click();
+        await toast(/apply the proposed change/)
+            .locator(".monaco-button")
+            .filter({ hasText: "Accept" })
+            .click();
         await openFile("stats.py");
-        await page.waitForFunction((line) => !(document.querySelector(".editor-instance .monaco-editor .view-lines") as HTMLElement).innerText.replace(/\u00a0/g, " ").includes(line), original.trim());
+        await page.waitForFunction(
+            (line) =>
+                !(document.querySelector(".editor-instance .monaco-editor .view-lines") as HTMLElement).innerText
+                    .replace(/\u00a0/g, " ")
+                    .includes(line),
+            original.trim()
+        );
         await shot("edit-applied");
         await page.keyboard.press("Control+z");
 
@@ -266,9 +394,16 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
         await openFile("stats.py");
         await page.keyboard.press("Control+End");
         await page.keyboard.type("# changed meanwhile");
-        await page.waitForFunction(() => (document.querySelector(".editor-instance .monaco-editor .view-lines") as HTMLElement).innerText.replace(/\u00a0/g, " ").includes("# changed meanwhile"));
+        await page.waitForFunction(() =>
+            (document.querySelector(".editor-instance .monaco-editor .view-lines") as HTMLElement).innerText
+                .replace(/\u00a0/g, " ")
+                .includes("# changed meanwhile")
+        );
         const textBefore = await editorText();
-        await toast(/apply the proposed change/).locator(".monaco-button").filter({ hasText: "Accept" }).click();
+        await toast(/apply the proposed change/)
+            .locator(".monaco-button")
+            .filter({ hasText: "Accept" })
+            .click();
         await toast(/changed after this edit was proposed/).waitFor();
         assert.equal(await editorText(), textBefore, "nothing was applied");
         await shot("edit-refused");
@@ -277,7 +412,11 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
     test("changing the completion expert count shows in the status bar", async () => {
         const setExperts = async (label: string) => {
             await palette("MoE Pilot: Set Completion Expert Count");
-            await page.locator(".quick-input-list .monaco-list-row").filter({ has: page.locator(".label-name", { hasText: exactly(label) }) }).first().click();
+            await page
+                .locator(".quick-input-list .monaco-list-row")
+                .filter({ has: page.locator(".label-name", { hasText: exactly(label) }) })
+                .first()
+                .click();
         };
         await setExperts("1");
         await waitForStatus(/k=1\/8/);
@@ -302,7 +441,10 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
         let card = "";
         for (let i = 0; i < 100 && !/Fill-in-the-middle/.test(card); i++) {
             for (const frame of page.frames()) {
-                const text = await frame.locator("body").innerText({ timeout: 1000 }).catch(() => "");
+                const text = await frame
+                    .locator("body")
+                    .innerText({ timeout: 1000 })
+                    .catch(() => "");
                 if (/Fill-in-the-middle/.test(text)) card = text;
             }
             if (!/Fill-in-the-middle/.test(card)) await page.waitForTimeout(100);
@@ -314,37 +456,73 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
         // Close the preview (a webview keeps the keyboard): a read-only report, nothing asks to be saved.
         await page.locator(".tabs-container .tab.active").filter({ hasText: "Model card" }).first().click();
         await page.keyboard.press("Control+W");
-        await page.locator(".tabs-container .tab").filter({ hasText: "Model card" }).first().waitFor({ state: "detached" });
+        await page
+            .locator(".tabs-container .tab")
+            .filter({ hasText: "Model card" })
+            .first()
+            .waitFor({ state: "detached" });
         await page.locator(".editor-instance .monaco-editor .view-lines").first().click();
 
         await palette("Welcome: Open Walkthrough");
-        await page.locator(".quick-input-list .monaco-list-row").filter({ hasText: "Get started with MoE Pilot" }).first().waitFor();
+        await page
+            .locator(".quick-input-list .monaco-list-row")
+            .filter({ hasText: "Get started with MoE Pilot" })
+            .first()
+            .waitFor();
         await page.keyboard.press("Escape");
     });
 
     test("a model downloads from Choose Model: confirmed first, with progress, then loaded", async () => {
         hub.bytesPerSecond = 2 * 2 ** 20; // ~4 s for the 7 MB file: time to see the progress
         await palette("MoE Pilot: Choose Model");
-        await page.locator(".quick-input-list .monaco-list-row").filter({ hasText: "Qwen3-Coder-30B-A3B-Instruct" }).first().click();
-        const dialog = page.locator(".monaco-dialog-box").filter({ hasText: /Download Qwen3-Coder-30B-A3B-Instruct \(.*\) from Hugging Face into/ });
+        await page
+            .locator(".quick-input-list .monaco-list-row")
+            .filter({ hasText: "Qwen3-Coder-30B-A3B-Instruct" })
+            .first()
+            .click();
+        const dialog = page
+            .locator(".monaco-dialog-box")
+            .filter({ hasText: /Download Qwen3-Coder-30B-A3B-Instruct \(.*\) from Hugging Face into/ });
         await dialog.waitFor();
         assert.equal(hub.requests.length, 0, "nothing is fetched before the user confirms");
         await shot("download-confirm");
         await dialog.locator(".monaco-button").filter({ hasText: "Download" }).click();
-        const progress = page.locator(".notifications-toasts .notification-toast").filter({ hasText: /Downloading Qwen3-Coder-30B-A3B-Instruct/ }).first();
+        const progress = page
+            .locator(".notifications-toasts .notification-toast")
+            .filter({ hasText: /Downloading Qwen3-Coder-30B-A3B-Instruct/ })
+            .first();
         await progress.filter({ hasText: /MiB of 7\.1 MiB/ }).waitFor({ timeout: 30_000 });
         await shot("download-progress");
-        await page.locator(".notifications-toasts .notification-toast").filter({ hasText: /Downloaded Qwen3-Coder-30B-A3B-Instruct \(7\.1 MiB\)/ }).first().waitFor({ timeout: 60_000 });
+        await page
+            .locator(".notifications-toasts .notification-toast")
+            .filter({ hasText: /Downloaded Qwen3-Coder-30B-A3B-Instruct \(7\.1 MiB\)/ })
+            .first()
+            .waitFor({ timeout: 60_000 });
         // A machine-overridable setting: in a remote window VS Code writes it to the machine's settings.
-        const modelPath = () => (JSON.parse(readFileSync(path.join(PROFILE, "ud", "Machine", "settings.json"), "utf8")) as Record<string, string>)["moePilot.modelPath"] ?? "";
-        const downloaded = new RegExp(`^${MODELS_DIR.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/.*Qwen3-Coder-30B-A3B-Instruct-Q4_K_M\\.gguf$`);
+        const modelPath = () =>
+            (
+                JSON.parse(readFileSync(path.join(PROFILE, "ud", "Machine", "settings.json"), "utf8")) as Record<
+                    string,
+                    string
+                >
+            )["moePilot.modelPath"] ?? "";
+        const downloaded = new RegExp(
+            `^${MODELS_DIR.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/.*Qwen3-Coder-30B-A3B-Instruct-Q4_K_M\\.gguf$`
+        );
         for (let i = 0; i < 100 && !downloaded.test(modelPath()); i++) await page.waitForTimeout(100);
         assert.match(modelPath(), downloaded, "the downloaded file is the model now");
-        assert.ok(hub.requests.some((r) => /\/resolve\/main\/Qwen3-Coder/.test(r)), "fetched from the configured mirror");
+        assert.ok(
+            hub.requests.some((r) => /\/resolve\/main\/Qwen3-Coder/.test(r)),
+            "fetched from the configured mirror"
+        );
         await waitForStatus(/k=2\/8/); // loaded (the mirror served the demo model's bytes under the registry's name)
         // Back to the embedded model for the rest of the suite.
         await palette("MoE Pilot: Choose Model");
-        await page.locator(".quick-input-list .monaco-list-row").filter({ hasText: "The embedded demo model" }).first().click();
+        await page
+            .locator(".quick-input-list .monaco-list-row")
+            .filter({ hasText: "The embedded demo model" })
+            .first()
+            .click();
         for (let i = 0; i < 100 && modelPath(); i++) await page.waitForTimeout(100);
         assert.equal(modelPath(), "", "the embedded model again");
         await waitForStatus(/k=2\/8/);
@@ -352,7 +530,10 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
 
     test("the server killed mid-answer: the answer is marked interrupted, the chat intact, the server back", async () => {
         const frame = await chatFrame();
-        const count = async (f: Frame) => ({ user: await f.locator(".message.user").count(), assistant: await f.locator(".message.assistant").count() });
+        const count = async (f: Frame) => ({
+            user: await f.locator(".message.user").count(),
+            assistant: await f.locator(".message.assistant").count()
+        });
         const before = await count(frame);
         // The demo model answers in well under a second: stop the server first, so the answer is
         // certainly in progress when it dies. No shell: `pkill -f` would match the shell's own command line.
@@ -361,16 +542,34 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
         await frame.locator("#input").press("Enter");
         await frame.locator(".message.assistant").nth(before.assistant).waitFor(); // the answer being written
         execFileSync("pkill", ["-9", "-f", SERVER_PROCESS]);
-        await frame.locator(".message.assistant").last().locator(".interrupted").filter({ hasText: "Interrupted: the server stopped while answering." }).waitFor({ timeout: 30_000 });
+        await frame
+            .locator(".message.assistant")
+            .last()
+            .locator(".interrupted")
+            .filter({ hasText: "Interrupted: the server stopped while answering." })
+            .waitFor({ timeout: 30_000 });
         await shot("server-killed");
         await waitForStatus(/k=2\/8/);
-        assert.deepEqual(await count(await chatFrame()), { user: before.user + 1, assistant: before.assistant + 1 }, "every earlier message, the question and the interrupted answer are kept");
+        assert.deepEqual(
+            await count(await chatFrame()),
+            { user: before.user + 1, assistant: before.assistant + 1 },
+            "every earlier message, the question and the interrupted answer are kept"
+        );
         await shot("server-back");
     });
 
     test("a crash loop stops restarting, says so once, and its Restart action brings the server back", async () => {
-        const toast = page.locator(".notifications-toasts .notification-toast").filter({ hasText: /crashed \d+ times in a few minutes and was not restarted again/ }).first();
-        const serverGone = () => page.waitForFunction(() => ![...document.querySelectorAll(".statusbar-item")].some((e) => /k=2\/8/.test(e.textContent ?? "")), null, { timeout: 10_000 });
+        const toast = page
+            .locator(".notifications-toasts .notification-toast")
+            .filter({ hasText: /crashed \d+ times in a few minutes and was not restarted again/ })
+            .first();
+        const serverGone = () =>
+            page.waitForFunction(
+                () =>
+                    ![...document.querySelectorAll(".statusbar-item")].some((e) => /k=2\/8/.test(e.textContent ?? "")),
+                null,
+                { timeout: 10_000 }
+            );
 
         // The first crash comes mid-completion: the server is stopped while the editor asks for ghost text.
         await openFile("stats.py");
@@ -395,16 +594,26 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
     });
 
     test("the extension host and the language server opened no network connection in the whole session", async (t) => {
-        if (!network) { t.skip("strace is not installed"); return; }
+        if (!network) {
+            t.skip("strace is not installed");
+            return;
+        }
         const { log, attachError } = await network.stop();
-        if (attachError) { t.skip(`strace could not trace the processes: ${attachError}`); return; }
+        if (attachError) {
+            t.skip(`strace could not trace the processes: ${attachError}`);
+            return;
+        }
         const calls = log.split("\n").filter((l) => /connect\(/.test(l));
         // The restarted servers and the extension host's own local sockets: proof the trace was live.
         assert.ok(calls.length > 0, "strace saw connect() calls");
         // AF_INET/AF_INET6 connections beyond this machine (a DNS lookup shows as one to the resolver).
-        const outgoing = calls.filter((l) => /AF_INET6?/.test(l) && !/inet_addr\("127\.|inet_pton\(AF_INET6, "(::1|::ffff:127\.)/.test(l));
+        const outgoing = calls.filter(
+            (l) => /AF_INET6?/.test(l) && !/inet_addr\("127\.|inet_pton\(AF_INET6, "(::1|::ffff:127\.)/.test(l)
+        );
         assert.deepEqual(outgoing, [], "no connection beyond this machine");
-        console.log(`[figures] e2e network: ${calls.length} connect() calls traced in the extension host and the language server, ${calls.filter((l) => /AF_INET/.test(l)).length} over IP, all to 127.0.0.1`);
+        console.log(
+            `[figures] e2e network: ${calls.length} connect() calls traced in the extension host and the language server, ${calls.filter((l) => /AF_INET/.test(l)).length} over IP, all to 127.0.0.1`
+        );
     });
 });
 
@@ -421,32 +630,67 @@ describe("an untrusted workspace (Restricted Mode)", { timeout: 5 * 60_000 }, ()
         // A cloned repository's settings try to choose the model: a file of its own.
         writeFileSync(path.join(workspace, "evil.gguf"), "not a model: a file the repository chose\n");
         mkdirSync(path.join(workspace, ".vscode"), { recursive: true });
-        writeFileSync(path.join(workspace, ".vscode", "settings.json"), JSON.stringify({ "moePilot.modelPath": path.join(workspace, "evil.gguf") }));
-        execFileSync("bash", [path.join(ROOT, "scripts/code-server.sh"), "start", String(port), profile, workspace, "trust"], { stdio: "inherit" });
+        writeFileSync(
+            path.join(workspace, ".vscode", "settings.json"),
+            JSON.stringify({ "moePilot.modelPath": path.join(workspace, "evil.gguf") })
+        );
+        execFileSync(
+            "bash",
+            [path.join(ROOT, "scripts/code-server.sh"), "start", String(port), profile, workspace, "trust"],
+            { stdio: "inherit" }
+        );
         const home = path.join(profile, "chrome-home");
-        trustBrowser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: CHROMIUM_ARGS, env: { ...process.env, HOME: home, XDG_CONFIG_HOME: `${home}/.config`, XDG_CACHE_HOME: `${home}/.cache` } });
+        trustBrowser = await chromium.launch({
+            executablePath: "/usr/bin/chromium",
+            headless: true,
+            args: CHROMIUM_ARGS,
+            env: { ...process.env, HOME: home, XDG_CONFIG_HOME: `${home}/.config`, XDG_CACHE_HOME: `${home}/.cache` }
+        });
         trustPage = await (await trustBrowser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
         await trustPage.goto(`http://127.0.0.1:${port}/?folder=${workspace}`);
     });
     after(async () => {
         await trustBrowser?.close();
-        try { execSync(`kill $(cat ${profile}/code-server.pid)`); } catch { /* already gone */ }
+        try {
+            execSync(`kill $(cat ${profile}/code-server.pid)`);
+        } catch {
+            /* already gone */
+        }
     });
 
     test("the workspace's model setting is ignored and the user is told; trusting the workspace applies it", async () => {
         // code-server opens the folder in Restricted Mode.
-        await trustPage.locator(".statusbar-item").filter({ hasText: "Restricted Mode" }).first().waitFor({ timeout: 120_000 });
-        const toast = trustPage.locator(".notifications-toasts .notification-toast").filter({ hasText: /this workspace is not trusted, so its settings moePilot\.modelPath are ignored/ }).first();
+        await trustPage
+            .locator(".statusbar-item")
+            .filter({ hasText: "Restricted Mode" })
+            .first()
+            .waitFor({ timeout: 120_000 });
+        const toast = trustPage
+            .locator(".notifications-toasts .notification-toast")
+            .filter({ hasText: /this workspace is not trusted, so its settings moePilot\.modelPath are ignored/ })
+            .first();
         await toast.waitFor({ timeout: 60_000 });
         // The user's settings apply: the embedded model, not the repository's file.
-        await trustPage.waitForFunction(() => [...document.querySelectorAll(".statusbar-item")].some((e) => /k=2\/8/.test(e.textContent ?? "")), null, { timeout: 60_000 });
+        await trustPage.waitForFunction(
+            () => [...document.querySelectorAll(".statusbar-item")].some((e) => /k=2\/8/.test(e.textContent ?? "")),
+            null,
+            { timeout: 60_000 }
+        );
         await trustPage.screenshot({ path: path.join(OUT, "restricted-mode.png") });
 
         await toast.locator(".monaco-button").filter({ hasText: "Manage Workspace Trust" }).click();
         await trustPage.screenshot({ path: path.join(OUT, "trust-editor.png") });
-        await trustPage.locator(".workspace-trust-editor .monaco-button").filter({ hasText: /^Trust/ }).first().click({ timeout: 30_000 });
+        await trustPage
+            .locator(".workspace-trust-editor .monaco-button")
+            .filter({ hasText: /^Trust/ })
+            .first()
+            .click({ timeout: 30_000 });
         // Trusted: the workspace's setting applies now, and that file is refused for what it is.
-        await trustPage.locator(".notifications-toasts .notification-toast").filter({ hasText: /evil\.gguf is not a GGUF model file/ }).first().waitFor({ timeout: 60_000 });
+        await trustPage
+            .locator(".notifications-toasts .notification-toast")
+            .filter({ hasText: /evil\.gguf is not a GGUF model file/ })
+            .first()
+            .waitFor({ timeout: 60_000 });
         await trustPage.screenshot({ path: path.join(OUT, "trusted.png") });
     });
 });

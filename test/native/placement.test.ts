@@ -11,11 +11,14 @@ import { describe, test } from "node:test";
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 const MODEL = path.join(ROOT, "models", "embedded", "moe-pilot-demo.gguf");
 
-type Placement = { accepted: boolean, overridden: string[], unknownBuffer?: string };
+type Placement = { accepted: boolean; overridden: string[]; unknownBuffer?: string };
 
 function place(setting: string, native: "on" | "off" = "on"): Placement {
-    const out = execFileSync(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "placementProbe.ts"), MODEL, setting],
-        { cwd: ROOT, env: { ...process.env, MOE_PILOT_NATIVE: native }, encoding: "utf8" });
+    const out = execFileSync(
+        process.execPath,
+        ["--import", "tsx", path.join(import.meta.dirname, "placementProbe.ts"), MODEL, setting],
+        { cwd: ROOT, env: { ...process.env, MOE_PILOT_NATIVE: native }, encoding: "utf8" }
+    );
     return JSON.parse(out) as Placement;
 }
 

@@ -22,12 +22,17 @@ const tokens = base.tokenize(prompt, true);
 /** Evaluates the whole prompt afresh on the context's sequence; the logits of its last positions. */
 async function lastLogits(sequence: LlamaContextSequence): Promise<number[][]> {
     await sequence.clearHistory();
-    const out = await sequence.controlledEvaluate(tokens.map((t, i) => (i >= tokens.length - LAST_POSITIONS ? [t, { generateNext: { logits: true } }] : t)) as never);
-    return (out as ({ next: { logits: Map<Token, number> } } | undefined)[]).filter((o) => o?.next?.logits)
+    const out = await sequence.controlledEvaluate(
+        tokens.map((t, i) =>
+            i >= tokens.length - LAST_POSITIONS ? [t, { generateNext: { logits: true } }] : t
+        ) as never
+    );
+    return (out as ({ next: { logits: Map<Token, number> } } | undefined)[])
+        .filter((o) => o?.next?.logits)
         .map((o) => [...o!.next.logits.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v));
 }
 
-const results: { k: number, logits: number[][] }[] = [];
+const results: { k: number; logits: number[][] }[] = [];
 let trace: unknown;
 let adaptive: unknown;
 let experts: number[] = [];
@@ -54,7 +59,11 @@ if (native) {
     // The reference: a model instance per count, loaded with the metadata override.
     const arch = base.fileInfo.metadata.general.architecture as string;
     for (const k of counts) {
-        const model: LlamaModel = await llama.loadModel({ modelPath, gpuLayers: 0, metadataOverrides: { [arch]: { expert_used_count: k } } as never });
+        const model: LlamaModel = await llama.loadModel({
+            modelPath,
+            gpuLayers: 0,
+            metadataOverrides: { [arch]: { expert_used_count: k } } as never
+        });
         const context = await model.createContext({ contextSize: 256, threads: 1, sequences: 1 });
         results.push({ k, logits: await lastLogits(context.getSequence()) });
         await context.dispose();
@@ -62,5 +71,7 @@ if (native) {
     }
     experts = counts;
 }
-process.stdout.write(JSON.stringify({ buildType: llama.buildType, native, tokens: [...tokens], experts, results, trace, adaptive }));
+process.stdout.write(
+    JSON.stringify({ buildType: llama.buildType, native, tokens: [...tokens], experts, results, trace, adaptive })
+);
 await llama.dispose();

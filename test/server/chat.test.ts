@@ -15,25 +15,42 @@ describe("chat over LSP", () => {
         client = await TestClient.start({ settings: { modelPath: TEST_MODELS.moe, completion: { debounceMs: 0 } } });
         assert.equal((await client.settled()).state, "ready");
     });
-    after(async () => { if (client) assert.equal(await client.stop(), 0); });
+    after(async () => {
+        if (client) assert.equal(await client.stop(), 0);
+    });
 
     test("the answer streams in order and the chunks add up to the result", async () => {
         const chunks: string[] = [];
-        const result = await client.chat({ ...ask("What does Array.prototype.map do?"), maxTokens: 40 }, (c) => chunks.push(c.text));
+        const result = await client.chat({ ...ask("What does Array.prototype.map do?"), maxTokens: 40 }, (c) =>
+            chunks.push(c.text)
+        );
         assert.ok(chunks.length >= 2, `several chunks (${chunks.length})`);
         assert.equal(chunks.join(""), result.text);
         assert.ok(result.generatedTokens > 0 && result.generatedTokens <= 40);
         assert.equal(result.stopReason === "max-tokens" || result.stopReason === "end-of-turn", true);
         assert.equal(result.k, 2);
-        assert.deepEqual(result.template, { name: "General", fromModel: false }, "no chat template in the model: the general default, said so");
+        assert.deepEqual(
+            result.template,
+            { name: "General", fromModel: false },
+            "no chat template in the model: the general default, said so"
+        );
     });
 
     test("cancelling stops the answer at once and returns what was streamed", async () => {
         const cancel = new CancellationTokenSource();
         const chunks: string[] = [];
         let firstChunk!: () => void;
-        const started = new Promise<void>((r) => { firstChunk = r; });
-        const request = client.chat({ ...ask("Write a long story."), maxTokens: 4000 }, (c) => { chunks.push(c.text); firstChunk(); }, cancel);
+        const started = new Promise<void>((r) => {
+            firstChunk = r;
+        });
+        const request = client.chat(
+            { ...ask("Write a long story."), maxTokens: 4000 },
+            (c) => {
+                chunks.push(c.text);
+                firstChunk();
+            },
+            cancel
+        );
         await started;
         cancel.cancel();
         const result = await request;
@@ -44,10 +61,22 @@ describe("chat over LSP", () => {
 
     test("a second chat waits behind the first", async () => {
         const events: string[] = [];
-        const first = client.chat({ ...ask("first"), maxTokens: 60 }, () => { if (!events.includes("first chunk")) events.push("first chunk"); })
-            .then((r) => { events.push("first done"); return r; });
-        const second = client.chat({ ...ask("second"), maxTokens: 5 }, () => { if (!events.includes("second chunk")) events.push("second chunk"); })
-            .then((r) => { events.push("second done"); return r; });
+        const first = client
+            .chat({ ...ask("first"), maxTokens: 60 }, () => {
+                if (!events.includes("first chunk")) events.push("first chunk");
+            })
+            .then((r) => {
+                events.push("first done");
+                return r;
+            });
+        const second = client
+            .chat({ ...ask("second"), maxTokens: 5 }, () => {
+                if (!events.includes("second chunk")) events.push("second chunk");
+            })
+            .then((r) => {
+                events.push("second done");
+                return r;
+            });
         await Promise.all([first, second]);
         assert.ok(events.indexOf("first done") < events.indexOf("second chunk"), events.join(", "));
     });
@@ -56,8 +85,15 @@ describe("chat over LSP", () => {
         await client.open("file:///w/during-chat.ts", "const answer = ");
         const events: string[] = [];
         let firstChunk!: () => void;
-        const started = new Promise<void>((r) => { firstChunk = r; });
-        const chat = client.chat({ ...ask("long"), maxTokens: 1500 }, () => firstChunk()).then((r) => { events.push("chat done"); return r; });
+        const started = new Promise<void>((r) => {
+            firstChunk = r;
+        });
+        const chat = client
+            .chat({ ...ask("long"), maxTokens: 1500 }, () => firstChunk())
+            .then((r) => {
+                events.push("chat done");
+                return r;
+            });
         await started;
         const completion = await client.complete("file:///w/during-chat.ts", { line: 0, character: 15 });
         events.push("completion done");
@@ -70,8 +106,10 @@ describe("chat over LSP", () => {
     test("context window: old turns are dropped whole and reported", async () => {
         const long = "lorem ipsum dolor sit amet ".repeat(400);
         const messages = [
-            { role: "user" as const, content: long }, { role: "assistant" as const, content: long },
-            { role: "user" as const, content: long }, { role: "assistant" as const, content: long },
+            { role: "user" as const, content: long },
+            { role: "assistant" as const, content: long },
+            { role: "user" as const, content: long },
+            { role: "assistant" as const, content: long },
             { role: "user" as const, content: "and now?" }
         ];
         const result = await client.chat({ messages, maxTokens: 5 });
@@ -80,7 +118,10 @@ describe("chat over LSP", () => {
     });
 
     test("context window: a question too long for the model is refused, not cut", async () => {
-        await assert.rejects(client.chat(ask("word ".repeat(6000))), (e: unknown) => e instanceof ResponseError && /too long for the model's context/.test(e.message));
+        await assert.rejects(
+            client.chat(ask("word ".repeat(6000))),
+            (e: unknown) => e instanceof ResponseError && /too long for the model's context/.test(e.message)
+        );
     });
 
     test("malformed chat requests get clear errors", async () => {

@@ -4,7 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { CancellationTokenSource, type InlineCompletionList, InlineCompletionTriggerKind } from "vscode-languageserver-protocol/node";
+import {
+    CancellationTokenSource,
+    type InlineCompletionList,
+    InlineCompletionTriggerKind
+} from "vscode-languageserver-protocol/node";
 import { StatusRequest, ReloadModelRequest } from "../../server/protocol";
 import { TEST_MODELS, TestClient } from "./lspClient";
 
@@ -17,13 +21,16 @@ const SOURCE = [
     ""
 ].join("\n");
 
-function assertFits(list: InlineCompletionList | null, text: string, position: { line: number, character: number }) {
+function assertFits(list: InlineCompletionList | null, text: string, position: { line: number; character: number }) {
     assert.ok(list, "a completion list");
     const lines = text.split("\n");
     for (const item of list.items) {
         assert.equal(typeof item.insertText, "string");
         const range = item.range!;
-        assert.ok(range.start.line === position.line && range.end.line === position.line, "the range is on the cursor's line");
+        assert.ok(
+            range.start.line === position.line && range.end.line === position.line,
+            "the range is on the cursor's line"
+        );
         assert.ok(range.end.character <= lines[position.line]!.length, "the range ends inside the line");
         assert.deepEqual(range.start, position);
     }
@@ -62,12 +69,18 @@ describe("inline completion over LSP", () => {
 
     test("completions at several positions have ranges that fit the document", async () => {
         await client.open("file:///w/add.ts", SOURCE);
-        for (const position of [{ line: 1, character: 4 }, { line: 4, character: 28 }, { line: 3, character: 0 }, { line: 0, character: 51 }]) {
+        for (const position of [
+            { line: 1, character: 4 },
+            { line: 4, character: 28 },
+            { line: 3, character: 0 },
+            { line: 0, character: 51 }
+        ]) {
             const list = await client.complete("file:///w/add.ts", position);
             assertFits(list, SOURCE, position);
         }
         const midLine = await client.complete("file:///w/add.ts", { line: 4, character: 28 });
-        for (const item of midLine!.items) assert.ok(!String(item.insertText).includes("\n"), "mid-line suggestions are one line");
+        for (const item of midLine!.items)
+            assert.ok(!String(item.insertText).includes("\n"), "mid-line suggestions are one line");
     });
 
     test("incremental edits reach the server, and a typed character reuses the KV cache", async () => {
@@ -80,7 +93,10 @@ describe("inline completion over LSP", () => {
         const logsBefore = client.logs.all.length;
         const list = await client.complete(uri, { line: 1, character: 12 });
         assertFits(list, text, { line: 1, character: 12 });
-        const line = client.logs.all.slice(logsBefore).map((l) => l.message).find((m) => m.includes("prompt tokens evaluated"));
+        const line = client.logs.all
+            .slice(logsBefore)
+            .map((l) => l.message)
+            .find((m) => m.includes("prompt tokens evaluated"));
         assert.ok(line, "the completion ran the model");
         const [evaluated, total] = /(\d+)\/(\d+) prompt tokens evaluated/.exec(line)!.slice(1).map(Number);
         assert.ok(evaluated! < total! / 2, `only the new tokens are evaluated: ${line}`);
@@ -100,7 +116,12 @@ describe("inline completion over LSP", () => {
         const uri = "file:///w/cancel.ts";
         // Long generations on request: many tokens, a generous time budget.
         await client.connection.sendNotification("workspace/didChangeConfiguration", {
-            settings: { moePilot: { modelPath: TEST_MODELS.moe, completion: { debounceMs: 0, maxTokens: 1024, timeBudgetMs: 60000, extraContext: false } } }
+            settings: {
+                moePilot: {
+                    modelPath: TEST_MODELS.moe,
+                    completion: { debounceMs: 0, maxTokens: 1024, timeBudgetMs: 60000, extraContext: false }
+                }
+            }
         });
         await client.open(uri, "// a file with room to write\n");
         const cancel = new CancellationTokenSource();
@@ -109,21 +130,37 @@ describe("inline completion over LSP", () => {
         await started;
         cancel.cancel();
         assert.equal(await request, null, "a cancelled completion answers null");
-        const done = await client.logs.find((l) => l.message.includes("completion cancelled after"), "the cancellation");
+        const done = await client.logs.find(
+            (l) => l.message.includes("completion cancelled after"),
+            "the cancellation"
+        );
         const generated = Number(/after (\d+) generated/.exec(done.message)![1]);
         assert.ok(generated > 0 && generated < 1024, `generation stopped part-way: ${done.message}`);
         // The lane is free again: the next request completes.
         await client.connection.sendNotification("workspace/didChangeConfiguration", {
             settings: { moePilot: { modelPath: TEST_MODELS.moe, completion: { debounceMs: 0 } } }
         });
-        assertFits(await client.complete(uri, { line: 0, character: 5 }), "// a file with room to write\n", { line: 0, character: 5 });
+        assertFits(await client.complete(uri, { line: 0, character: 5 }), "// a file with room to write\n", {
+            line: 0,
+            character: 5
+        });
     });
 
     test("a newer request aborts the one in flight", async () => {
         const uri = "file:///w/newer.ts";
         await client.open(uri, "let value = \n");
-        const first = client.complete(uri, { line: 0, character: 12 }, undefined, InlineCompletionTriggerKind.Automatic);
-        const second = client.complete(uri, { line: 0, character: 4 }, undefined, InlineCompletionTriggerKind.Automatic);
+        const first = client.complete(
+            uri,
+            { line: 0, character: 12 },
+            undefined,
+            InlineCompletionTriggerKind.Automatic
+        );
+        const second = client.complete(
+            uri,
+            { line: 0, character: 4 },
+            undefined,
+            InlineCompletionTriggerKind.Automatic
+        );
         const [a, b] = await Promise.all([first, second]);
         assert.equal(a, null, "the older request was superseded");
         assertFits(b, "let value = \n", { line: 0, character: 4 });
@@ -132,10 +169,21 @@ describe("inline completion over LSP", () => {
     test("two open documents are completed independently, and closing one is fine", async () => {
         await client.open("file:///w/one.py", "def one():\n    return 1\n", "python");
         await client.open("file:///w/two.py", "def two():\n    \n", "python");
-        assertFits(await client.complete("file:///w/two.py", { line: 1, character: 4 }), "def two():\n    \n", { line: 1, character: 4 });
-        assertFits(await client.complete("file:///w/one.py", { line: 1, character: 12 }), "def one():\n    return 1\n", { line: 1, character: 12 });
+        assertFits(await client.complete("file:///w/two.py", { line: 1, character: 4 }), "def two():\n    \n", {
+            line: 1,
+            character: 4
+        });
+        assertFits(
+            await client.complete("file:///w/one.py", { line: 1, character: 12 }),
+            "def one():\n    return 1\n",
+            { line: 1, character: 12 }
+        );
         await client.close("file:///w/one.py");
-        assert.equal(await client.complete("file:///w/one.py", { line: 0, character: 0 }), null, "a closed document has no completions");
+        assert.equal(
+            await client.complete("file:///w/one.py", { line: 0, character: 0 }),
+            null,
+            "a closed document has no completions"
+        );
     });
 
     test("reload loads the model again and reports ready", async () => {
@@ -152,13 +200,33 @@ describe("code actions over LSP", () => {
             const uri = "file:///w/actions.ts";
             await client.open(uri, "const a = 1;\nconst b = a +;\n");
             const range = { start: { line: 0, character: 0 }, end: { line: 1, character: 13 } };
-            const actions = await client.connection.sendRequest("textDocument/codeAction", { textDocument: { uri }, range, context: { diagnostics: [] } }) as { title: string, command: { command: string, arguments: unknown[] } }[];
-            assert.deepEqual(actions.map((a) => a.command.command).sort(), ["moePilot.addDocComment", "moePilot.editSelection", "moePilot.explain", "moePilot.generateTests"]);
+            const actions = (await client.connection.sendRequest("textDocument/codeAction", {
+                textDocument: { uri },
+                range,
+                context: { diagnostics: [] }
+            })) as { title: string; command: { command: string; arguments: unknown[] } }[];
+            assert.deepEqual(actions.map((a) => a.command.command).sort(), [
+                "moePilot.addDocComment",
+                "moePilot.editSelection",
+                "moePilot.explain",
+                "moePilot.generateTests"
+            ]);
             assert.deepEqual(actions[0]!.command.arguments, [uri, range]);
-            const diagnostic = { range: { start: { line: 1, character: 13 }, end: { line: 1, character: 14 } }, message: "Expression expected." };
+            const diagnostic = {
+                range: { start: { line: 1, character: 13 }, end: { line: 1, character: 14 } },
+                message: "Expression expected."
+            };
             const cursor = { start: diagnostic.range.start, end: diagnostic.range.start };
-            const fixes = await client.connection.sendRequest("textDocument/codeAction", { textDocument: { uri }, range: cursor, context: { diagnostics: [diagnostic] } }) as { kind: string, command: { command: string } }[];
-            assert.deepEqual(fixes.map((a) => [a.kind, a.command.command]), [["quickfix", "moePilot.fix"]], "at a cursor on a problem: only the fix");
+            const fixes = (await client.connection.sendRequest("textDocument/codeAction", {
+                textDocument: { uri },
+                range: cursor,
+                context: { diagnostics: [diagnostic] }
+            })) as { kind: string; command: { command: string } }[];
+            assert.deepEqual(
+                fixes.map((a) => [a.kind, a.command.command]),
+                [["quickfix", "moePilot.fix"]],
+                "at a cursor on a problem: only the fix"
+            );
         } finally {
             await client.stop();
         }

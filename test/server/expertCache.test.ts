@@ -13,16 +13,32 @@ const DOC = "file:///w/stats.py";
 const TEXT = "def mean(values):\n    total = 0\n    for value in values:\n        total += value\n    return ";
 const AT = { line: 4, character: 11 };
 
-async function run(budget: "auto" | number): Promise<{ completion: string, chat: string, stats: RoutingStatsResult, logs: string[] }> {
+async function run(
+    budget: "auto" | number
+): Promise<{ completion: string; chat: string; stats: RoutingStatsResult; logs: string[] }> {
     // Next-layer prediction on too (off by default): it must not change results either.
-    const client = await TestClient.start({ settings: { completion: { debounceMs: 0 }, memory: { budget, prefetchNextLayer: true } } });
+    const client = await TestClient.start({
+        settings: { completion: { debounceMs: 0 }, memory: { budget, prefetchNextLayer: true } }
+    });
     try {
         const s = await client.settled();
         assert.equal(s.state, "ready", s.message);
         await client.open(DOC, TEXT, "python");
-        const completion = (await client.complete(DOC, AT))?.items[0]?.insertText as string ?? "";
-        const chat = (await client.chat({ messages: [{ role: "user", content: "Explain this code." }], attachments: [{ kind: "selection", label: "stats.py", text: TEXT }], k: "auto", maxTokens: 32 })).text;
-        return { completion, chat, stats: await client.connection.sendRequest(RoutingStatsRequest.type), logs: client.logs.all.map((l) => l.message) };
+        const completion = ((await client.complete(DOC, AT))?.items[0]?.insertText as string) ?? "";
+        const chat = (
+            await client.chat({
+                messages: [{ role: "user", content: "Explain this code." }],
+                attachments: [{ kind: "selection", label: "stats.py", text: TEXT }],
+                k: "auto",
+                maxTokens: 32
+            })
+        ).text;
+        return {
+            completion,
+            chat,
+            stats: await client.connection.sendRequest(RoutingStatsRequest.type),
+            logs: client.logs.all.map((l) => l.message)
+        };
     } finally {
         await client.stop();
     }
@@ -43,8 +59,14 @@ describe("expert cache", () => {
         assert.ok(c.hitRate !== undefined && c.hitRate > 0 && c.hitRate <= 1, `hit rate ${c.hitRate}`);
         assert.ok((c.pinnedBytes ?? 0) > 0);
         // Next-layer prediction: each layer's input through the next layer's router, prefetched a layer early.
-        assert.ok(c.predictedShare !== undefined && c.predictedShare > 0 && c.predictedShare <= 1, `predicted a layer ahead: ${c.predictedShare}`);
-        assert.ok(withCache.logs.some((l) => /expert cache on: .* of 8 experts pinned per layer/.test(l)), "the log says so");
+        assert.ok(
+            c.predictedShare !== undefined && c.predictedShare > 0 && c.predictedShare <= 1,
+            `predicted a layer ahead: ${c.predictedShare}`
+        );
+        assert.ok(
+            withCache.logs.some((l) => /expert cache on: .* of 8 experts pinned per layer/.test(l)),
+            "the log says so"
+        );
         assert.ok(!withCache.logs.some((l) => /expert prefetch:/.test(l)), "prefetch attached to every context");
     });
 

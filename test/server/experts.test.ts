@@ -12,17 +12,22 @@ import { TestClient } from "./lspClient";
 const DOC = "file:///w/sum.py";
 const TEXT = "def total(values):\n    result = 0\n    for value in values:\n        ";
 const AT = { line: 3, character: 8 };
-const ask = (experts: "auto" | number) => ({ messages: [{ role: "user" as const, content: "What does this code do?" }], attachments: [{ kind: "selection" as const, label: "sum.py:1-4", text: TEXT }], k: experts, maxTokens: 24 });
+const ask = (experts: "auto" | number) => ({
+    messages: [{ role: "user" as const, content: "What does this code do?" }],
+    attachments: [{ kind: "selection" as const, label: "sum.py:1-4", text: TEXT }],
+    k: experts,
+    maxTokens: 24
+});
 
 type Session = {
-    modes: (StatusParams["expertMode"])[],
-    reloads: number,
-    completions: Record<string, string>,
-    chats: Record<string, { text: string, experts: number }>,
-    loadedLines: number,
+    modes: StatusParams["expertMode"][];
+    reloads: number;
+    completions: Record<string, string>;
+    chats: Record<string, { text: string; experts: number }>;
+    loadedLines: number;
     /** Tokens per layer in the chat chunks' routing, per chat; and the statistics at the end. */
-    chunkRouting: Record<string, number[][]>,
-    stats: RoutingStatsResult
+    chunkRouting: Record<string, number[][]>;
+    stats: RoutingStatsResult;
 };
 
 async function session(env: NodeJS.ProcessEnv): Promise<Session> {
@@ -32,11 +37,16 @@ async function session(env: NodeJS.ProcessEnv): Promise<Session> {
         assert.equal(first.state, "ready", first.message);
         const modes = [first.expertMode];
         await client.open(DOC, TEXT, "python");
-        const complete = async () => (await client.complete(DOC, AT))?.items[0]?.insertText as string ?? "";
+        const complete = async () => ((await client.complete(DOC, AT))?.items[0]?.insertText as string) ?? "";
         const setExperts = async (experts: number) => {
             const seen = client.status.all.length;
-            await client.connection.sendNotification("workspace/didChangeConfiguration", { settings: { moePilot: { completion: { debounceMs: 0, experts } } } });
-            const s = await client.status.next((x) => x.state === "ready" && x.completionK === experts && client.status.all.indexOf(x) >= seen, `completion k=${experts}`);
+            await client.connection.sendNotification("workspace/didChangeConfiguration", {
+                settings: { moePilot: { completion: { debounceMs: 0, experts } } }
+            });
+            const s = await client.status.next(
+                (x) => x.state === "ready" && x.completionK === experts && client.status.all.indexOf(x) >= seen,
+                `completion k=${experts}`
+            );
             modes.push(s.expertMode);
         };
         const completions: Record<string, string> = {};
@@ -49,12 +59,19 @@ async function session(env: NodeJS.ProcessEnv): Promise<Session> {
         const chunkRouting: Session["chunkRouting"] = {};
         for (const k of [1, 8, "auto"] as const) {
             const sum: number[][] = [];
-            const r = await client.chat(ask(k), (chunk) => chunk.routing?.layers.forEach((l, i) => { sum[i] = l.map((n, e) => n + (sum[i]?.[e] ?? 0)); }));
+            const r = await client.chat(ask(k), (chunk) =>
+                chunk.routing?.layers.forEach((l, i) => {
+                    sum[i] = l.map((n, e) => n + (sum[i]?.[e] ?? 0));
+                })
+            );
             chats[String(k)] = { text: r.text, experts: r.k };
             chunkRouting[String(k)] = sum;
         }
         return {
-            modes, completions, chats, chunkRouting,
+            modes,
+            completions,
+            chats,
+            chunkRouting,
             stats: await client.connection.sendRequest(RoutingStatsRequest.type),
             reloads: client.status.all.filter((s) => s.state === "loading").length - 1,
             loadedLines: client.logs.all.filter((l) => /\bloaded .*moe-pilot-demo\.gguf/.test(l.message)).length
@@ -72,17 +89,28 @@ describe("expert counts per workload", () => {
         assert.deepEqual(native.modes, ["native", "native", "native"]);
         assert.equal(native.reloads, 0, "changing the completion k did not load the model again");
         assert.equal(native.completions.k2again, native.completions.k2, "back at k=2, the k=2 completion again");
-        assert.deepEqual(Object.values(native.chats).map((c) => c.experts), [1, 8, 2], "each chat ran at its own k; auto is the trained 2");
+        assert.deepEqual(
+            Object.values(native.chats).map((c) => c.experts),
+            [1, 8, 2],
+            "each chat ran at its own k; auto is the trained 2"
+        );
         for (const c of Object.values(native.chats)) assert.ok(c.text.length > 0);
     });
 
     test("native runtime: the chat streams which experts each piece went through; statistics per workload", () => {
         // every answer token after the first went through each of the 4 layers with k experts
-        for (const [key, k] of [["1", 1], ["8", 8], ["auto", 2]] as const) {
+        for (const [key, k] of [
+            ["1", 1],
+            ["8", 8],
+            ["auto", 2]
+        ] as const) {
             const layers = native.chunkRouting[key]!;
             assert.equal(layers.length, 4, `chat k=${key}: 4 MoE layers`);
             const perLayer = layers.map((l) => l.reduce((a, b) => a + b, 0));
-            assert.ok(perLayer[0]! > 0 && perLayer.every((n) => n === perLayer[0]), `chat k=${key}: the same tokens in every layer (${perLayer})`);
+            assert.ok(
+                perLayer[0]! > 0 && perLayer.every((n) => n === perLayer[0]),
+                `chat k=${key}: the same tokens in every layer (${perLayer})`
+            );
             assert.equal(perLayer[0]! % k, 0, `chat k=${key}: k experts per token`);
         }
         const { stats } = native;
@@ -91,7 +119,10 @@ describe("expert counts per workload", () => {
         for (const workload of [stats.completion!, stats.chat!]) {
             assert.ok(workload.tokens > 0);
             assert.equal(workload.droppedRows, 0);
-            assert.deepEqual(workload.layers.map((l) => l.layer), [0, 1, 2, 3]);
+            assert.deepEqual(
+                workload.layers.map((l) => l.layer),
+                [0, 1, 2, 3]
+            );
             for (const l of workload.layers) {
                 assert.ok(l.loadEntropyBits > 0 && l.loadEntropyBits <= 3, `entropy ${l.loadEntropyBits}`);
                 assert.ok(l.previousTokenOverlap! >= 0 && l.previousTokenOverlap! <= 1);

@@ -10,18 +10,29 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { ROOT, SERVER } from "./lspClient";
 
-type Message = { id?: number | string | null, method?: string, result?: unknown, error?: { code: number, message: string }, params?: unknown };
+type Message = {
+    id?: number | string | null;
+    method?: string;
+    result?: unknown;
+    error?: { code: number; message: string };
+    params?: unknown;
+};
 
 /** A bare JSON-RPC peer over the server's stdio: frames in, frames out, nothing validated. */
 class RawPeer {
     private buffer = Buffer.alloc(0);
     readonly received: Message[] = [];
-    private waiters: { match: (m: Message) => boolean, resolve: (m: Message) => void }[] = [];
+    private waiters: { match: (m: Message) => boolean; resolve: (m: Message) => void }[] = [];
     exited: number | null | undefined;
 
     constructor(readonly child: ChildProcess) {
-        child.stdout!.on("data", (d: Buffer) => { this.buffer = Buffer.concat([this.buffer, d]); this.parse(); });
-        child.once("exit", (code) => { this.exited = code; });
+        child.stdout!.on("data", (d: Buffer) => {
+            this.buffer = Buffer.concat([this.buffer, d]);
+            this.parse();
+        });
+        child.once("exit", (code) => {
+            this.exited = code;
+        });
     }
 
     private parse() {
@@ -42,17 +53,27 @@ class RawPeer {
 
     sendRaw(body: Buffer | string, header?: string) {
         const bytes = typeof body === "string" ? Buffer.from(body) : body;
-        this.child.stdin!.write(Buffer.concat([Buffer.from(header ?? `Content-Length: ${bytes.length}\r\n\r\n`), bytes]));
+        this.child.stdin!.write(
+            Buffer.concat([Buffer.from(header ?? `Content-Length: ${bytes.length}\r\n\r\n`), bytes])
+        );
     }
 
-    send(message: object) { this.sendRaw(JSON.stringify(message)); }
+    send(message: object) {
+        this.sendRaw(JSON.stringify(message));
+    }
 
     wait(match: (m: Message) => boolean, what: string, timeoutMs = 60_000): Promise<Message> {
         const seen = this.received.find(match);
         if (seen) return Promise.resolve(seen);
         return new Promise((resolve, reject) => {
             const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
-            this.waiters.push({ match, resolve: (m) => { clearTimeout(timer); resolve(m); } });
+            this.waiters.push({
+                match,
+                resolve: (m) => {
+                    clearTimeout(timer);
+                    resolve(m);
+                }
+            });
         });
     }
 
@@ -73,22 +94,47 @@ const REQUESTS: [string, unknown][] = [
     ["textDocument/inlineCompletion", null],
     ["textDocument/inlineCompletion", "a string"],
     ["textDocument/inlineCompletion", { textDocument: { uri: DOC }, position: "3:4", context: { triggerKind: 1 } }],
-    ["textDocument/inlineCompletion", { textDocument: { uri: DOC }, position: pos(-1, -1), context: { triggerKind: 1 } }],
-    ["textDocument/inlineCompletion", { textDocument: { uri: DOC }, position: pos(1e9, 1e9), context: { triggerKind: 1 } }],
-    ["textDocument/inlineCompletion", { textDocument: { uri: DOC }, position: pos(0.5, NaN), context: { triggerKind: 1 } }],
-    ["textDocument/inlineCompletion", { textDocument: { uri: "file:///not/open.ts" }, position: pos(0, 0), context: { triggerKind: 1 } }],
+    [
+        "textDocument/inlineCompletion",
+        { textDocument: { uri: DOC }, position: pos(-1, -1), context: { triggerKind: 1 } }
+    ],
+    [
+        "textDocument/inlineCompletion",
+        { textDocument: { uri: DOC }, position: pos(1e9, 1e9), context: { triggerKind: 1 } }
+    ],
+    [
+        "textDocument/inlineCompletion",
+        { textDocument: { uri: DOC }, position: pos(0.5, NaN), context: { triggerKind: 1 } }
+    ],
+    [
+        "textDocument/inlineCompletion",
+        { textDocument: { uri: "file:///not/open.ts" }, position: pos(0, 0), context: { triggerKind: 1 } }
+    ],
     ["textDocument/inlineCompletion", { textDocument: {}, position: pos(0, 0) }],
     ["textDocument/inlineCompletion", { textDocument: { uri: 42 }, position: pos(0, 0), context: null }],
     ["moePilot/chat/send", null],
     ["moePilot/chat/send", { messages: "hello" }],
     ["moePilot/chat/send", { messages: [{ role: "system", content: 5 }], experts: "lots", maxTokens: -1 }],
-    ["moePilot/chat/send", { messages: [{ role: "user", content: "hi" }], experts: 1e9, maxTokens: 1e12, attachments: "none" }],
-    ["moePilot/chat/send", { messages: [{ role: "user", content: "hi" }], attachments: [{ kind: "file", label: 3, text: null }], maxTokens: 2 }],
+    [
+        "moePilot/chat/send",
+        { messages: [{ role: "user", content: "hi" }], experts: 1e9, maxTokens: 1e12, attachments: "none" }
+    ],
+    [
+        "moePilot/chat/send",
+        {
+            messages: [{ role: "user", content: "hi" }],
+            attachments: [{ kind: "file", label: 3, text: null }],
+            maxTokens: 2
+        }
+    ],
     ["moePilot/chat/send", { messages: [], maxTokens: 2 }],
     ["moePilot/routing/stats", { unexpected: true }],
     ["moePilot/status", [1, 2, 3]],
     ["moePilot/model/reload", "now"],
-    ["textDocument/codeAction", { textDocument: { uri: DOC }, range: { start: pos(5, 0), end: pos(-3, 2) }, context: { diagnostics: "x" } }],
+    [
+        "textDocument/codeAction",
+        { textDocument: { uri: DOC }, range: { start: pos(5, 0), end: pos(-3, 2) }, context: { diagnostics: "x" } }
+    ],
     ["textDocument/codeAction", null],
     ["workspace/executeCommand", { command: "rm -rf /", arguments: [] }],
     ["no/such/method", {}],
@@ -99,11 +145,32 @@ const REQUESTS: [string, unknown][] = [
 const NOTIFICATIONS: [string, unknown][] = [
     ["textDocument/didOpen", { textDocument: { uri: DOC, languageId: "typescript", version: "one", text: 12 } }],
     ["textDocument/didOpen", null],
-    ["textDocument/didChange", { textDocument: { uri: DOC, version: 2 }, contentChanges: [{ range: { start: pos(100, 100), end: pos(0, 0) }, text: "x" }] }],
-    ["textDocument/didChange", { textDocument: { uri: "file:///never/opened.ts", version: 2 }, contentChanges: [{ text: "x" }] }],
+    [
+        "textDocument/didChange",
+        {
+            textDocument: { uri: DOC, version: 2 },
+            contentChanges: [{ range: { start: pos(100, 100), end: pos(0, 0) }, text: "x" }]
+        }
+    ],
+    [
+        "textDocument/didChange",
+        { textDocument: { uri: "file:///never/opened.ts", version: 2 }, contentChanges: [{ text: "x" }] }
+    ],
     ["textDocument/didChange", { textDocument: { uri: DOC }, contentChanges: "all of it" }],
     ["textDocument/didClose", { textDocument: { uri: "file:///never/opened.ts" } }],
-    ["workspace/didChangeConfiguration", { settings: { moePilot: { threads: "many", contextSize: -5, completion: { maxTokens: 1e9, experts: "x" }, memory: { budget: -1 } } } }],
+    [
+        "workspace/didChangeConfiguration",
+        {
+            settings: {
+                moePilot: {
+                    threads: "many",
+                    contextSize: -5,
+                    completion: { maxTokens: 1e9, experts: "x" },
+                    memory: { budget: -1 }
+                }
+            }
+        }
+    ],
     ["workspace/didChangeConfiguration", null],
     ["$/cancelRequest", { id: "nothing" }],
     ["$/setTrace", { value: 17 }],
@@ -128,7 +195,9 @@ describe("hostile input to the language server", { timeout: 5 * 60_000 }, () => 
 
     before(() => {
         const child = spawn(process.execPath, [SERVER, "--stdio"], { stdio: ["pipe", "pipe", "pipe"] });
-        child.stderr!.on("data", (d: Buffer) => { if (process.env.FUZZ_DEBUG) process.stderr.write(d); });
+        child.stderr!.on("data", (d: Buffer) => {
+            if (process.env.FUZZ_DEBUG) process.stderr.write(d);
+        });
         peer = new RawPeer(child);
     });
 
@@ -148,23 +217,64 @@ describe("hostile input to the language server", { timeout: 5 * 60_000 }, () => 
 
     test("after initialize: every malformed request is answered, notifications and garbage are survived", async () => {
         const init = await peer.request("initialize", {
-            processId: process.pid, rootUri: null, capabilities: { window: { workDoneProgress: true }, textDocument: { inlineCompletion: {} } },
+            processId: process.pid,
+            rootUri: null,
+            capabilities: { window: { workDoneProgress: true }, textDocument: { inlineCompletion: {} } },
             initializationOptions: { extensionRoot: ROOT, settings: { completion: { debounceMs: 0 } } }
         });
         assert.ok(init.result, init.error?.message);
         peer.send({ jsonrpc: "2.0", method: "initialized", params: {} });
-        await peer.wait((m) => m.method === "moePilot/status/changed" && (m.params as { state: string }).state === "ready", "the model to load");
-        peer.send({ jsonrpc: "2.0", method: "textDocument/didOpen", params: { textDocument: { uri: DOC, languageId: "typescript", version: 1, text: "export function add(a: number, b: number) {\n    return " } } });
+        await peer.wait(
+            (m) => m.method === "moePilot/status/changed" && (m.params as { state: string }).state === "ready",
+            "the model to load"
+        );
+        peer.send({
+            jsonrpc: "2.0",
+            method: "textDocument/didOpen",
+            params: {
+                textDocument: {
+                    uri: DOC,
+                    languageId: "typescript",
+                    version: 1,
+                    text: "export function add(a: number, b: number) {\n    return "
+                }
+            }
+        });
 
-        for (const [method, params] of NOTIFICATIONS) { peer.send({ jsonrpc: "2.0", method, params }); cases++; }
-        for (const body of GARBAGE) { peer.sendRaw(body); cases++; }
+        for (const [method, params] of NOTIFICATIONS) {
+            peer.send({ jsonrpc: "2.0", method, params });
+            cases++;
+        }
+        for (const body of GARBAGE) {
+            peer.sendRaw(body);
+            cases++;
+        }
         // a 16 MB document, changed and closed
         const huge = "x".repeat(16 << 20);
-        peer.send({ jsonrpc: "2.0", method: "textDocument/didOpen", params: { textDocument: { uri: "file:///fuzz/huge.txt", languageId: "plaintext", version: 1, text: huge } } });
-        peer.send({ jsonrpc: "2.0", method: "textDocument/didChange", params: { textDocument: { uri: "file:///fuzz/huge.txt", version: 2 }, contentChanges: [{ range: { start: pos(0, 5), end: pos(0, 6) }, text: "\n".repeat(1000) }] } });
-        const hugeCompletion = await peer.request("textDocument/inlineCompletion", { textDocument: { uri: "file:///fuzz/huge.txt" }, position: pos(500, 0), context: { triggerKind: 1 } });
+        peer.send({
+            jsonrpc: "2.0",
+            method: "textDocument/didOpen",
+            params: { textDocument: { uri: "file:///fuzz/huge.txt", languageId: "plaintext", version: 1, text: huge } }
+        });
+        peer.send({
+            jsonrpc: "2.0",
+            method: "textDocument/didChange",
+            params: {
+                textDocument: { uri: "file:///fuzz/huge.txt", version: 2 },
+                contentChanges: [{ range: { start: pos(0, 5), end: pos(0, 6) }, text: "\n".repeat(1000) }]
+            }
+        });
+        const hugeCompletion = await peer.request("textDocument/inlineCompletion", {
+            textDocument: { uri: "file:///fuzz/huge.txt" },
+            position: pos(500, 0),
+            context: { triggerKind: 1 }
+        });
         assert.ok(!hugeCompletion.error || hugeCompletion.error.code !== undefined);
-        peer.send({ jsonrpc: "2.0", method: "textDocument/didClose", params: { textDocument: { uri: "file:///fuzz/huge.txt" } } });
+        peer.send({
+            jsonrpc: "2.0",
+            method: "textDocument/didClose",
+            params: { textDocument: { uri: "file:///fuzz/huge.txt" } }
+        });
         cases += 4;
 
         let errors = 0;
@@ -177,7 +287,10 @@ describe("hostile input to the language server", { timeout: 5 * 60_000 }, () => 
                 assert.equal(typeof r.error.message, "string");
             }
         }
-        assert.ok(errors >= REQUESTS.length / 3, `only ${errors} of ${REQUESTS.length} malformed requests were refused`);
+        assert.ok(
+            errors >= REQUESTS.length / 3,
+            `only ${errors} of ${REQUESTS.length} malformed requests were refused`
+        );
         const unknown = await peer.request("no/such/method", {});
         assert.equal(unknown.error?.code, -32601, "an unknown method is MethodNotFound");
         assert.equal(peer.exited, undefined, "the server is still running");
@@ -191,10 +304,32 @@ describe("hostile input to the language server", { timeout: 5 * 60_000 }, () => 
             await new Promise((r) => setTimeout(r, 200));
         }
         const fresh = "file:///fuzz/fresh.ts";
-        peer.send({ jsonrpc: "2.0", method: "textDocument/didOpen", params: { textDocument: { uri: fresh, languageId: "typescript", version: 1, text: "export function add(a: number, b: number) {\n    return " } } });
-        const r = await peer.request("textDocument/inlineCompletion", { textDocument: { uri: fresh }, position: pos(1, 11), context: { triggerKind: 1 } });
+        peer.send({
+            jsonrpc: "2.0",
+            method: "textDocument/didOpen",
+            params: {
+                textDocument: {
+                    uri: fresh,
+                    languageId: "typescript",
+                    version: 1,
+                    text: "export function add(a: number, b: number) {\n    return "
+                }
+            }
+        });
+        const r = await peer.request("textDocument/inlineCompletion", {
+            textDocument: { uri: fresh },
+            position: pos(1, 11),
+            context: { triggerKind: 1 }
+        });
         assert.equal(r.error, undefined, r.error?.message);
-        if (process.env.FUZZ_DEBUG) console.log(peer.received.filter((m) => m.method === "window/logMessage").slice(-15).map((m) => (m.params as { message: string }).message).join("\n"));
+        if (process.env.FUZZ_DEBUG)
+            console.log(
+                peer.received
+                    .filter((m) => m.method === "window/logMessage")
+                    .slice(-15)
+                    .map((m) => (m.params as { message: string }).message)
+                    .join("\n")
+            );
         assert.ok(Array.isArray((r.result as { items: unknown[] }).items));
         const shutdown = await peer.request("shutdown", null);
         assert.equal(shutdown.error, undefined);

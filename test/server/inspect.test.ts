@@ -21,21 +21,31 @@ describe("model inspection and cards", () => {
     let client: TestClient;
     const inspect = (file: string) => client.connection.sendRequest(InspectModelRequest.type, { path: file });
     const refusal = async (file: string): Promise<ResponseError<{ problem: string }>> => {
-        const e = await inspect(file).then(() => undefined, (err: unknown) => err);
+        const e = await inspect(file).then(
+            () => undefined,
+            (err: unknown) => err
+        );
         assert.ok(e instanceof ResponseError, `refused: ${file}`);
         return e as ResponseError<{ problem: string }>;
     };
     async function use(settings: object): Promise<StatusParams> {
         const seen = client.status.all.length;
-        await client.connection.sendNotification("workspace/didChangeConfiguration", { settings: { moePilot: settings } });
-        return client.status.next((s) => (s.state === "ready" || s.state === "error") && client.status.all.indexOf(s) >= seen, "the load");
+        await client.connection.sendNotification("workspace/didChangeConfiguration", {
+            settings: { moePilot: settings }
+        });
+        return client.status.next(
+            (s) => (s.state === "ready" || s.state === "error") && client.status.all.indexOf(s) >= seen,
+            "the load"
+        );
     }
 
     before(async () => {
         client = await TestClient.start({ settings: { completion: { debounceMs: 0 } } });
         assert.equal((await client.settled()).state, "ready");
     });
-    after(async () => { if (client) assert.equal(await client.stop(), 0); });
+    after(async () => {
+        if (client) assert.equal(await client.stop(), 0);
+    });
 
     test("the embedded model: a MoE with its own FIM tokens, no chat template, and its memory need", async () => {
         const card: ModelCard = await inspect(EMBEDDED);
@@ -74,21 +84,31 @@ describe("model inspection and cards", () => {
 
         // The same bytes under an architecture name llama.cpp has never heard of (same length, so the file stays valid).
         const alien = path.join(dir, "alien.gguf");
-        writeFileSync(alien, Buffer.from(readFileSync(EMBEDDED).toString("latin1").replaceAll("qwen3moe", "zorb9moe"), "latin1"));
+        writeFileSync(
+            alien,
+            Buffer.from(readFileSync(EMBEDDED).toString("latin1").replaceAll("qwen3moe", "zorb9moe"), "latin1")
+        );
         const e3 = await refusal(alien);
         assert.equal(e3.data?.problem, "unsupported-architecture");
         assert.match(e3.message, /uses the "zorb9moe" architecture, which the bundled llama\.cpp does not support/);
 
         const part2 = path.join(dir, "big-00002-of-00003.gguf");
         writeFileSync(part2, "GGUF");
-        assert.match((await refusal(part2)).message, /later part of a split model: choose its first part, big-00001-of-00003\.gguf/);
+        assert.match(
+            (await refusal(part2)).message,
+            /later part of a split model: choose its first part, big-00001-of-00003\.gguf/
+        );
         const part1 = path.join(dir, "big-00001-of-00003.gguf");
         writeFileSync(part1, "GGUF");
         assert.match((await refusal(part1)).message, /split into 3 files, and big-00003-of-00003\.gguf is missing/);
     });
 
     test("a chat model beside the completion model; refused with a clear warning when both do not fit the memory budget", async () => {
-        const both = await use({ modelPath: TEST_MODELS.moe, chat: { modelPath: TEST_MODELS.dense }, memory: { budget: "auto" } });
+        const both = await use({
+            modelPath: TEST_MODELS.moe,
+            chat: { modelPath: TEST_MODELS.dense },
+            memory: { budget: "auto" }
+        });
         assert.equal(both.state, "ready", both.message);
         assert.equal(both.model?.chat?.path, TEST_MODELS.dense);
         assert.equal(both.model?.chat?.isMoe, false);
@@ -99,7 +119,10 @@ describe("model inspection and cards", () => {
         const answer = await client.chat({ messages: [{ role: "user", content: "def add(a, b):" }], maxTokens: 8 });
         assert.equal(answer.k, 0, "the dense chat model answered");
 
-        const warned = client.messages.next((m) => m.type === 2 && /do not fit in memory together/.test(m.message), "the memory warning");
+        const warned = client.messages.next(
+            (m) => m.type === 2 && /do not fit in memory together/.test(m.message),
+            "the memory warning"
+        );
         const tight = await use({ memory: { budget: 12 } });
         assert.equal(tight.state, "ready");
         assert.equal(tight.model?.chat, undefined, "chat runs on the completion model");

@@ -25,34 +25,57 @@ function descendants(pid: number): number[] {
         try {
             const ppid = Number(/PPid:\s+(\d+)/.exec(readFileSync(`/proc/${entry}/status`, "utf8"))?.[1]);
             if (ppid === pid) out.push(Number(entry), ...descendants(Number(entry)));
-        } catch { /* gone meanwhile */ }
+        } catch {
+            /* gone meanwhile */
+        }
     }
     return out;
 }
 
-const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/State:\s+Z/.test(readFileSync(`/proc/${pid}/status`, "utf8"));
-const exitOf = (child: ChildProcess) => new Promise<number | null>((resolve) => child.exitCode !== null ? resolve(child.exitCode) : child.once("exit", (code) => resolve(code)));
+const alive = (pid: number) =>
+    existsSync(`/proc/${pid}`) && !/State:\s+Z/.test(readFileSync(`/proc/${pid}/status`, "utf8"));
+const exitOf = (child: ChildProcess) =>
+    new Promise<number | null>((resolve) =>
+        child.exitCode !== null ? resolve(child.exitCode) : child.once("exit", (code) => resolve(code))
+    );
 
 describe("server lifecycle and privacy", { timeout: 5 * 60_000 }, () => {
     test("a whole session attempts no network connection", async () => {
         const log = path.join(mkdtempSync(path.join(os.tmpdir(), "moe-pilot-net-")), "network.jsonl");
         const client = await TestClient.start({ settings: { completion: { debounceMs: 0 } } }, undefined, {
-            NODE_OPTIONS: `--require ${path.join(import.meta.dirname, "fixtures", "recordNetwork.cjs")}`, MOE_PILOT_NETWORK_LOG: log
+            NODE_OPTIONS: `--require ${path.join(import.meta.dirname, "fixtures", "recordNetwork.cjs")}`,
+            MOE_PILOT_NETWORK_LOG: log
         });
         try {
             assert.equal((await client.settled()).state, "ready");
             await client.open(DOC, TEXT, "python");
             assert.ok((await client.complete(DOC, { line: 1, character: 11 }))?.items.length !== undefined);
-            await client.chat({ messages: [{ role: "user", content: "What does add do?" }], attachments: [], k: "auto", maxTokens: 16 });
+            await client.chat({
+                messages: [{ role: "user", content: "What does add do?" }],
+                attachments: [],
+                k: "auto",
+                maxTokens: 16
+            });
             await client.connection.sendRequest(RoutingStatsRequest.type);
         } finally {
             await client.stop();
         }
-        assert.ok(!existsSync(log) || readFileSync(log, "utf8").trim() === "", `network attempts: ${existsSync(log) ? readFileSync(log, "utf8") : ""}`);
+        assert.ok(
+            !existsSync(log) || readFileSync(log, "utf8").trim() === "",
+            `network attempts: ${existsSync(log) ? readFileSync(log, "utf8") : ""}`
+        );
         // and the recorder does record: a connection attempt in a process with it preloaded shows up
-        const probe = spawn(process.execPath, ["-e", "require('node:net').connect(80, 'example.invalid').on('error', () => {})"], {
-            env: { ...process.env, NODE_OPTIONS: `--require ${path.join(import.meta.dirname, "fixtures", "recordNetwork.cjs")}`, MOE_PILOT_NETWORK_LOG: log }
-        });
+        const probe = spawn(
+            process.execPath,
+            ["-e", "require('node:net').connect(80, 'example.invalid').on('error', () => {})"],
+            {
+                env: {
+                    ...process.env,
+                    NODE_OPTIONS: `--require ${path.join(import.meta.dirname, "fixtures", "recordNetwork.cjs")}`,
+                    MOE_PILOT_NETWORK_LOG: log
+                }
+            }
+        );
         await exitOf(probe);
         assert.match(readFileSync(log, "utf8"), /"kind":"connect","host":"example.invalid","port":80/);
     });
@@ -63,20 +86,40 @@ describe("server lifecycle and privacy", { timeout: 5 * 60_000 }, () => {
         const pid = client.process.pid!;
         const children = descendants(pid);
         client.process.stdin!.end(); // the editor is gone
-        const code = await Promise.race([exitOf(client.process), new Promise<string>((r) => setTimeout(() => r("still running"), 15_000))]);
+        const code = await Promise.race([
+            exitOf(client.process),
+            new Promise<string>((r) => setTimeout(() => r("still running"), 15_000))
+        ]);
         assert.notEqual(code, "still running", "the server exits within 15 s of its stdin closing");
         for (const c of children) assert.ok(!alive(c), `child ${c} outlived the server`);
     });
 
     test("the editor's process dies (initialize's processId): the server exits", async () => {
         const editor = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"]);
-        const server = spawn(process.execPath, [path.join(import.meta.dirname, "..", "..", "dist", "server.js"), "--stdio"], { stdio: ["pipe", "pipe", "ignore"] });
+        const server = spawn(
+            process.execPath,
+            [path.join(import.meta.dirname, "..", "..", "dist", "server.js"), "--stdio"],
+            { stdio: ["pipe", "pipe", "ignore"] }
+        );
         server.stdout!.resume();
-        const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { processId: editor.pid, rootUri: null, capabilities: {}, initializationOptions: { extensionRoot: path.resolve(import.meta.dirname, "..", "..") } } });
+        const body = JSON.stringify({
+            jsonrpc: "2.0",
+            id: 1,
+            method: "initialize",
+            params: {
+                processId: editor.pid,
+                rootUri: null,
+                capabilities: {},
+                initializationOptions: { extensionRoot: path.resolve(import.meta.dirname, "..", "..") }
+            }
+        });
         server.stdin!.write(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
         await new Promise((r) => setTimeout(r, 1000));
         editor.kill("SIGKILL"); // stdin stays open: only the watchdog can notice
-        const code = await Promise.race([exitOf(server), new Promise<string>((r) => setTimeout(() => r("still running"), 15_000))]);
+        const code = await Promise.race([
+            exitOf(server),
+            new Promise<string>((r) => setTimeout(() => r("still running"), 15_000))
+        ]);
         if (code === "still running") server.kill("SIGKILL");
         assert.notEqual(code, "still running", "the server exits within 15 s of the editor's death");
     });

@@ -5,13 +5,40 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import {
-    type CancellationTokenSource, createProtocolConnection, type InitializeResult, type InlineCompletionList, InlineCompletionRequest,
-    InlineCompletionTriggerKind, InitializeRequest, LogMessageNotification, type LogMessageParams, type ProtocolConnection,
-    ShowMessageNotification, type ShowMessageParams, StreamMessageReader, StreamMessageWriter, DidOpenTextDocumentNotification,
-    DidChangeTextDocumentNotification, DidCloseTextDocumentNotification, InitializedNotification, ShutdownRequest, ExitNotification,
-    type Position, WorkDoneProgress, WorkDoneProgressCreateRequest, ConfigurationRequest
+    type CancellationTokenSource,
+    createProtocolConnection,
+    type InitializeResult,
+    type InlineCompletionList,
+    InlineCompletionRequest,
+    InlineCompletionTriggerKind,
+    InitializeRequest,
+    LogMessageNotification,
+    type LogMessageParams,
+    type ProtocolConnection,
+    ShowMessageNotification,
+    type ShowMessageParams,
+    StreamMessageReader,
+    StreamMessageWriter,
+    DidOpenTextDocumentNotification,
+    DidChangeTextDocumentNotification,
+    DidCloseTextDocumentNotification,
+    InitializedNotification,
+    ShutdownRequest,
+    ExitNotification,
+    type Position,
+    WorkDoneProgress,
+    WorkDoneProgressCreateRequest,
+    ConfigurationRequest
 } from "vscode-languageserver-protocol/node";
-import { type ChatChunk, type ChatParams, ChatRequest, type ChatResult, type InitializationOptions, StatusNotification, type StatusParams } from "../../server/protocol";
+import {
+    type ChatChunk,
+    type ChatParams,
+    ChatRequest,
+    type ChatResult,
+    type InitializationOptions,
+    StatusNotification,
+    type StatusParams
+} from "../../server/protocol";
 
 export const ROOT = path.resolve(import.meta.dirname, "..", "..");
 export const SERVER = path.join(ROOT, "dist", "server.js");
@@ -20,7 +47,7 @@ export const TEST_MODELS = {
     dense: path.join(ROOT, "models", "test", "moe-pilot-test-dense.gguf")
 };
 
-type Waiter<T> = { match: (v: T) => boolean, resolve: (v: T) => void };
+type Waiter<T> = { match: (v: T) => boolean; resolve: (v: T) => void };
 
 /** Collects a stream of values and lets a test wait for the first one that matches. */
 class Recorder<T> {
@@ -33,7 +60,13 @@ class Recorder<T> {
     next(match: (v: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> {
         return new Promise((resolve, reject) => {
             const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
-            this.waiters.push({ match, resolve: (v) => { clearTimeout(timer); resolve(v); } });
+            this.waiters.push({
+                match,
+                resolve: (v) => {
+                    clearTimeout(timer);
+                    resolve(v);
+                }
+            });
         });
     }
     /** The first matching value already seen, or the next one. */
@@ -51,7 +84,10 @@ export class TestClient {
     private versions = new Map<string, number>();
     private exited: Promise<number | null>;
 
-    private constructor(readonly process: ChildProcess, readonly connection: ProtocolConnection) {
+    private constructor(
+        readonly process: ChildProcess,
+        readonly connection: ProtocolConnection
+    ) {
         this.exited = new Promise((resolve) => process.once("exit", (code) => resolve(code)));
         connection.onNotification(StatusNotification.type, (p) => this.status.push(p));
         connection.onNotification(LogMessageNotification.type, (p) => this.logs.push(p));
@@ -66,14 +102,29 @@ export class TestClient {
      * Starts the server and runs `initialize`/`initialized`. `configuration` answers `workspace/configuration` when given;
      * `env` adds to the server's environment (MOE_PILOT_NATIVE=off: the stock llama.cpp binaries).
      */
-    static async start(init: InitializationOptions = {}, configuration?: unknown, env: NodeJS.ProcessEnv = {}): Promise<TestClient> {
-        const child = spawn(process.execPath, [SERVER, "--stdio"], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...env } });
+    static async start(
+        init: InitializationOptions = {},
+        configuration?: unknown,
+        env: NodeJS.ProcessEnv = {}
+    ): Promise<TestClient> {
+        const child = spawn(process.execPath, [SERVER, "--stdio"], {
+            stdio: ["pipe", "pipe", "pipe"],
+            env: { ...process.env, ...env }
+        });
         let stderr = "";
-        child.stderr!.on("data", (d: Buffer) => { stderr += d.toString(); });
-        child.once("exit", (code, signal) => { if (code && code !== 0) console.error(`server exited ${code ?? signal}: ${stderr}`); });
-        const connection = createProtocolConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+        child.stderr!.on("data", (d: Buffer) => {
+            stderr += d.toString();
+        });
+        child.once("exit", (code, signal) => {
+            if (code && code !== 0) console.error(`server exited ${code ?? signal}: ${stderr}`);
+        });
+        const connection = createProtocolConnection(
+            new StreamMessageReader(child.stdout!),
+            new StreamMessageWriter(child.stdin!)
+        );
         const client = new TestClient(child, connection);
-        if (configuration !== undefined) connection.onRequest(ConfigurationRequest.type, (p) => p.items.map(() => configuration));
+        if (configuration !== undefined)
+            connection.onRequest(ConfigurationRequest.type, (p) => p.items.map(() => configuration));
         connection.listen();
         client.initializeResult = await connection.sendRequest(InitializeRequest.type, {
             processId: process.pid,
@@ -98,15 +149,18 @@ export class TestClient {
 
     open(uri: string, text: string, languageId = "typescript") {
         this.versions.set(uri, 1);
-        return this.connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId, version: 1, text } });
+        return this.connection.sendNotification(DidOpenTextDocumentNotification.type, {
+            textDocument: { uri, languageId, version: 1, text }
+        });
     }
 
     /** An incremental edit: replace `range` with `text`. */
-    edit(uri: string, range: { start: Position, end: Position }, text: string) {
+    edit(uri: string, range: { start: Position; end: Position }, text: string) {
         const version = (this.versions.get(uri) ?? 1) + 1;
         this.versions.set(uri, version);
         return this.connection.sendNotification(DidChangeTextDocumentNotification.type, {
-            textDocument: { uri, version }, contentChanges: [{ range, text }]
+            textDocument: { uri, version },
+            contentChanges: [{ range, text }]
         });
     }
 
@@ -114,19 +168,36 @@ export class TestClient {
         return this.connection.sendNotification(DidCloseTextDocumentNotification.type, { textDocument: { uri } });
     }
 
-    complete(uri: string, position: Position, token?: CancellationTokenSource, triggerKind: InlineCompletionTriggerKind = InlineCompletionTriggerKind.Invoked): Promise<InlineCompletionList | null> {
-        return this.connection.sendRequest(InlineCompletionRequest.type, {
-            textDocument: { uri }, position, context: { triggerKind }
-        }, token?.token) as Promise<InlineCompletionList | null>;
+    complete(
+        uri: string,
+        position: Position,
+        token?: CancellationTokenSource,
+        triggerKind: InlineCompletionTriggerKind = InlineCompletionTriggerKind.Invoked
+    ): Promise<InlineCompletionList | null> {
+        return this.connection.sendRequest(
+            InlineCompletionRequest.type,
+            {
+                textDocument: { uri },
+                position,
+                context: { triggerKind }
+            },
+            token?.token
+        ) as Promise<InlineCompletionList | null>;
     }
 
     private chatCounter = 0;
 
     /** A chat request with streaming: `onChunk` sees each `$/progress` partial result as it arrives. */
-    chat(params: Omit<ChatParams, "partialResultToken">, onChunk: (chunk: ChatChunk) => void = () => {}, cancel?: CancellationTokenSource): Promise<ChatResult> {
+    chat(
+        params: Omit<ChatParams, "partialResultToken">,
+        onChunk: (chunk: ChatChunk) => void = () => {},
+        cancel?: CancellationTokenSource
+    ): Promise<ChatResult> {
         const partialResultToken = `chat-${++this.chatCounter}`;
         const subscription = this.connection.onProgress(ChatRequest.partialResult, partialResultToken, onChunk);
-        return this.connection.sendRequest(ChatRequest.type, { ...params, partialResultToken }, cancel?.token).finally(() => subscription.dispose());
+        return this.connection
+            .sendRequest(ChatRequest.type, { ...params, partialResultToken }, cancel?.token)
+            .finally(() => subscription.dispose());
     }
 
     /** `shutdown` then `exit`; resolves with the server's exit code. */
@@ -138,5 +209,8 @@ export class TestClient {
         return code;
     }
 
-    kill() { this.process.kill("SIGKILL"); this.connection.dispose(); }
+    kill() {
+        this.process.kill("SIGKILL");
+        this.connection.dispose();
+    }
 }

@@ -28,14 +28,21 @@ describe("model files", () => {
     /** Points the running server at `modelPath` (and completion settings) and waits for the outcome. */
     async function use(modelPath: string, completion: object = {}): Promise<StatusParams> {
         const seen = client.status.all.length;
-        await client.connection.sendNotification("workspace/didChangeConfiguration", { settings: { moePilot: { modelPath, completion: { debounceMs: 0, ...completion } } } });
-        return client.status.next((s) => (s.state === "ready" || s.state === "error") && client.status.all.indexOf(s) >= seen, `load of ${modelPath}`);
+        await client.connection.sendNotification("workspace/didChangeConfiguration", {
+            settings: { moePilot: { modelPath, completion: { debounceMs: 0, ...completion } } }
+        });
+        return client.status.next(
+            (s) => (s.state === "ready" || s.state === "error") && client.status.all.indexOf(s) >= seen,
+            `load of ${modelPath}`
+        );
     }
 
     before(async () => {
         client = await TestClient.start({ settings: { modelPath: path.join(dir, "missing.gguf") } });
     });
-    after(async () => { if (client) assert.equal(await client.stop(), 0); });
+    after(async () => {
+        if (client) assert.equal(await client.stop(), 0);
+    });
 
     test("a path that does not exist: error status and one message, the server stays up", async () => {
         const status = await client.settled();
@@ -45,7 +52,11 @@ describe("model files", () => {
         assert.match(shown.message, /not found/);
         assert.equal((await client.connection.sendRequest(StatusRequest.type)).state, "error", "still answering");
         await client.open("file:///w/x.ts", "let x = ");
-        assert.equal(await client.complete("file:///w/x.ts", { line: 0, character: 8 }), null, "no model, no completion, no error");
+        assert.equal(
+            await client.complete("file:///w/x.ts", { line: 0, character: 8 }),
+            null,
+            "no model, no completion, no error"
+        );
     });
 
     test("a file that is not a GGUF", async () => {
@@ -108,7 +119,10 @@ describe("model files", () => {
     });
 
     test("more experts than the model has: a warning, and all experts", async () => {
-        const warned = client.messages.next((m) => m.type === 2 && /has 8 experts per layer/.test(m.message), "the warning");
+        const warned = client.messages.next(
+            (m) => m.type === 2 && /has 8 experts per layer/.test(m.message),
+            "the warning"
+        );
         const status = await use(TEST_MODELS.moe, { experts: 99 });
         await warned;
         assert.equal(status.state, "ready");
@@ -116,8 +130,13 @@ describe("model files", () => {
     });
 
     test("an invalid setting value is reported and replaced by its default", async () => {
-        const warned = client.messages.next((m) => m.type === 2 && /moePilot\.completion\.experts/.test(m.message), "the settings warning");
-        await client.connection.sendNotification("workspace/didChangeConfiguration", { settings: { moePilot: { modelPath: TEST_MODELS.moe, completion: { experts: "lots" } } } });
+        const warned = client.messages.next(
+            (m) => m.type === 2 && /moePilot\.completion\.experts/.test(m.message),
+            "the settings warning"
+        );
+        await client.connection.sendNotification("workspace/didChangeConfiguration", {
+            settings: { moePilot: { modelPath: TEST_MODELS.moe, completion: { experts: "lots" } } }
+        });
         await warned;
     });
 
@@ -130,23 +149,38 @@ describe("model files", () => {
 
         // A new version arrives the way downloads and copies land: written aside, renamed over.
         let seen = client.status.all.length;
-        const told = client.messages.next((m) => /live\.gguf changed on disk; loading it again/.test(m.message), "the change message");
+        const told = client.messages.next(
+            (m) => /live\.gguf changed on disk; loading it again/.test(m.message),
+            "the change message"
+        );
         copyFileSync(TEST_MODELS.dense, `${live}.tmp`);
         renameSync(`${live}.tmp`, live);
         await told;
-        const reloaded = await client.status.next((s) => s.state === "ready" && client.status.all.indexOf(s) >= seen, "the reload");
+        const reloaded = await client.status.next(
+            (s) => s.state === "ready" && client.status.all.indexOf(s) >= seen,
+            "the reload"
+        );
         assert.equal(reloaded.model?.architecture, "qwen3", "the new file is what runs");
 
-        const deleted = client.messages.next((m) => /live\.gguf was deleted or moved while loaded\. The loaded model keeps working/.test(m.message), "the deletion message");
+        const deleted = client.messages.next(
+            (m) => /live\.gguf was deleted or moved while loaded\. The loaded model keeps working/.test(m.message),
+            "the deletion message"
+        );
         rmSync(live);
         await deleted;
         await client.open("file:///w/live.py", "def add(a, b):\n    ");
-        assert.ok(await client.complete("file:///w/live.py", { line: 1, character: 4 }), "still completing from the mapped file");
+        assert.ok(
+            await client.complete("file:///w/live.py", { line: 1, character: 4 }),
+            "still completing from the mapped file"
+        );
 
         seen = client.status.all.length;
         headOf(TEST_MODELS.moe, 4_000_000, `${live}.tmp`);
         renameSync(`${live}.tmp`, live);
-        const broken = await client.status.next((s) => s.state === "error" && client.status.all.indexOf(s) >= seen, "the refused reload");
+        const broken = await client.status.next(
+            (s) => s.state === "error" && client.status.all.indexOf(s) >= seen,
+            "the refused reload"
+        );
         assert.match(broken.message!, /live\.gguf is incomplete/);
     });
 });

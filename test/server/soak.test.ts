@@ -30,10 +30,18 @@ describe("soak", { timeout: (SECONDS + 120) * 1000 }, () => {
             /** Ten model runs at fixed places (a different first line each, so no cache serves them) in a new document. */
             const probe = async (name: string) => {
                 const uri = `file:///soak/${name}.ts`;
-                await client.open(uri, "// v\nexport function area(width: number, height: number): number {\n    return ");
-                const times: number[] = [], texts: string[] = [];
+                await client.open(
+                    uri,
+                    "// v\nexport function area(width: number, height: number): number {\n    return "
+                );
+                const times: number[] = [],
+                    texts: string[] = [];
                 for (let i = 0; i < 10; i++) {
-                    await client.edit(uri, { start: { line: 0, character: 0 }, end: { line: 0, character: 100 } }, `// v${i}`);
+                    await client.edit(
+                        uri,
+                        { start: { line: 0, character: 0 }, end: { line: 0, character: 100 } },
+                        `// v${i}`
+                    );
                     const t0 = performance.now();
                     const r = await client.complete(uri, { line: 2, character: 11 });
                     times.push(performance.now() - t0);
@@ -47,8 +55,13 @@ describe("soak", { timeout: (SECONDS + 120) * 1000 }, () => {
 
             const uri = "file:///soak/typing.ts";
             await client.open(uri, "");
-            let line = 0, character = 0, offset = 0;
-            let answered = 0, cancelled = 0, failed = 0, keystrokes = 0;
+            let line = 0,
+                character = 0,
+                offset = 0;
+            let answered = 0,
+                cancelled = 0,
+                failed = 0,
+                keystrokes = 0;
             let rssMiddle = 0;
             const pending: Promise<void>[] = [];
             let previous: CancellationTokenSource | undefined;
@@ -57,14 +70,25 @@ describe("soak", { timeout: (SECONDS + 120) * 1000 }, () => {
                 const ch = SOURCE[offset++ % SOURCE.length]!;
                 previous?.cancel(); // the next keystroke cancels the request still running
                 await client.edit(uri, { start: { line, character }, end: { line, character } }, ch);
-                if (ch === "\n") { line++; character = 0; } else character++;
+                if (ch === "\n") {
+                    line++;
+                    character = 0;
+                } else character++;
                 keystrokes++;
                 const token = new CancellationTokenSource();
                 previous = token;
-                pending.push(client.complete(uri, { line, character }, token, InlineCompletionTriggerKind.Automatic).then(
-                    (r) => { if (r === null) cancelled++; else answered++; },
-                    (e: { code?: number }) => { if (e?.code === -32800) cancelled++; else failed++; }
-                ));
+                pending.push(
+                    client.complete(uri, { line, character }, token, InlineCompletionTriggerKind.Automatic).then(
+                        (r) => {
+                            if (r === null) cancelled++;
+                            else answered++;
+                        },
+                        (e: { code?: number }) => {
+                            if (e?.code === -32800) cancelled++;
+                            else failed++;
+                        }
+                    )
+                );
                 if (!rssMiddle && Date.now() - started >= (SECONDS * 1000) / 2) rssMiddle = rss(pid);
                 await new Promise((r) => setTimeout(r, KEYSTROKE_MS));
             }
@@ -73,13 +97,20 @@ describe("soak", { timeout: (SECONDS + 120) * 1000 }, () => {
             await client.close(uri); // other open files are context: the probes must see the same ones
             const after = await probe("after");
 
-            console.log(`# soak: ${SECONDS} s, ${keystrokes} keystrokes, ${pending.length} completion requests: ${answered} answered, ${cancelled} cancelled, ${failed} failed`);
+            console.log(
+                `# soak: ${SECONDS} s, ${keystrokes} keystrokes, ${pending.length} completion requests: ${answered} answered, ${cancelled} cancelled, ${failed} failed`
+            );
             console.log(`# soak: server RSS start ${mib(rssStart)}, middle ${mib(rssMiddle)}, end ${mib(rssEnd)}`);
-            console.log(`# soak: fixed completion median before ${before.median.toFixed(1)} ms, after ${after.median.toFixed(1)} ms`);
+            console.log(
+                `# soak: fixed completion median before ${before.median.toFixed(1)} ms, after ${after.median.toFixed(1)} ms`
+            );
             assert.equal(failed, 0, "every request ends in an answer or a cancellation");
             assert.equal(answered + cancelled, pending.length);
             assert.ok(answered > 0 && cancelled > 0, "both answers and cancellations happened");
-            assert.ok(rssEnd <= rssMiddle * 1.15 + 32 * 2 ** 20, `memory grew over the second half: ${mib(rssMiddle)} → ${mib(rssEnd)}`);
+            assert.ok(
+                rssEnd <= rssMiddle * 1.15 + 32 * 2 ** 20,
+                `memory grew over the second half: ${mib(rssMiddle)} → ${mib(rssEnd)}`
+            );
             assert.deepEqual(after.texts, before.texts, "the same completions after the soak");
         } finally {
             await client.stop();

@@ -5,7 +5,9 @@ import { ComputeLane, Priority } from "../../server/engine/ComputeLane";
 /** A job that runs until released, recording when it started. */
 function gate() {
     let open!: () => void;
-    const released = new Promise<void>((r) => { open = r; });
+    const released = new Promise<void>((r) => {
+        open = r;
+    });
     return { released, open };
 }
 
@@ -15,11 +17,21 @@ describe("compute lane", () => {
         const order: string[] = [];
         const first = gate();
         const started = gate();
-        const running = lane.run(Priority.Chat, undefined, async () => { order.push("chat-1"); started.open(); await first.released; });
+        const running = lane.run(Priority.Chat, undefined, async () => {
+            order.push("chat-1");
+            started.open();
+            await first.released;
+        });
         await started.released;
-        const background = lane.run(Priority.Background, undefined, async () => { order.push("background"); });
-        const chat = lane.run(Priority.Chat, undefined, async () => { order.push("chat-2"); });
-        const completion = lane.run(Priority.Completion, undefined, async () => { order.push("completion"); });
+        const background = lane.run(Priority.Background, undefined, async () => {
+            order.push("background");
+        });
+        const chat = lane.run(Priority.Chat, undefined, async () => {
+            order.push("chat-2");
+        });
+        const completion = lane.run(Priority.Completion, undefined, async () => {
+            order.push("completion");
+        });
         assert.deepEqual(order, ["chat-1"], "the others wait");
         assert.equal(lane.shouldYield(Priority.Chat), true, "a waiting completion asks chat to yield");
         first.open();
@@ -33,7 +45,9 @@ describe("compute lane", () => {
         const running = lane.run(Priority.Completion, undefined, () => first.released);
         const controller = new AbortController();
         let ran = false;
-        const queued = lane.run(Priority.Completion, controller.signal, async () => { ran = true; });
+        const queued = lane.run(Priority.Completion, controller.signal, async () => {
+            ran = true;
+        });
         controller.abort();
         await assert.rejects(queued, { name: "AbortError" });
         first.open();
@@ -45,7 +59,12 @@ describe("compute lane", () => {
 
     test("a failing job releases the lane", async () => {
         const lane = new ComputeLane();
-        await assert.rejects(lane.run(Priority.Chat, undefined, async () => { throw new Error("boom"); }), /boom/);
+        await assert.rejects(
+            lane.run(Priority.Chat, undefined, async () => {
+                throw new Error("boom");
+            }),
+            /boom/
+        );
         assert.equal(await lane.run(Priority.Chat, undefined, async () => 7), 7);
     });
 });
@@ -64,7 +83,9 @@ describe("compute lane: long jobs yield", () => {
             order.push("chat token 2");
         });
         await chatStarted.released;
-        const completion = lane.run(Priority.Completion, undefined, async () => { order.push("completion"); });
+        const completion = lane.run(Priority.Completion, undefined, async () => {
+            order.push("completion");
+        });
         step.open();
         await Promise.all([chat, completion]);
         assert.deepEqual(order, ["chat token 1", "completion", "chat token 2"]);
@@ -73,7 +94,10 @@ describe("compute lane: long jobs yield", () => {
     test("yielding with nobody waiting keeps the lane", async () => {
         const lane = new ComputeLane();
         let yielded = 0;
-        await lane.run(Priority.Chat, undefined, async (turn) => { await turn.yieldIfWaited(); yielded++; });
+        await lane.run(Priority.Chat, undefined, async (turn) => {
+            await turn.yieldIfWaited();
+            yielded++;
+        });
         assert.equal(yielded, 1);
         assert.equal(lane.queued, 0);
     });

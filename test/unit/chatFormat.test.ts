@@ -22,11 +22,17 @@ test("the training's system prompt, edit rule and action prompts are the server'
     assert.equal(pythonString("SYSTEM_PROMPT"), CHAT_DEFAULTS.systemPrompt);
     assert.equal(pythonString("EDIT_RULE"), ACTION_PROMPTS.editRule);
     assert.equal(pythonString("DOCUMENT"), ACTION_PROMPTS.addDocComment);
-    assert.ok(training.includes(JSON.stringify(ACTION_PROMPTS.explain)), "the explain prompt is one of the training's questions");
+    assert.ok(
+        training.includes(JSON.stringify(ACTION_PROMPTS.explain)),
+        "the explain prompt is one of the training's questions"
+    );
 });
 
 test("the training frames a selection the way the server renders it", () => {
     const rendered = renderAttachment({ kind: "selection", label: "a.ts:1-2", text: "CODE" });
     assert.equal(rendered, "Selected code from a.ts:1-2:\n```\nCODE\n```");
-    assert.ok(training.includes('Selected code from {label}:\\n```\\n{code}\\n```\\n\\n{question}'), "finetune_fim.py's chat_text uses the same framing");
+    assert.ok(
+        training.includes("Selected code from {label}:\\n```\\n{code}\\n```\\n\\n{question}"),
+        "finetune_fim.py's chat_text uses the same framing"
+    );
 });

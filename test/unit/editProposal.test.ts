@@ -3,9 +3,11 @@ import { describe, test } from "node:test";
 import { applyToText, decide, type ProposedEdit } from "../../src/edits/editProposal";
 
 const edit: ProposedEdit = {
-    uri: "file:///w/a.ts", version: 7,
+    uri: "file:///w/a.ts",
+    version: 7,
     range: { start: { line: 1, character: 0 }, end: { line: 1, character: 5 } },
-    original: "old()", replacement: "new()"
+    original: "old()",
+    replacement: "new()"
 };
 
 describe("edit proposals", () => {

@@ -8,7 +8,8 @@ import { beladyHits, layerCache, type PolicyName } from "../../server/cache/poli
 
 const EMBEDDED = path.resolve(import.meta.dirname, "..", "..", "models", "embedded", "moe-pilot-demo.gguf");
 /** ggml's geometry of the types the project's models use (F32, F16, Q8_0). */
-const GEOMETRY: TypeGeometry = (t) => ({ 0: { typeSize: 4, blockSize: 1 }, 1: { typeSize: 2, blockSize: 1 }, 8: { typeSize: 34, blockSize: 32 } })[t];
+const GEOMETRY: TypeGeometry = (t) =>
+    ({ 0: { typeSize: 4, blockSize: 1 }, 1: { typeSize: 2, blockSize: 1 }, 8: { typeSize: 34, blockSize: 32 } })[t];
 
 const run = (policy: PolicyName, capacity: number, seq: number[][], weights?: number[][]) => {
     const c = layerCache(policy, capacity);
@@ -38,10 +39,16 @@ describe("expert slices in the GGUF file", () => {
                 const next = byOffset.find((x) => Number(x.fileOffset) > t.fileOffset);
                 const bound = next ? Number(next.fileOffset) : size;
                 // the last expert ends at the next tensor, up to GGUF's 32-byte alignment
-                assert.ok(end <= bound && bound - end < 32, `${t.name}: experts end at ${end}, the next tensor starts at ${bound}`);
+                assert.ok(
+                    end <= bound && bound - end < 32,
+                    `${t.name}: experts end at ${end}, the next tensor starts at ${bound}`
+                );
             }
         }
-        assert.equal(layout.expertBytes, layout.layers[0]!.tensors.reduce((a, t) => a + t.bytesPerExpert, 0));
+        assert.equal(
+            layout.expertBytes,
+            layout.layers[0]!.tensors.reduce((a, t) => a + t.bytesPerExpert, 0)
+        );
         assert.ok(layout.residentTotal > 0 && layout.expertTotal + layout.residentTotal === size);
     });
 
@@ -51,7 +58,14 @@ describe("expert slices in the GGUF file", () => {
         assert.throws(() => expertRanges(layout, 0, 8), /no expert 8/);
         assert.throws(() => expertRanges(layout, 9, 0), /no expert 0 in MoE layer 9/);
         assert.throws(() => expertLayout(info.fullTensorInfo!, () => undefined, 1e9), /ggml type 8 is unknown/);
-        assert.equal(expertLayout(info.fullTensorInfo!.filter((t) => !t.name.includes("_exps")), GEOMETRY, 1e9), undefined);
+        assert.equal(
+            expertLayout(
+                info.fullTensorInfo!.filter((t) => !t.name.includes("_exps")),
+                GEOMETRY,
+                1e9
+            ),
+            undefined
+        );
     });
 
     test("page alignment widens a range to whole pages", () => {
@@ -86,7 +100,7 @@ describe("expert cache policies", () => {
 
     test("Belady's optimal is an upper bound for every policy", () => {
         let seed = 3;
-        const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+        const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
         for (let trial = 0; trial < 20; trial++) {
             const seq = Array.from({ length: 200 }, () => {
                 const a = Math.floor(rand() ** 2 * 16);
@@ -102,6 +116,10 @@ describe("expert cache policies", () => {
                 }
             }
         }
-        assert.equal(beladyHits([[0], [1], [2], [0], [1]], 2), 1, "keeps 0 (needed sooner than 1 and 2)... one of them");
+        assert.equal(
+            beladyHits([[0], [1], [2], [0], [1]], 2),
+            1,
+            "keeps 0 (needed sooner than 1 and 2)... one of them"
+        );
     });
 });

@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { chooseK, type ExpertModel } from "../../server/experts/expertCount";
 
-const qwen: ExpertModel = { name: "Qwen3-Coder", expertCount: 128, trainedK: 8, recommendedK: { completion: 6, chat: 8 } };
+const qwen: ExpertModel = {
+    name: "Qwen3-Coder",
+    expertCount: 128,
+    trainedK: 8,
+    recommendedK: { completion: 6, chat: 8 }
+};
 const demo: ExpertModel = { name: "demo", expertCount: 8, trainedK: 2 };
 const dense: ExpertModel = { name: "dense", expertCount: 0, trainedK: 0 };
 

@@ -3,7 +3,15 @@ import { describe, test } from "node:test";
 import { FILTER_LIMITS, endOfSuggestion, postprocess } from "../../server/completion/filters";
 
 type Shape = Parameters<typeof postprocess>[1];
-const shape = (over: Partial<Shape> = {}): Shape => ({ midLine: false, indent: "", opensBlock: false, linePrefix: "", lineSuffix: "", nextLines: [], ...over });
+const shape = (over: Partial<Shape> = {}): Shape => ({
+    midLine: false,
+    indent: "",
+    opensBlock: false,
+    linePrefix: "",
+    lineSuffix: "",
+    nextLines: [],
+    ...over
+});
 
 describe("where a suggestion ends", () => {
     test("mid-line: one line only", () => {
@@ -21,11 +29,19 @@ describe("where a suggestion ends", () => {
 
     test("block body: ends before the first line less indented than the body", () => {
         const s = shape({ indent: "", linePrefix: "function f() {", opensBlock: true, nextLines: ["}"] });
-        assert.equal(postprocess("\n  const x = 1;\n  return x;\n}\n\nfunction g() {", s), "\n  const x = 1;\n  return x;");
+        assert.equal(
+            postprocess("\n  const x = 1;\n  return x;\n}\n\nfunction g() {", s),
+            "\n  const x = 1;\n  return x;"
+        );
     });
 
     test("a closing bracket line is kept when the code after the cursor does not close the block", () => {
-        const s = shape({ indent: "", linePrefix: "function f() {", opensBlock: true, nextLines: ["export const y = 2;"] });
+        const s = shape({
+            indent: "",
+            linePrefix: "function f() {",
+            opensBlock: true,
+            nextLines: ["export const y = 2;"]
+        });
         assert.equal(postprocess("\n  return 1;\n}\nfunction g() {}", s), "\n  return 1;\n}");
     });
 

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { PromptInput } from "../../server/completion/promptInput";
-import { type FimTokens, type Token, type Tokenizer, buildFimPrompt, resolveFimTokens } from "../../server/completion/fimFormats";
+import {
+    type FimTokens,
+    type Token,
+    type Tokenizer,
+    buildFimPrompt,
+    resolveFimTokens
+} from "../../server/completion/fimFormats";
 
 /** A tokenizer over characters: one token per character (its code point), specials from a table. */
 function charTokenizer(specials: Record<string, number>): Tokenizer {
@@ -16,13 +22,32 @@ const decode = (tokens: Token[], specials: Record<string, number>) => {
 };
 
 const ctx = (over: Partial<PromptInput> = {}): PromptInput => ({
-    uri: "file:///w/a.ts", languageId: "typescript", prefix: "let a = ", suffix: ";\n", linePrefix: "let a = ", lineSuffix: ";",
-    midLine: false, indent: "", opensBlock: false, nextLines: [], extra: [], ...over
+    uri: "file:///w/a.ts",
+    languageId: "typescript",
+    prefix: "let a = ",
+    suffix: ";\n",
+    linePrefix: "let a = ",
+    lineSuffix: ";",
+    midLine: false,
+    indent: "",
+    opensBlock: false,
+    nextLines: [],
+    extra: [],
+    ...over
 });
 
 // Special ids above the Unicode range, so they never collide with the character tokens.
-const STARCODER = { "<fim_prefix>": 2_000_001, "<fim_middle>": 2_000_002, "<fim_suffix>": 2_000_003, "<file_sep>": 2_000_004 };
-const gguf = (s: Record<string, number>) => ({ prefix: s["<fim_prefix>"] as Token, suffix: s["<fim_suffix>"] as Token, middle: s["<fim_middle>"] as Token });
+const STARCODER = {
+    "<fim_prefix>": 2_000_001,
+    "<fim_middle>": 2_000_002,
+    "<fim_suffix>": 2_000_003,
+    "<file_sep>": 2_000_004
+};
+const gguf = (s: Record<string, number>) => ({
+    prefix: s["<fim_prefix>"] as Token,
+    suffix: s["<fim_suffix>"] as Token,
+    middle: s["<fim_middle>"] as Token
+});
 
 describe("FIM prompt", () => {
     test("PSM: prefix, suffix, then middle", () => {
@@ -45,19 +70,30 @@ describe("FIM prompt", () => {
     test("token healing: the prefix's last token leaves the prompt and comes back as text to respell", () => {
         const tok = charTokenizer(STARCODER);
         const fim = resolveFimTokens(tok, gguf(STARCODER), "spm");
-        const healed = buildFimPrompt(ctx(), fim, tok, { maxPromptTokens: 1000, healWith: (t) => String.fromCodePoint(t) });
+        const healed = buildFimPrompt(ctx(), fim, tok, {
+            maxPromptTokens: 1000,
+            healWith: (t) => String.fromCodePoint(t)
+        });
         assert.equal(decode(healed.tokens, STARCODER), "<fim_prefix><fim_suffix>;\n<fim_middle>let a =");
         assert.equal(healed.heal, " ");
         assert.equal(buildFimPrompt(ctx(), fim, tok, { maxPromptTokens: 1000 }).heal, "", "not asked: nothing healed");
     });
 
     test("falls back to a family template when the GGUF has no FIM keys", () => {
-        const qwen = { "<|fim_prefix|>": 2_000_010, "<|fim_suffix|>": 2_000_011, "<|fim_middle|>": 2_000_012, "<|file_sep|>": 2_000_013 };
+        const qwen = {
+            "<|fim_prefix|>": 2_000_010,
+            "<|fim_suffix|>": 2_000_011,
+            "<|fim_middle|>": 2_000_012,
+            "<|file_sep|>": 2_000_013
+        };
         const tok = charTokenizer(qwen);
         const fim = resolveFimTokens(tok, {}, undefined);
         assert.equal(fim.source, "family-template");
         assert.equal(fim.family, "qwen-coder");
-        assert.equal(decode(buildFimPrompt(ctx(), fim, tok, { maxPromptTokens: 1000 }).tokens, qwen), "<|fim_prefix|>let a = <|fim_suffix|>;\n<|fim_middle|>");
+        assert.equal(
+            decode(buildFimPrompt(ctx(), fim, tok, { maxPromptTokens: 1000 }).tokens, qwen),
+            "<|fim_prefix|>let a = <|fim_suffix|>;\n<|fim_middle|>"
+        );
     });
 
     test("Codestral's SPM has no middle marker: [SUFFIX]suffix[PREFIX]prefix", () => {
@@ -65,7 +101,10 @@ describe("FIM prompt", () => {
         const tok = charTokenizer(codestral);
         const fim = resolveFimTokens(tok, {}, undefined);
         assert.equal(fim.family, "codestral");
-        assert.equal(decode(buildFimPrompt(ctx(), fim, tok, { maxPromptTokens: 1000 }).tokens, codestral), "[SUFFIX];\n[PREFIX]let a = ");
+        assert.equal(
+            decode(buildFimPrompt(ctx(), fim, tok, { maxPromptTokens: 1000 }).tokens, codestral),
+            "[SUFFIX];\n[PREFIX]let a = "
+        );
     });
 
     test("without FIM tokens the prompt is the prefix alone", () => {
@@ -78,7 +117,9 @@ describe("FIM prompt", () => {
     test("over budget: the suffix keeps its head, the prefix keeps the text nearest the cursor", () => {
         const tok = charTokenizer(STARCODER);
         const fim = resolveFimTokens(tok, gguf(STARCODER), undefined);
-        const p = buildFimPrompt(ctx({ prefix: "a".repeat(50) + "NEAR", suffix: "HEAD" + "z".repeat(50) }), fim, tok, { maxPromptTokens: 43 });
+        const p = buildFimPrompt(ctx({ prefix: "a".repeat(50) + "NEAR", suffix: "HEAD" + "z".repeat(50) }), fim, tok, {
+            maxPromptTokens: 43
+        });
         assert.ok(p.tokens.length <= 43);
         const text = decode(p.tokens, STARCODER);
         assert.match(text, /NEAR<fim_suffix>HEAD/);
@@ -101,6 +142,10 @@ describe("FIM prompt", () => {
         const tok = charTokenizer(specials);
         const fim: FimTokens = resolveFimTokens(tok, gguf(STARCODER), undefined);
         const p = buildFimPrompt(ctx({ prefix: "// <fim_middle>" }), fim, tok, { maxPromptTokens: 1000 });
-        assert.equal(p.tokens.filter((t) => t === STARCODER["<fim_middle>"]).length, 1, "only the real middle marker is a special token");
+        assert.equal(
+            p.tokens.filter((t) => t === STARCODER["<fim_middle>"]).length,
+            1,
+            "only the real middle marker is a special token"
+        );
     });
 });

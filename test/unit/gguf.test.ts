@@ -22,31 +22,53 @@ describe("GGUF writer", () => {
     // Q4_0 maps the largest-magnitude value to -8 exactly, so the opposite extreme clips to +7: one full step.
     test("Q8_0 keeps values within half a quantization step, Q4_0 within one", () => {
         const data = values(256);
-        for (const [type, levels, tolerance] of [[GgmlType.Q8_0, 127, 0.51], [GgmlType.Q4_0, 8, 1.01]] as const) {
+        for (const [type, levels, tolerance] of [
+            [GgmlType.Q8_0, 127, 0.51],
+            [GgmlType.Q4_0, 8, 1.01]
+        ] as const) {
             const buf = quantize(data, type, 32);
             assert.equal(buf.length, rowBytes(type, 256));
             const back = dequantize(buf, type, 256);
             for (let b = 0; b < 8; b++) {
                 const block = data.slice(b * 32, b * 32 + 32);
                 const step = Math.max(...block.map(Math.abs)) / levels;
-                for (let j = 0; j < 32; j++) assert.ok(Math.abs(back[b * 32 + j]! - block[j]!) <= step * tolerance + 1e-3, `type ${type} block ${b}`);
+                for (let j = 0; j < 32; j++)
+                    assert.ok(
+                        Math.abs(back[b * 32 + j]! - block[j]!) <= step * tolerance + 1e-3,
+                        `type ${type} block ${b}`
+                    );
             }
         }
     });
 
     test("node-llama-cpp reads back the metadata and tensor layout we wrote", async () => {
         const file = path.join(dir, "t.gguf");
-        writeGguf(file, { "general.architecture": str("llama"), "x.count": u32(7), "x.eps": f32(0.5), "x.list": strArray(["a", "b"]) }, [
-            { name: "a.weight", shape: [64, 3], type: GgmlType.Q8_0, data: values(192) },
-            { name: "b.weight", shape: [5], type: GgmlType.F32, data: values(5) }
-        ]);
+        writeGguf(
+            file,
+            {
+                "general.architecture": str("llama"),
+                "x.count": u32(7),
+                "x.eps": f32(0.5),
+                "x.list": strArray(["a", "b"])
+            },
+            [
+                { name: "a.weight", shape: [64, 3], type: GgmlType.Q8_0, data: values(192) },
+                { name: "b.weight", shape: [5], type: GgmlType.F32, data: values(5) }
+            ]
+        );
         const info = await readGgufFileInfo(file, { readTensorInfo: true });
-        const md = info.metadata as unknown as { x: { count: number, eps: number, list: string[] } };
+        const md = info.metadata as unknown as { x: { count: number; eps: number; list: string[] } };
         assert.equal(md.x.count, 7);
         assert.equal(md.x.eps, 0.5);
         assert.deepEqual(md.x.list, ["a", "b"]);
         const tensors = info.tensorInfo!;
-        assert.deepEqual(tensors.map((t) => [t.name, t.dimensions.map(Number), t.ggmlType]), [["a.weight", [64, 3], 8], ["b.weight", [5], 0]]);
+        assert.deepEqual(
+            tensors.map((t) => [t.name, t.dimensions.map(Number), t.ggmlType]),
+            [
+                ["a.weight", [64, 3], 8],
+                ["b.weight", [5], 0]
+            ]
+        );
         assert.equal(Number(tensors[1]!.offset) % 32, 0, "tensor data is aligned");
         assert.ok(Number(tensors[1]!.offset) >= rowBytes(GgmlType.Q8_0, 64) * 3);
     });

@@ -4,7 +4,8 @@ import { TextDocument } from "vscode-languageserver-textdocument";
 import { PROMPT_WINDOW, buildPromptInput } from "../../server/completion/promptInput";
 import { DEFAULT_SETTINGS } from "../../server/settings/settings";
 
-const doc = (text: string, uri = "file:///w/a.ts", languageId = "typescript") => TextDocument.create(uri, languageId, 1, text);
+const doc = (text: string, uri = "file:///w/a.ts", languageId = "typescript") =>
+    TextDocument.create(uri, languageId, 1, text);
 const settings = DEFAULT_SETTINGS.completion;
 
 describe("completion context", () => {
@@ -38,7 +39,7 @@ describe("completion context", () => {
         const b = buildPromptInput(doc(text), { line: 101, character: 0 }, { ...settings, prefixLines: 64 });
         assert.ok(a.prefix.startsWith("line32\n"), a.prefix.slice(0, 20));
         assert.ok(b.prefix.startsWith(a.prefix.slice(0, -1)), "b extends a");
-        assert.equal((100 - 64) - ((100 - 64) % PROMPT_WINDOW.prefixAnchorLines), 32);
+        assert.equal(100 - 64 - ((100 - 64) % PROMPT_WINDOW.prefixAnchorLines), 32);
     });
 
     test("CRLF files give the same text as LF files", () => {
@@ -60,9 +61,19 @@ describe("completion context", () => {
     });
 
     test("extra context: heads of other open files of the same language, most recent first", () => {
-        const others = [doc("export const b = 1;\n", "file:///w/b.ts"), doc("print(1)\n", "file:///w/c.py", "python"), doc("export const d = 2;\n", "file:///w/d.ts")];
+        const others = [
+            doc("export const b = 1;\n", "file:///w/b.ts"),
+            doc("print(1)\n", "file:///w/c.py", "python"),
+            doc("export const d = 2;\n", "file:///w/d.ts")
+        ];
         const c = buildPromptInput(doc("x"), { line: 0, character: 1 }, settings, others);
-        assert.deepEqual(c.extra.map((e) => e.path), ["/w/b.ts", "/w/d.ts"]);
-        assert.deepEqual(buildPromptInput(doc("x"), { line: 0, character: 1 }, { ...settings, extraContext: false }, others).extra, []);
+        assert.deepEqual(
+            c.extra.map((e) => e.path),
+            ["/w/b.ts", "/w/d.ts"]
+        );
+        assert.deepEqual(
+            buildPromptInput(doc("x"), { line: 0, character: 1 }, { ...settings, extraContext: false }, others).extra,
+            []
+        );
     });
 });

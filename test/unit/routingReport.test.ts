@@ -3,22 +3,68 @@ import { test } from "node:test";
 import { routingMarkdown } from "../../src/routingReport";
 
 test("the routing report: a table per workload, the reason when unavailable", () => {
-    const md = routingMarkdown({
-        available: true, expertCount: 8, trainedK: 2,
-        completion: { tokens: 70, droppedRows: 0, layers: [{ layer: 0, load: [10, 100, 0, 0, 0, 0, 0, 30], loadEntropyBits: 1.2, previousTokenOverlap: 0.5, windowHitRate: { 2: 0.6, 4: 0.9, 8: 1 } }] },
-        chat: { tokens: 0, droppedRows: 0, layers: [] }
-    }, "demo");
+    const md = routingMarkdown(
+        {
+            available: true,
+            expertCount: 8,
+            trainedK: 2,
+            completion: {
+                tokens: 70,
+                droppedRows: 0,
+                layers: [
+                    {
+                        layer: 0,
+                        load: [10, 100, 0, 0, 0, 0, 0, 30],
+                        loadEntropyBits: 1.2,
+                        previousTokenOverlap: 0.5,
+                        windowHitRate: { 2: 0.6, 4: 0.9, 8: 1 }
+                    }
+                ]
+            },
+            chat: { tokens: 0, droppedRows: 0, layers: [] }
+        },
+        "demo"
+    );
     assert.match(md, /^# Expert routing: demo/);
-    assert.match(md, /\| 0 \| 1\.20 \| 50\.0% \| 60\.0% \| 90\.0% \| 100\.0% \| 1 \(71\.4%\), 7 \(21\.4%\), 0 \(7\.1%\) \|/);
+    assert.match(
+        md,
+        /\| 0 \| 1\.20 \| 50\.0% \| 60\.0% \| 90\.0% \| 100\.0% \| 1 \(71\.4%\), 7 \(21\.4%\), 0 \(7\.1%\) \|/
+    );
     assert.match(md, /## Chat and actions\n\nNo tokens yet\./);
-    assert.equal(routingMarkdown({ available: false, reason: "Stock binaries.", expertCount: 8, trainedK: 2 }, "demo"), "# Expert routing\n\nStock binaries.\n");
+    assert.equal(
+        routingMarkdown({ available: false, reason: "Stock binaries.", expertCount: 8, trainedK: 2 }, "demo"),
+        "# Expert routing\n\nStock binaries.\n"
+    );
 });
 
 test("the routing report: the expert cache's state, on or off with its reason", () => {
     const base = { available: true, expertCount: 8, trainedK: 2 } as const;
-    const on = routingMarkdown({ ...base, cache: { state: "on", budgetBytes: 4 * 2 ** 20, modelBytes: 7 * 2 ** 20, quotaPerLayer: 2, policy: "score", hitRate: 0.75, predictedShare: 0.625, diskBytesPerToken: 2 ** 20, pinnedBytes: 3 * 2 ** 20, tokens: 40 } }, "demo");
-    assert.match(on, /## Expert cache\n\nOn: the model \(7 MiB\) is larger than the memory budget \(4 MiB\)\. 2 experts pinned per layer \(score policy\), 3 MiB pinned/);
+    const on = routingMarkdown(
+        {
+            ...base,
+            cache: {
+                state: "on",
+                budgetBytes: 4 * 2 ** 20,
+                modelBytes: 7 * 2 ** 20,
+                quotaPerLayer: 2,
+                policy: "score",
+                hitRate: 0.75,
+                predictedShare: 0.625,
+                diskBytesPerToken: 2 ** 20,
+                pinnedBytes: 3 * 2 ** 20,
+                tokens: 40
+            }
+        },
+        "demo"
+    );
+    assert.match(
+        on,
+        /## Expert cache\n\nOn: the model \(7 MiB\) is larger than the memory budget \(4 MiB\)\. 2 experts pinned per layer \(score policy\), 3 MiB pinned/
+    );
     assert.match(on, /\| 75\.0% \| 62\.5% \| 1 MiB \| 40 \|/);
-    const off = routingMarkdown({ ...base, cache: { state: "off", reason: "the model fits", budgetBytes: 1, modelBytes: 1 } }, "demo");
+    const off = routingMarkdown(
+        { ...base, cache: { state: "off", reason: "the model fits", budgetBytes: 1, modelBytes: 1 } },
+        "demo"
+    );
     assert.match(off, /## Expert cache\n\nOff: the model fits\./);
 });

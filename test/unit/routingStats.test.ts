@@ -3,7 +3,12 @@ import { test } from "node:test";
 import type { RoutingRow } from "../../server/engine/addonTypes";
 import { WINDOW, RoutingStats, activity } from "../../server/routing/RoutingStats";
 
-const row = (layer: number, pos: number, experts: number[]): RoutingRow => ({ layer, pos, experts, weights: experts.map(() => 1 / experts.length) });
+const row = (layer: number, pos: number, experts: number[]): RoutingRow => ({
+    layer,
+    pos,
+    experts,
+    weights: experts.map(() => 1 / experts.length)
+});
 
 test("load, entropy and previous-token overlap per layer", () => {
     const stats = new RoutingStats(4, 2);
@@ -47,5 +52,11 @@ test("dropped rows are counted, not hidden", () => {
 
 test("activity: per layer, tokens per expert", () => {
     const a = activity([row(1, 4, [0, 2]), row(1, 5, [2, 3]), row(0, 4, [1, 3])], 4);
-    assert.deepEqual(a, { expertCount: 4, layers: [[0, 1, 0, 1], [1, 0, 2, 1]] });
+    assert.deepEqual(a, {
+        expertCount: 4,
+        layers: [
+            [0, 1, 0, 1],
+            [1, 0, 2, 1]
+        ]
+    });
 });

@@ -17,11 +17,15 @@ describe("settings", () => {
         const table = manifestProperties();
         assert.deepEqual(Object.keys(declared), Object.keys(table), "the same keys, in the same order");
         for (const [key, schema] of Object.entries(table)) assert.deepEqual(declared[key], schema, key);
-        assert.deepEqual(manifest.capabilities.untrustedWorkspaces.restrictedConfigurations, manifestRestrictedConfigurations());
+        assert.deepEqual(
+            manifest.capabilities.untrustedWorkspaces.restrictedConfigurations,
+            manifestRestrictedConfigurations()
+        );
     });
 
     test("every default passes its own check", () => {
-        for (const [key, d] of Object.entries(SETTINGS)) assert.deepEqual((d.check.parse as (v: unknown) => unknown)(d.default), d.default, key);
+        for (const [key, d] of Object.entries(SETTINGS))
+            assert.deepEqual((d.check.parse as (v: unknown) => unknown)(d.default), d.default, key);
     });
 
     test("missing values take the defaults", () => {
@@ -53,7 +57,10 @@ describe("settings", () => {
     });
 
     test("valid values are kept, over a base", () => {
-        const { settings } = parseSettings({ completion: { experts: 1 } }, { ...DEFAULT_SETTINGS, modelPath: "/m.gguf" });
+        const { settings } = parseSettings(
+            { completion: { experts: 1 } },
+            { ...DEFAULT_SETTINGS, modelPath: "/m.gguf" }
+        );
         assert.equal(settings.completion.experts, 1);
         assert.equal(settings.modelPath, "/m.gguf");
     });
@@ -66,7 +73,13 @@ describe("settings", () => {
             false,
             "the native runtime changes k without a load; EngineFeature decides for stock binaries"
         );
-        for (const raw of [{ modelPath: "/x.gguf" }, { threads: 3 }, { contextSize: 2048 }, { gpu: { expertsOnCpu: "all" } }, { memory: { budget: 100 } }])
+        for (const raw of [
+            { modelPath: "/x.gguf" },
+            { threads: 3 },
+            { contextSize: 2048 },
+            { gpu: { expertsOnCpu: "all" } },
+            { memory: { budget: 100 } }
+        ])
             assert.equal(needsReload(a, parseSettings(raw).settings), true, JSON.stringify(raw));
     });
 
@@ -89,8 +102,14 @@ describe("settings", () => {
             "moePilot.remote.kind",
             "moePilot.remote.timeoutMs"
         ]);
-        assert.match(problems.find((p) => p.key === "moePilot.remote.kind")!.message, /^must be "auto", "llama-server" or "openai"; using "auto"$/);
-        assert.equal(needsReload(DEFAULT_SETTINGS, parseSettings({ remote: { endpoint: "http://x:1" } }).settings), true);
+        assert.match(
+            problems.find((p) => p.key === "moePilot.remote.kind")!.message,
+            /^must be "auto", "llama-server" or "openai"; using "auto"$/
+        );
+        assert.equal(
+            needsReload(DEFAULT_SETTINGS, parseSettings({ remote: { endpoint: "http://x:1" } }).settings),
+            true
+        );
         assert.equal(needsReload(DEFAULT_SETTINGS, parseSettings({ chat: { modelPath: "/c.gguf" } }).settings), true);
         assert.equal(
             needsReload(DEFAULT_SETTINGS, parseSettings({ models: { directory: "/m" } }).settings),

@@ -15,7 +15,10 @@ describe("token healing", () => {
     });
 
     test("nothing to heal: an empty prefix, an empty or undecodable token", () => {
-        assert.deepEqual(healPrefix([], (token) => vocab[token]!), { prefix: [], heal: "" });
+        assert.deepEqual(
+            healPrefix([], (token) => vocab[token]!),
+            { prefix: [], heal: "" }
+        );
         assert.equal(healPrefix([t("x"), 0 as Token], (token) => vocab[token]!).heal, "");
         assert.equal(healPrefix([t("x")], () => "\uFFFD").heal, "");
     });
@@ -24,7 +27,12 @@ describe("token healing", () => {
         const allowed = allowedWhileHealing(vocab, "\n    ").map((token) => vocab[token]);
         assert.deepEqual(allowed.sort(), ["\n", "\n   ", "\n    ", "\n  "].sort());
         // After "\n   " is generated, one space remains: " const" and " " may follow, "const" may not.
-        assert.deepEqual(allowedWhileHealing(vocab, " ").map((token) => vocab[token]).sort(), [" ", " const"].sort());
+        assert.deepEqual(
+            allowedWhileHealing(vocab, " ")
+                .map((token) => vocab[token])
+                .sort(),
+            [" ", " const"].sort()
+        );
     });
 
     test("the respelled text is cut from the suggestion", () => {

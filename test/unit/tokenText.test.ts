@@ -13,14 +13,21 @@ describe("token text", () => {
         llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
         model = await llama.loadModel({ modelPath: MODEL, vocabOnly: true });
     });
-    after(async () => { await model.dispose(); await llama.dispose(); });
+    after(async () => {
+        await model.dispose();
+        await llama.dispose();
+    });
 
     test("code with spaces before punctuation decodes exactly, where llama.cpp's detokenize does not", async () => {
         const decode = createTokenDecoder(model, await readGgufFileInfo(MODEL));
         const code = "if (a != b && !done) { x = y ? 1 : 2 ; } // it 's , fine . ü 文字\n\tz = 'q' ;";
         const tokens = model.tokenize(code, false);
         assert.equal(decode(tokens), code);
-        assert.notEqual(model.detokenize(tokens), code, "llama.cpp cleans spaces for this vocabulary (the reason for the decoder)");
+        assert.notEqual(
+            model.detokenize(tokens),
+            code,
+            "llama.cpp cleans spaces for this vocabulary (the reason for the decoder)"
+        );
     });
 
     test("control tokens decode to nothing", async () => {
