@@ -611,8 +611,8 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
             (l) => /AF_INET6?/.test(l) && !/inet_addr\("127\.|inet_pton\(AF_INET6, "(::1|::ffff:127\.)/.test(l)
         );
         assert.deepEqual(outgoing, [], "no connection beyond this machine");
-        console.log(
-            `[figures] e2e network: ${calls.length} connect() calls traced in the extension host and the language server, ${calls.filter((l) => /AF_INET/.test(l)).length} over IP, all to 127.0.0.1`
+        t.diagnostic(
+            `e2e network: ${calls.length} connect() calls traced in the extension host and the language server, ${calls.filter((l) => /AF_INET/.test(l)).length} over IP, all to 127.0.0.1`
         );
     });
 });

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { describe, test } from "node:test";
+import { withoutNativeBuild } from "../nativeBuild";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 const MODEL = path.join(ROOT, "models", "embedded", "moe-pilot-demo.gguf");
@@ -23,7 +24,7 @@ function place(setting: string, native: "on" | "off" = "on"): Placement {
 }
 
 describe("experts-on-CPU placement", () => {
-    test("all: every layer's expert tensors, nothing else", () => {
+    test("all: every layer's expert tensors, nothing else", { skip: withoutNativeBuild }, () => {
         const r = place("all");
         assert.equal(r.accepted, true);
         const layers = new Set(r.overridden.map((t) => /^blk\.(\d+)\./.exec(t)?.[1]));
@@ -32,12 +33,12 @@ describe("experts-on-CPU placement", () => {
         for (const t of r.overridden) assert.match(t, /^blk\.\d+\.ffn_(gate|up|down)_exps\.weight=CPU$/);
     });
 
-    test("N: the experts of the first N layers", () => {
+    test("N: the experts of the first N layers", { skip: withoutNativeBuild }, () => {
         const r = place("2");
         assert.deepEqual(r.overridden.map((t) => t.split(".")[1]).sort(), ["0", "0", "0", "1", "1", "1"]);
     });
 
-    test("off: no override; an unknown buffer name is refused with its name", () => {
+    test("off: no override; an unknown buffer name is refused with its name", { skip: withoutNativeBuild }, () => {
         const r = place("off");
         assert.deepEqual(r.overridden, []);
         assert.match(r.unknownBuffer ?? "", /Unknown buffer type.*NO-SUCH-BUFFER/);

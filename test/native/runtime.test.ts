@@ -14,6 +14,7 @@ import path from "node:path";
 import { before, describe, test } from "node:test";
 import type { RoutingTrace } from "../../server/engine/addonTypes";
 import { GgufWeights, matVec, rmsNorm } from "./ggufWeights";
+import { withoutNativeBuild } from "../nativeBuild";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 const MODEL = path.join(ROOT, "models", "embedded", "moe-pilot-demo.gguf");
@@ -39,7 +40,7 @@ function probe(mode: "on" | "off"): Probe {
     return JSON.parse(out) as Probe;
 }
 
-describe("native MoE runtime", () => {
+describe("native MoE runtime", { skip: withoutNativeBuild }, () => {
     let native: Probe, stock: Probe;
     before(() => {
         native = probe("on");
@@ -152,7 +153,7 @@ describe("native MoE runtime", () => {
             );
     });
 
-    test("adaptive routing: per-token k within its bounds; a tiny p is exactly k=1", () => {
+    test("adaptive routing: per-token k within its bounds; a tiny p is exactly k=1", (t) => {
         const { lowP, midUsed } = native.adaptive!;
         // p = 0.01 keeps only each token's top expert, weight 1: the k=1 computation
         const k1 = native.results[1]!;
@@ -166,6 +167,6 @@ describe("native MoE runtime", () => {
         );
         const average = midUsed.reduce((a, b) => a + b, 0) / midUsed.length;
         assert.ok(average > 1 && average < 4, `p=0.7 picks between 1 and 4 experts on average (${average.toFixed(2)})`);
-        console.log(`adaptive p=0.7, k<=4: average k ${average.toFixed(2)} over ${midUsed.length} token-layer rows`);
+        t.diagnostic(`adaptive p=0.7, k<=4: average k ${average.toFixed(2)} over ${midUsed.length} token-layer rows`);
     });
 });

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type RoutingStatsResult, RoutingStatsRequest } from "../../server/protocol";
 import { TestClient } from "./lspClient";
+import { withoutNativeBuild } from "../nativeBuild";
 
 const DOC = "file:///w/stats.py";
 const TEXT = "def mean(values):\n    total = 0\n    for value in values:\n        total += value\n    return ";
@@ -44,7 +45,7 @@ async function run(
     }
 }
 
-describe("expert cache", () => {
+describe("expert cache", { skip: withoutNativeBuild }, () => {
     let withCache: Awaited<ReturnType<typeof run>>, without: Awaited<ReturnType<typeof run>>;
 
     test("a budget smaller than the model turns it on; it pins, prefetches and counts", async () => {

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type RoutingStatsResult, RoutingStatsRequest, type StatusParams } from "../../server/protocol";
 import { TestClient } from "./lspClient";
+import { withoutNativeBuild } from "../nativeBuild";
 
 const DOC = "file:///w/sum.py";
 const TEXT = "def total(values):\n    result = 0\n    for value in values:\n        ";
@@ -82,9 +83,9 @@ async function session(env: NodeJS.ProcessEnv): Promise<Session> {
 }
 
 describe("expert counts per workload", () => {
-    let native: Session;
+    let native: Session | undefined;
 
-    test("native runtime: k changes on the running contexts, no reload", async () => {
+    test("native runtime: k changes on the running contexts, no reload", { skip: withoutNativeBuild }, async () => {
         native = await session({});
         assert.deepEqual(native.modes, ["native", "native", "native"]);
         assert.equal(native.reloads, 0, "changing the completion k did not load the model again");
@@ -97,47 +98,57 @@ describe("expert counts per workload", () => {
         for (const c of Object.values(native.chats)) assert.ok(c.text.length > 0);
     });
 
-    test("native runtime: the chat streams which experts each piece went through; statistics per workload", () => {
-        // every answer token after the first went through each of the 4 layers with k experts
-        for (const [key, k] of [
-            ["1", 1],
-            ["8", 8],
-            ["auto", 2]
-        ] as const) {
-            const layers = native.chunkRouting[key]!;
-            assert.equal(layers.length, 4, `chat k=${key}: 4 MoE layers`);
-            const perLayer = layers.map((l) => l.reduce((a, b) => a + b, 0));
-            assert.ok(
-                perLayer[0]! > 0 && perLayer.every((n) => n === perLayer[0]),
-                `chat k=${key}: the same tokens in every layer (${perLayer})`
-            );
-            assert.equal(perLayer[0]! % k, 0, `chat k=${key}: k experts per token`);
-        }
-        const { stats } = native;
-        assert.equal(stats.available, true);
-        assert.equal(stats.expertCount, 8);
-        for (const workload of [stats.completion!, stats.chat!]) {
-            assert.ok(workload.tokens > 0);
-            assert.equal(workload.droppedRows, 0);
-            assert.deepEqual(
-                workload.layers.map((l) => l.layer),
-                [0, 1, 2, 3]
-            );
-            for (const l of workload.layers) {
-                assert.ok(l.loadEntropyBits > 0 && l.loadEntropyBits <= 3, `entropy ${l.loadEntropyBits}`);
-                assert.ok(l.previousTokenOverlap! >= 0 && l.previousTokenOverlap! <= 1);
+    test(
+        "native runtime: the chat streams which experts each piece went through; statistics per workload",
+        { skip: withoutNativeBuild },
+        () => {
+            if (!native) throw new Error("the native session did not run");
+            const ran: Session = native;
+            const routing: Record<string, number[][]> = ran.chunkRouting;
+            // every answer token after the first went through each of the 4 layers with k experts
+            for (const [key, k] of [
+                ["1", 1],
+                ["8", 8],
+                ["auto", 2]
+            ] as const) {
+                const layers = routing[key]!;
+                assert.equal(layers.length, 4, `chat k=${key}: 4 MoE layers`);
+                const perLayer = layers.map((l) => l.reduce((a, b) => a + b, 0));
+                assert.ok(
+                    perLayer[0]! > 0 && perLayer.every((n) => n === perLayer[0]),
+                    `chat k=${key}: the same tokens in every layer (${perLayer})`
+                );
+                assert.equal(perLayer[0]! % k, 0, `chat k=${key}: k experts per token`);
             }
+            const { stats } = native;
+            assert.equal(stats.available, true);
+            assert.equal(stats.expertCount, 8);
+            for (const workload of [stats.completion!, stats.chat!]) {
+                assert.ok(workload.tokens > 0);
+                assert.equal(workload.droppedRows, 0);
+                assert.deepEqual(
+                    workload.layers.map((l) => l.layer),
+                    [0, 1, 2, 3]
+                );
+                for (const l of workload.layers) {
+                    assert.ok(l.loadEntropyBits > 0 && l.loadEntropyBits <= 3, `entropy ${l.loadEntropyBits}`);
+                    assert.ok(l.previousTokenOverlap! >= 0 && l.previousTokenOverlap! <= 1);
+                }
+            }
+            // the prompt tokens count too: the completion prompts alone are ~25 tokens x 3 requests
+            assert.ok(stats.completion!.layers[0]!.load.reduce((a, b) => a + b, 0) >= 2 * 25);
         }
-        // the prompt tokens count too: the completion prompts alone are ~25 tokens x 3 requests
-        assert.ok(stats.completion!.layers[0]!.load.reduce((a, b) => a + b, 0) >= 2 * 25);
-    });
+    );
 
     test("fallback (stock binaries): the same text at every k, through a model instance per k", async () => {
         const stock = await session({ MOE_PILOT_NATIVE: "off" });
         assert.deepEqual(stock.modes, ["trained", "override", "trained"]);
         assert.equal(stock.reloads, 2, "the stock binaries need a load per completion k change");
-        assert.deepEqual(stock.completions, native.completions);
-        assert.deepEqual(stock.chats, native.chats);
+        // Against the native runtime's run, when there is one: the same text at every k.
+        if (native) {
+            assert.deepEqual(stock.completions, native.completions);
+            assert.deepEqual(stock.chats, native.chats);
+        }
         assert.equal(stock.stats.available, false);
         assert.match(stock.stats.reason!, /native MoE runtime/);
         assert.deepEqual(stock.chunkRouting["auto"], [], "no routing in the chunks without the trace");

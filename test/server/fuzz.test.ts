@@ -203,7 +203,6 @@ describe("hostile input to the language server", { timeout: 5 * 60_000 }, () => 
 
     after(() => {
         peer.child.kill("SIGKILL");
-        console.log(`# fuzz cases: ${cases}`);
     });
 
     test("requests before initialize get an error, not a crash", async () => {
@@ -296,7 +295,7 @@ describe("hostile input to the language server", { timeout: 5 * 60_000 }, () => 
         assert.equal(peer.exited, undefined, "the server is still running");
     });
 
-    test("and then it still completes normally", async () => {
+    test("and then it still completes normally", async (t) => {
         // the fuzzing asked for a model reload among other things: wait until it is ready again
         for (let i = 0; i < 300; i++) {
             const status = await peer.request("moePilot/status/get", null);
@@ -336,5 +335,6 @@ describe("hostile input to the language server", { timeout: 5 * 60_000 }, () => 
         peer.send({ jsonrpc: "2.0", method: "exit" });
         const code = await new Promise<number | null>((resolve) => peer.child.once("exit", resolve));
         assert.equal(code, 0, "shutdown then exit ends the server cleanly");
+        t.diagnostic(`fuzz cases: ${cases}`);
     });
 });

@@ -59,7 +59,7 @@ describe("under load", { timeout: 600_000 }, () => {
         return { ms, answered };
     }
 
-    test("completions while a long chat streams: every one answered, the chat whole; latencies reported", async () => {
+    test("completions while a long chat streams: every one answered, the chat whole; latencies reported", async (t) => {
         await useModel(TEST_MODELS.moe);
         const idle = await completions("idle", 20);
         const chunks: string[] = [];
@@ -96,14 +96,14 @@ describe("under load", { timeout: 600_000 }, () => {
         assert.equal(chunks.join(""), answer.text, "the chat answer arrived whole");
         assert.equal(answer.stopReason, "max-tokens", "a long answer");
         await useModel("");
-        console.log(
-            `[figures] completion latency idle: median ${pct(idle.ms, 0.5).toFixed(1)} ms, p95 ${pct(idle.ms, 0.95).toFixed(1)} ms (${idle.ms.length}); ` +
+        t.diagnostic(
+            `completion latency idle: median ${pct(idle.ms, 0.5).toFixed(1)} ms, p95 ${pct(idle.ms, 0.95).toFixed(1)} ms (${idle.ms.length}); ` +
                 `while a chat streams: median ${pct(busy.ms, 0.5).toFixed(1)} ms, p95 ${pct(busy.ms, 0.95).toFixed(1)} ms (${busy.duringChat} during the chat); ` +
                 `chat: ${answer.generatedTokens} tokens at ${answer.tokensPerSecond} tokens/s, ${answer.stopReason}`
         );
     });
 
-    test("a 10 MB file, a 4 MB line, binary bytes, and 400 documents opened and closed: no crash, bounded memory, normal files complete", async () => {
+    test("a 10 MB file, a 4 MB line, binary bytes, and 400 documents opened and closed: no crash, bounded memory, normal files complete", async (t) => {
         const pid = client.process.pid!;
         const start = rss(pid);
         const line = "    total = total + compute_value(items[index], weights[index]) * factor  # accumulate\n";
@@ -151,8 +151,8 @@ describe("under load", { timeout: 600_000 }, () => {
             "a normal file still completes"
         );
         assert.ok(afterChurn - start < 400 * 2 ** 20, `memory bounded: ${mib(start)} → ${mib(afterChurn)}`);
-        console.log(
-            `[figures] large documents: ${timings.join("; ")}; server RSS ${mib(start)} at start, ${mib(peakOpen)} with the large files open, ${mib(afterChurn)} after they closed and 400 documents of 100 KB were opened, edited and closed`
+        t.diagnostic(
+            `large documents: ${timings.join("; ")}; server RSS ${mib(start)} at start, ${mib(peakOpen)} with the large files open, ${mib(afterChurn)} after they closed and 400 documents of 100 KB were opened, edited and closed`
         );
     });
 });

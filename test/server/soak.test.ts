@@ -22,7 +22,7 @@ const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 describe("soak", { timeout: (SECONDS + 120) * 1000 }, () => {
-    test(`${SECONDS} s of typing with cancelled completions: every request ends, memory stays flat, results unchanged`, async () => {
+    test(`${SECONDS} s of typing with cancelled completions: every request ends, memory stays flat, results unchanged`, async (t) => {
         const client = await TestClient.start({ settings: { completion: { debounceMs: 0 } } });
         try {
             assert.equal((await client.settled()).state, "ready");
@@ -97,12 +97,12 @@ describe("soak", { timeout: (SECONDS + 120) * 1000 }, () => {
             await client.close(uri); // other open files are context: the probes must see the same ones
             const after = await probe("after");
 
-            console.log(
-                `# soak: ${SECONDS} s, ${keystrokes} keystrokes, ${pending.length} completion requests: ${answered} answered, ${cancelled} cancelled, ${failed} failed`
+            t.diagnostic(
+                `soak: ${SECONDS} s, ${keystrokes} keystrokes, ${pending.length} completion requests: ${answered} answered, ${cancelled} cancelled, ${failed} failed`
             );
-            console.log(`# soak: server RSS start ${mib(rssStart)}, middle ${mib(rssMiddle)}, end ${mib(rssEnd)}`);
-            console.log(
-                `# soak: fixed completion median before ${before.median.toFixed(1)} ms, after ${after.median.toFixed(1)} ms`
+            t.diagnostic(`soak: server RSS start ${mib(rssStart)}, middle ${mib(rssMiddle)}, end ${mib(rssEnd)}`);
+            t.diagnostic(
+                `soak: fixed completion median before ${before.median.toFixed(1)} ms, after ${after.median.toFixed(1)} ms`
             );
             assert.equal(failed, 0, "every request ends in an answer or a cancellation");
             assert.equal(answered + cancelled, pending.length);
