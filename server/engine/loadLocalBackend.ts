@@ -6,15 +6,15 @@
  * (cache/startExpertCache.ts), the routing trace (routing/RoutingTrace.ts), and the FIM format
  * (completion/modelFim.ts), so the status and the prompts agree.
  */
-import type { Llama, LlamaContext, LlamaModel } from "node-llama-cpp";
-import { startExpertCache } from "../cache/startExpertCache";
+import type { LlamaContext, LlamaModel } from "node-llama-cpp";
+import { type ExpertCacheStart, startExpertCache } from "../cache/startExpertCache";
 import { modelFim } from "../completion/modelFim";
-import { chooseK, type ExpertChoice } from "../experts/expertCount";
+import { chooseK } from "../experts/expertCount";
 import { placeExperts } from "../experts/expertPlacement";
 import type { Logger } from "../log";
 import { chatModelFit } from "../models/chatModelFit";
 import { embeddedModelPath, isEmbeddedModel, verifyEmbeddedModel } from "../models/embeddedModel";
-import { inspectModel, type ModelInspection } from "../models/inspectModel";
+import { inspectModel } from "../models/inspectModel";
 import type { Settings } from "../protocol";
 import { RoutingTrace } from "../routing/RoutingTrace";
 import type { ComputeLane } from "./ComputeLane";
@@ -84,74 +84,27 @@ export async function loadLocalBackend(load: LocalLoad): Promise<{ backend: Loca
     const instanceK = native ? inspection.trainedK : choice.k;
     const model = await loadModelFile(llama, inspection, instanceK);
     const instances = new Map<string, LlamaModel>([[`${inspection.path}#${instanceK}`, model]]);
-    try {
-        return await startBackend({
-            ...load,
-            llama,
-            inspection,
-            chatModel,
-            embedded,
-            threads,
-            native,
-            choice,
-            model,
-            instances,
-            warnings
-        });
-    } catch (e: unknown) {
+    // What this load holds so far, released if a later step fails or a newer load supersedes it.
+    let cache: ExpertCacheStart | undefined;
+    let context: LlamaContext | undefined;
+    const release = async () => {
+        cache?.cache?.dispose();
+        await context?.dispose();
         for (const m of instances.values()) await m.dispose();
-        throw e;
-    }
-}
-
-/** The rest of a load, once the model is in memory: on failure the caller disposes the instances. */
-async function startBackend(
-    load: LocalLoad & {
-        llama: Llama;
-        inspection: ModelInspection;
-        chatModel: ModelInspection | undefined;
-        embedded: boolean;
-        threads: number;
-        native: boolean;
-        choice: ExpertChoice;
-        model: LlamaModel;
-        instances: Map<string, LlamaModel>;
-        warnings: string[];
-    }
-): Promise<{ backend: LocalBackend; warnings: string[] }> {
-    const {
-        settings,
-        log,
-        progress,
-        llama,
-        inspection,
-        chatModel,
-        embedded,
-        threads,
-        native,
-        choice,
-        model,
-        instances,
-        warnings
-    } = load;
-    if (load.superseded()) throw new SupersededLoadError();
-    const cache = startExpertCache(llama, inspection, settings.memory, native);
-    if (cache.warning) warnings.push(cache.warning);
-    if (cache.log) log.info(cache.log);
-
-    progress("Creating completion context", 80);
-    let context: LlamaContext;
+    };
     try {
+        if (load.superseded()) throw new SupersededLoadError();
+        cache = startExpertCache(llama, inspection, settings.memory, native);
+        warn(cache.warning);
+        if (cache.log) log.info(cache.log);
+        progress("Creating completion context", 80);
         context = await model.createContext({ contextSize: contextSize(settings, inspection), threads, sequences: 1 });
+        if (load.superseded()) throw new SupersededLoadError();
     } catch (e: unknown) {
-        cache.cache?.dispose();
+        await release();
         throw e;
     }
-    if (load.superseded()) {
-        cache.cache?.dispose();
-        await context.dispose();
-        throw new SupersededLoadError();
-    }
+
     const moe = native ? NativeMoeContext.of(context, inspection.expertCount) : undefined;
     moe?.setExperts(choice.k);
     const trace = moe
