@@ -25,7 +25,7 @@ import { CompletionFeature } from "./completion/CompletionFeature";
 import { ModelsFeature } from "./models/ModelsFeature";
 import { Engine } from "./engine/Engine";
 import { EngineFeature } from "./engine/EngineFeature";
-import { errorMessage } from "./engine/errors";
+import { errorMessage } from "./errors";
 import type { Feature } from "./feature";
 import { createLogger, tellUser } from "./log";
 import type { InitializationOptions, Settings } from "./protocol";

@@ -20,7 +20,7 @@ import {
 } from "vscode-languageserver";
 import type { ChatSession } from "../backend/Backend";
 import type { EngineFeature } from "../engine/EngineFeature";
-import { errorMessage, isAbort } from "../engine/errors";
+import { errorMessage, isAbort } from "../errors";
 import type { Feature } from "../feature";
 import { type Logger, OnceNotice } from "../log";
 import { type ChatChunk, type ChatParams, ChatRequest, type ChatResult, type Settings } from "../protocol";

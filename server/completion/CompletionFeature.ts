@@ -21,7 +21,7 @@ import {
 import type { TextDocument } from "vscode-languageserver-textdocument";
 import type { CompletionOutput } from "../backend/Backend";
 import type { EngineFeature } from "../engine/EngineFeature";
-import { errorMessage, isAbort } from "../engine/errors";
+import { errorMessage, isAbort } from "../errors";
 import type { Feature } from "../feature";
 import { type Logger, OnceNotice } from "../log";
 import type { Settings } from "../protocol";

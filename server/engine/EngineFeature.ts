@@ -19,7 +19,7 @@ import {
 } from "../protocol";
 import { needsReload } from "../settings/settings";
 import type { Engine } from "./Engine";
-import { errorMessage } from "./errors";
+import { errorMessage } from "../errors";
 import { SupersededLoadError } from "./loadLocalBackend";
 import { type ModelFileChange, watchModelFiles } from "./modelFileWatch";
 

@@ -5,7 +5,7 @@
 import { getLlama, type Llama, LlamaLogLevel, type LlamaModel } from "node-llama-cpp";
 import type { Logger } from "../log";
 import type { ModelInspection } from "../models/inspectModel";
-import { errorMessage, ModelFileError } from "./errors";
+import { errorMessage, ModelFileError } from "../errors";
 import { llamaBinaries } from "./nativeMoe";
 
 export class LlamaRuntime {

@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { type CancellationToken, type ClientCapabilities, type Connection, LSPErrorCodes, ResponseError, type ServerCapabilities } from "vscode-languageserver";
 import type { EngineFeature } from "../engine/EngineFeature";
-import { ModelFileError, errorMessage, isAbort } from "../engine/errors";
+import { ModelFileError, errorMessage, isAbort } from "../errors";
 import type { Feature } from "../feature";
 import type { Logger } from "../log";
 import {

@@ -5,7 +5,7 @@
  */
 import path from "node:path";
 import { memoryBudgetBytes } from "../cache/memoryBudget";
-import { errorMessage } from "../engine/errors";
+import { errorMessage } from "../errors";
 import type { Settings } from "../protocol";
 import { inspectModel, type ModelInspection } from "./inspectModel";
 import { modelCard } from "./modelCard";

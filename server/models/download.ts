@@ -19,7 +19,7 @@ import { mkdir, rename, rm, stat, statfs } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { createModelDownloader, type ModelDownloader } from "node-llama-cpp";
-import { errorMessage } from "../engine/errors";
+import { errorMessage } from "../errors";
 import type { DownloadResult } from "../protocol";
 import { formatBytes } from "./formatBytes";
 import { inspectModel } from "./inspectModel";

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { ModelFileError } from "../engine/errors";
+import { ModelFileError } from "../errors";
 
 export const EMBEDDED_MODEL_FILE = path.join("models", "embedded", "moe-pilot-demo.gguf");
 

@@ -7,7 +7,7 @@
 import { open, stat } from "node:fs/promises";
 import path from "node:path";
 import { type GgufFileInfo, GgufInsights, readGgufFileInfo } from "node-llama-cpp";
-import { ModelFileError, errorMessage } from "../engine/errors";
+import { ModelFileError, errorMessage } from "../errors";
 
 export type ModelInspection = {
     /** The file to load: the first part of a split model. */

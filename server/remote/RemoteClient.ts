@@ -16,7 +16,7 @@ import { createParser } from "eventsource-parser";
 import type { PromptInput } from "../completion/promptInput";
 import { FIM_FAMILIES, type FimFamily } from "../completion/fimFormats";
 import type { ChatMessage, RemoteSettings } from "../protocol";
-import { errorMessage } from "../engine/errors";
+import { errorMessage } from "../errors";
 
 export type RemoteProblem = "unreachable" | "unauthorized" | "timeout" | "http" | "malformed";
 
