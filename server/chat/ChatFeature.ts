@@ -19,7 +19,7 @@ import {
     type ServerCapabilities
 } from "vscode-languageserver";
 import type { ChatSession } from "../backend/Backend";
-import type { EngineFeature } from "../engine/EngineFeature";
+import { type EngineFeature, LOAD_WAIT_MS } from "../engine/EngineFeature";
 import { errorMessage, isAbort } from "../errors";
 import type { Feature } from "../feature";
 import { type Logger, OnceNotice } from "../log";
@@ -63,15 +63,23 @@ export class ChatFeature implements Feature {
     ): Promise<ChatResult | ResponseError<void>> {
         const problem = validate(params);
         if (problem) return new ResponseError(LSPErrorCodes.RequestFailed, problem);
-        const backend = this.engine.backend;
-        if (!backend) return new ResponseError(LSPErrorCodes.RequestFailed, "The model is not loaded yet.");
-
         const controller = new AbortController();
         const subscription = token.onCancellationRequested(() => controller.abort());
         const maxTokens = Math.min(params.maxTokens ?? CHAT_DEFAULTS.maxTokens, CHAT_DEFAULTS.maxTokensLimit);
         let streamed = "";
         let session: ChatSession | undefined;
         try {
+            // A message sent while the model loads waits for it; one that cannot be answered says why.
+            const backend = await this.engine.whenReady(controller.signal);
+            if (!backend) {
+                const { state, message } = this.engine.current;
+                return new ResponseError(
+                    LSPErrorCodes.RequestFailed,
+                    state === "error"
+                        ? `The model could not be loaded: ${message ?? "unknown error"}`
+                        : `The model is still loading after ${LOAD_WAIT_MS / 1000} s; ask again when the status bar says it is ready.`
+                );
+            }
             // The conversation's own choice, else the chat workload's setting.
             const own = params.k !== undefined && params.k !== "auto";
             const opened = await backend.openChat(

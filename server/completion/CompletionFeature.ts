@@ -84,9 +84,12 @@ export class CompletionFeature implements Feature {
         const settings = this.getSettings().completion;
         const doc = this.documents.get(params.textDocument.uri);
         if (!settings.enabled || !doc) return null;
-        const backend = this.engine.backend;
+        // Asked for on purpose while the model loads: wait for it. Automatic ones come again with the next keystroke.
+        const invoked = params.context?.triggerKind === InlineCompletionTriggerKind.Invoked;
+        if (invoked && !this.engine.backend) this.log.debug("completion: waiting for the model to load");
+        const backend = invoked ? await this.engine.whenReady(signal) : this.engine.backend;
         if (!backend) {
-            this.log.debug("completion skipped: no model loaded");
+            this.log.debug(`completion skipped: no model loaded (${this.engine.current.state})`);
             return null;
         }
 
@@ -113,7 +116,7 @@ export class CompletionFeature implements Feature {
             return toList(cached);
         }
 
-        if (params.context.triggerKind === InlineCompletionTriggerKind.Automatic)
+        if (params.context?.triggerKind === InlineCompletionTriggerKind.Automatic)
             await debounce(settings.debounceMs, signal);
 
         let output: CompletionOutput;

@@ -26,12 +26,21 @@ import { type ModelFileChange, watchModelFiles } from "./modelFileWatch";
 /** Speed figures reach the status bar at most this often. */
 const SPEED_REPORT_INTERVAL_MS = 1000;
 
+/**
+ * How long a request the user made on purpose (an invoked completion, a chat message) waits for
+ * a model that is still loading before it is answered without one. The embedded model loads in
+ * under a second; a 30B model from a cold disk can take a minute. The client can cancel sooner.
+ */
+export const LOAD_WAIT_MS = 120_000;
+
 export class EngineFeature implements Feature {
     private status: StatusParams = { state: "starting" };
     private workDoneProgress = false;
     private lastSpeedReport = 0;
     /** Stops watching the loaded model files (modelFileWatch.ts). */
     private unwatch?: () => void;
+    /** Requests waiting for a load to end (whenSettled). */
+    private readonly settledWaiters = new Set<() => void>();
 
     constructor(
         private readonly connection: Connection,
@@ -64,6 +73,32 @@ export class EngineFeature implements Feature {
     /** The backend when the engine is ready, else undefined. */
     get backend(): Backend | undefined {
         return this.status.state === "ready" ? this.engine.backend : undefined;
+    }
+
+    /**
+     * The backend once the engine is ready. While it starts or loads, waits for the load to end,
+     * at most `timeoutMs` (then undefined, as after a failed load); an abort of `signal` rejects
+     * with an AbortError.
+     */
+    async whenReady(signal: AbortSignal, timeoutMs = LOAD_WAIT_MS): Promise<Backend | undefined> {
+        signal.throwIfAborted();
+        if (this.status.state === "ready" || this.status.state === "error") return this.backend;
+        await new Promise<void>((resolve, reject) => {
+            const done = () => {
+                clearTimeout(timer);
+                signal.removeEventListener("abort", aborted);
+                this.settledWaiters.delete(done);
+                resolve();
+            };
+            const aborted = () => {
+                done();
+                reject(signal.reason instanceof Error ? signal.reason : new DOMException("aborted", "AbortError"));
+            };
+            const timer = setTimeout(done, timeoutMs);
+            signal.addEventListener("abort", aborted, { once: true });
+            this.settledWaiters.add(done);
+        });
+        return this.backend;
     }
 
     /**
@@ -147,6 +182,7 @@ export class EngineFeature implements Feature {
     private setStatus(status: StatusParams) {
         this.status = status;
         void this.connection.sendNotification(StatusNotification.type, status);
+        if (status.state === "ready" || status.state === "error") for (const done of [...this.settledWaiters]) done();
     }
 
     /** A loaded model file changed or went away on disk. */

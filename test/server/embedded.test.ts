@@ -36,6 +36,31 @@ describe("the embedded demo model", () => {
         }
     });
 
+    test("an invoked completion and a chat message sent right after initialized wait for the load, then answer", async () => {
+        // As a plain LSP client does it: no waiting for the status, the request the moment the server is up.
+        const client = await TestClient.start({ settings: { completion: { debounceMs: 0 } } });
+        try {
+            const uri = "file:///w/first.py";
+            const text = "def mean(values):\n    total = 0\n    for v in values:\n        total += v\n    return ";
+            await client.open(uri, text, "python");
+            const readyBefore = client.status.all.some((s) => s.state === "ready");
+            const [list, answer] = await Promise.all([
+                client.complete(uri, { line: 4, character: 11 }),
+                client.chat({ messages: [{ role: "user", content: "What does mean do?" }], maxTokens: 16 })
+            ]);
+            assert.equal(readyBefore, false, "the requests went out before the model was ready");
+            assert.ok(list && list.items.length === 1, "a suggestion, not an empty list");
+            assert.ok(String(list.items[0]!.insertText).trim().length > 0);
+            assert.ok(answer.text.length > 0, "a chat answer");
+            assert.ok(
+                client.logs.all.some((l) => /waiting for the model to load/.test(l.message)),
+                "it waited"
+            );
+        } finally {
+            await client.stop();
+        }
+    });
+
     test("a damaged copy is refused with a clear message", async () => {
         // An extension root whose embedded model has one byte changed.
         const copy = path.join(dir, EMBEDDED_MODEL_FILE);
