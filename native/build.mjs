@@ -9,12 +9,12 @@
 //
 // After it, `getLlama({ build: "never" })` loads the patched build (node-llama-cpp prefers a local
 // build to its prebuilt binaries); the server checks for the patched methods before using them.
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
+import { quietBuild } from "../scripts/buildLog.mjs";
 
 const root = path.resolve(import.meta.dirname, "..");
 const optional = process.argv.includes("--optional");
@@ -60,42 +60,37 @@ function main() {
         return;
     }
 
-    const started = Date.now();
-    console.log(
-        `native: building llama.cpp with ${patches.length} patches (${digest}); about 3 minutes on 2 cores, less with ccache`
-    );
     const env = { ...process.env, NODE_LLAMA_CPP_SKIP_DOWNLOAD: "true" };
     // node-llama-cpp's scripts read npm's environment; `npm install` passes its own, which can name
     // another Node (same reason as scripts/code-server.sh)
     for (const key of Object.keys(env)) if (key.startsWith("npm_")) delete env[key];
-    const nlcCli = (args) =>
-        execFileSync(process.execPath, [path.join(nlc, "dist", "cli", "cli.js"), ...args], {
-            cwd: root,
-            env,
-            stdio: "inherit"
-        });
 
-    // The addon sources are files of the installed package: patch a pristine copy every time.
-    const addonDir = path.join(llamaDir, "addon");
-    const pristine = path.join(llamaDir, "addon.pristine");
-    if (existsSync(pristine)) {
-        rmSync(addonDir, { recursive: true, force: true });
-        cpSync(pristine, addonDir, { recursive: true });
-    } else cpSync(addonDir, pristine, { recursive: true });
+    // About 3 minutes on 2 cores, less with ccache; the compiler's output goes to the log.
+    quietBuild(`native MoE runtime (llama.cpp with ${patches.length} patches, ${digest})`, "native", (run) => {
+        const nlcCli = (args) =>
+            run(process.execPath, [path.join(nlc, "dist", "cli", "cli.js"), ...args], { cwd: root, env });
 
-    // A fresh clone of the bundled llama.cpp (node-llama-cpp applies its own patches to it).
-    nlcCli(["source", "download", "--gpu", "false", "--skipBuild", "--noUsageExample"]);
-    for (const p of patches) {
-        const cwd = p.target === "addon" ? addonDir : path.join(llamaDir, "llama.cpp");
-        // The addon folder sits inside the project's own git work tree (node_modules), where
-        // `git apply` would silently skip paths it does not track: keep git from looking above it.
-        const gitEnv = { ...env, GIT_CEILING_DIRECTORIES: path.dirname(cwd) };
-        execFileSync("git", ["apply", "--whitespace=nowarn", p.file], { cwd, env: gitEnv, stdio: "inherit" });
-        // and prove it: the reverse applies only if every hunk is in
-        execFileSync("git", ["apply", "--reverse", "--check", p.file], { cwd, env: gitEnv, stdio: "inherit" });
-        console.log(`native: applied ${p.target}/${p.name}`);
-    }
-    nlcCli(["source", "build", "--gpu", "false", "--noUsageExample"]);
+        // The addon sources are files of the installed package: patch a pristine copy every time.
+        const addonDir = path.join(llamaDir, "addon");
+        const pristine = path.join(llamaDir, "addon.pristine");
+        if (existsSync(pristine)) {
+            rmSync(addonDir, { recursive: true, force: true });
+            cpSync(pristine, addonDir, { recursive: true });
+        } else cpSync(addonDir, pristine, { recursive: true });
+
+        // A fresh clone of the bundled llama.cpp (node-llama-cpp applies its own patches to it).
+        nlcCli(["source", "download", "--gpu", "false", "--skipBuild", "--noUsageExample"]);
+        for (const p of patches) {
+            const cwd = p.target === "addon" ? addonDir : path.join(llamaDir, "llama.cpp");
+            // The addon folder sits inside the project's own git work tree (node_modules), where
+            // `git apply` would silently skip paths it does not track: keep git from looking above it.
+            const gitEnv = { ...env, GIT_CEILING_DIRECTORIES: path.dirname(cwd) };
+            run("git", ["apply", "--whitespace=nowarn", p.file], { cwd, env: gitEnv });
+            // and prove it: the reverse applies only if every hunk is in
+            run("git", ["apply", "--reverse", "--check", p.file], { cwd, env: gitEnv });
+        }
+        nlcCli(["source", "build", "--gpu", "false", "--noUsageExample"]);
+    });
 
     const release = releaseDir(llamaDir);
     writeFileSync(
@@ -107,7 +102,7 @@ function main() {
         ) + "\n"
     );
     save(llamaDir, cacheDir);
-    console.log(`native: built in ${Math.round((Date.now() - started) / 1000)} s, cached in ${cacheDir}`);
+    console.log(`native: cached in ${cacheDir}`);
 }
 
 /** native/patches/<target>/*.patch in name order; target is `llama.cpp` or `addon`. */

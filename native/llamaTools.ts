@@ -17,6 +17,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
+import { quietBuild } from "../scripts/buildLog.mjs";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const TOOLS = ["llama-server", "llama-gguf-split"] as const;
@@ -48,25 +49,21 @@ function llamaToolsDir(log: (line: string) => void): string {
     const dir = path.join(cacheRoot, digest);
     if (TOOLS.every((t) => existsSync(path.join(dir, t)))) return dir;
 
-    const started = Date.now();
     const work = path.join(cacheRoot, `build-${digest}`);
-    log(
-        `llama.cpp tools: building ${TOOLS.join(", ")} from node-llama-cpp's llama.cpp bundle (${digest}) in ${work}; about 5 minutes on 2 cores`
-    );
-    const src = path.join(work, "llama.cpp");
-    if (!existsSync(path.join(src, "CMakeLists.txt"))) {
-        rmSync(src, { recursive: true, force: true });
-        mkdirSync(work, { recursive: true });
-        execFileSync("git", ["clone", "--quiet", bundle, src], { stdio: "inherit" });
-    }
     const build = path.join(work, "build");
-    const ccache = commandExists("ccache")
-        ? ["-DCMAKE_C_COMPILER_LAUNCHER=ccache", "-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"]
-        : [];
-    const ninja = commandExists("ninja") ? ["-G", "Ninja"] : [];
-    execFileSync(
-        "cmake",
-        [
+    // About 5 minutes on 2 cores, once per llama.cpp source.
+    quietBuild(`llama.cpp tools (${TOOLS.join(", ")}, source ${digest})`, "llama-tools", (run) => {
+        const src = path.join(work, "llama.cpp");
+        if (!existsSync(path.join(src, "CMakeLists.txt"))) {
+            rmSync(src, { recursive: true, force: true });
+            mkdirSync(work, { recursive: true });
+            run("git", ["clone", "--quiet", bundle, src]);
+        }
+        const ccache = commandExists("ccache")
+            ? ["-DCMAKE_C_COMPILER_LAUNCHER=ccache", "-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"]
+            : [];
+        const ninja = commandExists("ninja") ? ["-G", "Ninja"] : [];
+        run("cmake", [
             "-S",
             src,
             "-B",
@@ -82,11 +79,8 @@ function llamaToolsDir(log: (line: string) => void): string {
             "-DLLAMA_BUILD_SERVER=ON",
             "-DLLAMA_BUILD_TESTS=OFF",
             "-DLLAMA_BUILD_EXAMPLES=OFF"
-        ],
-        { stdio: "inherit" }
-    );
-    execFileSync("cmake", ["--build", build, "--target", ...TOOLS, "-j", String(os.availableParallelism())], {
-        stdio: "inherit"
+        ]);
+        run("cmake", ["--build", build, "--target", ...TOOLS, "-j", String(os.availableParallelism())]);
     });
     const tmp = `${dir}.tmp-${process.pid}`;
     rmSync(tmp, { recursive: true, force: true });
@@ -95,7 +89,7 @@ function llamaToolsDir(log: (line: string) => void): string {
     rmSync(dir, { recursive: true, force: true });
     renameSync(tmp, dir); // whole or absent
     rmSync(work, { recursive: true, force: true });
-    log(`llama.cpp tools built in ${Math.round((Date.now() - started) / 1000)} s, cached in ${dir}`);
+    log(`llama.cpp tools cached in ${dir}`);
     return dir;
 }
 

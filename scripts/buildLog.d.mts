@@ -1,0 +1,7 @@
+import type { ExecFileSyncOptions } from "node:child_process";
+
+export function quietBuild(
+    what: string,
+    name: string,
+    build: (run: (cmd: string, args: string[], options?: ExecFileSyncOptions) => void) => void
+): void;
