@@ -18,7 +18,8 @@ import {
     TextDocuments,
     TextDocumentSyncKind
 } from "vscode-languageserver/node";
-import { SafeTextDocument } from "./safeDocuments";
+import { DocumentsFeature } from "./documents/DocumentsFeature";
+import { SafeTextDocument } from "./documents/safeDocuments";
 import { CodeActionFeature } from "./actions/CodeActionFeature";
 import { ChatFeature } from "./chat/ChatFeature";
 import { CompletionFeature } from "./completion/CompletionFeature";
@@ -60,7 +61,14 @@ const engine = new EngineFeature(
 const completion = new CompletionFeature(connection, documents, engine, log.tagged("completion"), () => settings);
 const chat = new ChatFeature(connection, engine, log.tagged("chat"), () => settings);
 const models = new ModelsFeature(connection, engine, log.tagged("models"), () => settings);
-const features: Feature[] = [engine, completion, chat, models, new CodeActionFeature(connection)];
+const features: Feature[] = [
+    new DocumentsFeature(connection, documents),
+    engine,
+    completion,
+    chat,
+    models,
+    new CodeActionFeature(connection)
+];
 
 function applySettings(raw: unknown, base: Settings, source: string) {
     const parsed = parseSettings(raw, base);

@@ -182,6 +182,18 @@ export namespace RemoteCredentialsNotification {
     export const type = new NotificationType<{ apiKey: string }>(method);
 }
 
+/** What the server holds of an open document: its version and text (null when it is not open). */
+export type DocumentTextResult = { version: number; text: string } | null;
+
+/**
+ * Client → server: the text of a document as the server sees it, after every `didChange` it
+ * applied (rust-analyzer's `viewFileText`): for finding where a client and the server disagree.
+ */
+export namespace DocumentTextRequest {
+    export const method = "moePilot/document/text";
+    export const type = new RequestType<{ uri: string }, DocumentTextResult, void>(method);
+}
+
 /** Client → server: unload and load the model again with the current settings. */
 export namespace ReloadModelRequest {
     export const method = "moePilot/model/reload";

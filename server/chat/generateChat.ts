@@ -74,6 +74,11 @@ export async function generateChat(options: {
                 break;
             }
             await options.turn.yieldIfWaited();
+            // Cancelled while another job had the lane: stop before evaluating again.
+            if (signal.aborted) {
+                stopReason = "cancelled";
+                break;
+            }
         }
     } finally {
         await iterator.return?.();

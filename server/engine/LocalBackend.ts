@@ -85,8 +85,12 @@ export class LocalBackend implements Backend {
     private statusValue: BackendStatus;
     /** Chat contexts by k (stock binaries: one per k; native: one, under -1). */
     private readonly chats = new Map<number, Promise<ChatContext>>();
-    /** Set by dispose(): a request that waited on the lane meanwhile finds its contexts gone. */
+    /**
+     * Set by dispose(): work in flight stops within a token (its signal aborts), and work that
+     * waited on the lane meanwhile finds the backend gone instead of freed contexts.
+     */
     private disposed = false;
+    private readonly unloading = new AbortController();
 
     constructor(private readonly parts: LocalParts) {
         this.models = { completion: parts.completionModel, chat: parts.chatModel };
@@ -117,6 +121,7 @@ export class LocalBackend implements Backend {
     async complete(request: CompletionRequest): Promise<CompletionOutput> {
         const { lane, log, trace } = this.parts;
         const c = this.parts.completion;
+        const signal = AbortSignal.any([request.signal, this.unloading.signal]);
         const result = await lane.run(Priority.Completion, request.signal, async () => {
             if (this.disposed) return undefined;
             const prompt = buildFimPrompt(request.input, c.fim, c.tokenizer, {
@@ -128,7 +133,7 @@ export class LocalBackend implements Backend {
                 return await generate(c.model, c.sequence, c.decode, prompt.tokens, {
                     maxTokens: request.maxTokens,
                     deadline: performance.now() + request.timeBudgetMs,
-                    signal: request.signal,
+                    signal,
                     onFirstToken: (ms) => log.debug(`completion: first token after ${ms.toFixed(1)} ms`),
                     isComplete: request.isComplete,
                     heal: { text: prompt.heal, vocabulary: c.vocabulary }
@@ -166,6 +171,7 @@ export class LocalBackend implements Backend {
         const moe = completion.moe;
         // On the lane: never change a context's graph while one of its evaluations runs.
         await lane.run(Priority.Completion, undefined, async () => {
+            if (this.disposed) return;
             if (moe.experts !== choice.k) {
                 moe.setExperts(choice.k);
                 await completion.sequence.clearHistory();
@@ -202,7 +208,7 @@ export class LocalBackend implements Backend {
             chat.catch(() => this.chats.delete(key));
         }
         return {
-            session: localChatSession(await chat, choice.k, lane, trace),
+            session: localChatSession(await chat, choice.k, lane, trace, this.unloading.signal),
             warnings: choice.warning ? [choice.warning] : []
         };
     }
@@ -226,15 +232,25 @@ export class LocalBackend implements Backend {
         };
     }
 
+    /**
+     * Frees the contexts and models, never under an evaluation: what runs is aborted (it stops
+     * within a token) and the freeing is itself a lane job, at the lowest priority, so no chat
+     * ever yields the lane to it mid-answer (freed memory under a running llama_decode is a
+     * SIGSEGV: the generated-message fuzzer found it, a reload during a chat).
+     */
     async dispose() {
+        if (this.disposed) return;
         this.disposed = true;
-        this.parts.cache.instance?.dispose();
-        const chats = [...this.chats.values()];
-        this.chats.clear();
-        for (const chat of chats) await (await chat.catch(() => undefined))?.context.dispose();
-        await this.parts.completion.context.dispose();
-        for (const model of this.parts.instances.values()) await model.dispose();
-        this.parts.instances.clear();
+        this.unloading.abort();
+        await this.parts.lane.run(Priority.Background, undefined, async () => {
+            this.parts.cache.instance?.dispose();
+            const chats = [...this.chats.values()];
+            this.chats.clear();
+            for (const chat of chats) await (await chat.catch(() => undefined))?.context.dispose();
+            await this.parts.completion.context.dispose();
+            for (const model of this.parts.instances.values()) await model.dispose();
+            this.parts.instances.clear();
+        });
     }
 
     /** The model instance for `inspection` at `k`, loaded once per load. */

@@ -65,7 +65,9 @@ export function localChatSession(
     chat: ChatContext,
     k: number,
     lane: ComputeLane,
-    trace: RoutingTrace | undefined
+    trace: RoutingTrace | undefined,
+    /** Aborts when the backend unloads: the answer stops within a token, before its context is freed. */
+    unloading: AbortSignal
 ): ChatSession {
     return {
         k,
@@ -74,6 +76,7 @@ export function localChatSession(
         countTokens: (turns) => render(chat, turns).tokens.length,
         answer: (turns, { maxTokens, signal, onChunk }) =>
             lane.run(Priority.Chat, signal, async (turn) => {
+                if (unloading.aborted) throw new ModelUnloadedError();
                 // The cached conversation was computed at another count: evaluate it again at this one.
                 if (chat.moe && k > 0 && chat.moe.experts !== k) {
                     chat.moe.setExperts(k);
@@ -93,7 +96,7 @@ export function localChatSession(
                         prompt: tokens,
                         stopTexts,
                         maxTokens,
-                        signal,
+                        signal: AbortSignal.any([signal, unloading]),
                         turn,
                         onText: (text) => onChunk({ text, routing: routing() })
                     });
@@ -125,4 +128,12 @@ function render(chat: ChatContext, turns: ChatTurn[]): { tokens: Token[]; stopTe
         .map((trigger) => trigger.values.join(""))
         .filter((text) => text !== "");
     return { tokens: state.contextText.tokenize(chat.model.tokenizer), stopTexts };
+}
+
+/** The model was unloaded (a reload, another model) while the answer waited: ask again. */
+class ModelUnloadedError extends Error {
+    override readonly name = "ModelUnloadedError";
+    constructor() {
+        super("The model was loaded again while this answer waited; send the message again.");
+    }
 }
