@@ -12,7 +12,8 @@ const common = {
     target: "node20",
     sourcemap: production ? false : "linked",
     minify: production,
-    logLevel: "info"
+    // Warnings and errors only; one line at the end says what was built.
+    logLevel: "warning"
 };
 
 /** @type {esbuild.BuildOptions[]} */
@@ -58,5 +59,7 @@ for (const file of ["codicon.css", "codicon.ttf"])
 if (watch) {
     for (const options of builds) await (await esbuild.context(options)).watch();
 } else {
+    const started = Date.now();
     await Promise.all(builds.map((options) => esbuild.build(options)));
+    console.log(`built ${builds.map((b) => b.outfile).join(", ")} in ${Date.now() - started} ms`);
 }

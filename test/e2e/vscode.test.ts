@@ -432,7 +432,7 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
         await rows.filter({ hasText: "Qwen3-Coder-30B-A3B-Instruct" }).first().waitFor();
         const listed = (await rows.allInnerTexts()).join("\n");
         assert.match(listed, /gpt-oss-20b/);
-        assert.match(listed, /128 experts \(8 active\)/);
+        assert.match(listed, /128 experts \(8 per token\)/);
         assert.match(await page.locator(".quick-input-widget").innerText(), /memory available/);
         await shot("choose-model");
         await page.keyboard.press("Escape");
