@@ -5,3 +5,5 @@ export function quietBuild(
     name: string,
     build: (run: (cmd: string, args: string[], options?: ExecFileSyncOptions) => void) => void
 ): void;
+
+export function ensureBuildTool(what: string): void;

@@ -35,3 +35,20 @@ export function quietBuild(what, name, build) {
 }
 
 const seconds = (since) => Math.round((Date.now() - since) / 1000);
+
+/**
+ * CMake needs a build tool (make or ninja); a Debian with only cmake and g++ may have neither.
+ * Installs make the project's one way (scripts/debianPackages.sh), or throws its sentence.
+ */
+export function ensureBuildTool(what) {
+    const has = (tool) => {
+        try {
+            execFileSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" });
+            return true;
+        } catch {
+            return false;
+        }
+    };
+    if (has("make") || has("ninja")) return;
+    execFileSync("bash", [path.join(import.meta.dirname, "debianPackages.sh"), what, "make"], { stdio: "inherit" });
+}

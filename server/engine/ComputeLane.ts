@@ -4,7 +4,7 @@
  * Two llama.cpp generations at once on the same cores slow each other down by up to two orders
  * of magnitude (their worker threads spin against each other), so every job that runs the model
  * goes through this lane, highest priority first, first come first served within a priority.
- * Long jobs (chat) call `shouldYield()` between tokens and give the lane to a waiting
+ * Long jobs (chat) call `turn.yieldIfWaited()` between tokens and give the lane to a waiting
  * higher-priority job (completion) by releasing and queueing again.
  */
 export enum Priority {

@@ -36,7 +36,7 @@ import { NativeMoeContext } from "./nativeMoe";
 import type { TokenDecoder } from "./tokenText";
 
 /** The completion workload's context and what prompts are built with, valid until the next load. */
-type CompletionContext = {
+type LocalCompletion = {
     model: LlamaModel;
     context: LlamaContext;
     sequence: LlamaContextSequence;
@@ -64,7 +64,7 @@ export type LocalParts = {
     chatModel?: ModelInspection;
     /** Model instances by file and k (stock binaries: one per k; native: one per file). */
     instances: Map<string, LlamaModel>;
-    completion: CompletionContext;
+    completion: LocalCompletion;
     completionK: number;
     status: BackendStatus;
     trace?: RoutingTrace;
