@@ -13,7 +13,8 @@ what=$1
 shift
 missing=()
 for package in "$@"; do
-    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+    # installed, not just known (a removed package keeps a status entry while its configuration stays)
+    [ "$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null)" = "install ok installed" ] || missing+=("$package")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
