@@ -14,7 +14,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, r
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
-import { ensureBuildTool, quietBuild } from "../scripts/buildLog.mjs";
+import { ensureBuildTools, quietBuild } from "../scripts/buildLog.mjs";
 
 const root = path.resolve(import.meta.dirname, "..");
 const optional = process.argv.includes("--optional");
@@ -66,7 +66,8 @@ function main() {
     for (const key of Object.keys(env)) if (key.startsWith("npm_")) delete env[key];
 
     // About 3 minutes on 2 cores, less with ccache; the compiler's output goes to the log.
-    ensureBuildTool("the native MoE runtime build");
+    // npm install (--optional) adds only a build tool; a failure there falls back to the stock binaries.
+    ensureBuildTools("the native MoE runtime build", optional ? ["make"] : ["cmake", "g++", "git", "make"]);
     quietBuild(`native MoE runtime (llama.cpp with ${patches.length} patches, ${digest})`, "native", (run) => {
         const nlcCli = (args) =>
             run(process.execPath, [path.join(nlc, "dist", "cli", "cli.js"), ...args], { cwd: root, env });

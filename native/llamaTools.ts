@@ -17,7 +17,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
-import { ensureBuildTool, quietBuild } from "../scripts/buildLog.mjs";
+import { ensureBuildTools, quietBuild } from "../scripts/buildLog.mjs";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const TOOLS = ["llama-server", "llama-gguf-split"] as const;
@@ -52,7 +52,7 @@ function llamaToolsDir(log: (line: string) => void): string {
     const work = path.join(cacheRoot, `build-${digest}`);
     const build = path.join(work, "build");
     // About 5 minutes on 2 cores, once per llama.cpp source.
-    ensureBuildTool("the llama.cpp tools build");
+    ensureBuildTools("the llama.cpp tools build", ["cmake", "g++", "git", "make"]);
     quietBuild(`llama.cpp tools (${TOOLS.join(", ")}, source ${digest})`, "llama-tools", (run) => {
         const src = path.join(work, "llama.cpp");
         if (!existsSync(path.join(src, "CMakeLists.txt"))) {

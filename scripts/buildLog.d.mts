@@ -6,4 +6,4 @@ export function quietBuild(
     build: (run: (cmd: string, args: string[], options?: ExecFileSyncOptions) => void) => void
 ): void;
 
-export function ensureBuildTool(what: string): void;
+export function ensureBuildTools(what: string, tools: ("cmake" | "g++" | "git" | "make")[]): void;

@@ -37,10 +37,13 @@ export function quietBuild(what, name, build) {
 const seconds = (since) => Math.round((Date.now() - since) / 1000);
 
 /**
- * CMake needs a build tool (make or ninja); a Debian with only cmake and g++ may have neither.
- * Installs make the project's one way (scripts/debianPackages.sh), or throws its sentence.
+ * The tools a CMake build of llama.cpp needs, installed the project's one way
+ * (scripts/debianPackages.sh) when missing, or its one sentence thrown. `make` stands for a
+ * build tool (ninja does as well): a Debian with only cmake and g++ may have neither.
+ * @param {string} what what needs them, for the line printed
+ * @param {("cmake" | "g++" | "git" | "make")[]} tools
  */
-export function ensureBuildTool(what) {
+export function ensureBuildTools(what, tools) {
     const has = (tool) => {
         try {
             execFileSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" });
@@ -49,6 +52,7 @@ export function ensureBuildTool(what) {
             return false;
         }
     };
-    if (has("make") || has("ninja")) return;
-    execFileSync("bash", [path.join(import.meta.dirname, "debianPackages.sh"), what, "make"], { stdio: "inherit" });
+    const missing = tools.filter((t) => (t === "make" ? !has("make") && !has("ninja") : !has(t)));
+    if (missing.length === 0) return;
+    execFileSync("bash", [path.join(import.meta.dirname, "debianPackages.sh"), what, ...missing], { stdio: "inherit" });
 }

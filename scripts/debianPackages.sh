@@ -14,7 +14,7 @@ shift
 missing=()
 for package in "$@"; do
     # installed, not just known (a removed package keeps a status entry while its configuration stays)
-    [ "$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null)" = "install ok installed" ] || missing+=("$package")
+    [[ "$(dpkg-query -W -f='${Status}\n' "$package" 2>/dev/null)" == *"install ok installed"* ]] || missing+=("$package")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
@@ -31,8 +31,10 @@ log="$ROOT/.cache/logs/apt.log"
 mkdir -p "$(dirname "$log")"
 start=$(date +%s)
 echo "Debian packages for $what: installing ${missing[*]} with apt-get (log: $log)"
-if ! { "${sudo[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq \
-    --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+# `env` after sudo: sudo's env_reset would drop a variable set before it, and debconf would ask.
+if ! { "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+    && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
+    >"$log" 2>&1; then
     tail -30 "$log" >&2
     echo "apt-get could not install ${missing[*]}; the whole log: $log" >&2
     exit 1

@@ -42,8 +42,10 @@ export type CompletionOutput = {
 };
 
 type ChatGeneration = Pick<ChatResult, "text" | "stopReason" | "promptTokens" | "generatedTokens"> & {
-    /** Decode speed, tokens per second. */
+    /** Tokens per second: of the decode where the backend measures it, else of the whole request. */
     tokensPerSecond: number;
+    /** The speed is the model's decode speed (the status bar shows only that). */
+    decodeMeasured: boolean;
 };
 
 /** A chat at one expert count, ready to answer: its context window, how it counts tokens, how it streams. */

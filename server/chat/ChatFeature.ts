@@ -108,7 +108,7 @@ export class ChatFeature implements Feature {
                     progress?.report(chunk);
                 }
             });
-            if (answer.generatedTokens > 1) this.engine.reportSpeed(answer.tokensPerSecond);
+            if (answer.decodeMeasured && answer.generatedTokens > 1) this.engine.reportSpeed(answer.tokensPerSecond);
             this.log.debug(
                 `chat: ${answer.generatedTokens} tokens, ${answer.tokensPerSecond} tokens/s, stop: ${answer.stopReason}`
             );

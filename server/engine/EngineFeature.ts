@@ -84,14 +84,17 @@ export class EngineFeature implements Feature {
         signal.throwIfAborted();
         if (this.status.state === "ready" || this.status.state === "error") return this.backend;
         await new Promise<void>((resolve, reject) => {
-            const done = () => {
+            const stopWaiting = () => {
                 clearTimeout(timer);
                 signal.removeEventListener("abort", aborted);
                 this.settledWaiters.delete(done);
+            };
+            const done = () => {
+                stopWaiting();
                 resolve();
             };
             const aborted = () => {
-                done();
+                stopWaiting();
                 reject(signal.reason instanceof Error ? signal.reason : new DOMException("aborted", "AbortError"));
             };
             const timer = setTimeout(done, timeoutMs);

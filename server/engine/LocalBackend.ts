@@ -31,7 +31,7 @@ import type { ExpertCacheStatus, RoutingStatsResult, Settings } from "../protoco
 import type { RoutingTrace } from "../routing/RoutingTrace";
 import { type ComputeLane, Priority } from "./ComputeLane";
 import { loadModelFile } from "./llama";
-import { type ChatContext, createChatContext, localChatSession } from "./localChat";
+import { type ChatContext, createChatContext, localChatSession, ModelUnloadedError } from "./localChat";
 import { NativeMoeContext } from "./nativeMoe";
 import type { TokenDecoder } from "./tokenText";
 
@@ -188,6 +188,7 @@ export class LocalBackend implements Backend {
      * is created on first use and kept, so the next turn reuses its KV cache.
      */
     async openChat(wanted: "auto" | number, source: string): Promise<{ session: ChatSession; warnings: string[] }> {
+        if (this.disposed) throw new ModelUnloadedError();
         const { settings, threads, lane, trace } = this.parts;
         const inspection = this.parts.chatModel ?? this.parts.completionModel;
         const native = inspection.expertCount > 0 && NativeMoeContext.isAvailable(this.parts.llama);
@@ -207,8 +208,11 @@ export class LocalBackend implements Backend {
             this.chats.set(key, chat);
             chat.catch(() => this.chats.delete(key));
         }
+        const context = await chat;
+        // Unloaded while the context was made: dispose() freed it (it waits for the chats it knows).
+        if (this.disposed) throw new ModelUnloadedError();
         return {
-            session: localChatSession(await chat, choice.k, lane, trace, this.unloading.signal),
+            session: localChatSession(context, choice.k, lane, trace, this.unloading.signal),
             warnings: choice.warning ? [choice.warning] : []
         };
     }

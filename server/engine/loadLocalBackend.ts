@@ -100,82 +100,82 @@ export async function loadLocalBackend(load: LocalLoad): Promise<{ backend: Loca
         progress("Creating completion context", 80);
         context = await model.createContext({ contextSize: contextSize(settings, inspection), threads, sequences: 1 });
         if (load.superseded()) throw new SupersededLoadError();
+
+        const moe = native ? NativeMoeContext.of(context, inspection.expertCount) : undefined;
+        moe?.setExperts(choice.k);
+        const trace = moe
+            ? new RoutingTrace(
+                  { completion: inspection, chat: chatModel ?? inspection },
+                  cache.cache
+                      ? {
+                            instance: cache.cache,
+                            path: inspection.path,
+                            predictNextLayer: settings.memory.prefetchNextLayer
+                        }
+                      : undefined,
+                  log
+              )
+            : undefined;
+        if (moe) trace?.attach(moe, inspection.path, inspection.expertCount);
+        const { fim, tokenizer } = modelFim(model);
+        const decode = createTokenDecoder(model, inspection.fileInfo);
+        log.info(`completion prompt format: ${fim.source} (${fim.family}, ${fim.order.toUpperCase()})`);
+        log.info(
+            `loaded ${inspection.path} (${inspection.architecture}, ${inspection.expertCount} experts, completion k=${choice.k}, ${choice.mode}), context ${context.contextSize} tokens, ${threads} threads`
+        );
+
+        const backend = new LocalBackend({
+            llama,
+            lane: load.lane,
+            log,
+            settings,
+            threads,
+            native,
+            generation: load.generation,
+            completionModel: inspection,
+            chatModel,
+            instances,
+            completion: {
+                model,
+                context,
+                sequence: context.getSequence(),
+                decode,
+                fim,
+                tokenizer,
+                vocabulary: vocabularyTexts(inspection.fileInfo, decode),
+                moe
+            },
+            completionK: choice.k,
+            trace,
+            cache: { instance: cache.cache, status: cache.status },
+            status: {
+                completionK: choice.k,
+                expertMode: choice.mode,
+                model: {
+                    name: inspection.name,
+                    path: inspection.path,
+                    architecture: inspection.architecture,
+                    sizeBytes: inspection.sizeBytes,
+                    isMoe: inspection.expertCount > 0,
+                    expertCount: inspection.expertCount,
+                    trainedK: inspection.trainedK,
+                    fimSource: fim.source,
+                    isEmbedded: embedded,
+                    chat: chatModel
+                        ? {
+                              name: chatModel.name,
+                              path: chatModel.path,
+                              isMoe: chatModel.expertCount > 0,
+                              expertCount: chatModel.expertCount,
+                              trainedK: chatModel.trainedK
+                          }
+                        : undefined
+                }
+            }
+        });
+        return { backend, warnings };
     } catch (e: unknown) {
         await release();
         throw e;
     }
-
-    const moe = native ? NativeMoeContext.of(context, inspection.expertCount) : undefined;
-    moe?.setExperts(choice.k);
-    const trace = moe
-        ? new RoutingTrace(
-              { completion: inspection, chat: chatModel ?? inspection },
-              cache.cache
-                  ? {
-                        instance: cache.cache,
-                        path: inspection.path,
-                        predictNextLayer: settings.memory.prefetchNextLayer
-                    }
-                  : undefined,
-              log
-          )
-        : undefined;
-    if (moe) trace?.attach(moe, inspection.path, inspection.expertCount);
-    const { fim, tokenizer } = modelFim(model);
-    const decode = createTokenDecoder(model, inspection.fileInfo);
-    log.info(`completion prompt format: ${fim.source} (${fim.family}, ${fim.order.toUpperCase()})`);
-    log.info(
-        `loaded ${inspection.path} (${inspection.architecture}, ${inspection.expertCount} experts, completion k=${choice.k}, ${choice.mode}), context ${context.contextSize} tokens, ${threads} threads`
-    );
-
-    const backend = new LocalBackend({
-        llama,
-        lane: load.lane,
-        log,
-        settings,
-        threads,
-        native,
-        generation: load.generation,
-        completionModel: inspection,
-        chatModel,
-        instances,
-        completion: {
-            model,
-            context,
-            sequence: context.getSequence(),
-            decode,
-            fim,
-            tokenizer,
-            vocabulary: vocabularyTexts(inspection.fileInfo, decode),
-            moe
-        },
-        completionK: choice.k,
-        trace,
-        cache: { instance: cache.cache, status: cache.status },
-        status: {
-            completionK: choice.k,
-            expertMode: choice.mode,
-            model: {
-                name: inspection.name,
-                path: inspection.path,
-                architecture: inspection.architecture,
-                sizeBytes: inspection.sizeBytes,
-                isMoe: inspection.expertCount > 0,
-                expertCount: inspection.expertCount,
-                trainedK: inspection.trainedK,
-                fimSource: fim.source,
-                isEmbedded: embedded,
-                chat: chatModel
-                    ? {
-                          name: chatModel.name,
-                          path: chatModel.path,
-                          isMoe: chatModel.expertCount > 0,
-                          expertCount: chatModel.expertCount,
-                          trainedK: chatModel.trainedK
-                      }
-                    : undefined
-            }
-        }
-    });
-    return { backend, warnings };
 }

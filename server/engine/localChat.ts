@@ -100,11 +100,13 @@ export function localChatSession(
                         turn,
                         onText: (text) => onChunk({ text, routing: routing() })
                     });
+                    // Stopped by a reload, not by the user: say so rather than pass it off as a cancel.
+                    if (unloading.aborted && !signal.aborted) throw new ModelUnloadedError();
                     const tokensPerSecond =
                         generation.decodeMs > 0
                             ? Math.round((generation.generatedTokens - 1) / (generation.decodeMs / 1000))
                             : 0;
-                    return { ...generation, tokensPerSecond };
+                    return { ...generation, tokensPerSecond, decodeMeasured: true };
                 } finally {
                     trace?.take("chat", chat.moe);
                 }
@@ -130,10 +132,10 @@ function render(chat: ChatContext, turns: ChatTurn[]): { tokens: Token[]; stopTe
     return { tokens: state.contextText.tokenize(chat.model.tokenizer), stopTexts };
 }
 
-/** The model was unloaded (a reload, another model) while the answer waited: ask again. */
-class ModelUnloadedError extends Error {
+/** The model was unloaded (a reload, another model) while the answer waited or ran: ask again. */
+export class ModelUnloadedError extends Error {
     override readonly name = "ModelUnloadedError";
     constructor() {
-        super("The model was loaded again while this answer waited; send the message again.");
+        super("The model was loaded again during this answer; send the message again.");
     }
 }

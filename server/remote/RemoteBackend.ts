@@ -106,7 +106,12 @@ export class RemoteBackend implements Backend {
                 const messages = turns.map((t) => ({ role: t.role, content: t.text }));
                 const answer = await client.chat(messages, maxTokens, signal, (text) => onChunk({ text }));
                 const seconds = (performance.now() - started) / 1000;
-                return { ...answer, tokensPerSecond: seconds > 0 ? Math.round(answer.generatedTokens / seconds) : 0 };
+                return {
+                    ...answer,
+                    // network and prompt included: not the model's decode speed
+                    tokensPerSecond: seconds > 0 ? Math.round(answer.generatedTokens / seconds) : 0,
+                    decodeMeasured: false
+                };
             }
         };
         return Promise.resolve({ session, warnings: [] });

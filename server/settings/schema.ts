@@ -34,9 +34,8 @@ export type SettingDescriptor<T> = {
 };
 
 const integer = (minimum: number, maximum: number): Check<number> => ({
-    parse: (v) =>
-        typeof v === "number" && Number.isFinite(v) && v >= minimum && v <= maximum ? Math.round(v) : undefined,
-    expected: `a number from ${minimum} to ${maximum}`,
+    parse: (v) => (typeof v === "number" && Number.isInteger(v) && v >= minimum && v <= maximum ? v : undefined),
+    expected: `a whole number from ${minimum} to ${maximum}`,
     schema: { type: "integer", minimum, maximum }
 });
 

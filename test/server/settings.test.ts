@@ -12,7 +12,7 @@ test("an out-of-range moePilot.completion.maxTokens over workspace/configuration
         const message = await client.messages.find((m) => /maxTokens/.test(m.message), "a message about maxTokens");
         assert.equal(
             message.message,
-            "MoE Pilot setting moePilot.completion.maxTokens (workspace/configuration) must be a number from 1 to 1024; using 64"
+            "MoE Pilot setting moePilot.completion.maxTokens (workspace/configuration) must be a whole number from 1 to 1024; using 64"
         );
         assert.equal((await client.settled()).state, "ready", "the rest of the settings still load the model");
     } finally {

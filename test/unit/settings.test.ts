@@ -52,7 +52,7 @@ describe("settings", () => {
         ]);
         assert.equal(
             problems.find((p) => p.key === "moePilot.completion.maxTokens")?.message,
-            "must be a number from 1 to 1024; using 64"
+            "must be a whole number from 1 to 1024; using 64"
         );
     });
 
