@@ -5,6 +5,7 @@
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { quietBuild } from "./buildLog.mjs";
 
 const root = path.resolve(import.meta.dirname, "..");
 const stage = path.join(root, ".cache", "package");
@@ -59,20 +60,22 @@ for (const build of existsSync(localBuilds) ? readdirSync(localBuilds) : [])
         if (entry !== "Release" && entry !== "buildDone.status")
             rmSync(path.join(localBuilds, build, entry), { recursive: true, force: true });
 writeFileSync(path.join(stage, ".vscodeignore"), "**/*.map\n**/*.d.ts\n");
-console.log(`staged ${copied} packages`);
 
-run(
-    "npx",
-    [
-        "vsce",
-        "package",
-        "--target",
-        target,
-        "--skip-license",
-        "--allow-missing-repository",
-        "--no-rewrite-relative-links",
-        "--out",
-        out
-    ],
-    stage
+// vsce lists every file it packs: that goes to the log, and one line here.
+quietBuild(`VSIX ${path.basename(out)} (${copied} packages)`, "package", (logged) =>
+    logged(
+        "npx",
+        [
+            "vsce",
+            "package",
+            "--target",
+            target,
+            "--skip-license",
+            "--allow-missing-repository",
+            "--no-rewrite-relative-links",
+            "--out",
+            out
+        ],
+        { cwd: stage }
+    )
 );
