@@ -11,13 +11,12 @@
  *
  *   npx tsx native/llamaTools.ts        builds (or finds) them and prints their folder
  */
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
-import { ensureBuildTools, quietBuild } from "../scripts/buildLog.mjs";
+import { ensureBuildTools, hasCommand, quietBuild } from "../scripts/buildLog.mjs";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const TOOLS = ["llama-server", "llama-gguf-split"] as const;
@@ -60,10 +59,10 @@ function llamaToolsDir(log: (line: string) => void): string {
             mkdirSync(work, { recursive: true });
             run("git", ["clone", "--quiet", bundle, src]);
         }
-        const ccache = commandExists("ccache")
+        const ccache = hasCommand("ccache")
             ? ["-DCMAKE_C_COMPILER_LAUNCHER=ccache", "-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"]
             : [];
-        const ninja = commandExists("ninja") ? ["-G", "Ninja"] : [];
+        const ninja = hasCommand("ninja") ? ["-G", "Ninja"] : [];
         run("cmake", [
             "-S",
             src,
@@ -92,15 +91,6 @@ function llamaToolsDir(log: (line: string) => void): string {
     rmSync(work, { recursive: true, force: true });
     log(`llama.cpp tools cached in ${dir}`);
     return dir;
-}
-
-function commandExists(name: string): boolean {
-    try {
-        execFileSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" });
-        return true;
-    } catch {
-        return false;
-    }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) console.log(llamaToolsDir(console.log));

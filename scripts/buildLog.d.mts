@@ -6,4 +6,6 @@ export function quietBuild(
     build: (run: (cmd: string, args: string[], options?: ExecFileSyncOptions) => void) => void
 ): void;
 
+export function hasCommand(name: string): boolean;
+
 export function ensureBuildTools(what: string, tools: ("cmake" | "g++" | "git" | "make")[]): void;

@@ -44,15 +44,17 @@ const seconds = (since) => Math.round((Date.now() - since) / 1000);
  * @param {("cmake" | "g++" | "git" | "make")[]} tools
  */
 export function ensureBuildTools(what, tools) {
-    const has = (tool) => {
-        try {
-            execFileSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" });
-            return true;
-        } catch {
-            return false;
-        }
-    };
-    const missing = tools.filter((t) => (t === "make" ? !has("make") && !has("ninja") : !has(t)));
+    const missing = tools.filter((t) => (t === "make" ? !hasCommand("make") && !hasCommand("ninja") : !hasCommand(t)));
     if (missing.length === 0) return;
     execFileSync("bash", [path.join(import.meta.dirname, "debianPackages.sh"), what, ...missing], { stdio: "inherit" });
+}
+
+/** Whether `name` is a command on the PATH. */
+export function hasCommand(name) {
+    try {
+        execFileSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" });
+        return true;
+    } catch {
+        return false;
+    }
 }

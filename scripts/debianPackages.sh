@@ -6,7 +6,8 @@
 #   scripts/debianPackages.sh "WHAT NEEDS THEM" PACKAGE...
 #
 # Used by `npm test` (chromium for the webview and end-to-end tests, strace for the network
-# trace) and by scripts/code-server.sh (the compilers code-server's native modules build with).
+# trace), by scripts/code-server.sh (the compilers code-server's native modules build with) and
+# by the llama.cpp builds (scripts/buildLog.mjs#ensureBuildTools: cmake, g++, git, make).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 what=$1
