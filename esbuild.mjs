@@ -34,7 +34,8 @@ const builds = [
         entryPoints: ["server/main.ts"],
         outfile: "dist/server.js",
         format: "esm",
-        external: ["node-llama-cpp"],
+        // classic-level (LevelDB) is native too; @vscode/tree-sitter-wasm finds its WebAssembly files beside itself.
+        external: ["node-llama-cpp", "classic-level", "@vscode/tree-sitter-wasm"],
         // The bundled CommonJS dependencies (vscode-languageserver) call require() for Node built-ins.
         banner: {
             js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);"

@@ -31,6 +31,7 @@ import type { Feature } from "./feature";
 import { createLogger, tellUser } from "./log";
 import type { InitializationOptions, Settings } from "./protocol";
 import { DEFAULT_SETTINGS, parseSettings } from "./settings/settings";
+import { WorkspaceFeature } from "./workspace/WorkspaceFeature";
 
 const SERVER_VERSION = "0.1.0";
 /** dist/server.js (or server/main.ts under a test runner) sits one folder below the extension root. */
@@ -58,12 +59,21 @@ const engine = new EngineFeature(
     () => settings,
     () => extensionRoot
 );
-const completion = new CompletionFeature(connection, documents, engine, log.tagged("completion"), () => settings);
+const workspace = new WorkspaceFeature(connection, documents, engineCore.lane, log.tagged("workspace"), () => settings);
+const completion = new CompletionFeature(
+    connection,
+    documents,
+    engine,
+    workspace,
+    log.tagged("completion"),
+    () => settings
+);
 const chat = new ChatFeature(connection, engine, log.tagged("chat"), () => settings);
 const models = new ModelsFeature(connection, engine, log.tagged("models"), () => settings);
 const features: Feature[] = [
     new DocumentsFeature(connection, documents),
     engine,
+    workspace,
     completion,
     chat,
     models,
@@ -104,7 +114,8 @@ connection.onInitialize((params) => {
     registerConfigurationChanges = capabilities.workspace?.didChangeConfiguration?.dynamicRegistration === true;
 
     let serverCapabilities: ServerCapabilities = { textDocumentSync: TextDocumentSyncKind.Incremental };
-    for (const feature of features) serverCapabilities = { ...serverCapabilities, ...feature.initialize(capabilities) };
+    for (const feature of features)
+        serverCapabilities = { ...serverCapabilities, ...feature.initialize(capabilities, params) };
     return { capabilities: serverCapabilities, serverInfo: { name: "moe-pilot", version: SERVER_VERSION } };
 });
 
@@ -124,7 +135,9 @@ connection.onDidChangeConfiguration(async (change) => {
               settings,
               "didChangeConfiguration"
           );
-    if (previous) await engine.settingsChanged(previous, settings);
+    if (!previous) return;
+    workspace.settingsChanged(previous, settings);
+    await engine.settingsChanged(previous, settings);
 });
 
 connection.onShutdown(async () => {

@@ -30,6 +30,21 @@ export type Settings = {
     memory: MemorySettings;
     models: ModelsSettings;
     remote: RemoteSettings;
+    workspace: WorkspaceSettings;
+};
+
+/** The workspace index (server/workspace/): repository context for completions and chat. */
+type WorkspaceSettings = {
+    /** Index the workspace folders (read their files, keep them in a store on disk). */
+    index: boolean;
+    /** The walk stops after this many files. */
+    maxFiles: number;
+    /** Files larger than this many KiB are left out. */
+    maxFileKiB: number;
+    /** Completion prompts get definitions and similar code from other files (within `contextTokens`). */
+    completionContext: boolean;
+    /** Tokens of a completion prompt that repository context may take. */
+    contextTokens: number;
 };
 
 /** A remote engine instead of the local model (server/remote/RemoteBackend.ts). */
@@ -101,12 +116,13 @@ export type CompletionSettings = {
 };
 
 /** Settings as a client may send them: any part of them (the server fills in and validates the rest). */
-type SettingsInput = Partial<Omit<Settings, "completion" | "chat" | "gpu" | "models" | "remote">> & {
+type SettingsInput = Partial<Omit<Settings, "completion" | "chat" | "gpu" | "models" | "remote" | "workspace">> & {
     completion?: Partial<CompletionSettings>;
     chat?: Partial<ChatSettings>;
     gpu?: Partial<GpuSettings>;
     models?: Partial<ModelsSettings>;
     remote?: Partial<RemoteSettings>;
+    workspace?: Partial<WorkspaceSettings>;
 };
 
 /** What the client passes in `initialize`. */
@@ -116,6 +132,10 @@ export type InitializationOptions = {
     extensionRoot?: string;
     /** The remote engine's API key from the editor's secret storage (see RemoteCredentialsNotification). */
     remoteApiKey?: string;
+    /** Where the workspace index may keep its store (VS Code: the extension's storage for this workspace). Else a cache folder. */
+    storagePath?: string;
+    /** The client answers DefinitionsRequest from the editor's language features. */
+    definitions?: boolean;
 };
 
 type ServerState = "starting" | "loading" | "ready" | "error";
@@ -428,4 +448,70 @@ export type LoadedModelCard = {
 export namespace ModelCardRequest {
     export const method = "moePilot/model/card";
     export const type = new RequestType0<LoadedModelCard, void>(method);
+}
+
+/** A piece of a workspace file the index found: where it is (lines, 0-based) and its text. */
+export type WorkspaceChunk = {
+    uri: string;
+    /** Relative to its workspace folder, for showing. */
+    path: string;
+    startLine: number;
+    endLine: number;
+    /** The symbols it defines, or the one it sits in. */
+    symbols: string[];
+    text: string;
+    score: number;
+};
+
+type WorkspaceSearchParams = { query: string; limit?: number };
+
+/** Client → server: the workspace chunks that best answer `query` (what a chat's `@workspace` attaches). */
+export namespace WorkspaceSearchRequest {
+    export const method = "moePilot/workspace/search";
+    export const type = new RequestType<WorkspaceSearchParams, { chunks: WorkspaceChunk[] }, void>(method);
+}
+
+export type IndexStatus = {
+    state: "off" | "indexing" | "ready" | "error";
+    folders: string[];
+    files: number;
+    chunks: number;
+    /** Characters of chunk text the index holds. */
+    textChars: number;
+    /** Files the last pass read from disk (the rest came from the store unchanged). */
+    filesRead: number;
+    /** How long the last pass took. */
+    passMs?: number;
+    /** The store on disk, or why there is none. */
+    store: string;
+    /** Something the user should know: a cap reached, a store that could not open. */
+    note?: string;
+};
+
+/** Client → server: how far the workspace index is. */
+export namespace IndexStatusRequest {
+    export const method = "moePilot/workspace/status";
+    export const type = new RequestType0<IndexStatus, void>(method);
+}
+
+type DefinitionsParams = {
+    textDocument: { uri: string };
+    positions: { line: number; character: number }[];
+};
+
+/**
+ * Server → client: where the names at `positions` are defined, by the editor's language features
+ * (Tabby's agent reads declarations the same way). One list of locations per position. Sent only
+ * to a client that set `initializationOptions.definitions`.
+ */
+export namespace DefinitionsRequest {
+    export const method = "moePilot/definitions";
+    export const type = new RequestType<
+        DefinitionsParams,
+        {
+            uri: string;
+            range: { start: { line: number; character: number }; end: { line: number; character: number } };
+        }[][],
+        void
+    >(method);
 }

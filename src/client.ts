@@ -31,7 +31,10 @@ export function createLanguageClient(
     const initializationOptions = (): InitializationOptions => ({
         extensionRoot: context.extensionPath,
         settings: Config.serverSettings() as InitializationOptions["settings"],
-        remoteApiKey: remoteApiKey()
+        remoteApiKey: remoteApiKey(),
+        // The workspace index's store: VS Code's storage for this workspace (none for a window without folders).
+        storagePath: context.storageUri?.fsPath,
+        definitions: true
     });
     const clientOptions: LanguageClientOptions = {
         documentSelector: [{ scheme: "file" }, { scheme: "untitled" }],

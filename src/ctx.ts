@@ -17,6 +17,7 @@ import {
     type StatusParams,
     StatusRequest
 } from "../server/protocol";
+import { answerDefinitions } from "./definitions";
 import { connectionErrorResult, createLanguageClient } from "./client";
 import { StatusBar } from "./status";
 
@@ -56,6 +57,7 @@ export class Ctx implements vscode.Disposable {
         client.onDidChangeState((e) => {
             if (e.newState === State.Running) this.status.setClientState("running");
         });
+        answerDefinitions(client);
         await client.start();
         client.onNotification(StatusNotification.type, (s) => this.setServerStatus(s));
         this.setServerStatus(await client.sendRequest(StatusRequest.type));

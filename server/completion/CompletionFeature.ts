@@ -8,11 +8,13 @@
  * A newer request aborts the one in flight (the user typed on), and `$/cancelRequest` aborts it
  * too: the signal reaches the generation loop, which stops within one token.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import {
     type CancellationToken,
     type ClientCapabilities,
     type Connection,
     type InlineCompletionList,
+    type InitializeParams,
     type InlineCompletionParams,
     InlineCompletionTriggerKind,
     type ServerCapabilities,
@@ -24,11 +26,16 @@ import type { EngineFeature } from "../engine/EngineFeature";
 import { errorMessage, isAbort } from "../errors";
 import type { Feature } from "../feature";
 import { type Logger, OnceNotice } from "../log";
-import type { Settings } from "../protocol";
+import { DefinitionsRequest, type Settings } from "../protocol";
+import type { WorkspaceFeature } from "../workspace/WorkspaceFeature";
 import { CompletionCache } from "./cache";
 import { buildPromptInput } from "./promptInput";
 import { debounce } from "./debounce";
 import { endOfSuggestion, postprocess } from "./filters";
+import { type DefinitionLookup, RepositoryContext } from "./repositoryContext";
+
+/** How long a completion waits for the editor's definitions. */
+const DEFINITIONS_WAIT_MS = 250;
 
 /** The middle of an identifier: completing there mostly fights the user. */
 const INSIDE_WORD = { before: /\w$/, after: /^\w/ };
@@ -42,18 +49,28 @@ export class CompletionFeature implements Feature {
     private cachedFor?: string;
     /** A failing backend (a remote engine down) is told once per distinct problem; the next success clears it. */
     private readonly failures: OnceNotice;
+    private readonly repository: RepositoryContext;
+    /** The client answers `moePilot/definitions` from the editor's language features. */
+    private clientDefinitions = false;
 
     constructor(
         private readonly connection: Connection,
         private readonly documents: TextDocuments<TextDocument>,
         private readonly engine: EngineFeature,
+        private readonly workspace: WorkspaceFeature,
         private readonly log: Logger,
         private readonly getSettings: () => Settings
     ) {
         this.failures = new OnceNotice(connection, log, "warning", "completion failed: ");
+        this.repository = new RepositoryContext(
+            () => workspace.index,
+            (file) => workspace.relativePath(file)
+        );
     }
 
-    initialize(_capabilities: ClientCapabilities): ServerCapabilities {
+    initialize(_capabilities: ClientCapabilities, params?: InitializeParams): ServerCapabilities {
+        this.clientDefinitions =
+            (params?.initializationOptions as { definitions?: unknown } | undefined)?.definitions === true;
         this.connection.languages.inlineCompletion.on((params, token) => this.provide(params, token));
         this.documents.onDidChangeContent((e) => this.recency.set(e.document.uri, ++this.editCounter));
         this.documents.onDidClose((e) => this.recency.delete(e.document.uri));
@@ -80,6 +97,20 @@ export class CompletionFeature implements Feature {
         }
     }
 
+    private definitionLookup(uri: string): DefinitionLookup | undefined {
+        if (!this.clientDefinitions) return undefined;
+        return async (positions) => {
+            // A language server still starting can take seconds: past the wait, the index answers alone.
+            const waited = new AbortController();
+            const answer = await Promise.race([
+                this.connection.sendRequest(DefinitionsRequest.type, { textDocument: { uri }, positions }),
+                sleep(DEFINITIONS_WAIT_MS, undefined, { signal: waited.signal }).catch(() => undefined)
+            ]).finally(() => waited.abort());
+            if (!answer) throw new Error("the editor's definitions came too late");
+            return answer.map((list) => list.map((l) => ({ uri: l.uri, line: l.range.start.line })));
+        };
+    }
+
     private async complete(params: InlineCompletionParams, signal: AbortSignal): Promise<InlineCompletionList | null> {
         const settings = this.getSettings().completion;
         const doc = this.documents.get(params.textDocument.uri);
@@ -99,6 +130,15 @@ export class CompletionFeature implements Feature {
             .sort((a, b) => (this.recency.get(b.uri) ?? 0) - (this.recency.get(a.uri) ?? 0));
         const input = buildPromptInput(doc, params.position, settings, others);
         if (INSIDE_WORD.before.test(input.linePrefix) && INSIDE_WORD.after.test(input.lineSuffix)) return { items: [] };
+        const workspace = this.getSettings().workspace;
+        if (workspace.completionContext && workspace.index) {
+            const recent = others.filter((d) => (this.recency.get(d.uri) ?? 0) > 0).map((d) => d.uri);
+            const found = await this.repository.snippets(doc, params.position, recent, this.definitionLookup(doc.uri));
+            // Repository context first: it is what the open files' heads were standing in for.
+            if (found.length > 0) this.log.debug(`repository context: ${found.map((f) => f.path).join(", ")}`);
+            input.extra = [...found, ...input.extra.filter((e) => !found.some((f) => f.path.startsWith(`${e.path}:`)))];
+        }
+        input.extraTokens = workspace.contextTokens;
 
         const toList = (text: string): InlineCompletionList => ({
             items: text ? [{ insertText: text, range: { start: params.position, end: params.position } }] : []

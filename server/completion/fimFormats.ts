@@ -131,43 +131,65 @@ export type FimPrompt = {
 
 /** The suffix never takes more than this share of the prompt when both do not fit. */
 const SUFFIX_SHARE = 0.25;
+/** Extra context never takes more than this share of the prompt. */
+const EXTRA_SHARE = 0.5;
+/** The prefix is shortened by this many lines at a time (promptInput.ts's anchor), so its start is stable. */
+const TRIM_BLOCK_LINES = 16;
 
 export function buildFimPrompt(ctx: PromptInput, fim: FimTokens, tok: Tokenizer, budget: PromptBudget): FimPrompt {
-    let prefix = tok.text(ctx.prefix);
-    let suffix = fim.source === "none" ? [] : tok.text(ctx.suffix);
     const markers = 3;
     const room = Math.max(0, budget.maxPromptTokens - markers);
     const trimmed = { prefix: 0, suffix: 0, extraFiles: 0 };
 
-    if (prefix.length + suffix.length > room) {
-        const suffixRoom = Math.min(suffix.length, Math.max(room - prefix.length, Math.floor(room * SUFFIX_SHARE)));
+    // Extra context first, within its share (it changes least, so it opens the prompt and stays cached).
+    const extraShare = ctx.extraTokens === undefined ? 0 : Math.min(ctx.extraTokens, Math.floor(room * EXTRA_SHARE));
+    const extraChunks = ctx.extra.map((snippet) =>
+        fim.fileSeparator !== undefined
+            ? [fim.fileSeparator, ...tok.text(`${snippet.path}\n${snippet.text}\n`)]
+            : tok.text(`// ${snippet.path}\n${snippet.text}\n\n`)
+    );
+    const closing = fim.fileSeparator !== undefined ? [fim.fileSeparator, ...tok.text(`${fileName(ctx.uri)}\n`)] : [];
+    const pickExtra = (left: number) => {
+        const extra: Token[] = [];
+        let dropped = 0;
+        for (const chunk of extraChunks) {
+            if (extra.length + chunk.length + closing.length > left) dropped++;
+            else extra.push(...chunk);
+        }
+        if (extra.length > 0) extra.push(...closing);
+        return { extra, dropped };
+    };
+    const reserved = extraShare > 0 ? pickExtra(extraShare).extra.length : 0;
+
+    let prefix = tok.text(ctx.prefix);
+    let suffix = fim.source === "none" ? [] : tok.text(ctx.suffix);
+    const fileRoom = room - reserved;
+    if (prefix.length + suffix.length > fileRoom) {
+        const suffixRoom = Math.min(
+            suffix.length,
+            Math.max(fileRoom - prefix.length, Math.floor(fileRoom * SUFFIX_SHARE))
+        );
         trimmed.suffix = suffix.length - suffixRoom;
         suffix = suffix.slice(0, suffixRoom);
-        const prefixRoom = room - suffix.length;
-        trimmed.prefix = Math.max(0, prefix.length - prefixRoom);
-        prefix = prefix.slice(prefix.length - prefixRoom); // keep the text nearest the cursor
+        const prefixRoom = fileRoom - suffix.length;
+        // Whole blocks of lines go from the prefix's far end, so its start stays put while the user types.
+        let text = ctx.prefix;
+        while (prefix.length > prefixRoom) {
+            const lines = text.split("\n");
+            if (lines.length <= TRIM_BLOCK_LINES + 1) break;
+            text = lines.slice(TRIM_BLOCK_LINES).join("\n");
+            prefix = tok.text(text);
+        }
+        const before = tok.text(ctx.prefix).length;
+        if (prefix.length > prefixRoom) prefix = prefix.slice(prefix.length - prefixRoom); // one huge line
+        trimmed.prefix = before - prefix.length;
     }
 
     let heal = "";
     if (budget.healWith) ({ prefix, heal } = healPrefix(prefix, budget.healWith));
 
-    // Extra context goes first (it changes least, so it stays cached) and only where there is room.
-    const extra: Token[] = [];
-    let left = room - prefix.length - suffix.length;
-    for (const snippet of ctx.extra) {
-        const chunk =
-            fim.fileSeparator !== undefined
-                ? [fim.fileSeparator, ...tok.text(`${snippet.path}\n${snippet.text}\n`)]
-                : tok.text(`// ${snippet.path}\n${snippet.text}\n\n`);
-        if (chunk.length > left) {
-            trimmed.extraFiles++;
-            continue;
-        }
-        extra.push(...chunk);
-        left -= chunk.length;
-    }
-    if (extra.length > 0 && fim.fileSeparator !== undefined)
-        extra.push(fim.fileSeparator, ...tok.text(`${ctx.uri.replace(/^file:\/\//, "")}\n`));
+    const { extra, dropped } = pickExtra(extraShare > 0 ? reserved : Math.max(0, room - prefix.length - suffix.length));
+    trimmed.extraFiles = dropped;
 
     if (fim.source === "none") return { tokens: [...extra, ...prefix], trimmed, heal };
     const pre = fim.prefix!,
@@ -180,4 +202,9 @@ export function buildFimPrompt(ctx: PromptInput, fim: FimTokens, tok: Tokenizer,
     // SPM without a middle marker (Codestral): [SUFFIX]suffix[PREFIX]prefix.
     else tokens = [suf, ...suffix, pre, ...prefix];
     return { tokens: [...extra, ...tokens], trimmed, heal };
+}
+
+/** The current file's name after the last file separator: what the model continues in. */
+function fileName(uri: string): string {
+    return decodeURIComponent(uri.replace(/^file:\/\//, ""));
 }

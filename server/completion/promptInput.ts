@@ -42,6 +42,8 @@ export type PromptInput = {
     /** Non-empty lines after the cursor's line, for the repetition filter. */
     nextLines: string[];
     extra: ExtraSnippet[];
+    /** Tokens the extra snippets may take; the prefix and suffix keep the rest. Undefined: whatever room is left. */
+    extraTokens?: number;
 };
 
 type Range = { start: { line: number; character: number }; end: { line: number; character: number } };

@@ -227,6 +227,34 @@ export const SETTINGS: { [P in SettingPath]: SettingDescriptor<At<Settings, P>> 
         default: true,
         description: "Add the head of other open files of the same language to the prompt when it has room."
     },
+    "workspace.index": {
+        check: boolean,
+        default: true,
+        description:
+            "Index the workspace folders for repository context: their files (honouring `.gitignore` and `files.exclude`) cut into chunks by syntax, searched lexically, kept in a store on this machine so a restart does not read everything again. Nothing leaves the machine."
+    },
+    "workspace.maxFiles": {
+        check: integer(0, 1000000),
+        default: 20000,
+        description: "The index reads at most this many files of the workspace folders."
+    },
+    "workspace.maxFileKiB": {
+        check: integer(1, 65536),
+        default: 512,
+        description: "Files larger than this (in KiB) are left out of the index (generated code, data)."
+    },
+    "workspace.completionContext": {
+        check: boolean,
+        default: true,
+        description:
+            "Add repository context to completion prompts: the definitions of the names used near the cursor that live in other files, and similar code from recently edited files."
+    },
+    "workspace.contextTokens": {
+        check: integer(0, 8192),
+        default: 256,
+        description:
+            "Tokens of a completion prompt that repository context may take (the file around the cursor keeps the rest)."
+    },
     "remote.endpoint": {
         check: url,
         default: "",

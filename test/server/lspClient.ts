@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import {
     type CancellationTokenSource,
     createProtocolConnection,
@@ -105,7 +106,8 @@ export class TestClient {
     static async start(
         init: InitializationOptions = {},
         configuration?: unknown,
-        env: NodeJS.ProcessEnv = {}
+        env: NodeJS.ProcessEnv = {},
+        workspaceFolders: string[] = []
     ): Promise<TestClient> {
         const child = spawn(process.execPath, [SERVER, "--stdio"], {
             stdio: ["pipe", "pipe", "pipe"],
@@ -129,9 +131,10 @@ export class TestClient {
         client.initializeResult = await connection.sendRequest(InitializeRequest.type, {
             processId: process.pid,
             rootUri: null,
+            workspaceFolders: workspaceFolders.map((f) => ({ uri: pathToFileURL(f).href, name: path.basename(f) })),
             capabilities: {
                 window: { workDoneProgress: true },
-                workspace: { configuration: configuration !== undefined },
+                workspace: { configuration: configuration !== undefined, workspaceFolders: true },
                 textDocument: { inlineCompletion: { dynamicRegistration: false } }
             },
             initializationOptions: { extensionRoot: ROOT, ...init }

@@ -1,0 +1,165 @@
+/**
+ * Repository context for a completion prompt (Tabby's declarations and recently changed code,
+ * Continue's imports and recently edited ranges): the definitions of the names used near the
+ * cursor that live in other files, and code similar to the cursor's from recently edited files.
+ *
+ * Definitions come from the editor's language features where the client offers them
+ * (`moePilot/definitions`), else from the workspace index by name. Everything is derived from
+ * the lines above the cursor and the words of the cursor's line that are already complete, so
+ * the snippets (which open the prompt) stay the same while the user types within a word or a
+ * line, and the model's KV cache keeps them: a keystroke costs a few prompt tokens, not the
+ * whole context.
+ */
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { SearchHit, WorkspaceIndex } from "../workspace/WorkspaceIndex";
+import type { OpenDocument } from "./promptInput";
+
+export type Snippet = { path: string; text: string };
+
+type Position = { line: number; character: number };
+export type DefinitionLookup = (positions: Position[]) => Promise<{ uri: string; line: number }[][]>;
+
+const REPOSITORY_CONTEXT = {
+    /** Lines above the cursor whose names are looked up, and whose text is the similarity query. */
+    lookbackLines: 12,
+    queryLines: 8,
+    /** The nearest names looked up, at most. */
+    names: 8,
+    definitions: 3,
+    similar: 2
+} as const;
+
+/** Words that are never a definition worth retrieving. */
+const KEYWORDS = new Set(
+    (
+        "abstract as async await boolean break case catch class const constructor continue def default del delete do elif else enum export " +
+        "extends false final finally for from func function get global if implements import in instanceof interface is lambda let new nil " +
+        "none not null number object of or pass private protected public raise readonly return self set static string super switch this " +
+        "throw true try type typeof undefined var void while with yield"
+    ).split(" ")
+);
+
+type Name = { name: string; position: Position };
+
+/** The names near the cursor, nearest first: lines above, and the cursor's line up to its last complete word. */
+export function namesNearCursor(doc: OpenDocument, position: Position): Name[] {
+    const from = Math.max(0, position.line - REPOSITORY_CONTEXT.lookbackLines);
+    const lines = doc
+        .getText({ start: { line: from, character: 0 }, end: { line: position.line + 1, character: 0 } })
+        .replace(/\r\n/g, "\n")
+        .split("\n");
+    const found: Name[] = [];
+    const seen = new Set<string>();
+    for (let i = position.line - from; i >= 0; i--) {
+        let text = lines[i] ?? "";
+        // On the cursor's line, the word being typed is left out: the context must not change with each letter.
+        if (i === position.line - from) text = text.slice(0, position.character).replace(/[\w$]+$/, "");
+        const words = [...text.matchAll(/[A-Za-z_$][\w$]*/g)].reverse();
+        for (const m of words) {
+            const name = m[0];
+            if (name.length < 3 || KEYWORDS.has(name.toLowerCase()) || seen.has(name)) continue;
+            seen.add(name);
+            found.push({ name, position: { line: from + i, character: m.index + Math.floor(name.length / 2) } });
+            if (found.length >= REPOSITORY_CONTEXT.names) return found;
+        }
+    }
+    return found;
+}
+
+/** The lines just above the cursor, for finding similar code. */
+function similarityQuery(doc: OpenDocument, position: Position): string {
+    const from = Math.max(0, position.line - REPOSITORY_CONTEXT.queryLines);
+    return doc.getText({ start: { line: from, character: 0 }, end: { line: position.line, character: 0 } });
+}
+
+export class RepositoryContext {
+    /** The last result, by what it was derived from: the same input gives the same snippets without asking again. */
+    private last?: { key: string; snippets: Promise<Snippet[]> };
+
+    constructor(
+        private readonly index: () => WorkspaceIndex,
+        private readonly relative: (file: string) => string
+    ) {}
+
+    snippets(
+        doc: OpenDocument,
+        position: Position,
+        recentFiles: readonly string[],
+        lookup: DefinitionLookup | undefined
+    ): Promise<Snippet[]> {
+        const names = namesNearCursor(doc, position);
+        const query = similarityQuery(doc, position);
+        const key = JSON.stringify([
+            doc.uri,
+            names.map((n) => n.name),
+            query,
+            recentFiles.slice(0, 4),
+            this.index().version
+        ]);
+        if (this.last?.key === key) return this.last.snippets;
+        const snippets = this.compute(doc, position, names, query, recentFiles, lookup);
+        this.last = { key, snippets };
+        snippets.catch(() => (this.last = undefined));
+        return snippets;
+    }
+
+    private async compute(
+        doc: OpenDocument,
+        _position: Position,
+        names: Name[],
+        query: string,
+        recentFiles: readonly string[],
+        lookup: DefinitionLookup | undefined
+    ): Promise<Snippet[]> {
+        const index = this.index();
+        const self = filePath(doc.uri);
+        const picked: SearchHit[] = [];
+        let lookupFailed = false;
+        const has = (hit: SearchHit) => picked.some((p) => p.chunk.id === hit.chunk.id);
+        const add = (hit: SearchHit | undefined) => {
+            if (hit && hit.chunk.file !== self && !has(hit)) picked.push(hit);
+        };
+
+        // The editor's definitions first: they know imports, types and scopes.
+        if (lookup && names.length > 0) {
+            const locations = await lookup(names.map((n) => n.position)).catch(() => {
+                lookupFailed = true;
+                return [];
+            });
+            for (const list of locations) {
+                for (const loc of list) {
+                    const file = filePath(loc.uri);
+                    if (file && picked.length < REPOSITORY_CONTEXT.definitions) add(index.chunkAt(file, loc.line));
+                }
+            }
+        }
+        // Then the index, by name, for what the editor did not resolve (or for an editor without definitions).
+        for (const { name } of names) {
+            if (picked.length >= REPOSITORY_CONTEXT.definitions) break;
+            // A name this file defines itself is in the prompt already, or nearer than any other file's.
+            if (self && index.definitions(name).some((h) => h.chunk.file === self)) continue;
+            add(index.definitions(name, self)[0]);
+        }
+        // Similar code from the files the user edited lately.
+        const recent = new Set(recentFiles.map(filePath).filter((f) => f !== undefined && f !== self));
+        if (recent.size > 0 && query.trim() !== "")
+            for (const hit of index.search(query, REPOSITORY_CONTEXT.similar, (c) => recent.has(c.file))) add(hit);
+
+        // A lookup that failed or came too late is asked again next time, rather than remembered.
+        if (lookupFailed) this.last = undefined;
+        return picked.map((hit) => ({
+            path: `${this.relative(hit.chunk.file)}:${hit.chunk.startLine + 1}`,
+            text: hit.text
+        }));
+    }
+}
+
+function filePath(uri: string): string | undefined {
+    if (!uri.startsWith("file:")) return path.isAbsolute(uri) ? uri : undefined;
+    try {
+        return fileURLToPath(uri);
+    } catch {
+        return undefined;
+    }
+}

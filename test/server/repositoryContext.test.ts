@@ -1,0 +1,129 @@
+/**
+ * Repository context over real LSP with the embedded demo model: a workspace folder on disk,
+ * a class defined in a file that is never opened, and a completion in another file that needs it.
+ */
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { after, before, describe, test } from "node:test";
+import { DidChangeWatchedFilesNotification, FileChangeType } from "vscode-languageserver-protocol/node";
+import { IndexStatusRequest, WorkspaceSearchRequest } from "../../server/protocol";
+import { TestClient } from "./lspClient";
+
+const CART = [
+    "export class ShoppingCart {",
+    "    private items: { name: string; price: number }[] = [];",
+    "",
+    "    addLineItem(name: string, price: number): void {",
+    "        this.items.push({ name, price });",
+    "    }",
+    "",
+    "    computeGrandTotal(): number {",
+    "        return this.items.reduce((sum, item) => sum + item.price, 0);",
+    "    }",
+    "}",
+    ""
+].join("\n");
+
+const CHECKOUT = [
+    'import { ShoppingCart } from "./cart";',
+    "",
+    "export function checkout(cart: ShoppingCart): string {",
+    "    const total = cart.",
+    "    return `total: ${total}`;",
+    "}",
+    ""
+].join("\n");
+
+async function indexed(client: TestClient) {
+    for (let i = 0; i < 200; i++) {
+        const status = await client.connection.sendRequest(IndexStatusRequest.type);
+        if (status.state === "ready") return status;
+        await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error("the index never became ready");
+}
+
+describe("repository context", () => {
+    let client: TestClient;
+    let root: string;
+    before(async () => {
+        root = mkdtempSync(path.join(os.tmpdir(), "moe-pilot-workspace-"));
+        mkdirSync(path.join(root, "src"));
+        writeFileSync(path.join(root, "src", "cart.ts"), CART);
+        writeFileSync(path.join(root, "src", "checkout.ts"), CHECKOUT);
+        // Left out: what .gitignore names, and node_modules.
+        writeFileSync(path.join(root, ".gitignore"), "generated/\n");
+        mkdirSync(path.join(root, "generated"));
+        writeFileSync(path.join(root, "generated", "big.ts"), "export const generatedTable = [1, 2, 3];\n");
+        mkdirSync(path.join(root, "node_modules", "dep"), { recursive: true });
+        writeFileSync(path.join(root, "node_modules", "dep", "index.js"), "module.exports = 1;\n");
+        client = await TestClient.start(
+            { storagePath: path.join(root, ".store"), settings: { completion: { debounceMs: 0 } } },
+            undefined,
+            {},
+            [root]
+        );
+    });
+    after(async () => {
+        if (client) assert.equal(await client.stop(), 0);
+        rmSync(root, { recursive: true, force: true });
+    });
+
+    // The demo model does not yet use what the context shows it (it answered "length;" here): the
+    // retrain on the context format (issue 18, stage three) makes this assert the method's name.
+    test("a completion at a call of a method defined in a file never opened gets that file's class in its prompt", async () => {
+        assert.equal((await client.settled()).state, "ready");
+        const status = await indexed(client);
+        assert.equal(status.files, 2, JSON.stringify(status));
+        const uri = pathToFileURL(path.join(root, "src", "checkout.ts")).href;
+        await client.open(uri, CHECKOUT);
+        const list = await client.complete(uri, { line: 3, character: 23 });
+        assert.ok(list, "a completion list");
+        const logged = client.logs.all.map((l) => l.message).filter((m) => /completion/.test(m));
+        assert.ok(
+            logged.some((m) => m.includes("repository context: src/cart.ts:1")),
+            `the class's chunk opens the prompt: ${logged.join("\n")}`
+        );
+    });
+
+    test("search finds the chunk of the unopened file by what it does", async () => {
+        const { chunks } = await client.connection.sendRequest(WorkspaceSearchRequest.type, {
+            query: "grand total of the cart"
+        });
+        assert.equal(chunks[0]?.path, "src/cart.ts");
+        assert.ok(chunks[0]!.symbols.some((s) => s.startsWith("ShoppingCart")));
+    });
+
+    test("a restart reads the index back from its store, not the files", async () => {
+        assert.equal(await client.stop(), 0);
+        client = await TestClient.start(
+            { storagePath: path.join(root, ".store"), settings: { completion: { debounceMs: 0 } } },
+            undefined,
+            {},
+            [root]
+        );
+        const status = await indexed(client);
+        assert.equal(status.files, 2);
+        assert.equal(status.filesRead, 0, "every file was unchanged");
+        assert.match(status.store, /\.store/);
+    });
+
+    test("a file created on disk is indexed when the client says it changed", async () => {
+        const file = path.join(root, "src", "invoice.ts");
+        writeFileSync(file, "export function formatInvoiceNumber(n: number): string {\n    return `INV-${n}`;\n}\n");
+        await client.connection.sendNotification(DidChangeWatchedFilesNotification.type, {
+            changes: [{ uri: pathToFileURL(file).href, type: FileChangeType.Created }]
+        });
+        for (let i = 0; i < 100; i++) {
+            const { chunks } = await client.connection.sendRequest(WorkspaceSearchRequest.type, {
+                query: "invoice number"
+            });
+            if (chunks[0]?.path === "src/invoice.ts") return;
+            await new Promise((r) => setTimeout(r, 50));
+        }
+        assert.fail("the new file was never found");
+    });
+});
