@@ -68,7 +68,7 @@ const completion = new CompletionFeature(
     log.tagged("completion"),
     () => settings
 );
-const chat = new ChatFeature(connection, engine, log.tagged("chat"), () => settings);
+const chat = new ChatFeature(connection, engine, workspace, log.tagged("chat"), () => settings);
 const models = new ModelsFeature(connection, engine, log.tagged("models"), () => settings);
 const features: Feature[] = [
     new DocumentsFeature(connection, documents),

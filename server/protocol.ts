@@ -224,7 +224,8 @@ export type ChatMessage = { role: "user" | "assistant"; content: string };
 
 /** Context the user attached to a chat message and can see in the panel. */
 export type ChatAttachment = {
-    kind: "selection" | "file" | "diagnostics";
+    /** `workspace`: a chunk the workspace index retrieved for the question (ChatParams.workspace). */
+    kind: "selection" | "file" | "diagnostics" | "workspace";
     /** What the panel shows, e.g. "src/a.ts:10-20". */
     label: string;
     text: string;
@@ -239,13 +240,26 @@ export type ChatParams = WorkDoneProgressParams &
         k?: "auto" | number;
         /** Most tokens the answer may take. Defaults to 512. */
         maxTokens?: number;
+        /**
+         * `@workspace`: the server retrieves the workspace chunks that best answer the last message
+         * and attaches them (after the client's attachments, under the same context-window policy).
+         */
+        workspace?: boolean;
     };
+
+/** A workspace chunk a chat answer was given, for the panel to show and open. */
+export type ChatReference = { label: string; uri: string; startLine: number; endLine: number };
 
 /**
  * One streamed piece of the answer, sent as `$/progress` with the request's `partialResultToken`;
  * with the native runtime, also which experts the tokens of this piece went through.
  */
-export type ChatChunk = { text: string; routing?: RoutingActivity };
+export type ChatChunk = {
+    text: string;
+    routing?: RoutingActivity;
+    /** Sent once, before the answer's text: the workspace chunks retrieved for it. */
+    references?: ChatReference[];
+};
 
 /** Per MoE layer (index = layer), how many tokens each expert took. */
 export type RoutingActivity = { expertCount: number; layers: number[][] };
@@ -261,6 +275,8 @@ export type ChatResult = {
     k: number;
     /** What the context-window policy left out to fit, said to the user rather than done silently. */
     trimmed: { attachments: string[]; earlierMessages: number };
+    /** The workspace chunks retrieved for `@workspace` and given to the model (those the policy kept). */
+    references: ChatReference[];
     /** The chat template used: the model's own, or a general default when it has none. */
     template: { name: string; fromModel: boolean };
 };

@@ -95,7 +95,10 @@ function messageHtml(m: StoredMessage): string {
             : m.interrupted === "server-stopped"
               ? `<div class="interrupted">Interrupted: the server stopped while answering.</div>`
               : "";
-    return `<div class="message assistant"><div class="role">MoE Pilot</div><div class="content markdown">${renderMarkdown(m.content)}</div>${interrupted}</div>`;
+    const references = m.references?.length
+        ? `<div class="attachments references">${m.references.map((r) => `<button class="chip reference" data-uri="${markdown.utils.escapeHtml(r.uri)}" data-line="${r.line}" title="Open ${markdown.utils.escapeHtml(r.label)}">${markdown.utils.escapeHtml(r.label)}</button>`).join("")}</div>`
+        : "";
+    return `<div class="message assistant"><div class="role">MoE Pilot</div>${references}<div class="content markdown">${renderMarkdown(m.content)}</div>${interrupted}</div>`;
 }
 
 function render() {
@@ -219,10 +222,20 @@ contextEl.addEventListener("change", () => {
     const get = (name: string) => boxes.find((b) => b.name === name)?.checked ?? false;
     post({
         type: "setContext",
-        context: { selection: get("selection"), currentFile: get("currentFile"), diagnostics: get("diagnostics") }
+        context: {
+            selection: get("selection"),
+            currentFile: get("currentFile"),
+            diagnostics: get("diagnostics"),
+            workspace: get("workspace")
+        }
     });
 });
 messagesEl.addEventListener("click", (e) => {
+    const reference = (e.target as HTMLElement).closest<HTMLButtonElement>("button.reference");
+    if (reference) {
+        post({ type: "openReference", uri: reference.dataset.uri ?? "", line: Number(reference.dataset.line) });
+        return;
+    }
     const button = (e.target as HTMLElement).closest<HTMLButtonElement>("button.code-action");
     if (!button) return;
     const block = codeBlocks[Number(button.closest<HTMLElement>(".code-block")?.dataset.index)];

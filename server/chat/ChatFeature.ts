@@ -23,7 +23,16 @@ import { type EngineFeature, LOAD_WAIT_MS } from "../engine/EngineFeature";
 import { errorMessage, isAbort } from "../errors";
 import type { Feature } from "../feature";
 import { type Logger, OnceNotice } from "../log";
-import { type ChatChunk, type ChatParams, ChatRequest, type ChatResult, type Settings } from "../protocol";
+import {
+    type ChatAttachment,
+    type ChatChunk,
+    type ChatParams,
+    type ChatReference,
+    ChatRequest,
+    type ChatResult,
+    type Settings
+} from "../protocol";
+import type { WorkspaceFeature } from "../workspace/WorkspaceFeature";
 import { ChatTooLongError, fitConversation } from "./fitConversation";
 
 export const CHAT_DEFAULTS = {
@@ -39,6 +48,7 @@ export class ChatFeature implements Feature {
     constructor(
         private readonly connection: Connection,
         private readonly engine: EngineFeature,
+        private readonly workspace: WorkspaceFeature,
         private readonly log: Logger,
         private readonly getSettings: () => Settings
     ) {
@@ -90,16 +100,21 @@ export class ChatFeature implements Feature {
             session = opened.session;
             // The answer keeps at most a quarter of the context, so a small-context model still has room for the question and its code.
             const answerTokens = Math.min(maxTokens, Math.floor(session.contextSize / 4));
+            const retrieved = params.workspace ? this.retrieve(params) : [];
             const fitted = fitConversation(
                 CHAT_DEFAULTS.systemPrompt,
                 params.messages,
-                params.attachments ?? [],
+                [...(params.attachments ?? []), ...retrieved.map((r) => r.attachment)],
                 session.contextSize - answerTokens - 1,
                 (turns) => session!.countTokens(turns)
             );
             this.log.debug(
                 `chat: k=${session.k}, ${fitted.trimmed.earlierMessages} earlier messages and ${fitted.trimmed.attachments.length} attachments left out`
             );
+            const references = retrieved
+                .filter((r) => !fitted.trimmed.attachments.includes(r.attachment.label))
+                .map((r) => r.reference);
+            if (params.workspace) progress?.report({ text: "", references });
             const answer = await session.answer(fitted.turns, {
                 maxTokens: answerTokens,
                 signal: controller.signal,
@@ -120,6 +135,7 @@ export class ChatFeature implements Feature {
                 tokensPerSecond: answer.tokensPerSecond,
                 k: session.k,
                 trimmed: fitted.trimmed,
+                references,
                 template: session.template
             };
         } catch (e: unknown) {
@@ -133,6 +149,7 @@ export class ChatFeature implements Feature {
                     tokensPerSecond: 0,
                     k: session?.k ?? 0,
                     trimmed: { attachments: [], earlierMessages: 0 },
+                    references: [],
                     template: session?.template ?? { name: "", fromModel: false }
                 };
             }
@@ -143,7 +160,25 @@ export class ChatFeature implements Feature {
             subscription.dispose();
         }
     }
+
+    /** The workspace chunks that best answer the last message (and the selection it comes with), as attachments. */
+    private retrieve(params: ChatParams): { attachment: ChatAttachment; reference: ChatReference }[] {
+        const question = params.messages.at(-1)!.content.replace(/(^|\s)@workspace\b/g, " ");
+        const selection = (params.attachments ?? []).find((a) => a.kind === "selection")?.text ?? "";
+        const hits = this.workspace.search(`${question}\n${selection.slice(0, 2000)}`, WORKSPACE_CHUNKS);
+        return hits.map((hit) => {
+            const chunk = this.workspace.toChunk(hit);
+            const label = `${chunk.path}:${chunk.startLine + 1}-${chunk.endLine + 1}`;
+            return {
+                attachment: { kind: "workspace", label, text: chunk.text },
+                reference: { label, uri: chunk.uri, startLine: chunk.startLine, endLine: chunk.endLine }
+            };
+        });
+    }
 }
+
+/** Chunks `@workspace` attaches to a question, at most. */
+const WORKSPACE_CHUNKS = 4;
 
 function validate(params: ChatParams): string | undefined {
     if (!Array.isArray(params?.messages) || params.messages.length === 0) return "A chat needs at least one message.";
@@ -155,12 +190,14 @@ function validate(params: ChatParams): string | undefined {
         if (
             typeof a?.label !== "string" ||
             typeof a.text !== "string" ||
-            !["selection", "file", "diagnostics"].includes(a.kind)
+            !["selection", "file", "diagnostics", "workspace"].includes(a.kind)
         )
             return "An attachment needs a kind, a label and text.";
     if (params.k !== undefined && params.k !== "auto" && !(Number.isInteger(params.k) && params.k >= 1))
         return 'k must be "auto" or a whole number from 1.';
     if (params.maxTokens !== undefined && !(Number.isInteger(params.maxTokens) && params.maxTokens >= 1))
         return "maxTokens must be a whole number from 1.";
+    if (params.workspace !== undefined && typeof params.workspace !== "boolean")
+        return "workspace must be true or false.";
     return undefined;
 }

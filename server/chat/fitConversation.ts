@@ -32,7 +32,13 @@ export type FittedChat = {
 };
 
 export function renderAttachment(a: ChatAttachment): string {
-    return `${a.kind === "diagnostics" ? "Problems in" : a.kind === "selection" ? "Selected code from" : "File"} ${a.label}:\n\`\`\`\n${a.text}\n\`\`\``;
+    const heading = {
+        diagnostics: "Problems in",
+        selection: "Selected code from",
+        file: "File",
+        workspace: "Workspace code from"
+    }[a.kind];
+    return `${heading} ${a.label}:\n\`\`\`\n${a.text}\n\`\`\``;
 }
 
 /**

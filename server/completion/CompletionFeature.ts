@@ -139,6 +139,7 @@ export class CompletionFeature implements Feature {
             input.extra = [...found, ...input.extra.filter((e) => !found.some((f) => f.path.startsWith(`${e.path}:`)))];
         }
         input.extraTokens = workspace.contextTokens;
+        input.path = this.workspace.promptPath(doc.uri);
 
         const toList = (text: string): InlineCompletionList => ({
             items: text ? [{ insertText: text, range: { start: params.position, end: params.position } }] : []

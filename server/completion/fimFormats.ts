@@ -148,7 +148,8 @@ export function buildFimPrompt(ctx: PromptInput, fim: FimTokens, tok: Tokenizer,
             ? [fim.fileSeparator, ...tok.text(`${snippet.path}\n${snippet.text}\n`)]
             : tok.text(`// ${snippet.path}\n${snippet.text}\n\n`)
     );
-    const closing = fim.fileSeparator !== undefined ? [fim.fileSeparator, ...tok.text(`${fileName(ctx.uri)}\n`)] : [];
+    const closing =
+        fim.fileSeparator !== undefined ? [fim.fileSeparator, ...tok.text(`${ctx.path ?? fileName(ctx.uri)}\n`)] : [];
     const pickExtra = (left: number) => {
         const extra: Token[] = [];
         let dropped = 0;

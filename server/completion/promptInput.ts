@@ -25,6 +25,8 @@ type ExtraSnippet = { path: string; text: string };
 
 export type PromptInput = {
     uri: string;
+    /** The file's name as prompts show it (relative to its workspace folder); the URI's path when unset. */
+    path?: string;
     languageId: string;
     /** The prompt's prefix: from the anchored window start to the cursor. */
     prefix: string;

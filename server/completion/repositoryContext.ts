@@ -40,16 +40,17 @@ const KEYWORDS = new Set(
     ).split(" ")
 );
 
-type Name = { name: string; position: Position };
+/** A name and where it is near the cursor (imported names are not located: the editor is not asked about them). */
+type Name = { name: string; position?: Position };
 
 /** The names near the cursor, nearest first: lines above, and the cursor's line up to its last complete word. */
-export function namesNearCursor(doc: OpenDocument, position: Position): Name[] {
+export function namesNearCursor(doc: OpenDocument, position: Position): (Name & { position: Position })[] {
     const from = Math.max(0, position.line - REPOSITORY_CONTEXT.lookbackLines);
     const lines = doc
         .getText({ start: { line: from, character: 0 }, end: { line: position.line + 1, character: 0 } })
         .replace(/\r\n/g, "\n")
         .split("\n");
-    const found: Name[] = [];
+    const found: (Name & { position: Position })[] = [];
     const seen = new Set<string>();
     for (let i = position.line - from; i >= 0; i--) {
         let text = lines[i] ?? "";
@@ -65,6 +66,41 @@ export function namesNearCursor(doc: OpenDocument, position: Position): Name[] {
         }
     }
     return found;
+}
+
+/** Import statements of JavaScript/TypeScript (ES and CommonJS) and Python, and the names they bring in. */
+const IMPORTS = [
+    /^\s*import\s+(?:type\s+)?([\w$]+)?\s*,?\s*(?:\{([^}]*)\})?\s*(?:\*\s+as\s+([\w$]+))?\s*from\b/,
+    /^\s*(?:const|let|var)\s+(?:([\w$]+)|\{([^}]*)\})\s*=\s*require\(/,
+    /^\s*from\s+[\w.]+\s+import\s+\(?([\w\s,]+)\)?/
+];
+
+/** The names the file imports (what other files define, by construction), in the order they appear. */
+export function importedNames(doc: OpenDocument): string[] {
+    const head = doc.getText({
+        start: { line: 0, character: 0 },
+        end: { line: Math.min(doc.lineCount, 200), character: 0 }
+    });
+    const names: string[] = [];
+    for (const line of head.split("\n")) {
+        for (const pattern of IMPORTS) {
+            const m = pattern.exec(line);
+            if (!m) continue;
+            for (const group of m.slice(1))
+                for (const part of (group ?? "").split(",")) {
+                    // `a as b` brings in b, but a is what the other file defines.
+                    const name = part
+                        .trim()
+                        .split(/\s+as\s+/)[0]!
+                        .replace(/^type\s+/, "")
+                        .split(":")[0]!
+                        .trim();
+                    if (/^[A-Za-z_$][\w$]*$/.test(name) && !names.includes(name)) names.push(name);
+                }
+            break;
+        }
+    }
+    return names;
 }
 
 /** The lines just above the cursor, for finding similar code. */
@@ -88,7 +124,14 @@ export class RepositoryContext {
         recentFiles: readonly string[],
         lookup: DefinitionLookup | undefined
     ): Promise<Snippet[]> {
-        const names = namesNearCursor(doc, position);
+        const near = namesNearCursor(doc, position);
+        // Then what the file imports: the name about to be typed is often one of them (`new SemVer(`).
+        const names = [
+            ...near,
+            ...importedNames(doc)
+                .filter((name) => !near.some((n) => n.name === name))
+                .map((name) => ({ name, position: undefined }))
+        ];
         const query = similarityQuery(doc, position);
         const key = JSON.stringify([
             doc.uri,
@@ -122,8 +165,9 @@ export class RepositoryContext {
         };
 
         // The editor's definitions first: they know imports, types and scopes.
-        if (lookup && names.length > 0) {
-            const locations = await lookup(names.map((n) => n.position)).catch(() => {
+        const located = names.flatMap((n) => (n.position ? [n.position] : []));
+        if (lookup && located.length > 0) {
+            const locations = await lookup(located).catch(() => {
                 lookupFailed = true;
                 return [];
             });

@@ -183,6 +183,12 @@ export class WorkspaceFeature implements Feature {
         return this.index.search(query, limit, filter && ((c) => filter(c.file)));
     }
 
+    /** A document's name for prompts: relative to its workspace folder, or undefined outside every folder. */
+    promptPath(uri: string): string | undefined {
+        const file = filePath(uri);
+        return file && this.inFolders(file) ? this.relativePath(file) : undefined;
+    }
+
     /** `file` relative to its workspace folder, for showing and for prompts. */
     relativePath(file: string): string {
         const folder = this.folders.find((f) => file.startsWith(f + path.sep)) ?? path.dirname(file);

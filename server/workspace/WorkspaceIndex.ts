@@ -34,29 +34,43 @@ export type IndexSnapshot = {
     lexical: AsPlainObject;
 };
 
-type LexicalDoc = { id: number; text: string; symbols: string; path: string };
+type LexicalDoc = { id: number; text: string; symbols: string };
 
-/** Identifier-aware terms: whole words, and their camelCase / snake_case parts, lower-cased. */
+/**
+ * Words in nearly every chunk of code: they rank nothing and would take most of the index's
+ * memory (every chunk's posting for `return`).
+ */
+const STOP_WORDS = new Set(
+    (
+        "the and for not are but can was has had its you all any our out use this that with from have been will into what when then " +
+        "const let var function return if else new this true false null undefined typeof instanceof void async await export import " +
+        "default class extends super static public private protected readonly string number boolean object any unknown never type " +
+        "def self none pass elif lambda yield raise try except finally while break continue in is of as or"
+    ).split(" ")
+);
+
+/** Identifier-aware terms: whole words, and their camelCase / snake_case parts, lower-cased; common words left out. */
 export function codeTerms(text: string): string[] {
     const terms: string[] = [];
-    for (const word of text.match(/[A-Za-z_$][\w$]*|\d+/g) ?? []) {
+    for (const word of text.match(/[A-Za-z_$][\w$]*/g) ?? []) {
         const lower = word.toLowerCase();
+        if (STOP_WORDS.has(lower)) continue;
         terms.push(lower);
         const parts = word
             .replace(/([a-z\d])([A-Z])/g, "$1 $2")
             .replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2")
             .split(/[\s_$]+/)
             .filter((p) => p.length > 1);
-        if (parts.length > 1) for (const p of parts) terms.push(p.toLowerCase());
+        if (parts.length > 1) for (const p of parts) if (!STOP_WORDS.has(p.toLowerCase())) terms.push(p.toLowerCase());
     }
     return terms;
 }
 
 const LEXICAL_OPTIONS = {
-    fields: ["text", "symbols", "path"],
+    fields: ["text", "symbols"],
     tokenize: (text: string) => codeTerms(text),
     processTerm: (term: string) => (term.length > 1 && term.length < 64 ? term : null),
-    searchOptions: { boost: { symbols: 3, path: 0.5 }, combineWith: "OR" as const }
+    searchOptions: { boost: { symbols: 3 }, combineWith: "OR" as const }
 };
 
 export class WorkspaceIndex {
@@ -226,7 +240,7 @@ export class WorkspaceIndex {
             this.texts.set(chunk.hash, { text, refs: 1 });
             if (!this.pending.removed.delete(chunk.hash)) this.pending.added.set(chunk.hash, text);
         }
-        this.lexical.add({ id: chunk.id, text, symbols: chunk.symbols.join(" "), path: chunk.file });
+        this.lexical.add({ id: chunk.id, text, symbols: chunk.symbols.join(" ") });
         for (const name of symbolKeys(chunk.symbols)) this.symbolSet(name).add(chunk.id);
     }
 

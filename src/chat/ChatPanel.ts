@@ -18,12 +18,15 @@ import { chatHtml } from "./chatHtml";
 import { ChatStore } from "./ChatStore";
 import type { ContextOptions, FromWebview, StoredMessage, ToWebview, ViewState } from "./webviewProtocol";
 
+/** `@workspace` in a message asks for workspace chunks, like the toggle. */
+const WORKSPACE_MENTION = /(^|\s)@workspace\b/;
+
 export class ChatPanel implements vscode.WebviewViewProvider, vscode.Disposable {
     static readonly viewId = "moePilot.chat";
     private view?: vscode.WebviewView;
     private readonly store: ChatStore;
     private running?: { cancel: CancellationTokenSource; message: StoredMessage };
-    private context: ContextOptions = { selection: true, currentFile: false, diagnostics: false };
+    private context: ContextOptions = { selection: true, currentFile: false, diagnostics: false, workspace: false };
     private notice?: string;
     private readonly disposables: vscode.Disposable[] = [];
 
@@ -124,6 +127,9 @@ export class ChatPanel implements vscode.WebviewViewProvider, vscode.Disposable 
                 this.context = m.context;
                 this.postState();
                 break;
+            case "openReference":
+                await this.openReference(m.uri, m.line);
+                break;
             case "copyCode":
                 await vscode.env.clipboard.writeText(m.code);
                 break;
@@ -179,6 +185,10 @@ export class ChatPanel implements vscode.WebviewViewProvider, vscode.Disposable 
 
         const partialResultToken = `chat-${randomBytes(8).toString("hex")}`;
         const progress = client.onProgress(ChatRequest.partialResult, partialResultToken, (chunk) => {
+            if (chunk.references) {
+                answer.references = chunk.references.map((r) => ({ label: r.label, uri: r.uri, line: r.startLine }));
+                this.postState();
+            }
             answer.content += chunk.text;
             this.post({ type: "chunk", text: chunk.text, ...(chunk.routing ? { routing: chunk.routing } : {}) });
             void this.store.save(true);
@@ -190,11 +200,14 @@ export class ChatPanel implements vscode.WebviewViewProvider, vscode.Disposable 
                     messages: [...history, { role: "user", content: text }],
                     attachments,
                     k: chat.experts,
+                    workspace: options.workspace || WORKSPACE_MENTION.test(text),
                     partialResultToken
                 },
                 cancel.token
             );
             answer.content = result.text;
+            if (result.references.length > 0)
+                answer.references = result.references.map((r) => ({ label: r.label, uri: r.uri, line: r.startLine }));
             const trimmed = [
                 result.trimmed.earlierMessages ? `${result.trimmed.earlierMessages} earlier messages left out` : "",
                 result.trimmed.attachments.length ? `left out: ${result.trimmed.attachments.join(", ")}` : ""
@@ -230,6 +243,22 @@ export class ChatPanel implements vscode.WebviewViewProvider, vscode.Disposable 
             await this.store.save();
             this.postState();
         }
+    }
+
+    /** Opens a chunk `@workspace` retrieved: only files of this workspace (the page's messages are not trusted further). */
+    private async openReference(uri: string, line: number) {
+        let target: vscode.Uri;
+        try {
+            target = vscode.Uri.parse(uri, true);
+        } catch {
+            return;
+        }
+        if (target.scheme !== "file" || !vscode.workspace.getWorkspaceFolder(target)) return;
+        const position = new vscode.Position(Number.isInteger(line) && line >= 0 ? line : 0, 0);
+        await vscode.window.showTextDocument(target, {
+            selection: new vscode.Range(position, position),
+            preview: true
+        });
     }
 
     private async insert(code: string) {

@@ -22,7 +22,8 @@ function capped(text: string, label: string): { text: string; label: string } {
 /** Labels of what would be attached now, for the panel. */
 export function pendingLabels(options: ContextOptions): string[] {
     const editor = vscode.window.activeTextEditor;
-    if (!editor) return [];
+    const workspace = options.workspace ? ["workspace: the chunks that answer the question"] : [];
+    if (!editor) return workspace;
     const doc = editor.document;
     const labels: string[] = [];
     if (options.selection && !editor.selection.isEmpty)
@@ -30,7 +31,7 @@ export function pendingLabels(options: ContextOptions): string[] {
     if (options.currentFile) labels.push(relative(doc.uri));
     if (options.diagnostics && vscode.languages.getDiagnostics(doc.uri).length > 0)
         labels.push(`problems in ${relative(doc.uri)}`);
-    return labels;
+    return [...labels, ...workspace];
 }
 
 export async function gatherAttachments(options: ContextOptions, question: string): Promise<ChatAttachment[]> {

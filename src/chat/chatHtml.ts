@@ -42,9 +42,10 @@ export function chatHtml(options: { cspSource: string; nonce: string; uri: (...p
       <label><input type="checkbox" name="selection"> Selection</label>
       <label><input type="checkbox" name="currentFile"> Current file</label>
       <label><input type="checkbox" name="diagnostics"> Problems</label>
+      <label title="Find the code in this workspace that answers the question (or write @workspace)"><input type="checkbox" name="workspace"> Workspace</label>
     </div>
     <div id="pending"></div>
-    <textarea id="input" rows="3" aria-label="Message (Enter sends, Shift+Enter for a new line, Escape stops)" placeholder="Ask about your code… (@file to attach a file)"></textarea>
+    <textarea id="input" rows="3" aria-label="Message (Enter sends, Shift+Enter for a new line, Escape stops)" placeholder="Ask about your code… (@file to attach a file, @workspace to search the workspace)"></textarea>
     <div class="row">
       <div id="status"></div>
       <button id="regenerate" aria-label="Regenerate the last answer" title="Regenerate"><i class="codicon codicon-refresh"></i></button>

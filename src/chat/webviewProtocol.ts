@@ -13,6 +13,8 @@ export type StoredMessage = {
     interrupted?: "stopped" | "server-stopped";
     /** What the user attached, by label (the text itself is not kept). */
     attachments?: string[];
+    /** The workspace chunks `@workspace` gave the answer, to show and open. */
+    references?: { label: string; uri: string; line: number }[];
     /** Figures of an answer. */
     meta?: { tokensPerSecond: number; experts: number; trimmed?: string };
 };
@@ -26,7 +28,8 @@ export type StoredChat = {
     experts: "auto" | number;
 };
 
-export type ContextOptions = { selection: boolean; currentFile: boolean; diagnostics: boolean };
+/** `workspace`: the server retrieves workspace chunks for the question (also when the message says `@workspace`). */
+export type ContextOptions = { selection: boolean; currentFile: boolean; diagnostics: boolean; workspace: boolean };
 
 export type ViewState = {
     chat: StoredChat;
@@ -57,6 +60,7 @@ export type FromWebview =
     | { type: "deleteChat"; id: string }
     | { type: "setExperts"; experts: "auto" | number }
     | { type: "setContext"; context: ContextOptions }
+    | { type: "openReference"; uri: string; line: number }
     | { type: "copyCode"; code: string }
     | { type: "insertCode"; code: string }
     | { type: "applyCode"; code: string; language: string };

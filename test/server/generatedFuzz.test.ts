@@ -203,7 +203,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
                     attachments: fc.option(
                         fc.array(
                             fc.record({
-                                kind: maybeHostile(fc.constantFrom("selection", "file", "diagnostics")),
+                                kind: maybeHostile(fc.constantFrom("selection", "file", "diagnostics", "workspace")),
                                 label: maybeHostile(fc.string()),
                                 text: maybeHostile(codeText)
                             }),
@@ -214,7 +214,8 @@ const action: fc.Arbitrary<Action> = fc.oneof(
                     k: fc.option(maybeHostile(fc.constantFrom<"auto" | number>("auto", 1, 2, 8, 99)), {
                         nil: undefined
                     }),
-                    maxTokens: maybeHostile(fc.integer({ min: 1, max: 4 }))
+                    maxTokens: maybeHostile(fc.integer({ min: 1, max: 4 })),
+                    workspace: fc.option(maybeHostile(fc.boolean()), { nil: undefined })
                 } satisfies Record<keyof Omit<ChatParams, "partialResultToken" | "workDoneToken">, unknown>),
                 6
             ),

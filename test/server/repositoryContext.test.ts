@@ -9,7 +9,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { DidChangeWatchedFilesNotification, FileChangeType } from "vscode-languageserver-protocol/node";
-import { IndexStatusRequest, WorkspaceSearchRequest } from "../../server/protocol";
+import { type ChatChunk, IndexStatusRequest, WorkspaceSearchRequest } from "../../server/protocol";
 import { TestClient } from "./lspClient";
 
 const CART = [
@@ -95,6 +95,30 @@ describe("repository context", () => {
         });
         assert.equal(chunks[0]?.path, "src/cart.ts");
         assert.ok(chunks[0]!.symbols.some((s) => s.startsWith("ShoppingCart")));
+    });
+
+    test("a chat with @workspace is given the chunk of a file never opened, with its path and lines", async () => {
+        const chunks: ChatChunk[] = [];
+        const result = await client.chat(
+            {
+                messages: [
+                    { role: "user", content: "@workspace How is the grand total of the shopping cart computed?" }
+                ],
+                workspace: true,
+                maxTokens: 8
+            },
+            (c) => chunks.push(c)
+        );
+        const reference = result.references.find((r) => r.label.startsWith("src/cart.ts:"));
+        assert.ok(reference, JSON.stringify(result.references));
+        assert.equal(reference.uri, pathToFileURL(path.join(root, "src", "cart.ts")).href);
+        assert.equal(reference.label, `src/cart.ts:${reference.startLine + 1}-${reference.endLine + 1}`);
+        assert.deepEqual(
+            chunks[0]?.references,
+            result.references,
+            "the references come first, before the answer's text"
+        );
+        assert.equal(result.trimmed.attachments.length, 0);
     });
 
     test("a restart reads the index back from its store, not the files", async () => {

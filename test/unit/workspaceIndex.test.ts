@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
-import { namesNearCursor } from "../../server/completion/repositoryContext";
+import { importedNames, namesNearCursor } from "../../server/completion/repositoryContext";
 import { Chunker } from "../../server/workspace/chunker";
 import { codeTerms, WorkspaceIndex } from "../../server/workspace/WorkspaceIndex";
 import { excludesFrom, walkFolder } from "../../server/workspace/workspaceFiles";
@@ -96,6 +96,29 @@ describe("workspace index", () => {
         const text = "const cart = new ShoppingCart();\nconst total = cart.comp";
         const names = namesNearCursor(doc(text), { line: 1, character: 23 }).map((n) => n.name);
         assert.deepEqual(names, ["cart", "total", "ShoppingCart"]);
+    });
+
+    test("imported names are read from ES imports, require() and Python's from-imports", () => {
+        const text = [
+            'import Default, { Alpha, Beta as B, type Gamma } from "./x";',
+            'import * as ns from "./y";',
+            "const SemVer = require('../classes/semver');",
+            "const { parse, compare } = require('./functions');",
+            "from collections import OrderedDict, deque",
+            "export const unrelated = 1;"
+        ].join("\n");
+        assert.deepEqual(importedNames(doc(text)), [
+            "Default",
+            "Alpha",
+            "Beta",
+            "Gamma",
+            "ns",
+            "SemVer",
+            "parse",
+            "compare",
+            "OrderedDict",
+            "deque"
+        ]);
     });
 
     test("the walk honours .gitignore (nested too), files.exclude, the size cap and the file cap", async () => {

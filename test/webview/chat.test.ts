@@ -75,7 +75,7 @@ const state = (messages: StoredMessage[], over: Partial<ViewState> = {}): ViewSt
     history: [{ id: "c1", title: "t", createdAt: 1 }],
     busy: false,
     model: { name: "demo", expertCount: 8, trainedK: 2 },
-    context: { selection: true, currentFile: false, diagnostics: false },
+    context: { selection: true, currentFile: false, diagnostics: false, workspace: false },
     pendingContext: [],
     ...over
 });

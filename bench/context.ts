@@ -1,0 +1,397 @@
+/**
+ * Repository context, measured the way CrossCodeEval builds its cases: in projects the demo model
+ * never trained on (whole packages absent from pipeline/corpus/sources.json), a line is cut right
+ * before a name that another file of the project defines (after the object or the call), the
+ * defining file is not open, and the completion must write the rest of the line.
+ *
+ *   npm run bench:context [-- --cases N] [--model PATH]
+ *
+ * Conditions, each a fresh server over LSP (stdio) on the same workspace folder and index:
+ *   none          no extra context
+ *   open heads    today's default before the index: the heads of two other open files
+ *   index         repository context from the workspace index (definitions by name, similar code)
+ *   index + defs  the same, with definitions answered the way an editor's definition provider
+ *                 would (the bench resolves the name to its declaration, as go-to-definition does)
+ *
+ * Figures: exact match (EM) and edit similarity (ES) of the line; recall@5 of the defining chunk
+ * (BM25 over the 8 lines above the cursor, and what the completion's context held); time to
+ * completion p50/p95; prompt tokens evaluated per keystroke (typing the expected text after the
+ * first request). Writes docs/bench-context.md and docs/bench-context.svg.
+ */
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { DefinitionsRequest, IndexStatusRequest, WorkspaceSearchRequest } from "../server/protocol";
+import { EMBEDDED_MODEL_FILE } from "../server/models/embeddedModel";
+import { Chunker } from "../server/workspace/chunker";
+import { ROOT, TestClient } from "../test/server/lspClient";
+
+const { values } = parseArgs({ options: { cases: { type: "string" }, model: { type: "string" } } });
+const CASES_PER_PROJECT = Number(values.cases ?? 40);
+const modelPath = values.model ?? path.join(ROOT, EMBEDDED_MODEL_FILE);
+const KEYSTROKE_CASES = 12;
+
+/** Packages of this checkout's node_modules that the corpus does not contain, and the folders with their code. */
+const PROJECTS = [
+    { name: "semver", dirs: ["classes", "functions", "internal", "ranges"], ext: ".js" },
+    { name: "ajv", dirs: ["lib"], ext: ".ts" },
+    { name: "vscode-jsonrpc", dirs: ["lib/common"], ext: ".js" }
+];
+
+const sources = JSON.parse(readFileSync(path.join(ROOT, "pipeline", "corpus", "sources.json"), "utf8")) as {
+    npm: { package: string }[];
+};
+for (const p of PROJECTS)
+    if (sources.npm.some((s) => s.package === p.name)) throw new Error(`${p.name} is in the training corpus`);
+
+type Definition = { file: string; startLine: number; endLine: number; name: string };
+type Case = {
+    project: string;
+    file: string;
+    line: number;
+    character: number;
+    expected: string;
+    definition: Definition;
+};
+
+const base = path.join(ROOT, ".cache", "bench-context");
+
+function listFiles(dir: string, ext: string, out: string[] = []): string[] {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) listFiles(full, ext, out);
+        else if (entry.name.endsWith(ext) && !entry.name.endsWith(".d.ts")) out.push(full);
+    }
+    return out.sort();
+}
+
+const hash = (s: string) => createHash("sha1").update(s).digest("hex");
+
+/** Copies the project into its own workspace folder and finds the cases, with the bench's own symbol table. */
+async function prepare(project: (typeof PROJECTS)[number]) {
+    const root = path.join(base, project.name);
+    if (!existsSync(root)) {
+        for (const dir of project.dirs)
+            cpSync(path.join(ROOT, "node_modules", project.name, dir), path.join(root, dir), { recursive: true });
+    }
+    const files = listFiles(root, project.ext);
+    const chunker = new Chunker();
+    const defs = new Map<string, Definition[]>();
+    const texts = new Map<string, string>();
+    for (const file of files) {
+        const text = readFileSync(file, "utf8").replace(/\r\n/g, "\n");
+        texts.set(file, text);
+        for (const chunk of await chunker.chunk(file, text))
+            for (const symbol of chunk.symbols) {
+                const name = symbol.split(".").pop()!;
+                if (name.length < 4) continue;
+                const list = defs.get(name) ?? [];
+                list.push({ file, startLine: chunk.startLine, endLine: chunk.endLine, name });
+                defs.set(name, list);
+            }
+    }
+    const cases: Case[] = [];
+    for (const file of files) {
+        const text = texts.get(file)!;
+        const lines = text.split("\n");
+        const own = new Set(
+            (await chunker.chunk(file, text)).flatMap((c) => c.symbols.map((s) => s.split(".").pop()!))
+        );
+        lines.forEach((line, i) => {
+            if (i < 3 || /^\s*(import|export \{|export \*|const .* = require|\/\/|\*|\/\*)/.test(line)) return;
+            for (const m of line.matchAll(/[A-Za-z_$][\w$]*/g)) {
+                const name = m[0];
+                const where = defs.get(name)?.filter((d) => d.file !== file);
+                if (!where?.length || own.has(name)) continue;
+                const expected = line.slice(m.index).trimEnd();
+                if (expected.length < name.length + 1) continue;
+                cases.push({
+                    project: project.name,
+                    file,
+                    line: i,
+                    character: m.index,
+                    expected,
+                    definition: where[0]!
+                });
+                break;
+            }
+        });
+    }
+    const picked = cases
+        .map((c) => ({ c, h: hash(`${path.relative(root, c.file)}:${c.line}`) }))
+        .sort((a, b) => a.h.localeCompare(b.h))
+        .slice(0, CASES_PER_PROJECT)
+        .map((x) => x.c);
+    return { root, files, texts, defs, cases: picked };
+}
+
+type Condition = { name: string; settings: object; definitions: boolean };
+const CONDITIONS: Condition[] = [
+    {
+        name: "none",
+        settings: { completion: { extraContext: false }, workspace: { completionContext: false } },
+        definitions: false
+    },
+    {
+        name: "open heads",
+        settings: { completion: { extraContext: true }, workspace: { completionContext: false } },
+        definitions: false
+    },
+    {
+        name: "index",
+        settings: { completion: { extraContext: true }, workspace: { completionContext: true } },
+        definitions: false
+    },
+    {
+        name: "index + defs",
+        settings: { completion: { extraContext: true }, workspace: { completionContext: true } },
+        definitions: true
+    }
+];
+
+function editSimilarity(a: string, b: string): number {
+    if (a === b) return 1;
+    const m = a.length,
+        n = b.length;
+    if (m === 0 || n === 0) return 0;
+    let prev = Array.from({ length: n + 1 }, (_, j) => j);
+    for (let i = 1; i <= m; i++) {
+        const cur = [i];
+        for (let j = 1; j <= n; j++)
+            cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+        prev = cur;
+    }
+    return 1 - prev[n]! / Math.max(m, n);
+}
+
+const percentile = (xs: number[], p: number) => {
+    if (xs.length === 0) return NaN;
+    const s = [...xs].sort((a, b) => a - b);
+    return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+};
+
+type Result = {
+    condition: string;
+    em: number;
+    es: number;
+    recallContext: number;
+    p50: number;
+    p95: number;
+    keystrokeTokens: number;
+    cases: number;
+};
+
+const projects = [];
+for (const p of PROJECTS) projects.push(await prepare(p));
+const allCases = projects.flatMap((p) => p.cases);
+console.log(
+    `cases: ${projects.map((p) => `${p.cases.length} in ${path.basename(p.root)} (${p.files.length} files)`).join(", ")}; model ${path.relative(ROOT, modelPath)}`
+);
+
+// Recall@5 of BM25 alone, over the 8 lines above the cursor (the server's similarity query).
+let bm25Hits = 0;
+const results: Result[] = [];
+for (const condition of CONDITIONS) {
+    const times: number[] = [];
+    const keystrokes: number[] = [];
+    let em = 0,
+        es = 0,
+        inContext = 0;
+    for (const project of projects) {
+        const store = path.join(base, `${path.basename(project.root)}.store`);
+        const openTexts = new Map<string, string>();
+        const client = await TestClient.start(
+            {
+                storagePath: store,
+                definitions: condition.definitions,
+                settings: { modelPath, completion: { debounceMs: 0 }, ...condition.settings }
+            },
+            undefined,
+            {},
+            [project.root]
+        );
+        if (condition.definitions)
+            client.connection.onRequest(DefinitionsRequest.type, (params) => {
+                const file = new URL(params.textDocument.uri).pathname;
+                const text = openTexts.get(file) ?? "";
+                const lines = text.split("\n");
+                return params.positions.map((pos) => {
+                    const line = lines[pos.line] ?? "";
+                    const word = [...line.matchAll(/[A-Za-z_$][\w$]*/g)].find(
+                        (m) => m.index <= pos.character && pos.character <= m.index + m[0].length
+                    )?.[0];
+                    const found = word ? (project.defs.get(word) ?? []).filter((d) => d.file !== file) : [];
+                    return found.slice(0, 1).map((d) => ({
+                        uri: pathToFileURL(d.file).href,
+                        range: { start: { line: d.startLine, character: 0 }, end: { line: d.startLine, character: 0 } }
+                    }));
+                });
+            });
+        const status = await client.settled();
+        if (status.state !== "ready") throw new Error(`the model did not load: ${status.message}`);
+        for (let i = 0; i < 600; i++) {
+            if ((await client.connection.sendRequest(IndexStatusRequest.type)).state === "ready") break;
+            await new Promise((r) => setTimeout(r, 100));
+        }
+        for (const [n, c] of project.cases.entries()) {
+            const text = project.texts.get(c.file)!;
+            const lines = text.split("\n");
+            const docText = [
+                ...lines.slice(0, c.line),
+                lines[c.line]!.slice(0, c.character),
+                ...lines.slice(c.line + 1)
+            ].join("\n");
+            // Two other files of the project are open (the defining one never): what "open heads" can use.
+            const others = project.files.filter((f) => f !== c.file && f !== c.definition.file);
+            const at = others.findIndex((f) => f > c.file);
+            const open = [others.at(at - 1), others.at(at)].filter((f): f is string => f !== undefined);
+            const uri = pathToFileURL(c.file).href;
+            for (const f of open) await client.open(pathToFileURL(f).href, project.texts.get(f)!, langOf(f));
+            await client.open(uri, docText, langOf(c.file));
+            openTexts.set(c.file, docText);
+            if (condition.name === CONDITIONS[0]!.name) {
+                const { chunks } = await client.connection.sendRequest(WorkspaceSearchRequest.type, {
+                    query: lines.slice(Math.max(0, c.line - 8), c.line).join("\n"),
+                    limit: 5
+                });
+                if (
+                    chunks.some(
+                        (k) => k.uri === pathToFileURL(c.definition.file).href && k.startLine === c.definition.startLine
+                    )
+                )
+                    bm25Hits++;
+            }
+            const logsBefore = client.logs.all.length;
+            const t0 = performance.now();
+            const list = await client.complete(uri, { line: c.line, character: c.character });
+            times.push(performance.now() - t0);
+            const got = (list?.items[0]?.insertText as string | undefined)?.split("\n")[0]?.trimEnd() ?? "";
+            if (got === c.expected) em++;
+            es += editSimilarity(got, c.expected);
+            const logged = client.logs.all.slice(logsBefore).map((l) => l.message);
+            const definitionLabel = `${path.relative(project.root, c.definition.file).split(path.sep).join("/")}:${c.definition.startLine + 1}`;
+            if (logged.some((m) => m.includes("repository context:") && m.includes(definitionLabel))) inContext++;
+            // Typing the expected text: what each keystroke costs the model.
+            if (n < KEYSTROKE_CASES) {
+                let typed = "";
+                for (const ch of c.expected.slice(0, 4)) {
+                    await client.edit(
+                        uri,
+                        {
+                            start: { line: c.line, character: c.character + typed.length },
+                            end: { line: c.line, character: c.character + typed.length }
+                        },
+                        ch
+                    );
+                    typed += ch;
+                    const before = client.logs.all.length;
+                    await client.complete(uri, { line: c.line, character: c.character + typed.length });
+                    const m = client.logs.all
+                        .slice(before)
+                        .map((l) => /(\d+)\/\d+ prompt tokens evaluated/.exec(l.message))
+                        .find((x) => x);
+                    if (m) keystrokes.push(Number(m[1]));
+                }
+            }
+            await client.close(uri);
+            for (const f of open) await client.close(pathToFileURL(f).href);
+        }
+        await client.stop();
+    }
+    const n = allCases.length;
+    const r: Result = {
+        condition: condition.name,
+        em: em / n,
+        es: es / n,
+        recallContext: inContext / n,
+        p50: percentile(times, 50),
+        p95: percentile(times, 95),
+        keystrokeTokens: percentile(keystrokes, 50),
+        cases: n
+    };
+    results.push(r);
+    console.log(
+        `${r.condition.padEnd(13)} EM ${(100 * r.em).toFixed(1)}%  ES ${(100 * r.es).toFixed(1)}%  definition in context ${(100 * r.recallContext).toFixed(0)}%  ` +
+            `p50 ${r.p50.toFixed(0)} ms  p95 ${r.p95.toFixed(0)} ms  prompt tokens per keystroke (median) ${r.keystrokeTokens}`
+    );
+}
+
+function langOf(file: string) {
+    return file.endsWith(".ts") ? "typescript" : "javascript";
+}
+
+const bm25Recall = bm25Hits / allCases.length;
+const baseline = results[1]!;
+const best = results.at(-1)!;
+console.log(`recall@5 of the defining chunk, BM25 over the lines above the cursor: ${(100 * bm25Recall).toFixed(0)}%`);
+const summary =
+    `cross-file EM ${(100 * best.em).toFixed(1)}% vs ${(100 * baseline.em).toFixed(1)}% today (${baseline.em > 0 ? (best.em / baseline.em).toFixed(2) : "∞"}x)  ` +
+    `ES ${(100 * best.es).toFixed(1)}% vs ${(100 * baseline.es).toFixed(1)}%  p50 ${(best.p50 / baseline.p50).toFixed(2)}x  keystroke tokens ${best.keystrokeTokens}`;
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+const report = [
+    "# Repository context: cross-file completion",
+    "",
+    `Made by \`npm run bench:context\` on ${new Date().toISOString().slice(0, 10)}, model \`${path.relative(ROOT, modelPath)}\`, 2 cores. ` +
+        `${allCases.length} cases (${projects.map((p) => `${p.cases.length} in ${path.basename(p.root)}`).join(", ")}: packages the demo model never trained on), ` +
+        "each a line cut right before a name another file of the project defines; that file is never open, two other files of the project are.",
+    "",
+    "| condition | EM | ES | defining chunk in the prompt | p50 | p95 | prompt tokens per keystroke (median) |",
+    "|---|---|---|---|---|---|---|",
+    ...results.map(
+        (r) =>
+            `| ${r.condition} | ${pct(r.em)} | ${pct(r.es)} | ${r.condition.startsWith("index") ? pct(r.recallContext) : "–"} | ${r.p50.toFixed(0)} ms | ${r.p95.toFixed(0)} ms | ${r.keystrokeTokens} |`
+    ),
+    "",
+    `Recall@5 of the defining chunk by BM25 alone over the 8 lines above the cursor: ${pct(bm25Recall)}.`,
+    "",
+    `Summary: ${summary}`,
+    "",
+    "![EM and ES by condition](bench-context.svg)",
+    ""
+].join("\n");
+writeFileSync(path.join(ROOT, "docs", "bench-context.md"), report);
+writeFileSync(path.join(ROOT, "docs", "bench-context.svg"), barChart(results));
+console.log("written: docs/bench-context.md, docs/bench-context.svg");
+console.log(summary);
+
+/** Two bars per condition (EM, ES), in plain SVG. */
+function barChart(rows: Result[]): string {
+    const W = 560,
+        H = 300,
+        left = 50,
+        bottom = 250,
+        top = 30;
+    const group = (W - left - 20) / rows.length;
+    const y = (v: number) => bottom - v * (bottom - top);
+    const bars = rows.flatMap((r, i) =>
+        [
+            { v: r.em, color: "#2f6fd6", dx: 0.15 },
+            { v: r.es, color: "#d6542f", dx: 0.5 }
+        ].map(
+            (b) =>
+                `<rect x="${(left + group * (i + b.dx)).toFixed(1)}" y="${y(b.v).toFixed(1)}" width="${(group * 0.32).toFixed(1)}" height="${(bottom - y(b.v)).toFixed(1)}" fill="${b.color}"/>` +
+                `<text x="${(left + group * (i + b.dx + 0.16)).toFixed(1)}" y="${(y(b.v) - 4).toFixed(1)}" font-size="11" text-anchor="middle">${(100 * b.v).toFixed(0)}%</text>`
+        )
+    );
+    const labels = rows.map(
+        (r, i) =>
+            `<text x="${(left + group * (i + 0.5)).toFixed(1)}" y="${bottom + 18}" font-size="12" text-anchor="middle">${r.condition}</text>`
+    );
+    const axis = [0, 0.25, 0.5, 0.75, 1].map(
+        (v) =>
+            `<line x1="${left}" x2="${W - 20}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/><text x="${left - 6}" y="${y(v) + 4}" font-size="11" text-anchor="end">${v * 100}%</text>`
+    );
+    return [
+        `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">`,
+        `<rect width="100%" height="100%" fill="white"/>`,
+        `<text x="${left}" y="18" font-size="13">Cross-file line completion: exact match (blue) and edit similarity (red)</text>`,
+        ...axis,
+        ...bars,
+        ...labels,
+        "</svg>",
+        ""
+    ].join("\n");
+}

@@ -1,0 +1,547 @@
+"""
+Third training stage: what the server now puts in front of the model, beyond the file itself.
+
+  python3 pipeline/train/finetune_context.py --base .cache/train-fim --corpus .cache/corpus --out .cache/train-ctx
+
+Why, per kind of sample:
+
+* Repository context (issue 18). The completion prompt now opens with chunks of other files, in
+  the server's format (server/completion/fimFormats.ts): `<file_sep>path:line\\nchunk\\n` per
+  snippet, then `<file_sep>path\\n` of the file being edited, then the SPM prompt. Stage two never
+  saw it, and the model ignored a definition it was shown (asked to complete `cart.` with the class
+  in the prompt, it wrote `length;`). Here the middle is cut at a use of a name that another file
+  of the same package defines (CrossCodeEval's construction: the line cut right before the name,
+  after the object or call), and the context holds that definition's chunk (or, a fifth of the
+  time, only other chunks, so the model learns to use a chunk only when it helps).
+* Next edits (issue 21), in a format of this project's design (server/nextEdit/ reads it): the
+  file's name, the user's recent edit as a diff hunk, a region of the file, and the region
+  rewritten as the next edit would leave it:
+
+      <file_sep>path
+      ### Edit
+      @@ line 12 @@
+      -    const total = sum(items);
+      +    const grandTotal = sum(items);
+      ### Region 14-18
+      <the region's lines>
+      ### Next
+      <the region rewritten><|endoftext|>
+
+  Edits are made from the code itself: a rename at a declaration (the region: around the next
+  use), a parameter added to a function (a call), the same fix at another occurrence (`==` →
+  `===`, `var` → `let`, …), a key added to an object literal (another literal with the same
+  keys), and edits with nothing to follow (the region comes back unchanged).
+* Chat (issue 22): the same tasks as stage two plus questions about what a function returns,
+  answered in a sentence; conversations of two turns, so answers end where a turn ends; and
+  questions with workspace chunks attached the way `@workspace` attaches them.
+* Stage two's editor-shaped FIM and plain text, so completion is kept.
+
+Files it never saw stay held out (the corpus's split). Same seed, same steps: the same model.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import re
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(__file__))
+from finetune_fim import FENCE_LANG, SYSTEM_PROMPT, chat_sample, documented_functions, editor_sample  # noqa: E402
+from model import Config, MoEModel, balance_loss  # noqa: E402
+from tokenizer import EOS, FILE_SEP, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, Tokenizer  # noqa: E402
+from train import export, load  # noqa: E402
+
+STAGE3 = {
+    "seed": 8642,
+    "sequence": 512,
+    "batch": 8,
+    "steps": 480,
+    "lr": 5e-4,
+    "min_lr_ratio": 0.05,
+    "warmup_steps": 10,
+    "weight_decay": 0.1,
+    "balance_coef": 0.01,
+    # Shares of the samples; the rest is plain text.
+    "repo_fim": 0.3,
+    "next_edit": 0.22,
+    "chat": 0.2,
+    "editor_fim": 0.2,
+    "eval_every_steps": 40,
+    "eval_tokens": 16384,
+}
+
+# The server's limits (server/workspace/chunker.ts): a chunk is at most this long.
+CHUNK_LINES, CHUNK_CHARS = 60, 2400
+# Context tokens the server gives snippets by default (moePilot.workspace.contextTokens).
+CONTEXT_TOKENS = 256
+IDENT = re.compile(r"[A-Za-z_$][\w$]*")
+DECL = re.compile(
+    r"^(\s*)(?:export\s+)?(?:default\s+)?(?:public\s+|private\s+|protected\s+|static\s+|async\s+|abstract\s+)*"
+    r"(?:(?:class|interface|type|enum|function\*?|def)\s+([A-Za-z_$][\w$]*)|(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=|"
+    r"([A-Za-z_$][\w$]*)\s*\([^)]*\)\s*(?::\s*[^{=]+)?\{\s*$)"
+)
+KEYWORDS = set("if for while switch catch return function constructor else new typeof await yield super this".split())
+
+
+def package_of(path: str) -> str:
+    parts = path.split("/")
+    # npm/<pkg>/… or npm/@scope/<pkg>/…; python/<package>/… (a top-level module: python/ itself)
+    if parts[0] == "npm":
+        return "/".join(parts[:3] if parts[1].startswith("@") else parts[:2])
+    return "/".join(parts[:2]) if len(parts) > 2 else parts[0]
+
+
+def relative_path(path: str) -> str:
+    return path[len(package_of(path)) + 1:]
+
+
+def declarations(text: str) -> list[tuple[str, int, int]]:
+    """(name, first line, last line) of each declaration, by lines (the server uses tree-sitter; this is close)."""
+    lines = text.split("\n")
+    found = []
+    for i, line in enumerate(lines):
+        m = DECL.match(line)
+        if not m:
+            continue
+        name = m.group(2) or m.group(3) or m.group(4)
+        if not name or name in KEYWORDS:
+            continue
+        indent = len(m.group(1).replace("\t", "    "))
+        # Top-level declarations and class members, as the server's chunks are; not a function's locals.
+        if indent > (0 if m.group(3) else 4):
+            continue
+        end = i
+        chars = 0
+        for j in range(i + 1, min(len(lines), i + CHUNK_LINES)):
+            chars += len(lines[j]) + 1
+            if chars > CHUNK_CHARS:
+                break
+            end = j
+            stripped = lines[j].strip()
+            # The first line back at the declaration's indentation ends it (a closing bracket there belongs to it).
+            if stripped and len(lines[j].replace("\t", "    ")) - len(lines[j].replace("\t", "    ").lstrip()) <= indent:
+                if stripped[0] not in "}])":
+                    end = j - 1
+                break
+        found.append((name, i, end))
+    return found
+
+
+def snippet_tokens(tok: Tokenizer, path: str, start: int, text: str) -> list[int]:
+    return [FILE_SEP] + tok.encode(f"{path}:{start + 1}\n{text}\n")
+
+
+class Packages:
+    """Per package: its files and the declarations in them, for cross-file samples."""
+
+    def __init__(self, files: list[dict]):
+        self.files: dict[str, list[dict]] = {}
+        self.defs: dict[str, dict[str, list[tuple[int, int, int]]]] = {}
+        for index, f in enumerate(files):
+            pkg = package_of(f["path"])
+            self.files.setdefault(pkg, []).append(f)
+            table = self.defs.setdefault(pkg, {})
+            for name, a, b in declarations(f["text"]):
+                table.setdefault(name, []).append((index, a, b))
+        self.all = files
+
+    def chunk(self, index: int, a: int, b: int) -> str:
+        return "\n".join(self.all[index]["text"].split("\n")[a:b + 1])
+
+
+def repo_sample(tok: Tokenizer, packages: Packages, f: dict, file_index: int, rng: random.Random, length: int) -> list[int] | None:
+    """A completion cut at a use of a name another file of the package defines, with that definition in the context."""
+    pkg = package_of(f["path"])
+    table = packages.defs.get(pkg, {})
+    text = f["text"]
+    own = {name for name, _, _ in declarations(text)}
+    uses = [m for m in IDENT.finditer(text) if m.group(0) in table and m.group(0) not in own and len(m.group(0)) >= 4
+            and any(i != file_index for i, _, _ in table[m.group(0)])]
+    if not uses:
+        return None
+    use = rng.choice(uses)
+    name = use.group(0)
+    # The middle: from the name to the end of its line (the line cut after the object or the call's opening).
+    a = use.start()
+    line_end = text.find("\n", a)
+    b = len(text) if line_end < 0 else line_end
+    if b - a < 3:
+        return None
+    where = [d for d in table[name] if d[0] != file_index]
+    target = rng.choice(where)
+    # Half the time the enclosing declaration (the class around a method), as the server retrieves by the object's type.
+    around = [(target[0], a2, b2) for _, a2, b2 in declarations(packages.all[target[0]]["text"]) if a2 < target[1] and b2 >= target[2]]
+    if around and rng.random() < 0.5:
+        target = around[0]
+    chunks = []
+    if rng.random() < 0.8:
+        chunks.append(target)
+    # Other chunks of the package, as retrieval would also bring (names near the cursor, similar code).
+    others = [d for n in rng.sample(sorted(table), min(len(table), 6)) for d in table[n][:1] if d[0] != file_index and d != target]
+    chunks += others[: rng.randint(0 if chunks else 1, 2)]
+    rng.shuffle(chunks)
+    context: list[int] = []
+    for i, s, e in chunks:
+        piece = snippet_tokens(tok, relative_path(packages.all[i]["path"]), s, packages.chunk(i, s, e))
+        if len(context) + len(piece) <= CONTEXT_TOKENS:
+            context += piece
+    if not context:
+        return None
+    context += [FILE_SEP] + tok.encode(relative_path(f["path"]) + "\n")
+    prefix, middle, suffix = tok.encode(text[:a]), tok.encode(text[a:b]), tok.encode(text[b:])
+    middle = middle[:48]
+    budget = length + 1 - len(context) - 4 - len(middle)
+    if budget < 32:
+        return None
+    keep_suffix = min(len(suffix), budget // 4)
+    suffix = suffix[:keep_suffix]
+    prefix = prefix[max(0, len(prefix) - (budget - keep_suffix)):]
+    return context + [FIM_PREFIX, FIM_SUFFIX] + suffix + [FIM_MIDDLE] + prefix + middle + [EOS]
+
+
+# ---------- next edits ----------
+
+FIXES = {
+    "javascript": [
+        (re.compile(r"(?<![=!])==(?!=)"), "==="),
+        (re.compile(r"!=(?!=)"), "!=="),
+        (re.compile(r"\bvar "), "let "),
+        (re.compile(r"\.indexOf\(([^()]*)\) !== -1"), r".includes(\1)"),
+        (re.compile(r"\bfunction \(([^()]*)\)"), r"(\1) =>"),
+    ],
+    "python": [
+        (re.compile(r"== None\b"), "is None"),
+        (re.compile(r"!= None\b"), "is not None"),
+        (re.compile(r"\bexcept:"), "except Exception:"),
+        (re.compile(r"len\(([\w.]+)\) == 0"), r"not \1"),
+        (re.compile(r"\.has_key\(([^()]*)\)"), r".__contains__(\1)"),
+    ],
+}
+FIXES["typescript"] = FIXES["javascript"] + [(re.compile(r": any\b"), ": unknown")]
+RENAMES = [lambda n: n + "Value", lambda n: "new" + n[:1].upper() + n[1:], lambda n: n + "s", lambda n: "the" + n[:1].upper() + n[1:],
+           lambda n: n[:1] + n[1:].replace("e", "", 1) if len(n) > 4 else n + "2", lambda n: "_" + n, lambda n: n + "Count",
+           lambda n: n.replace("_", "") if "_" in n else n + "Id"]
+PARAMS = ["options", "context", "signal", "index", "force", "config"]
+
+
+def next_edit_text(path: str, edit_line: int, old: str, new: str, region_start: int, region: list[str], rewritten: list[str]) -> str:
+    """The prompt format the server sends (server/nextEdit/), then the answer."""
+    return (f"{path}\n### Edit\n@@ line {edit_line + 1} @@\n-{old}\n+{new}\n"
+            f"### Region {region_start + 1}-{region_start + len(region)}\n" + "\n".join(region) + "\n### Next\n" + "\n".join(rewritten))
+
+
+def region_around(lines: list[str], line: int, rng: random.Random) -> tuple[int, int]:
+    before, after = rng.randint(1, 3), rng.randint(1, 3)
+    return max(0, line - before), min(len(lines), line + after + 1)
+
+
+def next_edit_sample(tok: Tokenizer, f: dict, window: str, rng: random.Random, length: int) -> list[int] | None:
+    lines = window.split("\n")
+    if len(lines) < 8:
+        return None
+    kind = rng.random()
+    edited = list(lines)
+    follow: int | None = None
+    edit_line = -1
+    if kind < 0.4:  # a rename at the declaration; the next use follows
+        decls = [(name, i) for name, i, _ in declarations(window) if len(name) >= 3]
+        rng.shuffle(decls)
+        for name, i in decls:
+            word = re.compile(rf"(?<![\w$]){re.escape(name)}(?![\w$])")
+            later = [j for j in range(i + 1, len(lines)) if word.search(lines[j])]
+            if not later:
+                continue
+            new_name = rng.choice(RENAMES)(name)
+            if new_name == name or not IDENT.fullmatch(new_name):
+                continue
+            edit_line = i
+            edited[i] = word.sub(new_name, lines[i])
+            follow = later[0]
+            target = word.sub(new_name, lines[follow])
+            break
+    elif kind < 0.55:  # a parameter added; a call follows
+        for i, line in enumerate(lines):
+            m = re.search(r"\b(function\s+|def\s+)?([A-Za-z_]\w*)\(([^()]*)\)\s*(\{|:|=>)", line)
+            if not m or not m.group(1):
+                continue
+            name = m.group(2)
+            calls = [j for j in range(len(lines)) if j != i and re.search(rf"(?<![\w.]){re.escape(name)}\(", lines[j])]
+            if not calls:
+                continue
+            param = rng.choice(PARAMS)
+            args = m.group(3).strip()
+            edit_line = i
+            edited[i] = line[: m.start(3)] + (f"{args}, {param}" if args else param) + line[m.end(3):]
+            follow = calls[0]
+
+            def add_arg(call_line: str) -> str:
+                start = re.search(rf"(?<![\w.]){re.escape(name)}\(", call_line).end()
+                depth, j = 1, start
+                while j < len(call_line) and depth:
+                    depth += {"(": 1, ")": -1}.get(call_line[j], 0)
+                    j += 1
+                if depth:
+                    return call_line
+                inside = call_line[start:j - 1].strip()
+                return call_line[:start] + (f"{call_line[start:j - 1]}, {param}" if inside else param) + call_line[j - 1:]
+
+            target = add_arg(lines[follow])
+            if target == lines[follow]:
+                follow = None
+                continue
+            break
+    elif kind < 0.8:  # the same fix at another occurrence
+        fixes = list(FIXES.get(f["language"], []))
+        rng.shuffle(fixes)
+        for pattern, repl in fixes:
+            hits = [i for i, line in enumerate(lines) if pattern.search(line)]
+            if len(hits) < 2:
+                continue
+            edit_line, follow = hits[0], hits[1]
+            edited[edit_line] = pattern.sub(repl, lines[edit_line])
+            target = pattern.sub(repl, lines[follow])
+            break
+    elif kind < 0.9:  # a key added to an object literal; another literal with the same first key follows
+        for i, line in enumerate(lines):
+            m = re.search(r"\{\s*([A-Za-z_]\w*)\s*:\s*[^{}]+\}", line)
+            if not m:
+                continue
+            key = m.group(1)
+            same = [j for j in range(i + 1, len(lines)) if re.search(rf"\{{\s*{re.escape(key)}\s*:\s*[^{{}}]+\}}", lines[j])]
+            if not same:
+                continue
+            field = rng.choice(["id", "name", "enabled", "label", "count"])
+            close = line.rfind("}", m.start(), m.end())
+            edit_line = i
+            edited[i] = line[:close].rstrip() + f", {field}: undefined " + line[close:]
+            follow = same[0]
+            other = lines[follow]
+            m2 = re.search(rf"\{{\s*{re.escape(key)}\s*:\s*[^{{}}]+\}}", other)
+            close2 = other.rfind("}", m2.start(), m2.end())
+            target = other[:close2].rstrip() + f", {field}: undefined " + other[close2:]
+            break
+    if follow is None or edit_line < 0:
+        # Nothing follows: an edit of one line, and a region elsewhere that stays as it is.
+        edit_line = rng.randrange(len(lines))
+        stripped = lines[edit_line].rstrip()
+        if not stripped:
+            return None
+        comment = "  # checked" if f["language"] == "python" else " // checked"
+        edited[edit_line] = stripped + (comment if rng.random() < 0.5 else "")
+        if edited[edit_line] == lines[edit_line]:
+            return None
+        follow = rng.randrange(len(lines))
+        if abs(follow - edit_line) < 2:
+            return None
+        target = lines[follow]
+    a, b = region_around(edited, follow, rng)
+    region = edited[a:b]
+    rewritten = list(region)
+    rewritten[follow - a] = target
+    text = next_edit_text(relative_path(f["path"]), edit_line, lines[edit_line], edited[edit_line], a, region, rewritten)
+    seq = [FILE_SEP] + tok.encode(text) + [EOS]
+    return seq if len(seq) <= length + 1 else None
+
+
+# ---------- chat ----------
+
+def render_turn(question: str, attachments: list[tuple[str, str, str]]) -> str:
+    """The user's turn as the server renders it (server/chat/fitConversation.ts renderAttachment)."""
+    parts = [f"{heading} {label}:\n```\n{code}\n```" for heading, label, code in attachments]
+    return "\n\n".join(parts + [question]) if parts else question
+
+
+def conversation(turns: list[tuple[str, str]]) -> str:
+    """node-llama-cpp's GeneralChatWrapper rendering, as the server uses it for a template-less model."""
+    text = SYSTEM_PROMPT
+    for user, answer in turns:
+        text += f"\n\n### Human\n{user}\n\n### Assistant\n{answer}"
+    return text
+
+
+RETURNS = re.compile(r"@returns?\s+(?:\{[^}]*\}\s*)?(.+)|Returns?\s+(.+?)(?:\.|$)", re.IGNORECASE)
+
+
+def chat3_sample(tok: Tokenizer, f: dict, window: str, rng: random.Random, length: int, packages: Packages) -> list[int] | None:
+    lang = FENCE_LANG.get(f["language"], "")
+    path = relative_path(f["path"])
+    r = rng.random()
+    if r < 0.35:
+        # "What does X return?": a sentence from its documentation.
+        for code, prose, _ in documented_functions(window, f["language"]):
+            name_match = re.search(r"(?:function|def)\s+([A-Za-z_]\w*)|([A-Za-z_]\w*)\s*\(", code)
+            if not name_match:
+                continue
+            name = name_match.group(1) or name_match.group(2)
+            m = RETURNS.search(prose)
+            answer = (f"`{name}` returns {m.group(1) or m.group(2)}".rstrip(".") + ".") if m else prose.split("\n")[0]
+            question = rng.choice([f"What does {name} return?", f"What does `{name}` do?", f"Explain {name}."])
+            label = f"{path}:{rng.randint(1, 200)}"
+            if rng.random() < 0.5:
+                user = render_turn(question, [("Selected code from", label, code)])
+            else:
+                user = render_turn("@workspace " + question, [("Workspace code from", label, code)])
+            seq = [EOS] + tok.encode(conversation([(user, answer)])) + [EOS]
+            if len(seq) <= length + 1:
+                return seq
+        return None
+    if r < 0.6:
+        # Two turns: an earlier exchange, then the question; the answer ends with the turn.
+        first = chat_sample(tok, f, window, rng, length // 2)
+        second = chat_sample(tok, f, window, rng, length // 2)
+        if first is None or second is None:
+            return None
+        head = "### Assistant\n"
+        a, b = tok.decode(first[1:-1]), tok.decode(second[1:-1])
+        if head not in a or head not in b:
+            return None
+        one = (a.split("### Human\n", 1)[1].split("\n\n" + head, 1))
+        two = (b.split("### Human\n", 1)[1].split("\n\n" + head, 1))
+        if len(one) != 2 or len(two) != 2:
+            return None
+        seq = [EOS] + tok.encode(conversation([(one[0], one[1]), (two[0], two[1])])) + [EOS]
+        return seq if len(seq) <= length + 1 else None
+    return chat_sample(tok, f, window, rng, length)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--base", default=".cache/train-fim")
+    ap.add_argument("--corpus", default=".cache/corpus")
+    ap.add_argument("--out", default=".cache/train-ctx")
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--show", type=int, default=0, help="print this many samples of each kind and stop")
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    torch.set_num_threads(args.threads)
+    random.seed(STAGE3["seed"])
+    np.random.seed(STAGE3["seed"])
+    torch.manual_seed(STAGE3["seed"])
+    rng = random.Random(STAGE3["seed"])
+    started = time.time()
+
+    tok = Tokenizer.load(os.path.join(args.base, "tokenizer.json"))
+    train_files = load(os.path.join(args.corpus, "train.jsonl"))
+    held_files = load(os.path.join(args.corpus, "heldout.jsonl"))
+    packages = Packages(train_files)
+    by_lang: dict[str, list[int]] = {}
+    for i, f in enumerate(train_files):
+        by_lang.setdefault(f["language"], []).append(i)
+    weights = {lang: np.array([len(train_files[i]["text"]) for i in idx], dtype=np.float64) for lang, idx in by_lang.items()}
+    weights = {lang: w / w.sum() for lang, w in weights.items()}
+    L = STAGE3["sequence"]
+
+    def sample(kind: str | None = None) -> list[int] | None:
+        lang = rng.choice(sorted(by_lang))
+        index = by_lang[lang][int(np.random.choice(len(by_lang[lang]), p=weights[lang]))]
+        f = train_files[index]
+        text = f["text"]
+        span = int(L * 3.5)
+        start = rng.randrange(max(1, len(text) - span + 1))
+        # Windows start on a line, so line numbers and regions are whole lines.
+        start = text.rfind("\n", 0, start) + 1
+        window = text[start:start + span]
+        r = rng.random()
+        shares = STAGE3
+        if kind is None:
+            kind = ("repo" if r < shares["repo_fim"] else
+                    "edit" if r < shares["repo_fim"] + shares["next_edit"] else
+                    "chat" if r < shares["repo_fim"] + shares["next_edit"] + shares["chat"] else
+                    "fim" if r < shares["repo_fim"] + shares["next_edit"] + shares["chat"] + shares["editor_fim"] else "text")
+        if kind == "repo":
+            return repo_sample(tok, packages, f, index, rng, L)
+        if kind == "edit":
+            return next_edit_sample(tok, f, window, rng, L)
+        if kind == "chat":
+            return chat3_sample(tok, f, window, rng, L, packages)
+        if kind == "fim":
+            return editor_sample(tok, window, rng, L)
+        return tok.encode(window) + [EOS]
+
+    if args.show:
+        for kind in ["repo", "edit", "chat"]:
+            shown = 0
+            while shown < args.show:
+                seq = sample(kind)
+                if seq is None:
+                    continue
+                shown += 1
+                print(f"===== {kind} ({len(seq)} tokens)\n{tok.decode(seq)}\n")
+        return
+
+    def padded() -> list[int]:
+        seq = None
+        while seq is None:
+            seq = sample()
+        return (seq + [EOS] * (L + 1))[: L + 1]
+
+    held_tokens = []
+    for f in held_files:
+        held_tokens += [FILE_SEP] + tok.encode(f["text"])
+    held = torch.tensor(held_tokens[: STAGE3["eval_tokens"] // L * L + 1])
+    with open(os.path.join(args.base, "manifest.json")) as f:
+        base = json.load(f)
+    c = Config(**base["config"])
+    model = MoEModel(c)
+    model.load_state_dict(torch.load(os.path.join(args.base, "model.pt")))
+    tok.save(os.path.join(args.out, "tokenizer.json"))
+
+    def held_loss():
+        model.eval()
+        with torch.no_grad():
+            x, y = held[:-1].view(-1, L), held[1:].view(-1, L)
+            total = 0.0
+            for i in range(0, x.shape[0], 4):
+                logits, _ = model(x[i:i + 4])
+                total += F.cross_entropy(logits.reshape(-1, c.vocab), y[i:i + 4].reshape(-1), reduction="sum").item()
+        model.train()
+        return total / y.numel()
+
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": STAGE3["weight_decay"]}, {"params": no_decay, "weight_decay": 0}],
+                            lr=STAGE3["lr"], betas=(0.9, 0.95))
+    log = [{"step": 0, "tokens": 0, "heldout_loss": round(held_loss(), 4)}]
+    print(json.dumps(log[0]), flush=True)
+    step, tokens_seen = 0, 0
+    total = STAGE3["steps"]
+    while step < total:
+        if step < STAGE3["warmup_steps"]:
+            lr = STAGE3["lr"] * (step + 1) / STAGE3["warmup_steps"]
+        else:
+            progress = (step - STAGE3["warmup_steps"]) / max(1, total - STAGE3["warmup_steps"])
+            lr = STAGE3["lr"] * (STAGE3["min_lr_ratio"] + (1 - STAGE3["min_lr_ratio"]) * 0.5 * (1 + math.cos(math.pi * progress)))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        batch = torch.tensor([padded() for _ in range(STAGE3["batch"])])
+        logits, routing = model(batch[:, :-1])
+        lm = F.cross_entropy(logits.reshape(-1, c.vocab), batch[:, 1:].reshape(-1))
+        bal = balance_loss(routing, c.experts)
+        opt.zero_grad(set_to_none=True)
+        (lm + STAGE3["balance_coef"] * bal).backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        tokens_seen += batch[:, 1:].numel()
+        if step % STAGE3["eval_every_steps"] == 0 or step == total:
+            entry = {"step": step, "tokens": tokens_seen, "train_loss": round(lm.item(), 4), "balance": round(bal.item(), 4),
+                     "heldout_loss": round(held_loss(), 4), "lr": lr, "minutes": round((time.time() - started) / 60, 1)}
+            log.append(entry)
+            print(json.dumps(entry), flush=True)
+
+    info = {k: v for k, v in base.items() if k not in ("config", "tensors")}
+    info["stage3"] = {"settings": STAGE3, "steps": step, "tokens": tokens_seen, "log": log, "minutes": round((time.time() - started) / 60, 1)}
+    export(model, c, tok, args.out, info)
+    print(f"done in {(time.time() - started) / 60:.1f} min", flush=True)
+
+
+if __name__ == "__main__":
+    main()
