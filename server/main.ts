@@ -59,7 +59,14 @@ const engine = new EngineFeature(
     () => settings,
     () => extensionRoot
 );
-const workspace = new WorkspaceFeature(connection, documents, engineCore.lane, log.tagged("workspace"), () => settings);
+const workspace = new WorkspaceFeature(
+    connection,
+    documents,
+    engineCore.lane,
+    () => engine.backend,
+    log.tagged("workspace"),
+    () => settings
+);
 const completion = new CompletionFeature(
     connection,
     documents,

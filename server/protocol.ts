@@ -45,6 +45,8 @@ type WorkspaceSettings = {
     completionContext: boolean;
     /** Tokens of a completion prompt that repository context may take. */
     contextTokens: number;
+    /** `routing`: chat's workspace chunks are BM25's candidates reordered by the model's own routing; `off`: BM25 alone. */
+    rerank: "routing" | "off";
 };
 
 /** A remote engine instead of the local model (server/remote/RemoteBackend.ts). */
@@ -479,7 +481,12 @@ export type WorkspaceChunk = {
     score: number;
 };
 
-type WorkspaceSearchParams = { query: string; limit?: number };
+type WorkspaceSearchParams = {
+    query: string;
+    limit?: number;
+    /** Order BM25's candidates by the model's routing ("routing") or not ("off"); default: `workspace.rerank`. */
+    rerank?: "routing" | "off";
+};
 
 /** Client → server: the workspace chunks that best answer `query` (what a chat's `@workspace` attaches). */
 export namespace WorkspaceSearchRequest {

@@ -77,5 +77,12 @@ export interface Backend {
     /** Sets the completion workload's expert count without a load; false when only a load can (stock binaries). */
     setCompletionK(wanted: "auto" | number): Promise<{ applied: boolean; warnings: string[] }>;
     routingStats(): RoutingStatsResult;
+    /**
+     * The text's vector from the model's own routing (routing/routingEmbedding.ts), on the lane at
+     * background priority; undefined where there is no routing to read (a dense model, stock
+     * binaries, a remote engine). `embeddingModel` names what made the vectors (they are cached by it).
+     */
+    embed(text: string, signal?: AbortSignal): Promise<Float32Array | undefined>;
+    readonly embeddingModel: string | undefined;
     dispose(): Promise<void>;
 }

@@ -100,7 +100,7 @@ export class ChatFeature implements Feature {
             session = opened.session;
             // The answer keeps at most a quarter of the context, so a small-context model still has room for the question and its code.
             const answerTokens = Math.min(maxTokens, Math.floor(session.contextSize / 4));
-            const retrieved = params.workspace ? this.retrieve(params) : [];
+            const retrieved = params.workspace ? await this.retrieve(params, controller.signal) : [];
             const fitted = fitConversation(
                 CHAT_DEFAULTS.systemPrompt,
                 params.messages,
@@ -162,10 +162,16 @@ export class ChatFeature implements Feature {
     }
 
     /** The workspace chunks that best answer the last message (and the selection it comes with), as attachments. */
-    private retrieve(params: ChatParams): { attachment: ChatAttachment; reference: ChatReference }[] {
+    private async retrieve(
+        params: ChatParams,
+        signal: AbortSignal
+    ): Promise<{ attachment: ChatAttachment; reference: ChatReference }[]> {
         const question = params.messages.at(-1)!.content.replace(/(^|\s)@workspace\b/g, " ");
         const selection = (params.attachments ?? []).find((a) => a.kind === "selection")?.text ?? "";
-        const hits = this.workspace.search(`${question}\n${selection.slice(0, 2000)}`, WORKSPACE_CHUNKS);
+        const hits = await this.workspace.retrieve(`${question}\n${selection.slice(0, 2000)}`, WORKSPACE_CHUNKS, {
+            rerank: this.getSettings().workspace.rerank,
+            signal
+        });
         return hits.map((hit) => {
             const chunk = this.workspace.toChunk(hit);
             const label = `${chunk.path}:${chunk.startLine + 1}-${chunk.endLine + 1}`;

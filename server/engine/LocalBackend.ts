@@ -33,6 +33,7 @@ import { type ComputeLane, Priority } from "./ComputeLane";
 import { loadModelFile } from "./llama";
 import { type ChatContext, createChatContext, localChatSession, ModelUnloadedError } from "./localChat";
 import { NativeMoeContext } from "./nativeMoe";
+import { RoutingEmbedder } from "./routingEmbedder";
 import type { TokenDecoder } from "./tokenText";
 
 /** The completion workload's context and what prompts are built with, valid until the next load. */
@@ -91,6 +92,8 @@ export class LocalBackend implements Backend {
      */
     private disposed = false;
     private readonly unloading = new AbortController();
+    private readonly embedder?: RoutingEmbedder;
+    readonly embeddingModel: string | undefined;
 
     constructor(private readonly parts: LocalParts) {
         this.models = { completion: parts.completionModel, chat: parts.chatModel };
@@ -108,6 +111,22 @@ export class LocalBackend implements Backend {
                         }
                       : { available: true }
         };
+        if (this.capabilities.moe.available) {
+            this.embedder = new RoutingEmbedder(
+                parts.completion.model,
+                model,
+                parts.lane,
+                parts.threads,
+                this.unloading.signal
+            );
+            // Vectors are the model's: the file and its size name it (a replaced file is another model).
+            this.embeddingModel = `${model.path}#${model.sizeBytes}`;
+        }
+    }
+
+    embed(text: string, signal?: AbortSignal): Promise<Float32Array | undefined> {
+        if (!this.embedder || this.disposed) return Promise.resolve(undefined);
+        return this.embedder.embed(text, signal);
     }
 
     get identity(): string {
@@ -248,6 +267,7 @@ export class LocalBackend implements Backend {
         this.unloading.abort();
         await this.parts.lane.run(Priority.Background, undefined, async () => {
             this.parts.cache.instance?.dispose();
+            await this.embedder?.dispose();
             const chats = [...this.chats.values()];
             this.chats.clear();
             for (const chat of chats) await (await chat.catch(() => undefined))?.context.dispose();

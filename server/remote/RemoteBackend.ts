@@ -25,6 +25,8 @@ export class RemoteBackend implements Backend {
     readonly capabilities: Capabilities;
     readonly status: BackendStatus;
     readonly models = {};
+    /** A remote engine's routing is not visible: no routing embeddings. */
+    readonly embeddingModel = undefined;
 
     private constructor(
         private readonly client: RemoteClient,
@@ -119,6 +121,10 @@ export class RemoteBackend implements Backend {
 
     setCompletionK(): Promise<{ applied: boolean; warnings: string[] }> {
         return Promise.resolve({ applied: true, warnings: [] });
+    }
+
+    embed(): Promise<Float32Array | undefined> {
+        return Promise.resolve(undefined);
     }
 
     routingStats(): RoutingStatsResult {

@@ -255,6 +255,12 @@ export const SETTINGS: { [P in SettingPath]: SettingDescriptor<At<Settings, P>> 
         description:
             "Tokens of a completion prompt that repository context may take (the file around the cursor keeps the rest)."
     },
+    "workspace.rerank": {
+        check: oneOf(["routing", "off"]),
+        default: "off",
+        description:
+            "`routing`: the workspace chunks a chat gets are BM25's candidates reordered by the model's own routing (the experts each chunk's tokens choose, pooled: MoEE), computed on the loaded model in the background and kept in the store; needs a MoE model on the native runtime. `off`: BM25 alone. See docs/bench-context.md for which retrieves better."
+    },
     "remote.endpoint": {
         check: url,
         default: "",

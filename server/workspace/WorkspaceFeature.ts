@@ -21,7 +21,9 @@ import {
     type TextDocuments
 } from "vscode-languageserver";
 import type { TextDocument } from "vscode-languageserver-textdocument";
+import type { Backend } from "../backend/Backend";
 import { type ComputeLane, Priority } from "../engine/ComputeLane";
+import { cosine } from "../routing/routingEmbedding";
 import { errorMessage } from "../errors";
 import type { Feature } from "../feature";
 import type { Logger } from "../log";
@@ -45,6 +47,23 @@ const PASS_TIME_CAP_MS = 10 * 60_000;
 const EDIT_DEBOUNCE_MS = 750;
 /** A snapshot is written at most this often while things change. */
 const SAVE_DEBOUNCE_MS = 5_000;
+/** BM25 candidates the routing rerank orders. */
+const RERANK_CANDIDATES = 20;
+/** Routing vectors kept in memory (the store keeps them all). */
+const VECTORS_IN_MEMORY = 20_000;
+
+/** `v` minus `mean`, of unit length: cosine on centred vectors discriminates where raw routing vectors are all alike. */
+function centred(v: Float32Array, mean: Float32Array): Float32Array {
+    const out = new Float32Array(v.length);
+    let norm = 0;
+    for (let i = 0; i < v.length; i++) {
+        out[i] = v[i]! - mean[i]!;
+        norm += out[i]! ** 2;
+    }
+    norm = Math.sqrt(norm) || 1;
+    for (let i = 0; i < v.length; i++) out[i]! /= norm;
+    return out;
+}
 
 export class WorkspaceFeature implements Feature {
     index = new WorkspaceIndex();
@@ -78,6 +97,7 @@ export class WorkspaceFeature implements Feature {
         private readonly connection: Connection,
         private readonly documents: TextDocuments<TextDocument>,
         private readonly lane: ComputeLane,
+        private readonly backend: () => Backend | undefined,
         private readonly log: Logger,
         private readonly getSettings: () => Settings
     ) {}
@@ -91,8 +111,12 @@ export class WorkspaceFeature implements Feature {
         if (typeof init?.storagePath === "string" && init.storagePath !== "") this.storagePath = init.storagePath;
         this.folders = foldersOf(params);
 
-        this.connection.onRequest(WorkspaceSearchRequest.type, (p) => ({
-            chunks: this.search(p.query, p.limit ?? 8).map((h) => this.toChunk(h))
+        this.connection.onRequest(WorkspaceSearchRequest.type, async (p) => ({
+            chunks: (
+                await this.retrieve(String(p.query ?? ""), Math.max(1, Math.min(50, Number(p.limit) || 8)), {
+                    rerank: p.rerank ?? this.getSettings().workspace.rerank
+                })
+            ).map((h) => this.toChunk(h))
         }));
         this.connection.onRequest(IndexStatusRequest.type, () => this.status());
         this.connection.onDidChangeWatchedFiles((e) => {
@@ -187,6 +211,53 @@ export class WorkspaceFeature implements Feature {
     promptPath(uri: string): string | undefined {
         const file = filePath(uri);
         return file && this.inFolders(file) ? this.relativePath(file) : undefined;
+    }
+
+    /**
+     * The best chunks for `query`: BM25's candidates, reranked by the model's routing (the cosine
+     * of routing vectors, centred on the candidates' mean) when `rerank` is "routing" and the
+     * backend can embed. Vectors are cached by content hash, in memory and in the store.
+     */
+    async retrieve(
+        query: string,
+        limit: number,
+        options: { rerank: "routing" | "off"; signal?: AbortSignal }
+    ): Promise<SearchHit[]> {
+        const backend = this.backend();
+        const model = backend?.embeddingModel;
+        if (options.rerank === "off" || !backend || !model) return this.search(query, limit);
+        const candidates = this.search(query, Math.max(RERANK_CANDIDATES, limit));
+        if (candidates.length <= 1) return candidates;
+        const queryVector = await backend.embed(query, options.signal);
+        if (!queryVector) return candidates.slice(0, limit);
+        const vectors: (Float32Array | undefined)[] = [];
+        for (const hit of candidates) vectors.push(await this.vectorOf(backend, model, hit, options.signal));
+        const known = vectors.filter((v): v is Float32Array => v !== undefined);
+        const mean = new Float32Array(queryVector.length);
+        for (const v of known) for (let i = 0; i < mean.length; i++) mean[i]! += v[i]! / known.length;
+        const q = centred(queryVector, mean);
+        return candidates
+            .map((hit, i) => ({ hit, score: vectors[i] ? cosine(q, centred(vectors[i], mean)) : -2 }))
+            .sort((a, b) => b.score - a.score)
+            .slice(0, limit)
+            .map(({ hit }) => hit);
+    }
+
+    private readonly vectors = new Map<string, Float32Array>();
+
+    private async vectorOf(backend: Backend, model: string, hit: SearchHit, signal?: AbortSignal) {
+        const key = `${model}:${hit.chunk.hash}`;
+        let vector =
+            this.vectors.get(key) ?? (await this.store?.embedding(model, hit.chunk.hash).catch(() => undefined));
+        if (!vector) {
+            vector = await backend.embed(hit.text, signal);
+            if (vector) await this.store?.putEmbedding(model, hit.chunk.hash, vector).catch(() => undefined);
+        }
+        if (vector) {
+            if (this.vectors.size >= VECTORS_IN_MEMORY) this.vectors.delete(this.vectors.keys().next().value!);
+            this.vectors.set(key, vector);
+        }
+        return vector;
     }
 
     /** `file` relative to its workspace folder, for showing and for prompts. */

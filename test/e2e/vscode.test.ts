@@ -203,6 +203,18 @@ async function goToLine(line: number) {
     }
 }
 
+const PRICING = [
+    "/** The discount a loyal customer gets, as a fraction of the price. */",
+    "export function loyaltyDiscount(years: number): number {",
+    "    return Math.min(0.25, years * 0.05);",
+    "}",
+    "",
+    "export function discountedPrice(price: number, years: number): number {",
+    "    return price * (1 - loyaltyDiscount(years));",
+    "}",
+    ""
+].join("\n");
+
 describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, () => {
     before(async () => {
         rmSync(OUT, { recursive: true, force: true });
@@ -211,6 +223,8 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
         execFileSync("npm", ["run", "--silent", "package"], { cwd: ROOT, stdio: "inherit" });
         rmSync(WORKSPACE, { recursive: true, force: true });
         cpSync(path.join(ROOT, "demo", "workspace"), WORKSPACE, { recursive: true });
+        // A file no test opens: the workspace index finds it for @workspace.
+        writeFileSync(path.join(WORKSPACE, "pricing.ts"), PRICING);
         execFileSync("bash", [path.join(ROOT, "scripts/code-server.sh"), "start", String(PORT), PROFILE, WORKSPACE], {
             stdio: "inherit"
         });
@@ -342,6 +356,27 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
             before,
             "nothing is saved without the user"
         );
+    });
+
+    test("@workspace attaches the chunk of a file never opened; its reference opens it", async () => {
+        const frame = await chatFrame();
+        const answers = await frame.locator(".message.assistant").count();
+        await frame.locator("#input").fill("@workspace How is the loyalty discount computed?");
+        await frame.locator("#input").press("Enter");
+        await frame.locator(".message.assistant").nth(answers).waitFor();
+        await frame.locator("#send:not([hidden])").waitFor({ timeout: 120_000 });
+        const reference = frame
+            .locator(".message.assistant")
+            .last()
+            .locator("button.reference")
+            .filter({ hasText: /^pricing\.ts:\d+-\d+$/ });
+        await reference.first().waitFor({ timeout: 30_000 });
+        await shot("chat-workspace");
+        await reference.first().click();
+        await page
+            .locator(".tabs-container .tab.active")
+            .filter({ hasText: "pricing.ts" })
+            .waitFor({ timeout: 30_000 });
     });
 
     test("Explain from the palette asks in the chat panel", async () => {
