@@ -7,9 +7,9 @@
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
-const [evalJson, manifestJson, summaryJson, outMd] = process.argv.slice(2);
+const [evalJson, manifestJson, summaryJson, outMd, previousJson] = process.argv.slice(2);
 if (!evalJson || !manifestJson || !summaryJson || !outMd)
-    throw new Error("usage: modelCard.ts EVAL.json MANIFEST.json CORPUS_SUMMARY.json OUT.md");
+    throw new Error("usage: modelCard.ts EVAL.json MANIFEST.json CORPUS_SUMMARY.json OUT.md [PREVIOUS_EVAL.json]");
 const root = path.resolve(import.meta.dirname, "..");
 
 type Figures = { perplexity: number; bitsPerByte: number };
@@ -79,8 +79,25 @@ const manifest = JSON.parse(readFileSync(manifestJson, "utf8")) as {
         minutes: number;
         log: { step: number; heldout_loss: number }[];
     };
+    stage3?: {
+        settings: {
+            seed: number;
+            sequence: number;
+            batch: number;
+            lr: number;
+            repo_fim: number;
+            next_edit: number;
+            chat: number;
+            editor_fim: number;
+        };
+        steps: number;
+        tokens: number;
+        minutes: number;
+        log: { step: number; heldout_loss: number }[];
+    };
 };
 const ft = manifest.finetune;
+const s3 = manifest.stage3;
 const longest = Math.max(manifest.training.sequence, ft?.settings.sequence ?? 0);
 const corpus = JSON.parse(readFileSync(summaryJson, "utf8")) as {
     stats: Record<string, { files: number; bytes: number }>;
@@ -149,6 +166,22 @@ answers "rewrite"; the rest plain text. Stage one's cuts left the cursor almost 
 editor puts it, and its chat answers were unfenced code that nothing could be applied from. Held-out loss on ${ft.settings.sequence}-token windows: ${ft.log.map((l) => `step ${l.step}: ${l.heldout_loss.toFixed(2)}`).join(", ")}.
 `
         : ""
+}${
+    s3
+        ? `
+Stage three (\`pipeline/train/finetune_context.py\`, starting from the stage-two model file read back by
+\`pipeline/train/from_gguf.py\`, which round-trips to the same bytes): ${s3.steps} steps of ${s3.settings.batch} x ${s3.settings.sequence} tokens
+(${(s3.tokens / 1e6).toFixed(1)} M tokens, ${s3.minutes} minutes, seed ${s3.settings.seed}, lr ${s3.settings.lr} cosine) on what the server now puts before the
+file: ${pct(s3.settings.repo_fim)} completions cut right before a name another file of the same package defines, with that
+definition's chunk (or, a fifth of the time, only other chunks) before the file in the server's
+\`<file_sep>path:line\` format; ${pct(s3.settings.next_edit)} next edits in the project's format (a recent edit as a diff hunk, a region,
+the region rewritten: a rename at a declaration and its next use, a parameter added and a call, the
+same fix at another occurrence, a key added to an object literal, and edits with nothing to follow);
+${pct(s3.settings.chat)} chat (stage two's tasks, "what does it return" answered in a sentence, two-turn conversations,
+workspace chunks attached as \`@workspace\` attaches them); ${pct(s3.settings.editor_fim)} stage two's editor-shaped FIM; the rest plain text.
+Held-out loss on ${s3.settings.sequence}-token windows: ${s3.log.map((l) => `step ${l.step}: ${l.heldout_loss.toFixed(2)}`).join(", ")}.
+`
+        : ""
 }
 
 ## Data
@@ -197,7 +230,7 @@ Exact match (EM) and edit similarity (ES, 1 − Levenshtein / longer length) of 
 | k | line EM | line ES | bracket EM | bracket ES |
 |---|---|---|---|---|
 ${ev.fim.map((f) => `| ${f.k} | ${pct(f.line.exactMatch)} | ${pct(f.line.editSimilarity)} | ${pct(f.bracket.exactMatch)} | ${pct(f.bracket.editSimilarity)} |`).join("\n")}
-
+${previousSection()}
 ## Routing (from the PyTorch twin on the same held-out tokens, k=${ev.routing.k})
 
 llama.cpp does not expose routing without the native runtime, so these come from the PyTorch
@@ -235,3 +268,31 @@ Held-out files come from the same packages as the training files, so held-out fi
 `;
 writeFileSync(outMd, card);
 console.log(`wrote ${outMd}`);
+
+/** The figures before the last training stage, from the same evaluation on the previous model file (same code, same held-out set). */
+function previousSection(): string {
+    if (!previousJson) return "";
+    const before = JSON.parse(readFileSync(previousJson, "utf8")) as typeof ev;
+    const row = (label: string, a: string, b: string) => `| ${label} | ${a} | ${b} |`;
+    const at = (e: typeof ev, k: number) => ({
+        bpb: e.perplexity.find((p) => p.k === k)!.bitsPerByte.toFixed(3),
+        fim: e.fim.find((f) => f.k === k)!
+    });
+    const k = c.experts_used;
+    const b = at(before, k),
+        a = at(ev, k);
+    return `
+Before and after stage three, k=${k}, the same evaluation (this code, these held-out files) on the stage-two model file
+(\`${before.model}\` before it was replaced) and on this one:
+
+| | stage two | stage three |
+|---|---|---|
+${[
+    row("held-out bits/byte", b.bpb, a.bpb),
+    row("line EM", pct(b.fim.line.exactMatch), pct(a.fim.line.exactMatch)),
+    row("line ES", pct(b.fim.line.editSimilarity), pct(a.fim.line.editSimilarity)),
+    row("bracket EM", pct(b.fim.bracket.exactMatch), pct(a.fim.bracket.exactMatch)),
+    row("bracket ES", pct(b.fim.bracket.editSimilarity), pct(a.fim.bracket.editSimilarity))
+].join("\n")}
+`;
+}

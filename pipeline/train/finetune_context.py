@@ -13,9 +13,9 @@ Why, per kind of sample:
   of the same package defines (CrossCodeEval's construction: the line cut right before the name,
   after the object or call), and the context holds that definition's chunk (or, a fifth of the
   time, only other chunks, so the model learns to use a chunk only when it helps).
-* Next edits (issue 21), in a format of this project's design (server/nextEdit/ reads it): the
+* Next edits (issue 21), in a format of this project's design: the
   file's name, the user's recent edit as a diff hunk, a region of the file, and the region
-  rewritten as the next edit would leave it:
+  rewritten as the next edit would leave it (the request issue 21 adds will send exactly this):
 
       <file_sep>path
       ### Edit

@@ -29,7 +29,7 @@ import { type Logger, OnceNotice } from "../log";
 import { DefinitionsRequest, type Settings } from "../protocol";
 import type { WorkspaceFeature } from "../workspace/WorkspaceFeature";
 import { CompletionCache } from "./cache";
-import { buildPromptInput } from "./promptInput";
+import { buildPromptInput, type PromptInput } from "./promptInput";
 import { debounce } from "./debounce";
 import { endOfSuggestion, postprocess } from "./filters";
 import { type DefinitionLookup, RepositoryContext } from "./repositoryContext";
@@ -97,6 +97,27 @@ export class CompletionFeature implements Feature {
         }
     }
 
+    /** Repository context (repositoryContext.ts) opens the prompt: after the cache and the debounce, so a served or superseded keystroke pays nothing for it. */
+    private async addRepositoryContext(
+        input: PromptInput,
+        doc: TextDocument,
+        position: { line: number; character: number },
+        others: TextDocument[],
+        signal: AbortSignal
+    ) {
+        const workspace = this.getSettings().workspace;
+        input.path = this.workspace.promptPath(doc.uri);
+        input.extraTokens = workspace.contextTokens;
+        if (!workspace.completionContext || !workspace.index) return;
+        const recent = others.filter((d) => (this.recency.get(d.uri) ?? 0) > 0).map((d) => d.uri);
+        const found = await this.repository.snippets(doc, position, recent, this.definitionLookup(doc.uri));
+        signal.throwIfAborted();
+        if (found.length > 0) this.log.debug(`repository context: ${found.map((f) => f.path).join(", ")}`);
+        // Repository context first: it is what the open files' heads were standing in for (a head of a file it already quotes goes).
+        const quoted = new Set(found.map((f) => f.path.replace(/:\d+$/, "")));
+        input.extra = [...found, ...input.extra.filter((e) => !quoted.has(this.workspace.relativePath(e.path)))];
+    }
+
     private definitionLookup(uri: string): DefinitionLookup | undefined {
         if (!this.clientDefinitions) return undefined;
         return async (positions) => {
@@ -130,17 +151,6 @@ export class CompletionFeature implements Feature {
             .sort((a, b) => (this.recency.get(b.uri) ?? 0) - (this.recency.get(a.uri) ?? 0));
         const input = buildPromptInput(doc, params.position, settings, others);
         if (INSIDE_WORD.before.test(input.linePrefix) && INSIDE_WORD.after.test(input.lineSuffix)) return { items: [] };
-        const workspace = this.getSettings().workspace;
-        if (workspace.completionContext && workspace.index) {
-            const recent = others.filter((d) => (this.recency.get(d.uri) ?? 0) > 0).map((d) => d.uri);
-            const found = await this.repository.snippets(doc, params.position, recent, this.definitionLookup(doc.uri));
-            // Repository context first: it is what the open files' heads were standing in for.
-            if (found.length > 0) this.log.debug(`repository context: ${found.map((f) => f.path).join(", ")}`);
-            input.extra = [...found, ...input.extra.filter((e) => !found.some((f) => f.path.startsWith(`${e.path}:`)))];
-        }
-        input.extraTokens = workspace.contextTokens;
-        input.path = this.workspace.promptPath(doc.uri);
-
         const toList = (text: string): InlineCompletionList => ({
             items: text ? [{ insertText: text, range: { start: params.position, end: params.position } }] : []
         });
@@ -159,6 +169,7 @@ export class CompletionFeature implements Feature {
 
         if (params.context?.triggerKind === InlineCompletionTriggerKind.Automatic)
             await debounce(settings.debounceMs, signal);
+        await this.addRepositoryContext(input, doc, params.position, others, signal);
 
         let output: CompletionOutput;
         try {

@@ -135,6 +135,8 @@ const SUFFIX_SHARE = 0.25;
 const EXTRA_SHARE = 0.5;
 /** The prefix is shortened by this many lines at a time (promptInput.ts's anchor), so its start is stable. */
 const TRIM_BLOCK_LINES = 16;
+/** A snippet cut to fewer tokens than this is left out rather than cut. */
+const MIN_SNIPPET_TOKENS = 48;
 
 export function buildFimPrompt(ctx: PromptInput, fim: FimTokens, tok: Tokenizer, budget: PromptBudget): FimPrompt {
     const markers = 3;
@@ -142,7 +144,9 @@ export function buildFimPrompt(ctx: PromptInput, fim: FimTokens, tok: Tokenizer,
     const trimmed = { prefix: 0, suffix: 0, extraFiles: 0 };
 
     // Extra context first, within its share (it changes least, so it opens the prompt and stays cached).
-    const extraShare = ctx.extraTokens === undefined ? 0 : Math.min(ctx.extraTokens, Math.floor(room * EXTRA_SHARE));
+    // A share of 0 means no snippets at all; undefined, whatever room the file leaves.
+    const extraShare =
+        ctx.extraTokens === undefined ? undefined : Math.min(ctx.extraTokens, Math.floor(room * EXTRA_SHARE));
     const extraChunks = ctx.extra.map((snippet) =>
         fim.fileSeparator !== undefined
             ? [fim.fileSeparator, ...tok.text(`${snippet.path}\n${snippet.text}\n`)]
@@ -154,13 +158,17 @@ export function buildFimPrompt(ctx: PromptInput, fim: FimTokens, tok: Tokenizer,
         const extra: Token[] = [];
         let dropped = 0;
         for (const chunk of extraChunks) {
-            if (extra.length + chunk.length + closing.length > left) dropped++;
-            else extra.push(...chunk);
+            const room = left - extra.length - closing.length;
+            if (chunk.length <= room) extra.push(...chunk);
+            // A snippet too long for what is left keeps its head (a declaration's signature and first lines).
+            else if (room >= MIN_SNIPPET_TOKENS) extra.push(...chunk.slice(0, room));
+            else dropped++;
         }
         if (extra.length > 0) extra.push(...closing);
         return { extra, dropped };
     };
-    const reserved = extraShare > 0 ? pickExtra(extraShare).extra.length : 0;
+    const reservedPick = extraShare !== undefined ? pickExtra(extraShare) : undefined;
+    const reserved = reservedPick?.extra.length ?? 0;
 
     let prefix = tok.text(ctx.prefix);
     let suffix = fim.source === "none" ? [] : tok.text(ctx.suffix);
@@ -189,7 +197,7 @@ export function buildFimPrompt(ctx: PromptInput, fim: FimTokens, tok: Tokenizer,
     let heal = "";
     if (budget.healWith) ({ prefix, heal } = healPrefix(prefix, budget.healWith));
 
-    const { extra, dropped } = pickExtra(extraShare > 0 ? reserved : Math.max(0, room - prefix.length - suffix.length));
+    const { extra, dropped } = reservedPick ?? pickExtra(Math.max(0, room - prefix.length - suffix.length));
     trimmed.extraFiles = dropped;
 
     if (fim.source === "none") return { tokens: [...extra, ...prefix], trimmed, heal };

@@ -30,6 +30,9 @@ const REPOSITORY_CONTEXT = {
     similar: 2
 } as const;
 
+/** Lines longer than this (minified code) are read only this far. */
+const MAX_LINE_CHARS = 500;
+
 /** Words that are never a definition worth retrieving. */
 const KEYWORDS = new Set(
     (
@@ -55,7 +58,14 @@ export function namesNearCursor(doc: OpenDocument, position: Position): (Name & 
     for (let i = position.line - from; i >= 0; i--) {
         let text = lines[i] ?? "";
         // On the cursor's line, the word being typed is left out: the context must not change with each letter.
-        if (i === position.line - from) text = text.slice(0, position.character).replace(/[\w$]+$/, "");
+        if (i === position.line - from) {
+            text = text.slice(0, position.character);
+            let end = text.length;
+            while (end > 0 && /[\w$]/.test(text[end - 1]!)) end--;
+            text = text.slice(0, end);
+        }
+        // A minified line says nothing about the names near the cursor, and costs time.
+        text = text.slice(-MAX_LINE_CHARS);
         const words = [...text.matchAll(/[A-Za-z_$][\w$]*/g)].reverse();
         for (const m of words) {
             const name = m[0];
@@ -70,7 +80,8 @@ export function namesNearCursor(doc: OpenDocument, position: Position): (Name & 
 
 /** Import statements of JavaScript/TypeScript (ES and CommonJS) and Python, and the names they bring in. */
 const IMPORTS = [
-    /^\s*import\s+(?:type\s+)?([\w$]+)?\s*,?\s*(?:\{([^}]*)\})?\s*(?:\*\s+as\s+([\w$]+))?\s*from\b/,
+    // Each optional part owns the spaces after it, so no two quantifiers compete for the same spaces.
+    /^\s*import\s+(?:type\s+)?(?:([\w$]+)\s*,?\s*)?(?:\{([^}]*)\}\s*)?(?:\*\s+as\s+([\w$]+)\s*)?from\b/,
     /^\s*(?:const|let|var)\s+(?:([\w$]+)|\{([^}]*)\})\s*=\s*require\(/,
     /^\s*from\s+[\w.]+\s+import\s+\(?([\w\s,]+)\)?/
 ];
@@ -83,6 +94,7 @@ export function importedNames(doc: OpenDocument): string[] {
     });
     const names: string[] = [];
     for (const line of head.split("\n")) {
+        if (line.length > MAX_LINE_CHARS || !/\b(import|require)\b/.test(line)) continue;
         for (const pattern of IMPORTS) {
             const m = pattern.exec(line);
             if (!m) continue;
@@ -137,19 +149,22 @@ export class RepositoryContext {
             doc.uri,
             names.map((n) => n.name),
             query,
-            recentFiles.slice(0, 4),
-            this.index().version
+            recentFiles,
+            // The current file is re-indexed as the user types: only other files' changes can change the context.
+            this.index().versionExcept(filePath(doc.uri))
         ]);
         if (this.last?.key === key) return this.last.snippets;
-        const snippets = this.compute(doc, position, names, query, recentFiles, lookup);
+        const snippets = this.compute(doc, key, names, query, recentFiles, lookup);
         this.last = { key, snippets };
-        snippets.catch(() => (this.last = undefined));
+        snippets.catch(() => {
+            if (this.last?.snippets === snippets) this.last = undefined;
+        });
         return snippets;
     }
 
     private async compute(
         doc: OpenDocument,
-        _position: Position,
+        key: string,
         names: Name[],
         query: string,
         recentFiles: readonly string[],
@@ -165,13 +180,16 @@ export class RepositoryContext {
         };
 
         // The editor's definitions first: they know imports, types and scopes.
-        const located = names.flatMap((n) => (n.position ? [n.position] : []));
+        const located = names.filter((n) => n.position !== undefined);
+        const resolved = new Set<string>();
         if (lookup && located.length > 0) {
-            const locations = await lookup(located).catch(() => {
+            const locations = await lookup(located.map((n) => n.position!)).catch(() => {
                 lookupFailed = true;
                 return [];
             });
-            for (const list of locations) {
+            for (const [i, list] of locations.entries()) {
+                // The editor knows where this name is (here, a local, a library): no guessing by name.
+                if (list.length > 0) resolved.add(located[i]!.name);
                 for (const loc of list) {
                     const file = filePath(loc.uri);
                     if (file && picked.length < REPOSITORY_CONTEXT.definitions) add(index.chunkAt(file, loc.line));
@@ -181,6 +199,7 @@ export class RepositoryContext {
         // Then the index, by name, for what the editor did not resolve (or for an editor without definitions).
         for (const { name } of names) {
             if (picked.length >= REPOSITORY_CONTEXT.definitions) break;
+            if (resolved.has(name)) continue;
             // A name this file defines itself is in the prompt already, or nearer than any other file's.
             if (self && index.definitions(name).some((h) => h.chunk.file === self)) continue;
             add(index.definitions(name, self)[0]);
@@ -191,7 +210,7 @@ export class RepositoryContext {
             for (const hit of index.search(query, REPOSITORY_CONTEXT.similar, (c) => recent.has(c.file))) add(hit);
 
         // A lookup that failed or came too late is asked again next time, rather than remembered.
-        if (lookupFailed) this.last = undefined;
+        if (lookupFailed && this.last?.key === key) this.last = undefined;
         return picked.map((hit) => ({
             path: `${this.relative(hit.chunk.file)}:${hit.chunk.startLine + 1}`,
             text: hit.text

@@ -16,6 +16,7 @@ const EMBED_TOKENS = 512;
 
 export class RoutingEmbedder {
     private ready?: Promise<{ context: LlamaContext; sequence: LlamaContextSequence; moe: NativeMoeContext }>;
+    private failed?: Error;
 
     constructor(
         private readonly model: LlamaModel,
@@ -29,10 +30,15 @@ export class RoutingEmbedder {
 
     /** The vector of `text`, or undefined when the backend went away meanwhile. */
     async embed(text: string, signal?: AbortSignal): Promise<Float32Array | undefined> {
-        const parts = await this.parts();
+        if (this.failed) throw this.failed;
         const both = signal ? AbortSignal.any([signal, this.gone]) : this.gone;
         return this.lane.run(Priority.Background, both, async () => {
             if (this.gone.aborted) return undefined;
+            // Made on the lane, like all model work; a context that cannot be made is not tried again.
+            const parts = await this.parts().catch((e: unknown) => {
+                this.failed = e instanceof Error ? e : new Error(String(e));
+                throw this.failed;
+            });
             const tokens = this.model.tokenize(text).slice(0, EMBED_TOKENS);
             if (tokens.length === 0) return new Float32Array(this.inspection.layerCount * this.inspection.expertCount);
             parts.moe.readTrace(); // nothing left over from an interrupted text
@@ -69,7 +75,6 @@ export class RoutingEmbedder {
             moe.setTrace(true, EMBED_TOKENS * Math.max(1, this.inspection.layerCount) * 2);
             return { context, sequence: context.getSequence(), moe };
         })();
-        this.ready.catch(() => (this.ready = undefined));
         return this.ready;
     }
 }

@@ -8,6 +8,7 @@
  * completion or a chat never waits for more than one job (a few milliseconds).
  */
 import { createHash } from "node:crypto";
+import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -26,7 +27,7 @@ import { type ComputeLane, Priority } from "../engine/ComputeLane";
 import { cosine } from "../routing/routingEmbedding";
 import { errorMessage } from "../errors";
 import type { Feature } from "../feature";
-import type { Logger } from "../log";
+import { type Logger, OnceNotice } from "../log";
 import {
     type IndexStatus,
     IndexStatusRequest,
@@ -46,7 +47,7 @@ const PASS_TIME_CAP_MS = 10 * 60_000;
 /** Typing in an open document is indexed this long after the last change. */
 const EDIT_DEBOUNCE_MS = 750;
 /** A snapshot is written at most this often while things change. */
-const SAVE_DEBOUNCE_MS = 5_000;
+const SAVE_DEBOUNCE_MS = 30_000;
 /** BM25 candidates the routing rerank orders. */
 const RERANK_CANDIDATES = 20;
 /** Routing vectors kept in memory (the store keeps them all). */
@@ -92,6 +93,9 @@ export class WorkspaceFeature implements Feature {
     /** The client sends `workspace/didChangeWorkspaceFolders` (vscode-languageserver throws on subscribing otherwise). */
     private folderEvents = false;
     private storagePath?: string;
+    /** Saves run one after the other: a slower older batch must never land after a newer one. */
+    private saving: Promise<void> = Promise.resolve();
+    private readonly embedFailure: OnceNotice;
 
     constructor(
         private readonly connection: Connection,
@@ -100,7 +104,9 @@ export class WorkspaceFeature implements Feature {
         private readonly backend: () => Backend | undefined,
         private readonly log: Logger,
         private readonly getSettings: () => Settings
-    ) {}
+    ) {
+        this.embedFailure = new OnceNotice(connection, log, "warning", "routing rerank off, BM25 alone: ");
+    }
 
     initialize(capabilities: ClientCapabilities, params?: InitializeParams): ServerCapabilities {
         this.pullConfiguration = capabilities.workspace?.configuration === true;
@@ -149,7 +155,11 @@ export class WorkspaceFeature implements Feature {
                     ...e.added.map((f) => filePath(f.uri)).filter((f): f is string => f !== undefined)
                 ];
                 for (const file of this.index.paths()) if (!this.inFolders(file)) this.index.removeFile(file);
-                this.startPass();
+                if (!this.getSettings().workspace.index) return;
+                void (async () => {
+                    if (!this.store) await this.openStore();
+                    this.startPass();
+                })();
             });
         if (this.pullConfiguration) {
             const exclude: unknown = await this.connection.workspace
@@ -180,6 +190,8 @@ export class WorkspaceFeature implements Feature {
 
     async shutdown() {
         this.pass?.abort();
+        for (const timer of this.editTimers.values()) clearTimeout(timer);
+        this.editTimers.clear();
         await this.passDone;
         await this.save();
         await this.store?.close();
@@ -228,10 +240,19 @@ export class WorkspaceFeature implements Feature {
         if (options.rerank === "off" || !backend || !model) return this.search(query, limit);
         const candidates = this.search(query, Math.max(RERANK_CANDIDATES, limit));
         if (candidates.length <= 1) return candidates;
-        const queryVector = await backend.embed(query, options.signal);
-        if (!queryVector) return candidates.slice(0, limit);
+        let queryVector: Float32Array | undefined;
         const vectors: (Float32Array | undefined)[] = [];
-        for (const hit of candidates) vectors.push(await this.vectorOf(backend, model, hit, options.signal));
+        try {
+            queryVector = await backend.embed(query, options.signal);
+            if (queryVector)
+                for (const hit of candidates) vectors.push(await this.vectorOf(backend, model, hit, options.signal));
+        } catch (e: unknown) {
+            if (options.signal?.aborted) throw e;
+            // Retrieval still answers: BM25's order, and the reason in the log once.
+            this.embedFailure.tell(errorMessage(e));
+            queryVector = undefined;
+        }
+        if (!queryVector) return candidates.slice(0, limit);
         const known = vectors.filter((v): v is Float32Array => v !== undefined);
         const mean = new Float32Array(queryVector.length);
         for (const v of known) for (let i = 0; i < mean.length; i++) mean[i]! += v[i]! / known.length;
@@ -349,6 +370,8 @@ export class WorkspaceFeature implements Feature {
         progress?.begin("MoE Pilot: indexing the workspace", undefined, "listing files", true);
         const cancelled = progress?.token.onCancellationRequested(() => this.pass?.abort());
         const seen = new Set<string>();
+        // Open documents by file path (their URIs may be spelled otherwise than Node spells them).
+        const openPaths = new Set(this.documents.all().map((d) => filePath(d.uri)));
         let read = 0;
         let complete = true;
         const counted = { files: 0 };
@@ -357,14 +380,19 @@ export class WorkspaceFeature implements Feature {
         const queue: { path: string; mtimeMs: number; size: number }[] = [];
         const drain = async () => {
             while (queue.length > 0 && !signal.aborted) {
+                // Disk reads happen off the lane; a lane job only chunks and indexes.
+                const batch = queue.splice(0, 16);
+                const texts = await Promise.all(batch.map((f) => readTextFile(f.path)));
                 await this.lane.run(Priority.Background, signal, async () => {
                     const sliceStart = performance.now();
-                    while (queue.length > 0 && performance.now() - sliceStart < SLICE_MS) {
-                        const file = queue.shift()!;
-                        await this.readIntoIndex(file.path, file);
+                    while (batch.length > 0 && performance.now() - sliceStart < SLICE_MS) {
+                        const file = batch.shift()!;
+                        const text = texts.shift();
+                        await this.indexText(file.path, file, text);
                         read++;
                     }
                 });
+                queue.unshift(...batch); // what the slice had no time for
                 progress?.report(`${seen.size} files listed, ${read} read`);
             }
         };
@@ -378,7 +406,7 @@ export class WorkspaceFeature implements Feature {
                         seen.add(file.path);
                         const known = this.index.file(file.path);
                         // Unchanged since the snapshot; open documents are indexed from the editor.
-                        const open = known?.mtimeMs === -1 && this.documents.get(pathToFileURL(file.path).href);
+                        const open = known?.mtimeMs === -1 && openPaths.has(file.path);
                         if (known && (open || (known.mtimeMs === file.mtimeMs && known.size === file.size))) return;
                         queue.push(file);
                         if (queue.length >= 64) await drain();
@@ -407,6 +435,7 @@ export class WorkspaceFeature implements Feature {
             progress?.done();
         }
         const passMs = Math.round(performance.now() - started);
+        if (signal.aborted && !this.getSettings().workspace.index) return; // turned off meanwhile: it stays off
         this.statusValue = { ...this.statusValue, state: "ready", filesRead: read, passMs };
         if (this.statusValue.note) this.log.warn(`workspace index: ${this.statusValue.note}`);
         this.log.info(
@@ -415,13 +444,18 @@ export class WorkspaceFeature implements Feature {
         await this.save();
     }
 
-    private async readIntoIndex(file: string, stat: { mtimeMs: number; size: number }) {
-        const text = await readTextFile(file);
+    /** One file into the index; a file that cannot be read or chunked is left out (and logged), never the pass. */
+    private async indexText(file: string, stat: { mtimeMs: number; size: number }, text: string | undefined) {
         if (text === undefined) {
             this.index.removeFile(file);
             return;
         }
-        this.index.setFile(file, stat, await this.chunker.chunk(file, text));
+        try {
+            this.index.setFile(file, stat, await this.chunker.chunk(file, text));
+        } catch (e: unknown) {
+            this.log.warn(`workspace index: ${file} left out (${errorMessage(e)})`);
+            this.index.removeFile(file);
+        }
     }
 
     private async refreshFromDisk(file: string) {
@@ -429,12 +463,17 @@ export class WorkspaceFeature implements Feature {
             if (this.index.file(file)) this.forget(file);
             return;
         }
-        await this.lane.run(Priority.Background, undefined, async () => {
-            const { promises: fs } = await import("node:fs");
-            const stat = await fs.stat(file).catch(() => undefined);
-            if (!stat || stat.size > this.getSettings().workspace.maxFileKiB * 1024) this.index.removeFile(file);
-            else await this.readIntoIndex(file, { mtimeMs: stat.mtimeMs, size: stat.size });
-        });
+        const stat = await fs.stat(file).catch(() => undefined);
+        // Not a regular file (a FIFO would block the read forever), or too large: left out.
+        if (!stat?.isFile() || stat.size > this.getSettings().workspace.maxFileKiB * 1024) {
+            this.index.removeFile(file);
+            this.scheduleSave();
+            return;
+        }
+        const text = await readTextFile(file);
+        await this.lane.run(Priority.Background, undefined, () =>
+            this.indexText(file, { mtimeMs: stat.mtimeMs, size: stat.size }, text)
+        );
         this.scheduleSave();
     }
 
@@ -462,13 +501,10 @@ export class WorkspaceFeature implements Feature {
                             const current = this.documents.get(uri);
                             if (!current) return;
                             const text = current.getText().replace(/\r\n/g, "\n");
-                            this.index.setFile(
-                                file,
-                                { mtimeMs: -1, size: text.length },
-                                await this.chunker.chunk(file, text)
-                            );
+                            await this.indexText(file, { mtimeMs: -1, size: text.length }, text);
                         })
-                        .then(() => this.scheduleSave());
+                        .then(() => this.scheduleSave())
+                        .catch((e: unknown) => this.log.warn(`workspace index: ${errorMessage(e)}`));
                 });
             }, EDIT_DEBOUNCE_MS)
         );
@@ -482,16 +518,25 @@ export class WorkspaceFeature implements Feature {
         }, SAVE_DEBOUNCE_MS);
     }
 
-    private async save() {
+    private save(): Promise<void> {
         clearTimeout(this.saveTimer);
         this.saveTimer = undefined;
-        if (!this.store || this.index.version === this.savedVersion) return;
+        this.saving = this.saving.then(() => this.saveNow());
+        return this.saving;
+    }
+
+    private async saveNow() {
+        const store = this.store;
+        if (!store || this.index.version === this.savedVersion) return;
         const version = this.index.version;
-        const { snapshot, added, removed } = this.index.takeSnapshot(STORE_VERSION);
+        const index = this.index;
+        const { snapshot, added, removed } = index.takeSnapshot(STORE_VERSION);
         try {
-            await this.store.save(snapshot, added, removed);
+            await store.save(snapshot, added, removed);
             this.savedVersion = version;
         } catch (e: unknown) {
+            // What did not reach the store goes into the next snapshot.
+            index.returnPending(added, removed);
             this.log.warn(`workspace index: could not save (${errorMessage(e)})`);
         }
     }

@@ -85,6 +85,18 @@ export class WorkspaceIndex {
     private pending = { added: new Map<string, string>(), removed: new Set<string>() };
     /** Bumped on every change: a snapshot is due when it differs from the saved one. */
     version = 0;
+    /** Changes per file, so a change elsewhere can be told from a change of one file (`versionExcept`). */
+    private changes = new Map<string, number>();
+
+    /** The version counting only changes to files other than `file`. */
+    versionExcept(file: string | undefined): number {
+        return this.version - (file ? (this.changes.get(file) ?? 0) : 0);
+    }
+
+    private changed(path: string) {
+        this.version++;
+        this.changes.set(path, (this.changes.get(path) ?? 0) + 1);
+    }
 
     get fileCount(): number {
         return this.files.size;
@@ -128,7 +140,7 @@ export class WorkspaceIndex {
             ids.push(id);
         }
         this.files.set(path, { mtimeMs: stat.mtimeMs, size: stat.size, chunks: ids });
-        this.version++;
+        this.changed(path);
     }
 
     removeFile(path: string) {
@@ -147,7 +159,7 @@ export class WorkspaceIndex {
             }
         }
         this.files.delete(path);
-        this.version++;
+        this.changed(path);
     }
 
     /** The best chunks for `query` by BM25; `filter` keeps only some. */
@@ -211,10 +223,16 @@ export class WorkspaceIndex {
         };
     }
 
+    /** A snapshot's texts that did not reach the store (the write failed): they go into the next one. */
+    returnPending(added: Map<string, string>, removed: Set<string>) {
+        for (const [hash, text] of added) if (this.texts.has(hash)) this.pending.added.set(hash, text);
+        for (const hash of removed) if (!this.texts.has(hash)) this.pending.removed.add(hash);
+    }
+
     /** A snapshot read back with its texts; chunks whose text is missing are dropped with their file (read again). */
     static restore(snapshot: IndexSnapshot, texts: Map<string, string>): WorkspaceIndex {
         const index = new WorkspaceIndex();
-        index.lexical = MiniSearch.loadJSON<LexicalDoc>(JSON.stringify(snapshot.lexical), LEXICAL_OPTIONS);
+        index.lexical = MiniSearch.loadJS<LexicalDoc>(snapshot.lexical, LEXICAL_OPTIONS);
         index.nextId = snapshot.nextId;
         const broken = new Set<string>();
         for (const chunk of snapshot.chunks) {

@@ -245,20 +245,21 @@ export class ChatPanel implements vscode.WebviewViewProvider, vscode.Disposable 
         }
     }
 
-    /** Opens a chunk `@workspace` retrieved: only files of this workspace (the page's messages are not trusted further). */
+    /** Opens a chunk `@workspace` retrieved: only one this chat's answers name (the page's messages are not trusted further). */
     private async openReference(uri: string, line: number) {
-        let target: vscode.Uri;
+        const known = this.store.current.messages.some((m) =>
+            m.references?.some((r) => r.uri === uri && r.line === line)
+        );
+        if (!known) return;
+        const position = new vscode.Position(line, 0);
         try {
-            target = vscode.Uri.parse(uri, true);
-        } catch {
-            return;
+            await vscode.window.showTextDocument(vscode.Uri.parse(uri, true), {
+                selection: new vscode.Range(position, position),
+                preview: true
+            });
+        } catch (e: unknown) {
+            void vscode.window.showWarningMessage(`Could not open ${uri}: ${String(e)}`);
         }
-        if (target.scheme !== "file" || !vscode.workspace.getWorkspaceFolder(target)) return;
-        const position = new vscode.Position(Number.isInteger(line) && line >= 0 ? line : 0, 0);
-        await vscode.window.showTextDocument(target, {
-            selection: new vscode.Range(position, position),
-            preview: true
-        });
     }
 
     private async insert(code: string) {
