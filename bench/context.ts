@@ -4,11 +4,13 @@
  * before a name that another file of the project defines (after the object or the call), the
  * defining file is not open, and the completion must write the rest of the line.
  *
- *   npm run bench:context [-- --cases N] [--model PATH]
+ *   npm run bench:context [-- --cases N] [--model PATH] [--today PATH]
  *
  * Conditions, each a fresh server over LSP (stdio) on the same workspace folder and index:
+ *   today         the model before the last retrain (from git history) with the heads of two
+ *                 other open files: what a user had before repository context
  *   none          no extra context
- *   open heads    today's default before the index: the heads of two other open files
+ *   open heads    this model with the heads of two other open files (no index)
  *   index         repository context from the workspace index (definitions by name, similar code)
  *   index + defs  the same, with definitions answered the way an editor's definition provider
  *                 would (the bench resolves the name to its declaration, as go-to-definition does)
@@ -18,7 +20,8 @@
  * completion p50/p95; prompt tokens evaluated per keystroke (typing the expected text after the
  * first request). Writes docs/bench-context.md and docs/bench-context.svg.
  */
-import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -28,7 +31,9 @@ import { EMBEDDED_MODEL_FILE } from "../server/models/embeddedModel";
 import { Chunker } from "../server/workspace/chunker";
 import { ROOT, TestClient } from "../test/server/lspClient";
 
-const { values } = parseArgs({ options: { cases: { type: "string" }, model: { type: "string" } } });
+const { values } = parseArgs({
+    options: { cases: { type: "string" }, model: { type: "string" }, today: { type: "string" } }
+});
 const CASES_PER_PROJECT = Number(values.cases ?? 40);
 const modelPath = values.model ?? path.join(ROOT, EMBEDDED_MODEL_FILE);
 const KEYSTROKE_CASES = 12;
@@ -127,8 +132,42 @@ async function prepare(project: (typeof PROJECTS)[number]) {
     return { root, files, texts, defs, cases: picked };
 }
 
-type Condition = { name: string; settings: object; definitions: boolean };
+type Condition = { name: string; settings: object; definitions: boolean; model?: string };
+
+/**
+ * "Today" is what a user had before repository context: the model file before the last retrain
+ * (from git history), with the heads of open files. Undefined when the history has no earlier model.
+ */
+function previousModel(): string | undefined {
+    if (values.today) return path.resolve(values.today);
+    const file = "models/embedded/moe-pilot-demo.gguf";
+    const revisions = execFileSync("git", ["log", "--format=%H", "-n", "2", "--", file], {
+        cwd: ROOT,
+        encoding: "utf8"
+    })
+        .trim()
+        .split("\n");
+    if (revisions.length < 2 || values.model) return undefined;
+    const out = path.join(base, `previous-${revisions[1]!.slice(0, 12)}.gguf`);
+    if (!existsSync(out)) {
+        mkdirSync(base, { recursive: true });
+        writeFileSync(out, execFileSync("git", ["show", `${revisions[1]}:${file}`], { cwd: ROOT, maxBuffer: 1 << 30 }));
+    }
+    return out;
+}
+const previous = previousModel();
+
 const CONDITIONS: Condition[] = [
+    ...(previous
+        ? [
+              {
+                  name: "today",
+                  settings: { completion: { extraContext: true }, workspace: { completionContext: false } },
+                  definitions: false,
+                  model: previous
+              }
+          ]
+        : []),
     {
         name: "none",
         settings: { completion: { extraContext: false }, workspace: { completionContext: false } },
@@ -207,7 +246,11 @@ for (const condition of CONDITIONS) {
             {
                 storagePath: store,
                 definitions: condition.definitions,
-                settings: { modelPath, completion: { debounceMs: 0 }, ...condition.settings }
+                settings: {
+                    modelPath: condition.model ?? modelPath,
+                    completion: { debounceMs: 0 },
+                    ...condition.settings
+                }
             },
             undefined,
             {},
@@ -252,7 +295,7 @@ for (const condition of CONDITIONS) {
             for (const f of open) await client.open(pathToFileURL(f).href, project.texts.get(f)!, langOf(f));
             await client.open(uri, docText, langOf(c.file));
             openTexts.set(c.file, docText);
-            if (condition.name === CONDITIONS[0]!.name) {
+            if (condition.name === "none") {
                 // Retrieval alone: the 8 lines above the cursor as the query, BM25 and BM25 reranked by routing.
                 const query = lines.slice(Math.max(0, c.line - 8), c.line).join("\n");
                 const defining = (k: { uri: string; startLine: number }) =>
@@ -329,7 +372,8 @@ function langOf(file: string) {
 
 const bm25Recall = recall.off / allCases.length;
 const rerankRecall = recall.routing / allCases.length;
-const baseline = results[1]!;
+// Today's: the previous model with open files' heads (or, without history, this model with them).
+const baseline = results.find((r) => r.condition === "today") ?? results.find((r) => r.condition === "open heads")!;
 const best = results.at(-1)!;
 const retrieval =
     `recall@5 of the defining chunk (query: the 8 lines above the cursor): BM25 ${(100 * bm25Recall).toFixed(1)}% ` +

@@ -169,7 +169,7 @@ editor puts it, and its chat answers were unfenced code that nothing could be ap
 }${
     s3
         ? `
-Stage three (\`pipeline/train/finetune_context.py\`, starting from the stage-two model file read back by
+Stage three (\`pipeline/train/finetune_context.py\`, starting from the stage-two model file, read back by
 \`pipeline/train/from_gguf.py\`, which round-trips to the same bytes): ${s3.steps} steps of ${s3.settings.batch} x ${s3.settings.sequence} tokens
 (${(s3.tokens / 1e6).toFixed(1)} M tokens, ${s3.minutes} minutes, seed ${s3.settings.seed}, lr ${s3.settings.lr} cosine) on what the server now puts before the
 file: ${pct(s3.settings.repo_fim)} completions cut right before a name another file of the same package defines, with that

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Retrains the embedded demo model from scratch and evaluates it: about 2 h 15 min on 2 CPU cores.
 #   npm run model:train
-#   npm run model:train -- --stage3    only stage three, from the committed model file (about 25 min):
-#                                      stage two's model, read back exactly (pipeline/train/from_gguf.py)
+#   npm run model:train -- --stage3    only stage three (about 35 min), from stage two's model file in
+#                                      git history, read back exactly (pipeline/train/from_gguf.py)
 # Same seed, same steps, same corpus versions: the same model (see docs/MODEL_CARD.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,8 +18,11 @@ fi
 npx tsx pipeline/corpus/collect.ts .cache/corpus
 mkdir -p models/embedded
 if [ "${1:-}" = "--stage3" ]; then
-    # Stage two's model as the committed file holds it (its logs are beside it, for the model card).
-    $PY pipeline/train/from_gguf.py models/embedded/moe-pilot-demo.gguf .cache/train-fim
+    # Stage two's model file as git history holds it (the last commit whose demo model is stage two's),
+    # read back exactly; its stages' logs are models/embedded/training.log and finetune.log.
+    git show a6f5d3b:models/embedded/moe-pilot-demo.gguf > .cache/stage2.gguf
+    echo "38693359a8845641a7b820147072474f0d4a3d0c2c7943d5984059939f5bdb1d  .cache/stage2.gguf" | sha256sum --quiet -c -
+    $PY pipeline/train/from_gguf.py .cache/stage2.gguf .cache/train-fim
 else
     $PY pipeline/train/train.py --corpus .cache/corpus --out .cache/train 2>&1 | tee models/embedded/training.log
     # Stage two: editor-shaped fill-in-the-middle, the chat format, 512-token sequences (about 20 minutes).

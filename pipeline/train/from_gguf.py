@@ -2,11 +2,12 @@
 Reads the demo model's GGUF back into a trainer checkpoint, so a later stage starts from the model
 file that ships (not from a checkpoint only the machine that trained it has):
 
-  python3 pipeline/train/from_gguf.py models/embedded/moe-pilot-demo.gguf .cache/train-fim
+  python3 pipeline/train/from_gguf.py .cache/stage2.gguf .cache/train-fim   (pipeline/trainDemoModel.sh --stage3)
 
 Writes model.pt (the GGUF's tensors, Q8_0 dequantized, under the trainer's parameter names),
 tokenizer.json (the GGUF's tokens and merges) and manifest.json (the architecture from the GGUF;
-stages one and two as their scripts and the committed logs, models/embedded/*.log, record them,
+stages one and two as their scripts and their committed logs, models/embedded/training.log and
+finetune.log, record them,
 so the model card can still describe them). Reads the GGUF with llama.cpp's own gguf-py, from the
 llama.cpp source node-llama-cpp carries (the native build unpacks it).
 """
@@ -93,7 +94,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     tok.save(os.path.join(args.out, "tokenizer.json"))
 
-    embedded = os.path.dirname(os.path.abspath(args.gguf))
+    embedded = os.path.join(ROOT, "models", "embedded")
     stage1 = log_lines(os.path.join(embedded, "training.log"))
     stage2 = log_lines(os.path.join(embedded, "finetune.log"))
     info = {

@@ -42,6 +42,11 @@ import { type Excludes, excludesFrom, isWalked, readTextFile, walkFolder } from 
 
 /** One lane job reads and chunks files for at most this long. */
 const SLICE_MS = 8;
+/**
+ * The index stops taking files past this much chunk text (about 20,000 source files), and says so:
+ * its memory is mostly the BM25 postings, which grow with the text (docs/bench-index.md).
+ */
+const MAX_INDEX_CHARS = 96 * 2 ** 20;
 /** A pass over the folders gives up after this long, and says so (the index keeps what it has). */
 const PASS_TIME_CAP_MS = 10 * 60_000;
 /** Typing in an open document is indexed this long after the last change. */
@@ -376,6 +381,7 @@ export class WorkspaceFeature implements Feature {
         let complete = true;
         const counted = { files: 0 };
         const overTime = () => performance.now() - started > PASS_TIME_CAP_MS;
+        const overMemory = () => this.index.textChars > MAX_INDEX_CHARS;
         // Files are read in lane jobs of SLICE_MS each; between jobs the lane serves model work first.
         const queue: { path: string; mtimeMs: number; size: number }[] = [];
         const drain = async () => {
@@ -411,7 +417,7 @@ export class WorkspaceFeature implements Feature {
                         queue.push(file);
                         if (queue.length >= 64) await drain();
                     },
-                    () => signal.aborted || overTime(),
+                    () => signal.aborted || overTime() || overMemory(),
                     counted
                 );
                 if (!finished) {
@@ -423,6 +429,9 @@ export class WorkspaceFeature implements Feature {
             if (overTime()) {
                 complete = false;
                 this.statusValue.note = `the pass stopped after ${PASS_TIME_CAP_MS / 60_000} minutes; the index keeps what it read`;
+            } else if (overMemory()) {
+                complete = false;
+                this.statusValue.note = `the index stopped at ${MAX_INDEX_CHARS / 2 ** 20} MiB of text; the rest of the workspace is not searched`;
             }
             // Only a pass that saw everything may drop what it did not see.
             if (complete && !signal.aborted)

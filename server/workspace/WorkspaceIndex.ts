@@ -106,12 +106,8 @@ export class WorkspaceIndex {
         return this.chunks.size;
     }
 
-    /** Characters of chunk text held. */
-    get textChars(): number {
-        let n = 0;
-        for (const t of this.texts.values()) n += t.text.length;
-        return n;
-    }
+    /** Characters of chunk text held (kept as a running sum: the walk asks after every file). */
+    textChars = 0;
 
     file(path: string): FileEntry | undefined {
         return this.files.get(path);
@@ -155,6 +151,7 @@ export class WorkspaceIndex {
             const text = this.texts.get(chunk.hash);
             if (text && --text.refs === 0) {
                 this.texts.delete(chunk.hash);
+                this.textChars -= text.text.length;
                 if (!this.pending.added.delete(chunk.hash)) this.pending.removed.add(chunk.hash);
             }
         }
@@ -241,7 +238,10 @@ export class WorkspaceIndex {
             index.chunks.set(chunk.id, chunk);
             const entry = index.texts.get(chunk.hash);
             if (entry) entry.refs++;
-            else index.texts.set(chunk.hash, { text: text ?? "", refs: 1 });
+            else {
+                index.texts.set(chunk.hash, { text: text ?? "", refs: 1 });
+                index.textChars += (text ?? "").length;
+            }
             for (const name of symbolKeys(chunk.symbols)) index.symbolSet(name).add(chunk.id);
         }
         index.files = new Map(Object.entries(snapshot.files));
@@ -256,6 +256,7 @@ export class WorkspaceIndex {
         if (existing) existing.refs++;
         else {
             this.texts.set(chunk.hash, { text, refs: 1 });
+            this.textChars += text.length;
             if (!this.pending.removed.delete(chunk.hash)) this.pending.added.set(chunk.hash, text);
         }
         this.lexical.add({ id: chunk.id, text, symbols: chunk.symbols.join(" ") });

@@ -72,8 +72,8 @@ describe("repository context", () => {
         rmSync(root, { recursive: true, force: true });
     });
 
-    // The demo model does not yet use what the context shows it (it answered "length;" here): the
-    // retrain on the context format (issue 18, stage three) makes this assert the method's name.
+    // The demo model does not yet use what the context shows it (it answers "length;" here, and after a
+    // first stage-three run "get(cpos, 0);"): until a retrain makes it, this asserts what reaches the prompt.
     test("a completion at a call of a method defined in a file never opened gets that file's class in its prompt", async () => {
         assert.equal((await client.settled()).state, "ready");
         const status = await indexed(client);
