@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import random
 import re
@@ -51,11 +50,11 @@ import time
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
 from finetune_fim import FENCE_LANG, SYSTEM_PROMPT, chat_sample, documented_functions, editor_sample  # noqa: E402
-from model import Config, MoEModel, balance_loss  # noqa: E402
+from finetune_loop import finetune  # noqa: E402
+from model import Config, MoEModel  # noqa: E402
 from tokenizer import EOS, FILE_SEP, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, Tokenizer  # noqa: E402
 from train import export, load  # noqa: E402
 
@@ -419,6 +418,7 @@ def main():
     ap.add_argument("--out", default=".cache/train-ctx")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--show", type=int, default=0, help="print this many samples of each kind and stop")
+    ap.add_argument("--stop-after", type=int, default=None, help="stop after this many steps, schedule unchanged, no export (a check that a run repeats)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     torch.set_num_threads(args.threads)
@@ -494,48 +494,9 @@ def main():
     model.load_state_dict(torch.load(os.path.join(args.base, "model.pt")))
     tok.save(os.path.join(args.out, "tokenizer.json"))
 
-    def held_loss():
-        model.eval()
-        with torch.no_grad():
-            x, y = held[:-1].view(-1, L), held[1:].view(-1, L)
-            total = 0.0
-            for i in range(0, x.shape[0], 4):
-                logits, _ = model(x[i:i + 4])
-                total += F.cross_entropy(logits.reshape(-1, c.vocab), y[i:i + 4].reshape(-1), reduction="sum").item()
-        model.train()
-        return total / y.numel()
-
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": STAGE3["weight_decay"]}, {"params": no_decay, "weight_decay": 0}],
-                            lr=STAGE3["lr"], betas=(0.9, 0.95))
-    log = [{"step": 0, "tokens": 0, "heldout_loss": round(held_loss(), 4)}]
-    print(json.dumps(log[0]), flush=True)
-    step, tokens_seen = 0, 0
-    total = STAGE3["steps"]
-    while step < total:
-        if step < STAGE3["warmup_steps"]:
-            lr = STAGE3["lr"] * (step + 1) / STAGE3["warmup_steps"]
-        else:
-            progress = (step - STAGE3["warmup_steps"]) / max(1, total - STAGE3["warmup_steps"])
-            lr = STAGE3["lr"] * (STAGE3["min_lr_ratio"] + (1 - STAGE3["min_lr_ratio"]) * 0.5 * (1 + math.cos(math.pi * progress)))
-        for g in opt.param_groups:
-            g["lr"] = lr
-        batch = torch.tensor([padded() for _ in range(STAGE3["batch"])])
-        logits, routing = model(batch[:, :-1])
-        lm = F.cross_entropy(logits.reshape(-1, c.vocab), batch[:, 1:].reshape(-1))
-        bal = balance_loss(routing, c.experts)
-        opt.zero_grad(set_to_none=True)
-        (lm + STAGE3["balance_coef"] * bal).backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        step += 1
-        tokens_seen += batch[:, 1:].numel()
-        if step % STAGE3["eval_every_steps"] == 0 or step == total:
-            entry = {"step": step, "tokens": tokens_seen, "train_loss": round(lm.item(), 4), "balance": round(bal.item(), 4),
-                     "heldout_loss": round(held_loss(), 4), "lr": lr, "minutes": round((time.time() - started) / 60, 1)}
-            log.append(entry)
-            print(json.dumps(entry), flush=True)
+    step, tokens_seen, log = finetune(model, c, STAGE3, padded, held, started, stop_after=args.stop_after)
+    if args.stop_after is not None:
+        return
 
     info = {k: v for k, v in base.items() if k not in ("config", "tensors")}
     info["stage3"] = {"settings": STAGE3, "steps": step, "tokens": tokens_seen, "log": log, "minutes": round((time.time() - started) / 60, 1)}

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import random
 import re
@@ -36,10 +35,10 @@ import time
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
-from model import Config, MoEModel, balance_loss  # noqa: E402
+from finetune_loop import finetune  # noqa: E402
+from model import Config, MoEModel  # noqa: E402
 from tokenizer import EOS, FILE_SEP, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, Tokenizer  # noqa: E402
 from train import export, fim_sample, load  # noqa: E402
 
@@ -267,48 +266,7 @@ def main():
         held_tokens += [FILE_SEP] + tok.encode(f["text"])
     held = torch.tensor(held_tokens[: FINETUNE["eval_tokens"] // L * L + 1])
 
-    def held_loss():
-        model.eval()
-        with torch.no_grad():
-            x, y = held[:-1].view(-1, L), held[1:].view(-1, L)
-            total = 0.0
-            for i in range(0, x.shape[0], 4):
-                logits, _ = model(x[i:i + 4])
-                total += F.cross_entropy(logits.reshape(-1, c.vocab), y[i:i + 4].reshape(-1), reduction="sum").item()
-        model.train()
-        return total / y.numel()
-
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": FINETUNE["weight_decay"]}, {"params": no_decay, "weight_decay": 0}],
-                            lr=FINETUNE["lr"], betas=(0.9, 0.95))
-    log = [{"step": 0, "tokens": 0, "heldout_loss": round(held_loss(), 4)}]
-    print(json.dumps(log[0]), flush=True)
-    step, tokens_seen = 0, 0
-    total = FINETUNE["steps"]
-    while step < total:
-        if step < FINETUNE["warmup_steps"]:
-            lr = FINETUNE["lr"] * (step + 1) / FINETUNE["warmup_steps"]
-        else:
-            progress = (step - FINETUNE["warmup_steps"]) / max(1, total - FINETUNE["warmup_steps"])
-            lr = FINETUNE["lr"] * (FINETUNE["min_lr_ratio"] + (1 - FINETUNE["min_lr_ratio"]) * 0.5 * (1 + math.cos(math.pi * progress)))
-        for g in opt.param_groups:
-            g["lr"] = lr
-        batch = torch.tensor([sample() for _ in range(FINETUNE["batch"])])
-        logits, routing = model(batch[:, :-1])
-        lm = F.cross_entropy(logits.reshape(-1, c.vocab), batch[:, 1:].reshape(-1))
-        bal = balance_loss(routing, c.experts)
-        opt.zero_grad(set_to_none=True)
-        (lm + FINETUNE["balance_coef"] * bal).backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        step += 1
-        tokens_seen += batch[:, 1:].numel()
-        if step % FINETUNE["eval_every_steps"] == 0 or step == total:
-            entry = {"step": step, "tokens": tokens_seen, "train_loss": round(lm.item(), 4), "balance": round(bal.item(), 4),
-                     "heldout_loss": round(held_loss(), 4), "lr": lr, "minutes": round((time.time() - started) / 60, 1)}
-            log.append(entry)
-            print(json.dumps(entry), flush=True)
+    step, tokens_seen, log = finetune(model, c, FINETUNE, sample, held, started)
 
     info = {k: v for k, v in base.items() if k not in ("config", "tensors")}
     info["finetune"] = {"settings": FINETUNE, "steps": step, "tokens": tokens_seen, "log": log, "minutes": round((time.time() - started) / 60, 1)}

@@ -1,0 +1,66 @@
+"""
+The loop every fine-tuning stage runs (finetune_fim.py, finetune_context.py): AdamW with decay on
+matrices only, linear warm-up then cosine to `min_lr_ratio`, the load-balancing loss, gradient
+clipping at 1.0, held-out loss every `eval_every_steps`. Same settings and samples: the same steps.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from model import Config, MoEModel, balance_loss
+
+
+def finetune(model: MoEModel, c: Config, settings: dict, sample: Callable[[], list[int]], held: torch.Tensor,
+             started: float, stop_after: int | None = None) -> tuple[int, int, list[dict]]:
+    """Runs `settings["steps"]` steps on batches of `sample()` (or the first `stop_after` of them); returns (steps, tokens seen, log)."""
+    L = settings["sequence"]
+
+    def held_loss():
+        model.eval()
+        with torch.no_grad():
+            x, y = held[:-1].view(-1, L), held[1:].view(-1, L)
+            total = 0.0
+            for i in range(0, x.shape[0], 4):
+                logits, _ = model(x[i:i + 4])
+                total += F.cross_entropy(logits.reshape(-1, c.vocab), y[i:i + 4].reshape(-1), reduction="sum").item()
+        model.train()
+        return total / y.numel()
+
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": settings["weight_decay"]}, {"params": no_decay, "weight_decay": 0}],
+                            lr=settings["lr"], betas=(0.9, 0.95))
+    log = [{"step": 0, "tokens": 0, "heldout_loss": round(held_loss(), 4)}]
+    print(json.dumps(log[0]), flush=True)
+    step, tokens_seen = 0, 0
+    total = settings["steps"]
+    while step < min(total, stop_after if stop_after is not None else total):
+        if step < settings["warmup_steps"]:
+            lr = settings["lr"] * (step + 1) / settings["warmup_steps"]
+        else:
+            progress = (step - settings["warmup_steps"]) / max(1, total - settings["warmup_steps"])
+            lr = settings["lr"] * (settings["min_lr_ratio"] + (1 - settings["min_lr_ratio"]) * 0.5 * (1 + math.cos(math.pi * progress)))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        batch = torch.tensor([sample() for _ in range(settings["batch"])])
+        logits, routing = model(batch[:, :-1])
+        lm = F.cross_entropy(logits.reshape(-1, c.vocab), batch[:, 1:].reshape(-1))
+        bal = balance_loss(routing, c.experts)
+        opt.zero_grad(set_to_none=True)
+        (lm + settings["balance_coef"] * bal).backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        tokens_seen += batch[:, 1:].numel()
+        if step % settings["eval_every_steps"] == 0 or step == total:
+            entry = {"step": step, "tokens": tokens_seen, "train_loss": round(lm.item(), 4), "balance": round(bal.item(), 4),
+                     "heldout_loss": round(held_loss(), 4), "lr": lr, "minutes": round((time.time() - started) / 60, 1)}
+            log.append(entry)
+            print(json.dumps(entry), flush=True)
+    return step, tokens_seen, log
