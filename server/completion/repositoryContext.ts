@@ -200,9 +200,10 @@ export class RepositoryContext {
         for (const { name } of names) {
             if (picked.length >= REPOSITORY_CONTEXT.definitions) break;
             if (resolved.has(name)) continue;
+            const found = index.definitions(name);
             // A name this file defines itself is in the prompt already, or nearer than any other file's.
-            if (self && index.definitions(name).some((h) => h.chunk.file === self)) continue;
-            add(index.definitions(name, self)[0]);
+            if (found.some((h) => h.chunk.file === self)) continue;
+            add(found[0]);
         }
         // Similar code from the files the user edited lately.
         const recent = new Set(recentFiles.map(filePath).filter((f) => f !== undefined && f !== self));

@@ -4,8 +4,9 @@
  * `workspace/didChangeWatchedFiles`, open documents as they are typed, `$/progress` while a
  * pass reads files, and the store on disk (indexStore.ts) read back at start.
  *
- * Reading and chunking run as short jobs on the compute lane at background priority, so a
- * completion or a chat never waits for more than one job (a few milliseconds).
+ * Files are read off the lane; chunking and indexing run as short jobs on the compute lane at
+ * background priority, so a completion or a chat never waits for more than one job (a few
+ * milliseconds).
  */
 import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
@@ -201,11 +202,6 @@ export class WorkspaceFeature implements Feature {
         await this.save();
         await this.store?.close();
         this.store = undefined;
-    }
-
-    /** Resolves when the current pass over the folders is over. */
-    whenIndexed(): Promise<void> {
-        return this.passDone;
     }
 
     status(): IndexStatus {

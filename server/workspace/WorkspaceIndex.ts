@@ -199,10 +199,6 @@ export class WorkspaceIndex {
         return undefined;
     }
 
-    textOf(chunk: IndexedChunk): string {
-        return this.texts.get(chunk.hash)?.text ?? "";
-    }
-
     /** The snapshot to persist, with the texts added and removed since the previous one. */
     takeSnapshot(version: number): { snapshot: IndexSnapshot; added: Map<string, string>; removed: Set<string> } {
         const pending = this.pending;

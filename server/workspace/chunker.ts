@@ -95,11 +95,6 @@ export class Chunker {
     private readonly languages = new Map<string, Promise<Language | undefined>>();
     private runtime?: Promise<typeof TreeSitter | undefined>;
 
-    /** Whether `file` is chunked by syntax. */
-    static hasGrammar(file: string): boolean {
-        return GRAMMARS[path.extname(file).toLowerCase()] !== undefined;
-    }
-
     async chunk(file: string, text: string): Promise<Chunk[]> {
         const lines = text.split("\n");
         const language = await this.language(file);
