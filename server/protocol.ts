@@ -45,6 +45,8 @@ type WorkspaceSettings = {
     completionContext: boolean;
     /** Tokens of a completion prompt that repository context may take. */
     contextTokens: number;
+    /** After `object.`, a completion starts with a member of the object's type, where the index has its declaration. */
+    members: boolean;
     /** `routing`: chat's workspace chunks are BM25's candidates reordered by the model's own routing; `off`: BM25 alone. */
     rerank: "routing" | "off";
 };

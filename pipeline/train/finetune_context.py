@@ -62,17 +62,17 @@ STAGE3 = {
     "seed": 8642,
     "sequence": 512,
     "batch": 8,
-    "steps": 480,
+    "steps": 600,
     "lr": 5e-4,
     "min_lr_ratio": 0.05,
     "warmup_steps": 10,
     "weight_decay": 0.1,
     "balance_coef": 0.01,
     # Shares of the samples; the rest is plain text.
-    "repo_fim": 0.3,
-    "next_edit": 0.22,
-    "chat": 0.2,
-    "editor_fim": 0.2,
+    "repo_fim": 0.45,
+    "next_edit": 0.2,
+    "chat": 0.15,
+    "editor_fim": 0.12,
     "eval_every_steps": 40,
     "eval_tokens": 16384,
 }
@@ -156,8 +156,10 @@ class Packages:
         return "\n".join(self.all[index]["text"].split("\n")[a:b + 1])
 
 
-def repo_sample(tok: Tokenizer, packages: Packages, f: dict, file_index: int, rng: random.Random, length: int) -> list[int] | None:
-    """A completion cut at a use of a name another file of the package defines, with that definition in the context."""
+def repo_sample(tok: Tokenizer, packages: Packages, f: dict, file_index: int, rng: random.Random, length: int,
+                with_target: bool | None = None) -> tuple[list[int], int] | None:
+    """A completion cut at a use of a name another file of the package defines, with that definition in the context
+    (always with `with_target=True`, never with False, else four times in five); returns the tokens and where the middle starts."""
     pkg = package_of(f["path"])
     table = packages.defs.get(pkg, {})
     text = f["text"]
@@ -181,7 +183,8 @@ def repo_sample(tok: Tokenizer, packages: Packages, f: dict, file_index: int, rn
     if around and rng.random() < 0.5:
         target = around[0]
     chunks = []
-    if rng.random() < 0.8:
+    include = rng.random() < 0.8
+    if include if with_target is None else with_target:
         chunks.append(target)
     # Other chunks of the package, as retrieval would also bring (names near the cursor, similar code).
     others = [d for n in rng.sample(sorted(table), min(len(table), 6)) for d in table[n][:1] if d[0] != file_index and d != target]
@@ -203,7 +206,8 @@ def repo_sample(tok: Tokenizer, packages: Packages, f: dict, file_index: int, rn
     keep_suffix = min(len(suffix), budget // 4)
     suffix = suffix[:keep_suffix]
     prefix = prefix[max(0, len(prefix) - (budget - keep_suffix)):]
-    return context + [FIM_PREFIX, FIM_SUFFIX] + suffix + [FIM_MIDDLE] + prefix + middle + [EOS]
+    head = context + [FIM_PREFIX, FIM_SUFFIX] + suffix + [FIM_MIDDLE] + prefix
+    return head + middle + [EOS], len(head)
 
 
 # ---------- next edits ----------
@@ -231,6 +235,14 @@ RENAMES = [lambda n: n + "Value", lambda n: "new" + n[:1].upper() + n[1:], lambd
 PARAMS = ["options", "context", "signal", "index", "force", "config"]
 
 
+def answer_from(tok: Tokenizer, text: str, marker: str, head: list[int]) -> tuple[list[int], int]:
+    """`head` + text + EOS, encoded in two parts split after the first `marker` (the prompt the server sends, then what
+    the model writes), and where the second part starts."""
+    cut = text.index(marker) + len(marker)
+    prompt = head + tok.encode(text[:cut])
+    return prompt + tok.encode(text[cut:]) + [EOS], len(prompt)
+
+
 def next_edit_text(path: str, edit_line: int, old: str, new: str, region_start: int, region: list[str], rewritten: list[str]) -> str:
     """The prompt format the server sends (server/nextEdit/), then the answer."""
     return (f"{path}\n### Edit\n@@ line {edit_line + 1} @@\n-{old}\n+{new}\n"
@@ -242,7 +254,7 @@ def region_around(lines: list[str], line: int, rng: random.Random) -> tuple[int,
     return max(0, line - before), min(len(lines), line + after + 1)
 
 
-def next_edit_sample(tok: Tokenizer, f: dict, window: str, rng: random.Random, length: int) -> list[int] | None:
+def next_edit_sample(tok: Tokenizer, f: dict, window: str, rng: random.Random, length: int) -> tuple[list[int], int] | None:
     lines = window.split("\n")
     if len(lines) < 8:
         return None
@@ -346,8 +358,8 @@ def next_edit_sample(tok: Tokenizer, f: dict, window: str, rng: random.Random, l
     rewritten = list(region)
     rewritten[follow - a] = target
     text = next_edit_text(relative_path(f["path"]), edit_line, lines[edit_line], edited[edit_line], a, region, rewritten)
-    seq = [FILE_SEP] + tok.encode(text) + [EOS]
-    return seq if len(seq) <= length + 1 else None
+    made = answer_from(tok, text, "\n### Next\n", [FILE_SEP])
+    return made if len(made[0]) <= length + 1 else None
 
 
 # ---------- chat ----------
@@ -370,6 +382,7 @@ RETURNS = re.compile(r"@returns?\s+(?:\{[^}]*\}\s*)?(.+)|Returns?\s+(.+?)(?:\.|$
 
 
 def chat3_sample(tok: Tokenizer, f: dict, window: str, rng: random.Random, length: int, packages: Packages) -> list[int] | None:
+    """A conversation's tokens (EOS first, as a context starts), or None."""
     lang = FENCE_LANG.get(f["language"], "")
     path = relative_path(f["path"])
     r = rng.random()
@@ -418,7 +431,7 @@ def main():
     ap.add_argument("--out", default=".cache/train-ctx")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--show", type=int, default=0, help="print this many samples of each kind and stop")
-    ap.add_argument("--stop-after", type=int, default=None, help="stop after this many steps, schedule unchanged, no export (a check that a run repeats)")
+    ap.add_argument("--stop-after", type=int, default=None, help="stop after this many steps, schedule unchanged (a check that a run repeats, or a partial run to probe)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     torch.set_num_threads(args.threads)
@@ -456,15 +469,21 @@ def main():
                     "edit" if r < shares["repo_fim"] + shares["next_edit"] else
                     "chat" if r < shares["repo_fim"] + shares["next_edit"] + shares["chat"] else
                     "fim" if r < shares["repo_fim"] + shares["next_edit"] + shares["chat"] + shares["editor_fim"] else "text")
+        # Each kind with where its targets start: the middle, the next edit, the first answer (the prompt is given).
         if kind == "repo":
             return repo_sample(tok, packages, f, index, rng, L)
         if kind == "edit":
             return next_edit_sample(tok, f, window, rng, L)
         if kind == "chat":
-            return chat3_sample(tok, f, window, rng, L, packages)
+            seq = chat3_sample(tok, f, window, rng, L, packages)
+            if seq is None:
+                return None
+            made = answer_from(tok, tok.decode(seq[1:-1]), "### Assistant\n", [EOS])
+            return made if len(made[0]) <= L + 1 else None
         if kind == "fim":
-            return editor_sample(tok, window, rng, L)
-        return tok.encode(window) + [EOS]
+            seq = editor_sample(tok, window, rng, L)
+            return None if seq is None else (seq, seq.index(FIM_MIDDLE) + 1)
+        return tok.encode(window)[:L] + [EOS], 0
 
     if args.show:
         for kind in ["repo", "edit", "chat"]:
@@ -474,14 +493,17 @@ def main():
                 if seq is None:
                     continue
                 shown += 1
-                print(f"===== {kind} ({len(seq)} tokens)\n{tok.decode(seq)}\n")
+                tokens, start = seq
+                print(f"===== {kind} ({len(tokens)} tokens, targets from {start})\n{tok.decode(tokens[:start])}"
+                      f"\n----- targets\n{tok.decode(tokens[start:])}\n")
         return
 
-    def padded() -> list[int]:
-        seq = None
-        while seq is None:
-            seq = sample()
-        return (seq + [EOS] * (L + 1))[: L + 1]
+    def padded() -> tuple[list[int], int, int]:
+        made = None
+        while made is None:
+            made = sample()
+        seq, start = made
+        return (seq + [EOS] * (L + 1))[: L + 1], start, min(len(seq), L + 1)
 
     held_tokens = []
     for f in held_files:
@@ -495,8 +517,6 @@ def main():
     tok.save(os.path.join(args.out, "tokenizer.json"))
 
     step, tokens_seen, log = finetune(model, c, STAGE3, padded, held, started, stop_after=args.stop_after)
-    if args.stop_after is not None:
-        return
 
     info = {k: v for k, v in base.items() if k not in ("config", "tensors")}
     info["stage3"] = {"settings": STAGE3, "steps": step, "tokens": tokens_seen, "log": log, "minutes": round((time.time() - started) / 60, 1)}

@@ -2,6 +2,11 @@
 The loop every fine-tuning stage runs (finetune_fim.py, finetune_context.py): AdamW with decay on
 matrices only, linear warm-up then cosine to `min_lr_ratio`, the load-balancing loss, gradient
 clipping at 1.0, held-out loss every `eval_every_steps`. Same settings and samples: the same steps.
+
+A sample is a list of L+1 tokens, every one a target (stage two), or `(tokens, start, length)`: only
+the tokens from `start` to `length` are targets (what the model is asked to produce: a middle, an
+answer, a next edit; padding after `length` is not), and each sample's loss is its own mean, so a
+one-line middle weighs as much as a page of text (stage three).
 """
 from __future__ import annotations
 
@@ -48,9 +53,21 @@ def finetune(model: MoEModel, c: Config, settings: dict, sample: Callable[[], li
             lr = settings["lr"] * (settings["min_lr_ratio"] + (1 - settings["min_lr_ratio"]) * 0.5 * (1 + math.cos(math.pi * progress)))
         for g in opt.param_groups:
             g["lr"] = lr
-        batch = torch.tensor([sample() for _ in range(settings["batch"])])
-        logits, routing = model(batch[:, :-1])
-        lm = F.cross_entropy(logits.reshape(-1, c.vocab), batch[:, 1:].reshape(-1))
+        samples = [sample() for _ in range(settings["batch"])]
+        if isinstance(samples[0], tuple):
+            batch = torch.tensor([s[0] for s in samples])
+            targets = batch[:, 1:].clone()
+            for i, (_, start, end) in enumerate(samples):
+                targets[i, : max(0, start - 1)] = -100
+                targets[i, end - 1:] = -100
+            logits, routing = model(batch[:, :-1])
+            per_token = F.cross_entropy(logits.reshape(-1, c.vocab), targets.reshape(-1), reduction="none").view(targets.shape)
+            counted = (targets != -100).sum(1).clamp(min=1)
+            lm = (per_token.sum(1) / counted).mean()
+        else:
+            batch = torch.tensor(samples)
+            logits, routing = model(batch[:, :-1])
+            lm = F.cross_entropy(logits.reshape(-1, c.vocab), batch[:, 1:].reshape(-1))
         bal = balance_loss(routing, c.experts)
         opt.zero_grad(set_to_none=True)
         (lm + settings["balance_coef"] * bal).backward()

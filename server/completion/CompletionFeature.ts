@@ -64,7 +64,8 @@ export class CompletionFeature implements Feature {
         this.failures = new OnceNotice(connection, log, "warning", "completion failed: ");
         this.repository = new RepositoryContext(
             () => workspace.index,
-            (file) => workspace.relativePath(file)
+            (file) => workspace.relativePath(file),
+            (file, text, type) => workspace.memberNames(file, text, type)
         );
     }
 
@@ -116,6 +117,10 @@ export class CompletionFeature implements Feature {
         // Repository context first: it is what the open files' heads were standing in for (a head of a file it already quotes goes).
         const quoted = new Set(found.map((f) => f.path.replace(/:\d+$/, "")));
         input.extra = [...found, ...input.extra.filter((e) => !quoted.has(this.workspace.relativePath(e.path)))];
+        if (!workspace.members) return;
+        input.members = await this.repository.memberContinuations(doc, position);
+        signal.throwIfAborted();
+        if (input.members.length > 0) this.log.debug(`completion starts with a member: ${input.members.join(", ")}`);
     }
 
     private definitionLookup(uri: string): DefinitionLookup | undefined {

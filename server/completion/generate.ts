@@ -7,12 +7,13 @@
  * Greedy decoding; stops at an end-of-generation or control token, at the token budget, at the
  * time budget, when the stop rule says the suggestion is complete, or within one token of a cancel
  * (cancellation is not an error: the result says `cancelled`, with what was generated until then).
- * With token healing, the first tokens are constrained to respell the prompt's dropped last token.
+ * With token healing, the first tokens are constrained to respell the prompt's dropped last token;
+ * after `object.`, to spell one of the object's members.
  */
 import { type LlamaContextSequence, type LlamaModel, TokenBias } from "node-llama-cpp";
 import type { TokenDecoder } from "../engine/tokenText";
 import type { Token } from "./fimFormats";
-import { allowedWhileHealing, withoutHealed } from "./tokenHealing";
+import { allowedToSpell, type Spelling, spellingOf, spellingRest, withoutHealed } from "./tokenHealing";
 
 type StopReason = "end-of-generation" | "max-tokens" | "time-budget" | "complete" | "cancelled";
 
@@ -27,9 +28,10 @@ export type GenerateOptions = {
     isComplete?: (text: string) => boolean;
     /**
      * Token healing (tokenHealing.ts): the text of the prompt's dropped last token, which the
-     * first generated tokens must spell out again, and the vocabulary's texts to choose them from.
+     * first generated tokens must spell out again, and the vocabulary's texts to choose them from;
+     * after `object.`, the rest of the member names the suggestion may start with (memberAccess.ts).
      */
-    heal?: { text: string; vocabulary: readonly string[] };
+    heal?: { text: string; vocabulary: readonly string[]; members?: readonly string[] };
 };
 
 export type GenerateResult = {
@@ -43,20 +45,20 @@ export type GenerateResult = {
     decodeMs: number;
 };
 
-/** Each step's bias: only tokens that keep spelling the healed text, until it is spelled. */
-function healingBias(
+/** Each step's bias: only tokens that keep spelling one of the texts, until one is spelled. */
+function spellingBias(
     model: LlamaModel,
-    heal: string,
+    spelling: Spelling,
     vocabulary: readonly string[],
     generated: () => string
 ): () => TokenBias {
     const free = new TokenBias(model.tokenizer);
     return () => {
-        const so = generated();
-        if (so.length >= heal.length || !heal.startsWith(so)) return free;
-        const allowed = new Set(allowedWhileHealing(vocabulary, heal.slice(so.length)));
+        const allowed = allowedToSpell(vocabulary, spelling, generated());
+        if (!allowed) return free;
+        const ok = new Set(allowed);
         const never: Token[] = [];
-        for (let t = 0; t < vocabulary.length; t++) if (!allowed.has(t as Token)) never.push(t as Token);
+        for (let t = 0; t < vocabulary.length; t++) if (!ok.has(t as Token)) never.push(t as Token);
         return new TokenBias(model.tokenizer).set(never, "never");
     };
 }
@@ -85,7 +87,8 @@ export async function generate(
 
     const heal = options.heal?.text ?? "";
     let raw = "";
-    const tokenBias = heal !== "" ? healingBias(model, heal, options.heal!.vocabulary, () => raw) : undefined;
+    const spelling = options.heal && spellingOf(heal, options.heal.members ?? []);
+    const tokenBias = spelling ? spellingBias(model, spelling, options.heal!.vocabulary, () => raw) : undefined;
 
     for await (const token of sequence.evaluate(toEvaluate, { temperature: 0, ...(tokenBias ? { tokenBias } : {}) })) {
         if (firstTokenAt === undefined) {
@@ -115,6 +118,12 @@ export async function generate(
             stopReason = "time-budget";
             break;
         }
+    }
+
+    // node-llama-cpp cannot forbid the end-of-generation token (a "never" bias on it is ignored): a name begun is finished.
+    if (spelling && stopReason === "end-of-generation") {
+        const rest = spellingRest(spelling, raw);
+        if (rest) text = withoutHealed((raw += rest), heal);
     }
 
     const ended = performance.now();

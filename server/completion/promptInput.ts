@@ -46,6 +46,8 @@ export type PromptInput = {
     extra: ExtraSnippet[];
     /** Tokens the extra snippets may take; the prefix and suffix keep the rest. Undefined: whatever room is left. */
     extraTokens?: number;
+    /** After `object.`: what the suggestion may start with, the rest of each member name of the object's type (memberAccess.ts). */
+    members?: string[];
 };
 
 type Range = { start: { line: number; character: number }; end: { line: number; character: number } };

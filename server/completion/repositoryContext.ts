@@ -13,6 +13,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { SearchHit, WorkspaceIndex } from "../workspace/WorkspaceIndex";
+import { declaredType, memberAccessAt, memberContinuations } from "./memberAccess";
 import type { OpenDocument } from "./promptInput";
 
 export type Snippet = { path: string; text: string };
@@ -29,6 +30,9 @@ const REPOSITORY_CONTEXT = {
     definitions: 3,
     similar: 2
 } as const;
+
+/** Lines above the cursor searched for the declaration of the object before a `.`. */
+const MEMBER_LOOKBACK_LINES = 200;
 
 /** Lines longer than this (minified code) are read only this far. */
 const MAX_LINE_CHARS = 500;
@@ -124,11 +128,45 @@ function similarityQuery(doc: OpenDocument, position: Position): string {
 export class RepositoryContext {
     /** The last result, by what it was derived from: the same input gives the same snippets without asking again. */
     private last?: { key: string; snippets: Promise<Snippet[]> };
+    /** The last type's members, by its name and the index version (the same `cart.` while typing a member). */
+    private lastMembers?: { key: string; names: Promise<string[]> };
 
     constructor(
         private readonly index: () => WorkspaceIndex,
-        private readonly relative: (file: string) => string
+        private readonly relative: (file: string) => string,
+        private readonly memberNames: (file: string, text: string, typeName: string) => Promise<string[]>
     ) {}
+
+    /**
+     * After `object.`: the rest of each member name of the object's type that fits what is typed,
+     * when the type's declaration is in the index (memberAccess.ts); else none.
+     */
+    async memberContinuations(doc: OpenDocument, position: Position): Promise<string[]> {
+        const linePrefix = doc.getText({ start: { line: position.line, character: 0 }, end: position });
+        const access = memberAccessAt(linePrefix);
+        if (!access) return [];
+        const above = doc.getText({ start: { line: Math.max(0, position.line - MEMBER_LOOKBACK_LINES), character: 0 }, end: position });
+        const type = declaredType(above.slice(0, above.length - access.typed.length), access.receiver);
+        if (!type) return [];
+        const index = this.index();
+        const key = JSON.stringify([type, index.version]);
+        if (this.lastMembers?.key !== key) this.lastMembers = { key, names: this.membersOf(type) };
+        return memberContinuations(await this.lastMembers.names, access.typed);
+    }
+
+    private async membersOf(type: string): Promise<string[]> {
+        const names = new Set<string>();
+        for (const hit of this.index().definitions(type)) {
+            // A class cut into its members names them ("Cart.addItem"); a class in one chunk is read for them.
+            for (const symbol of hit.chunk.symbols) {
+                const [owner, member] = symbol.split(".");
+                if (owner === type && member) names.add(member);
+            }
+            if (hit.chunk.symbols.includes(type))
+                for (const name of await this.memberNames(hit.chunk.file, hit.text, type)) names.add(name);
+        }
+        return [...names];
+    }
 
     snippets(
         doc: OpenDocument,

@@ -29,16 +29,47 @@ export function healPrefix(
 }
 
 /**
- * The tokens that may come next while `remaining` (the healed text not yet generated) is not
- * empty: those that are a beginning of it, or that start with all of it.
+ * What the first generated tokens must spell: one of `texts` (the healed text; or the healed text
+ * followed by the rest of a member name, memberAccess.ts), after which generation is free. With
+ * `wholeWord`, a token that goes past the end of a text must not go on with the same word
+ * (`computeTotal` is not the start of `computeTotals`).
  */
-export function allowedWhileHealing(vocabulary: readonly string[], remaining: string): Token[] {
+export type Spelling = { texts: readonly string[]; wholeWord: boolean };
+
+/** The spelling for a prompt whose last token was dropped, and the names the suggestion may start with. */
+export function spellingOf(heal: string, continuations: readonly string[]): Spelling | undefined {
+    if (continuations.length > 0) return { texts: continuations.map((c) => heal + c), wholeWord: true };
+    return heal !== "" ? { texts: [heal], wholeWord: false } : undefined;
+}
+
+/**
+ * The tokens that may come next after `generated`, or undefined once a text is spelled (or none
+ * can be any more): those that are a beginning of what is left of a text, or that start with all
+ * of it.
+ */
+export function allowedToSpell(vocabulary: readonly string[], spelling: Spelling, generated: string): Token[] | undefined {
+    if (spelling.texts.some((t) => generated.startsWith(t))) return undefined;
+    const remaining = spelling.texts.filter((t) => t.startsWith(generated)).map((t) => t.slice(generated.length));
+    if (remaining.length === 0) return undefined;
     const allowed: Token[] = [];
     for (let t = 0; t < vocabulary.length; t++) {
         const text = vocabulary[t]!;
-        if (text !== "" && (remaining.startsWith(text) || text.startsWith(remaining))) allowed.push(t as Token);
+        if (text === "") continue;
+        const fits = remaining.some(
+            (rest) =>
+                rest.startsWith(text) ||
+                (text.startsWith(rest) && !(spelling.wholeWord && /[\w$]/.test(text.charAt(rest.length))))
+        );
+        if (fits) allowed.push(t as Token);
     }
     return allowed;
+}
+
+/** What is left to spell of the first text `generated` is a beginning of ("" once one is spelled, or none fits). */
+export function spellingRest(spelling: Spelling, generated: string): string {
+    if (spelling.texts.some((t) => generated.startsWith(t))) return "";
+    const text = spelling.texts.find((t) => t.startsWith(generated));
+    return text === undefined ? "" : text.slice(generated.length);
 }
 
 /** The suggestion without the healed text the model respelled first ("" while it is still respelling). */

@@ -155,7 +155,7 @@ export class LocalBackend implements Backend {
                     signal,
                     onFirstToken: (ms) => log.debug(`completion: first token after ${ms.toFixed(1)} ms`),
                     isComplete: request.isComplete,
-                    heal: { text: prompt.heal, vocabulary: c.vocabulary }
+                    heal: { text: prompt.heal, vocabulary: c.vocabulary, members: request.input.members }
                 });
             } finally {
                 trace?.take("completion", c.moe);

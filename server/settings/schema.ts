@@ -255,6 +255,12 @@ export const SETTINGS: { [P in SettingPath]: SettingDescriptor<At<Settings, P>> 
         description:
             "Tokens of a completion prompt that repository context may take (the file around the cursor keeps the rest)."
     },
+    "workspace.members": {
+        check: boolean,
+        default: true,
+        description:
+            "After `object.`, a completion starts with a member of the object's type (the type it is declared with above the cursor, `cart: ShoppingCart` or `new ShoppingCart(`), where the workspace index has that type's declaration: the model picks among the members that exist rather than invent one. Needs `workspace.completionContext`; local engine only."
+    },
     "workspace.rerank": {
         check: oneOf(["routing", "off"]),
         default: "off",

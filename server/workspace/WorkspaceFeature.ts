@@ -282,6 +282,11 @@ export class WorkspaceFeature implements Feature {
         return vector;
     }
 
+    /** The public members of `typeName` as `text` (a chunk of `file`) declares them (Chunker.memberNames). */
+    memberNames(file: string, text: string, typeName: string): Promise<string[]> {
+        return this.chunker.memberNames(file, text, typeName);
+    }
+
     /** `file` relative to its workspace folder, for showing and for prompts. */
     relativePath(file: string): string {
         const folder = this.folders.find((f) => file.startsWith(f + path.sep)) ?? path.dirname(file);

@@ -79,13 +79,41 @@ function symbolOf(node: SyntaxNode): string | undefined {
 
 /** The block whose children are the members of a container node, if it has one. */
 function membersOf(node: SyntaxNode): SyntaxNode[] | undefined {
+    const body = bodyOf(node);
+    if (!body) return undefined;
+    const members = body.namedChildren.filter((c): c is SyntaxNode => c !== null);
+    return members.length > 1 ? members : undefined;
+}
+
+/** The body of a declaration (through `export`, decorators and `const X = class …`). */
+function bodyOf(node: SyntaxNode): SyntaxNode | undefined {
     const body =
         node.childForFieldName("body") ??
         node.childForFieldName("declaration")?.childForFieldName("body") ??
         node.childForFieldName("definition")?.childForFieldName("body");
-    if (!body || !CONTAINERS.test(body.type)) return undefined;
-    const members = body.namedChildren.filter((c): c is SyntaxNode => c !== null);
-    return members.length > 1 ? members : undefined;
+    return body && CONTAINERS.test(body.type) ? body : undefined;
+}
+
+/** The declaration named `name` among `nodes` and the declarations they wrap. */
+function findDeclaration(nodes: (SyntaxNode | null)[], name: string): SyntaxNode | undefined {
+    for (const node of nodes) {
+        if (!node || /import|comment/.test(node.type)) continue;
+        if (symbolOf(node) === name && bodyOf(node)) return node;
+        // `export default class …`, `declare namespace …`, decorated Python classes.
+        if (/export|decorated|ambient|expression_statement/.test(node.type)) {
+            const inner = findDeclaration(node.namedChildren, name);
+            if (inner) return inner;
+        }
+    }
+    return undefined;
+}
+
+/** A member other files cannot use: `private`/`protected`, `#name`, Python's `_name` (dunders included). */
+function isPrivate(member: SyntaxNode): boolean {
+    if (member.namedChildren.some((c) => c?.type === "accessibility_modifier" && c.text !== "public")) return true;
+    if (member.namedChildren.some((c) => c?.type === "private_property_identifier")) return true;
+    const name = symbolOf(member);
+    return name === undefined || name.startsWith("#") || (member.type === "function_definition" && name.startsWith("_"));
 }
 
 type Span = { start: number; end: number; symbols: string[] };
@@ -120,6 +148,33 @@ export class Chunker {
                     .slice(0, 2 * CHUNK_LIMITS.maxChars)
             }))
             .filter((c) => c.text.trim() !== "");
+    }
+
+    /**
+     * The public members of the class or interface `typeName` declared in `text` (a chunk, or a
+     * whole file): methods, fields and properties, without the constructor and what is private
+     * (`private`, `#name`, Python's `_name`). Empty without a grammar or a declaration of that name.
+     */
+    async memberNames(file: string, text: string, typeName: string): Promise<string[]> {
+        const language = await this.language(file);
+        if (!language || !this.parser) return [];
+        this.parser.setLanguage(language);
+        const tree = this.parser.parse(text);
+        if (!tree) return [];
+        try {
+            const declaration = findDeclaration(tree.rootNode.namedChildren, typeName);
+            const body = declaration && bodyOf(declaration);
+            if (!body) return [];
+            const names = new Set<string>();
+            for (const member of body.namedChildren) {
+                if (!member || /comment|decorator/.test(member.type) || isPrivate(member)) continue;
+                const name = symbolOf(member);
+                if (name && /^[A-Za-z$][\w$]*$/.test(name) && name !== "constructor") names.add(name);
+            }
+            return [...names];
+        } finally {
+            tree.delete();
+        }
     }
 
     private syntaxSpans(nodes: (SyntaxNode | null)[], lines: string[], parent: string | undefined): Span[] {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Token } from "node-llama-cpp";
-import { allowedWhileHealing, healPrefix, withoutHealed } from "../../server/completion/tokenHealing";
+import { allowedToSpell, healPrefix, spellingOf, spellingRest, withoutHealed } from "../../server/completion/tokenHealing";
 
 // A toy byte-level vocabulary: indentation merges with a word's leading space, as BPE does.
 const vocab = ["", "\n", "\n   ", "\n    ", " const", "const", " ", "x", "\n  ", "<fim_prefix>"];
@@ -24,15 +24,33 @@ describe("token healing", () => {
     });
 
     test("while healing, only tokens that spell the dropped text (or go past it) may come", () => {
-        const allowed = allowedWhileHealing(vocab, "\n    ").map((token) => vocab[token]);
+        const healing = spellingOf("\n    ", [])!;
+        const allowed = allowedToSpell(vocab, healing, "")!.map((token) => vocab[token]);
         assert.deepEqual(allowed.sort(), ["\n", "\n   ", "\n    ", "\n  "].sort());
         // After "\n   " is generated, one space remains: " const" and " " may follow, "const" may not.
         assert.deepEqual(
-            allowedWhileHealing(vocab, " ")
+            allowedToSpell(vocab, healing, "\n   ")!
                 .map((token) => vocab[token])
                 .sort(),
             [" ", " const"].sort()
         );
+        assert.equal(allowedToSpell(vocab, healing, "\n    const"), undefined, "spelled: free");
+        assert.equal(spellingOf("", []), undefined, "nothing to heal, no members: no constraint");
+    });
+
+    test("after `object.`, the first tokens spell a whole member name (healed text first)", () => {
+        const words = ["", ".", "add", "compute", "Grand", "Total", "Totals", "Total(", "get", "(", "x"];
+        const spelling = spellingOf(".", ["addLineItem", "computeGrandTotal"])!;
+        const next = (generated: string) =>
+            allowedToSpell(words, spelling, generated)
+                ?.map((token) => words[token])
+                .sort();
+        assert.deepEqual(next(""), ["."]);
+        assert.deepEqual(next("."), ["add", "compute"], "no invented member: get, x");
+        assert.deepEqual(next(".computeGrand"), ["Total", "Total("], "the word may not go on: Totals");
+        assert.equal(next(".computeGrandTotal"), undefined, "a member spelled: free");
+        assert.equal(spellingRest(spelling, ".addLi"), "neItem", "what an early end leaves to spell");
+        assert.equal(spellingRest(spelling, ".addLineItem(x"), "");
     });
 
     test("the respelled text is cut from the suggestion", () => {

@@ -1,0 +1,79 @@
+"""
+Does the model use the repository context it is shown? On held-out files (never trained on), the
+cross-file completions stage three trains on (finetune_context.py repo_sample: the line cut at a use
+of a name another file of the package defines), each scored twice with the same cut: with the
+defining chunk in the context, and with only other chunks. Prints the middle's loss (nats/token,
+teacher-forced) and its token accuracy both ways; the gap is what the context is worth to the model.
+
+  python3 pipeline/train/probe_context.py .cache/train-ctx [--cases 300]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(__file__))
+from finetune_context import STAGE3, Packages, repo_sample  # noqa: E402
+from model import Config, MoEModel  # noqa: E402
+from tokenizer import Tokenizer  # noqa: E402
+from train import load  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("checkpoint")
+    ap.add_argument("--corpus", default=".cache/corpus")
+    ap.add_argument("--cases", type=int, default=300)
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    with open(os.path.join(args.checkpoint, "manifest.json")) as f:
+        c = Config(**json.load(f)["config"])
+    model = MoEModel(c)
+    model.load_state_dict(torch.load(os.path.join(args.checkpoint, "model.pt")))
+    model.eval()
+    tok = Tokenizer.load(os.path.join(args.checkpoint, "tokenizer.json"))
+    train_files = load(os.path.join(args.corpus, "train.jsonl"))
+    held_files = load(os.path.join(args.corpus, "heldout.jsonl"))
+    files = train_files + held_files
+    packages = Packages(files)
+    held = list(range(len(train_files), len(files)))
+    totals = {True: [0.0, 0, 0], False: [0.0, 0, 0]}  # loss sum, correct tokens, tokens
+    cases, attempt = 0, 0
+    picker = random.Random(STAGE3["seed"] + 1)
+    while cases < args.cases and attempt < args.cases * 50:
+        attempt += 1
+        index = picker.choice(held)
+        pair = {}
+        for with_target in (True, False):
+            made = repo_sample(tok, packages, files[index], index, random.Random(attempt), STAGE3["sequence"], with_target)
+            if made is None:
+                break
+            pair[with_target] = made
+        if len(pair) != 2:
+            continue
+        cases += 1
+        with torch.no_grad():
+            for with_target, (seq, start) in pair.items():
+                x = torch.tensor([seq[:-1]])
+                logits, _ = model(x)
+                targets = torch.tensor(seq[start:])
+                scored = logits[0, start - 1:]
+                t = totals[with_target]
+                t[0] += F.cross_entropy(scored, targets, reduction="sum").item()
+                t[1] += int((scored.argmax(-1) == targets).sum())
+                t[2] += len(targets)
+    result = {("with_definition" if k else "without"): {"middle_loss": round(v[0] / v[2], 4), "token_accuracy": round(v[1] / v[2], 4)}
+              for k, v in totals.items()}
+    result["cases"] = cases
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+/**
+ * Completions after `object.` that name a member the object has: the idea of monitor-guided
+ * decoding (Agrawal et al., "Guiding Language Models of Code with Global Context using Monitors",
+ * NeurIPS 2023), where static analysis limits the tokens at a dereference to the members of the
+ * object's type. A small model shown a class in its prompt still invents a member (the demo model
+ * wrote `cart.get(cpos, 0)` with `ShoppingCart` in the context); told which names exist, it picks
+ * one of them, and the rest of the line is its own.
+ *
+ * Here: where the cursor follows `name.` (or `name?.`), the type `name` was declared with in the
+ * text above the cursor, whose members the workspace index knows (WorkspaceIndex, Chunker). Pure:
+ * the text in, the receiver and its type out.
+ */
+
+/** The object before the cursor and the part of a member name already typed after it. */
+export type MemberAccess = { receiver: string; typed: string };
+
+/** Receivers whose members this file shows already, or that no declaration names. */
+const NOT_A_RECEIVER = new Set(["this", "self", "super", "cls"]);
+
+/** `cart.`, `cart?.comp`: not `a.b.` (the type of `a.b` is not declared above) and not `1.5`. */
+const ACCESS = /(?:^|[^\w$.])([A-Za-z_$][\w$]*)\s*\??\.([\w$]*)$/;
+
+export function memberAccessAt(linePrefix: string): MemberAccess | undefined {
+    const m = ACCESS.exec(linePrefix.slice(-200));
+    if (!m || NOT_A_RECEIVER.has(m[1]!)) return undefined;
+    return { receiver: m[1]!, typed: m[2]! };
+}
+
+const escape = (s: string) => s.replace(/[$]/g, "\\$");
+
+/**
+ * The type `receiver` is declared with, nearest the cursor: an annotation (`cart: ShoppingCart`,
+ * TypeScript and Python) or a construction (`cart = new ShoppingCart(`, Python's
+ * `cart = ShoppingCart(`). A capitalised receiver with no declaration is a type itself (its
+ * static members). Generic and union types are not followed: no type, no constraint.
+ */
+export function declaredType(textAbove: string, receiver: string): string | undefined {
+    const name = escape(receiver);
+    const patterns = [
+        new RegExp(`(?<![\\w$.])${name}\\s*\\??\\s*:\\s*([A-Z][\\w$]*)(?![\\w$])(?!\\s*[<.|&[])`, "g"),
+        new RegExp(`(?<![\\w$.])${name}\\s*=\\s*(?:await\\s+)?new\\s+([A-Z][\\w$]*)\\s*[(<]`, "g"),
+        new RegExp(`(?<![\\w$.])${name}\\s*=\\s*([A-Z][\\w$]*)\\(`, "g")
+    ];
+    let best: { at: number; type: string } | undefined;
+    for (const pattern of patterns)
+        for (const m of textAbove.matchAll(pattern))
+            if (!best || m.index > best.at) best = { at: m.index, type: m[1]! };
+    if (best) return best.type;
+    return /^[A-Z]/.test(receiver) ? receiver : undefined;
+}
+
+/**
+ * The texts a suggestion may start with: the rest of each member name that begins with what is
+ * typed. Empty when nothing typed matches (the user is writing a name the index does not know)
+ * or a whole name is typed: no constraint.
+ */
+export function memberContinuations(members: readonly string[], typed: string): string[] {
+    // A whole name typed already: the suggestion goes on from it, whatever it is.
+    if (members.includes(typed)) return [];
+    return members.filter((m) => m.startsWith(typed) && m.length > typed.length).map((m) => m.slice(typed.length));
+}

@@ -1,0 +1,38 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { declaredType, memberAccessAt, memberContinuations } from "../../server/completion/memberAccess";
+
+describe("member access", () => {
+    test("the object before the cursor and what is typed of the member", () => {
+        assert.deepEqual(memberAccessAt("    const total = cart."), { receiver: "cart", typed: "" });
+        assert.deepEqual(memberAccessAt("cart?.comp"), { receiver: "cart", typed: "comp" });
+        assert.equal(memberAccessAt("a.b."), undefined, "a chain: the type of a.b is not declared");
+        assert.equal(memberAccessAt("this."), undefined, "this file shows this's members");
+        assert.equal(memberAccessAt("x = 1."), undefined);
+        assert.equal(memberAccessAt("const total = cart"), undefined);
+    });
+
+    test("the type an object is declared with, nearest the cursor", () => {
+        assert.equal(declaredType("function f(cart: ShoppingCart) {\n  ", "cart"), "ShoppingCart");
+        assert.equal(declaredType("const cart = new ShoppingCart();\n", "cart"), "ShoppingCart");
+        assert.equal(declaredType("cart = Cart(items)\n", "cart"), "Cart", "Python's construction");
+        assert.equal(
+            declaredType("let cart: OldCart;\ncart = new NewCart();\n", "cart"),
+            "NewCart",
+            "the nearest declaration wins"
+        );
+        assert.equal(declaredType("const carts: Map<string, Cart> = x;\n", "carts"), undefined, "generics not followed");
+        assert.equal(declaredType("const c: A | B = x;\n", "c"), undefined, "unions not followed");
+        assert.equal(declaredType("mycart: Cart\n", "cart"), undefined, "a longer name is not the object");
+        assert.equal(declaredType("", "Semver"), "Semver", "a capitalised name is its own type");
+        assert.equal(declaredType("", "cart"), undefined);
+    });
+
+    test("the rest of the member names that fit what is typed", () => {
+        const members = ["add", "addAll", "total"];
+        assert.deepEqual(memberContinuations(members, ""), ["add", "addAll", "total"]);
+        assert.deepEqual(memberContinuations(members, "to"), ["tal"]);
+        assert.deepEqual(memberContinuations(members, "add"), [], "a whole name typed: no constraint");
+        assert.deepEqual(memberContinuations(members, "zz"), [], "an unknown name: no constraint");
+    });
+});
