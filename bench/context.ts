@@ -14,6 +14,9 @@
  *   index         repository context from the workspace index (definitions by name, similar code)
  *   index + defs  the same, with definitions answered the way an editor's definition provider
  *                 would (the bench resolves the name to its declaration, as go-to-definition does)
+ *   + members     the same, and after `object.` the completion starts with a member of the
+ *                 object's type (workspace.members, server/completion/memberAccess.ts)
+ * (index and index + defs run with workspace.members off, to tell what each part adds.)
  *
  * Figures: exact match (EM) and edit similarity (ES) of the line; recall@5 of the defining chunk
  * (BM25 over the 8 lines above the cursor, and what the completion's context held); time to
@@ -58,6 +61,8 @@ type Case = {
     line: number;
     character: number;
     expected: string;
+    /** The whole line the case is cut from. */
+    lineText: string;
     definition: Definition;
 };
 
@@ -118,6 +123,7 @@ async function prepare(project: (typeof PROJECTS)[number]) {
                     line: i,
                     character: m.index,
                     expected,
+                    lineText: line,
                     definition: where[0]!
                 });
                 break;
@@ -134,24 +140,27 @@ async function prepare(project: (typeof PROJECTS)[number]) {
 
 type Condition = { name: string; settings: object; definitions: boolean; model?: string };
 
+/** The last commit before repository context: its model file is "today's". */
+const BEFORE_REPOSITORY_CONTEXT = "8254dc5^";
+
 /**
- * "Today" is what a user had before repository context: the model file before the last retrain
- * (from git history), with the heads of open files. Undefined when the history has no earlier model.
+ * "Today" is what a user had before repository context: the model file of that time (from git
+ * history), with the heads of open files. Undefined when it is this model (then "open heads" is today).
  */
 function previousModel(): string | undefined {
     if (values.today) return path.resolve(values.today);
+    if (values.model) return undefined;
     const file = "models/embedded/moe-pilot-demo.gguf";
-    const revisions = execFileSync("git", ["log", "--format=%H", "-n", "2", "--", file], {
+    const then = execFileSync("git", ["rev-parse", `${BEFORE_REPOSITORY_CONTEXT}:${file}`], {
         cwd: ROOT,
         encoding: "utf8"
-    })
-        .trim()
-        .split("\n");
-    if (revisions.length < 2 || values.model) return undefined;
-    const out = path.join(base, `previous-${revisions[1]!.slice(0, 12)}.gguf`);
+    }).trim();
+    const now = execFileSync("git", ["hash-object", file], { cwd: ROOT, encoding: "utf8" }).trim();
+    if (then === now) return undefined;
+    const out = path.join(base, `previous-${then.slice(0, 12)}.gguf`);
     if (!existsSync(out)) {
         mkdirSync(base, { recursive: true });
-        writeFileSync(out, execFileSync("git", ["show", `${revisions[1]}:${file}`], { cwd: ROOT, maxBuffer: 1 << 30 }));
+        writeFileSync(out, execFileSync("git", ["cat-file", "blob", then], { cwd: ROOT, maxBuffer: 1 << 30 }));
     }
     return out;
 }
@@ -180,12 +189,17 @@ const CONDITIONS: Condition[] = [
     },
     {
         name: "index",
-        settings: { completion: { extraContext: true }, workspace: { completionContext: true } },
+        settings: { completion: { extraContext: true }, workspace: { completionContext: true, members: false } },
         definitions: false
     },
     {
         name: "index + defs",
-        settings: { completion: { extraContext: true }, workspace: { completionContext: true } },
+        settings: { completion: { extraContext: true }, workspace: { completionContext: true, members: false } },
+        definitions: true
+    },
+    {
+        name: "+ members",
+        settings: { completion: { extraContext: true }, workspace: { completionContext: true, members: true } },
         definitions: true
     }
 ];
@@ -220,11 +234,20 @@ type Result = {
     p95: number;
     keystrokeTokens: number;
     cases: number;
+    /** EM over the cases cut after `object.`, and how many completions started with a member the index knew. */
+    memberEm: number;
+    constrained: number;
 };
+
+/** A case cut right after `object.`: where workspace.members can apply. */
+function isMemberAccess(c: Case): boolean {
+    return /[\w$)\]]\??\.$/.test(c.lineText.slice(0, c.character));
+}
 
 const projects = [];
 for (const p of PROJECTS) projects.push(await prepare(p));
 const allCases = projects.flatMap((p) => p.cases);
+const memberCases = allCases.filter(isMemberAccess).length;
 console.log(
     `cases: ${projects.map((p) => `${p.cases.length} in ${path.basename(p.root)} (${p.files.length} files)`).join(", ")}; model ${path.relative(ROOT, modelPath)}`
 );
@@ -238,7 +261,9 @@ for (const condition of CONDITIONS) {
     const keystrokes: number[] = [];
     let em = 0,
         es = 0,
-        inContext = 0;
+        inContext = 0,
+        memberEm = 0,
+        constrained = 0;
     for (const project of projects) {
         const store = path.join(base, `${path.basename(project.root)}.store`);
         const openTexts = new Map<string, string>();
@@ -258,6 +283,8 @@ for (const condition of CONDITIONS) {
         );
         if (condition.definitions)
             client.connection.onRequest(DefinitionsRequest.type, (params) => {
+                // Types need a type checker: the bench answers definitions only, as a plain definition provider would.
+                if (params.kind === "typeDefinition") return params.positions.map(() => []);
                 const file = new URL(params.textDocument.uri).pathname;
                 const text = openTexts.get(file) ?? "";
                 const lines = text.split("\n");
@@ -319,6 +346,8 @@ for (const condition of CONDITIONS) {
             if (got === c.expected) em++;
             es += editSimilarity(got, c.expected);
             const logged = client.logs.all.slice(logsBefore).map((l) => l.message);
+            if (isMemberAccess(c) && got === c.expected) memberEm++;
+            if (logged.some((m) => m.includes("completion starts with a member"))) constrained++;
             const definitionLabel = `${path.relative(project.root, c.definition.file).split(path.sep).join("/")}:${c.definition.startLine + 1}`;
             if (logged.some((m) => m.includes("repository context:") && m.includes(definitionLabel))) inContext++;
             // Typing the expected text: what each keystroke costs the model.
@@ -357,12 +386,15 @@ for (const condition of CONDITIONS) {
         p50: percentile(times, 50),
         p95: percentile(times, 95),
         keystrokeTokens: percentile(keystrokes, 50),
-        cases: n
+        cases: n,
+        memberEm: memberCases > 0 ? memberEm / memberCases : 0,
+        constrained
     };
     results.push(r);
     console.log(
         `${r.condition.padEnd(13)} EM ${(100 * r.em).toFixed(1)}%  ES ${(100 * r.es).toFixed(1)}%  definition in context ${(100 * r.recallContext).toFixed(0)}%  ` +
-            `p50 ${r.p50.toFixed(0)} ms  p95 ${r.p95.toFixed(0)} ms  prompt tokens per keystroke (median) ${r.keystrokeTokens}`
+            `p50 ${r.p50.toFixed(0)} ms  p95 ${r.p95.toFixed(0)} ms  prompt tokens per keystroke (median) ${r.keystrokeTokens}  ` +
+            `EM after \`object.\` ${(100 * r.memberEm).toFixed(1)}% of ${memberCases}, started with a member ${r.constrained}`
     );
 }
 
@@ -372,7 +404,7 @@ function langOf(file: string) {
 
 const bm25Recall = recall.off / allCases.length;
 const rerankRecall = recall.routing / allCases.length;
-// Today's: the previous model with open files' heads (or, without history, this model with them).
+// Today's: the model before repository context with open files' heads (this model with them when it is the same file).
 const baseline = results.find((r) => r.condition === "today") ?? results.find((r) => r.condition === "open heads")!;
 const best = results.at(-1)!;
 const retrieval =
@@ -392,13 +424,19 @@ const report = [
         `${allCases.length} cases (${projects.map((p) => `${p.cases.length} in ${path.basename(p.root)}`).join(", ")}: packages the demo model never trained on), ` +
         "each a line cut right before a name another file of the project defines; that file is never open, two other files of the project are.",
     "",
-    "| condition | EM | ES | defining chunk in the prompt | p50 | p95 | prompt tokens per keystroke (median) |",
-    "|---|---|---|---|---|---|---|",
+    `| condition | EM | ES | defining chunk in the prompt | p50 | p95 | prompt tokens per keystroke (median) | EM after \`object.\` (${memberCases} cases) | started with a known member |`,
+    "|---|---|---|---|---|---|---|---|---|",
     ...results.map(
         (r) =>
-            `| ${r.condition} | ${pct(r.em)} | ${pct(r.es)} | ${r.condition.startsWith("index") ? pct(r.recallContext) : "–"} | ${r.p50.toFixed(0)} ms | ${r.p95.toFixed(0)} ms | ${r.keystrokeTokens} |`
+            `| ${r.condition} | ${pct(r.em)} | ${pct(r.es)} | ${/index|members/.test(r.condition) ? pct(r.recallContext) : "–"} | ${r.p50.toFixed(0)} ms | ${r.p95.toFixed(0)} ms | ${r.keystrokeTokens} | ${pct(r.memberEm)} | ${r.constrained} |`
     ),
     "",
+    ...(previous
+        ? []
+        : [
+              "The model file is the one from before repository context: *open heads* is what a user had then (today).",
+              ""
+          ]),
     `${retrieval[0]!.toUpperCase()}${retrieval.slice(1)}.`,
     "",
     `Summary: ${summary}`,

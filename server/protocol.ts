@@ -522,6 +522,8 @@ export namespace IndexStatusRequest {
 type DefinitionsParams = {
     textDocument: { uri: string };
     positions: { line: number; character: number }[];
+    /** `typeDefinition`: where the type of the value at each position is declared (go to type definition). Default: `definition`. */
+    kind?: "definition" | "typeDefinition";
 };
 
 /**

@@ -1,7 +1,8 @@
 /**
  * Answers the server's `moePilot/definitions` from VS Code's own language features (whatever
  * extension provides definitions for the language), so the completion context gets the
- * declarations the editor resolves through imports and types (as Tabby's agent does).
+ * declarations the editor resolves through imports and types (as Tabby's agent does), and where
+ * a value's type is declared (the members a completion after `object.` may start with).
  */
 import * as vscode from "vscode";
 import type { LanguageClient } from "vscode-languageclient/node";
@@ -19,7 +20,9 @@ export function answerDefinitions(client: LanguageClient) {
             params.positions.map(async (p) => {
                 const found = await vscode.commands
                     .executeCommand<(vscode.Location | vscode.LocationLink)[] | undefined>(
-                        "vscode.executeDefinitionProvider",
+                        params.kind === "typeDefinition"
+                            ? "vscode.executeTypeDefinitionProvider"
+                            : "vscode.executeDefinitionProvider",
                         uri,
                         new vscode.Position(p.line, p.character)
                     )

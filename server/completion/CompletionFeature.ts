@@ -118,22 +118,24 @@ export class CompletionFeature implements Feature {
         const quoted = new Set(found.map((f) => f.path.replace(/:\d+$/, "")));
         input.extra = [...found, ...input.extra.filter((e) => !quoted.has(this.workspace.relativePath(e.path)))];
         if (!workspace.members) return;
-        input.members = await this.repository.memberContinuations(doc, position);
+        input.members = await this.repository.memberContinuations(doc, position, this.definitionLookup(doc.uri));
         signal.throwIfAborted();
         if (input.members.length > 0) this.log.debug(`completion starts with a member: ${input.members.join(", ")}`);
     }
 
     private definitionLookup(uri: string): DefinitionLookup | undefined {
         if (!this.clientDefinitions) return undefined;
-        return async (positions) => {
+        return async (positions, kind) => {
             // A language server still starting can take seconds: past the wait, the index answers alone.
             const waited = new AbortController();
             const answer = await Promise.race([
-                this.connection.sendRequest(DefinitionsRequest.type, { textDocument: { uri }, positions }),
+                this.connection.sendRequest(DefinitionsRequest.type, { textDocument: { uri }, positions, kind }),
                 sleep(DEFINITIONS_WAIT_MS, undefined, { signal: waited.signal }).catch(() => undefined)
             ]).finally(() => waited.abort());
             if (!answer) throw new Error("the editor's definitions came too late");
-            return answer.map((list) => list.map((l) => ({ uri: l.uri, line: l.range.start.line })));
+            return answer.map((list) =>
+                list.map((l) => ({ uri: l.uri, line: l.range.start.line, character: l.range.start.character }))
+            );
         };
     }
 

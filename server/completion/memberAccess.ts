@@ -7,8 +7,9 @@
  * one of them, and the rest of the line is its own.
  *
  * Here: where the cursor follows `name.` (or `name?.`), the type `name` was declared with in the
- * text above the cursor, whose members the workspace index knows (WorkspaceIndex, Chunker). Pure:
- * the text in, the receiver and its type out.
+ * text above the cursor, whose members the workspace index knows (WorkspaceIndex, Chunker), or the
+ * module `name` imports as a namespace, whose top-level names the index knows. Pure: the text in,
+ * the receiver and its type or module out.
  */
 
 /** The object before the cursor and the part of a member name already typed after it. */
@@ -47,6 +48,32 @@ export function declaredType(textAbove: string, receiver: string): string | unde
             if (!best || m.index > best.at) best = { at: m.index, type: m[1]! };
     if (best) return best.type;
     return /^[A-Z]/.test(receiver) ? receiver : undefined;
+}
+
+/** Namespace imports: `import * as X from "./m"`, `const X = require("./m")` (what TypeScript compiles imports to). */
+const NAMESPACE_IMPORTS = [
+    /^\s*import\s+\*\s+as\s+([\w$]+)\s+from\s+["']([^"']+)["']/gm,
+    /^\s*(?:const|let|var)\s+([\w$]+)\s*=\s*require\(\s*["']([^"']+)["']\s*\)/gm
+];
+
+/** The relative module `receiver` names, when the file imports it as a namespace (its members: what that file defines). */
+export function namespaceModule(head: string, receiver: string): string | undefined {
+    for (const pattern of NAMESPACE_IMPORTS)
+        for (const m of head.matchAll(pattern)) if (m[1] === receiver && m[2]!.startsWith(".")) return m[2];
+    return undefined;
+}
+
+/** The files a relative module specifier may be, in the order Node and TypeScript look ("./m.js" may be "./m.ts"). */
+export function moduleFiles(fromFile: string, specifier: string, join: (...parts: string[]) => string): string[] {
+    const dir = fromFile.slice(0, Math.max(0, fromFile.lastIndexOf("/")));
+    const base = join(dir, specifier);
+    const stem = base.replace(/\.(c|m)?js$/, "");
+    return [
+        base,
+        ...[".ts", ".tsx", ".js", ".mjs", ".cjs", ".mts", ".cts"].map((e) => stem + e),
+        join(base, "index.ts"),
+        join(base, "index.js")
+    ];
 }
 
 /**

@@ -13,13 +13,16 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { SearchHit, WorkspaceIndex } from "../workspace/WorkspaceIndex";
-import { declaredType, memberAccessAt, memberContinuations } from "./memberAccess";
+import { declaredType, memberAccessAt, memberContinuations, moduleFiles, namespaceModule } from "./memberAccess";
 import type { OpenDocument } from "./promptInput";
 
 export type Snippet = { path: string; text: string };
 
 type Position = { line: number; character: number };
-export type DefinitionLookup = (positions: Position[]) => Promise<{ uri: string; line: number }[][]>;
+export type DefinitionLookup = (
+    positions: Position[],
+    kind?: "definition" | "typeDefinition"
+) => Promise<{ uri: string; line: number; character: number }[][]>;
 
 const REPOSITORY_CONTEXT = {
     /** Lines above the cursor whose names are looked up, and whose text is the similarity query. */
@@ -138,20 +141,59 @@ export class RepositoryContext {
     ) {}
 
     /**
-     * After `object.`: the rest of each member name of the object's type that fits what is typed,
-     * when the type's declaration is in the index (memberAccess.ts); else none.
+     * After `object.`: the rest of each member name of the object's type (or of the module it
+     * imports as a namespace) that fits what is typed, when the index has the type's declaration
+     * or the module's file (memberAccess.ts); else none.
      */
-    async memberContinuations(doc: OpenDocument, position: Position): Promise<string[]> {
+    async memberContinuations(doc: OpenDocument, position: Position, lookup?: DefinitionLookup): Promise<string[]> {
         const linePrefix = doc.getText({ start: { line: position.line, character: 0 }, end: position });
         const access = memberAccessAt(linePrefix);
         if (!access) return [];
-        const above = doc.getText({ start: { line: Math.max(0, position.line - MEMBER_LOOKBACK_LINES), character: 0 }, end: position });
-        const type = declaredType(above.slice(0, above.length - access.typed.length), access.receiver);
-        if (!type) return [];
         const index = this.index();
+        const self = filePath(doc.uri);
+        const head = doc.getText({
+            start: { line: 0, character: 0 },
+            end: { line: Math.min(position.line, 200), character: 0 }
+        });
+        const module = self && namespaceModule(head, access.receiver);
+        if (module) {
+            // `messages.` after `import * as messages from "./messages"`: the names that file defines.
+            const file = moduleFiles(self.split(path.sep).join("/"), module, path.posix.join)
+                .map((f) => f.split("/").join(path.sep))
+                .find((f) => index.file(f) !== undefined);
+            return file ? memberContinuations(index.topLevelSymbols(file), access.typed) : [];
+        }
+        const above = doc.getText({
+            start: { line: Math.max(0, position.line - MEMBER_LOOKBACK_LINES), character: 0 },
+            end: position
+        });
+        const type =
+            declaredType(above.slice(0, above.length - access.typed.length), access.receiver) ??
+            (lookup &&
+                (await this.editorType(index, lookup, position, access.receiver.length + access.typed.length + 1)));
+        if (!type) return [];
         const key = JSON.stringify([type, index.version]);
         if (this.lastMembers?.key !== key) this.lastMembers = { key, names: this.membersOf(type) };
         return memberContinuations(await this.lastMembers.names, access.typed);
+    }
+
+    /** The type the editor says the receiver has (go to type definition), as the name its declaration gives it. */
+    private async editorType(
+        index: WorkspaceIndex,
+        lookup: DefinitionLookup,
+        position: Position,
+        back: number
+    ): Promise<string | undefined> {
+        const at = { line: position.line, character: Math.max(0, position.character - back) };
+        const [found] = await lookup([at], "typeDefinition").catch(() => [[]]);
+        for (const loc of found ?? []) {
+            const file = filePath(loc.uri);
+            const hit = file && index.chunkAt(file, loc.line);
+            const line = hit ? hit.text.split("\n")[loc.line - hit.chunk.startLine] : undefined;
+            const name = line && /^[A-Za-z_$][\w$]*/.exec(line.slice(loc.character))?.[0];
+            if (name) return name;
+        }
+        return undefined;
     }
 
     private async membersOf(type: string): Promise<string[]> {

@@ -47,7 +47,11 @@ export function spellingOf(heal: string, continuations: readonly string[]): Spel
  * can be any more): those that are a beginning of what is left of a text, or that start with all
  * of it.
  */
-export function allowedToSpell(vocabulary: readonly string[], spelling: Spelling, generated: string): Token[] | undefined {
+export function allowedToSpell(
+    vocabulary: readonly string[],
+    spelling: Spelling,
+    generated: string
+): Token[] | undefined {
     if (spelling.texts.some((t) => generated.startsWith(t))) return undefined;
     const remaining = spelling.texts.filter((t) => t.startsWith(generated)).map((t) => t.slice(generated.length));
     if (remaining.length === 0) return undefined;

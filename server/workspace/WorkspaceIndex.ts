@@ -117,6 +117,14 @@ export class WorkspaceIndex {
         return [...this.files.keys()];
     }
 
+    /** The top-level names `path`'s chunks define (what a namespace import of it can reach). */
+    topLevelSymbols(path: string): string[] {
+        const names = new Set<string>();
+        for (const id of this.files.get(path)?.chunks ?? [])
+            for (const symbol of this.chunks.get(id)?.symbols ?? []) names.add(symbol.split(".")[0]!);
+        return [...names];
+    }
+
     /** Replaces `path`'s chunks. */
     setFile(path: string, stat: { mtimeMs: number; size: number }, chunks: Chunk[]) {
         this.removeFile(path);

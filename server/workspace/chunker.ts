@@ -113,7 +113,9 @@ function isPrivate(member: SyntaxNode): boolean {
     if (member.namedChildren.some((c) => c?.type === "accessibility_modifier" && c.text !== "public")) return true;
     if (member.namedChildren.some((c) => c?.type === "private_property_identifier")) return true;
     const name = symbolOf(member);
-    return name === undefined || name.startsWith("#") || (member.type === "function_definition" && name.startsWith("_"));
+    return (
+        name === undefined || name.startsWith("#") || (member.type === "function_definition" && name.startsWith("_"))
+    );
 }
 
 type Span = { start: number; end: number; symbols: string[] };

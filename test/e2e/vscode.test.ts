@@ -215,6 +215,30 @@ const PRICING = [
     ""
 ].join("\n");
 
+// A class in a file no test opens, and a file that calls it: a completion after `cart.` names its method.
+const CART = [
+    "export class ShoppingCart {",
+    "    private items: { name: string; price: number }[] = [];",
+    "",
+    "    addLineItem(name: string, price: number): void {",
+    "        this.items.push({ name, price });",
+    "    }",
+    "",
+    "    computeGrandTotal(): number {",
+    "        return this.items.reduce((sum, item) => sum + item.price, 0);",
+    "    }",
+    "}",
+    ""
+].join("\n");
+const CHECKOUT = [
+    'import { ShoppingCart } from "./cart";',
+    "",
+    "export function addToCart(cart: ShoppingCart, name: string, price: number): void {",
+    "    ",
+    "}",
+    ""
+].join("\n");
+
 describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, () => {
     before(async () => {
         rmSync(OUT, { recursive: true, force: true });
@@ -225,6 +249,8 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
         cpSync(path.join(ROOT, "demo", "workspace"), WORKSPACE, { recursive: true });
         // A file no test opens: the workspace index finds it for @workspace.
         writeFileSync(path.join(WORKSPACE, "pricing.ts"), PRICING);
+        writeFileSync(path.join(WORKSPACE, "cart.ts"), CART);
+        writeFileSync(path.join(WORKSPACE, "checkout.ts"), CHECKOUT);
         execFileSync("bash", [path.join(ROOT, "scripts/code-server.sh"), "start", String(PORT), PROFILE, WORKSPACE], {
             stdio: "inherit"
         });
@@ -296,6 +322,17 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
             before.length
         );
         await shot("accepted");
+    });
+
+    test("after `cart.` the completion names the method of a class in a file never opened", async () => {
+        await openFile("checkout.ts");
+        await goToLine(4);
+        await page.keyboard.press("End");
+        await page.keyboard.type("cart.", { delay: 50 });
+        const ghost = page.locator('.monaco-editor [class*="ghost-text"]').filter({ hasText: "addLineItem" });
+        await ghost.first().waitFor({ timeout: 60_000 });
+        await shot("member-completion");
+        await page.keyboard.press("Escape");
     });
 
     test("the chat panel streams answers about the selection; a code block applies through the diff", async () => {

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { declaredType, memberAccessAt, memberContinuations } from "../../server/completion/memberAccess";
+import path from "node:path";
+import {
+    declaredType,
+    memberAccessAt,
+    memberContinuations,
+    moduleFiles,
+    namespaceModule
+} from "../../server/completion/memberAccess";
 
 describe("member access", () => {
     test("the object before the cursor and what is typed of the member", () => {
@@ -21,7 +28,11 @@ describe("member access", () => {
             "NewCart",
             "the nearest declaration wins"
         );
-        assert.equal(declaredType("const carts: Map<string, Cart> = x;\n", "carts"), undefined, "generics not followed");
+        assert.equal(
+            declaredType("const carts: Map<string, Cart> = x;\n", "carts"),
+            undefined,
+            "generics not followed"
+        );
         assert.equal(declaredType("const c: A | B = x;\n", "c"), undefined, "unions not followed");
         assert.equal(declaredType("mycart: Cart\n", "cart"), undefined, "a longer name is not the object");
         assert.equal(declaredType("", "Semver"), "Semver", "a capitalised name is its own type");
@@ -34,5 +45,19 @@ describe("member access", () => {
         assert.deepEqual(memberContinuations(members, "to"), ["tal"]);
         assert.deepEqual(memberContinuations(members, "add"), [], "a whole name typed: no constraint");
         assert.deepEqual(memberContinuations(members, "zz"), [], "an unknown name: no constraint");
+    });
+});
+
+describe("namespace imports", () => {
+    test("the module a receiver imports, and the files it may be", () => {
+        const head =
+            'import * as Is from "./is";\nconst messages_1 = require("./messages");\nimport * as fs from "node:fs";\n';
+        assert.equal(namespaceModule(head, "Is"), "./is");
+        assert.equal(namespaceModule(head, "messages_1"), "./messages");
+        assert.equal(namespaceModule(head, "fs"), undefined, "not a file of the workspace");
+        assert.equal(namespaceModule(head, "other"), undefined);
+        const files = moduleFiles("/w/src/main.ts", "./lib/util.js", path.posix.join);
+        assert.ok(files.includes("/w/src/lib/util.js") && files.includes("/w/src/lib/util.ts"), files.join(" "));
+        assert.ok(moduleFiles("/w/src/main.ts", "../is", path.posix.join).includes("/w/is.ts"));
     });
 });

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Token } from "node-llama-cpp";
-import { allowedToSpell, healPrefix, spellingOf, spellingRest, withoutHealed } from "../../server/completion/tokenHealing";
+import {
+    allowedToSpell,
+    healPrefix,
+    spellingOf,
+    spellingRest,
+    withoutHealed
+} from "../../server/completion/tokenHealing";
 
 // A toy byte-level vocabulary: indentation merges with a word's leading space, as BPE does.
 const vocab = ["", "\n", "\n   ", "\n    ", " const", "const", " ", "x", "\n  ", "<fim_prefix>"];
