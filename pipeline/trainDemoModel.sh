@@ -28,7 +28,7 @@ else
     # Stage two: editor-shaped fill-in-the-middle, the chat format, 512-token sequences (about 20 minutes).
     $PY pipeline/train/finetune_fim.py --base .cache/train --corpus .cache/corpus --out .cache/train-fim 2>&1 | tee models/embedded/finetune.log
 fi
-# Stage three: repository context, next edits, chat that ends (about 25 minutes).
+# Stage three: repository context, next edits, chat that ends (600 steps, about 35 minutes).
 $PY pipeline/train/finetune_context.py --base .cache/train-fim --corpus .cache/corpus --out .cache/train-ctx 2>&1 | tee models/embedded/stage3.log
 npx tsx pipeline/exportModel.ts .cache/train-ctx models/embedded/moe-pilot-demo.gguf q8_0
 $PY pipeline/train/encode_heldout.py .cache/train-ctx/tokenizer.json .cache/corpus/heldout.jsonl .cache/heldout-ids.json

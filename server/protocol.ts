@@ -366,9 +366,10 @@ export type RegistryModel = {
     /** The file plus a 4096-token context and runtime buffers. */
     ramBytes: number;
     parameters: { totalB: number; activeB: number };
-    /** Experts per layer, the trained k, and the starting k per workload (null: not for that workload). */
+    /** Routed experts per layer (and shared ones, where the model has them), the trained k, and the starting k per workload (null: not for that workload). */
     experts: {
         expertCount: number;
+        sharedCount?: number;
         trainedK: number;
         recommendedK: { completion: number | null; chat: number | null };
     };

@@ -13,7 +13,8 @@ import {
     type ModelCard,
     ModelCardRequest,
     ModelListRequest,
-    type ModelListResult
+    type ModelListResult,
+    type RegistryModel
 } from "../server/protocol";
 import { formatBytes } from "../server/models/formatBytes";
 import { SECTION } from "../server/settings/schema";
@@ -54,6 +55,14 @@ async function askRole(name: string, roles: Role[]): Promise<Role | undefined> {
     return "completion";
 }
 
+/** "64 routed + 2 shared experts (6 per token)". */
+function expertWords(model: Pick<RegistryModel, "experts">): string {
+    const { expertCount, sharedCount, trainedK } = model.experts;
+    return sharedCount
+        ? `${expertCount} routed + ${sharedCount} shared experts (${trainedK} routed per token)`
+        : `${expertCount} experts (${trainedK} per token)`;
+}
+
 export async function chooseModel(ctx: Ctx) {
     const lsp = client(ctx);
     if (!lsp) return;
@@ -64,7 +73,7 @@ export async function chooseModel(ctx: Ctx) {
         { label: "Recommended MoE models", kind: vscode.QuickPickItemKind.Separator },
         ...list.models.map((model): Item => ({
             label: `${FIT_ICON[model.fit.verdict]} ${model.name}`,
-            description: `${model.quantization}, ${formatBytes(model.fileBytes)}, ${model.experts.expertCount} experts (${model.experts.trainedK} per token), ${model.fim ? "completion + chat" : "chat only"}${model.downloadedPath ? " · downloaded" : ""}`,
+            description: `${model.quantization}, about ${formatBytes(model.fileBytes)}, ${expertWords(model)}, ${model.fim ? "completion + chat" : "chat only"}${model.downloadedPath ? " · downloaded" : ""}`,
             detail: `${FIT_WORDS[model.fit.verdict]}: ${model.fit.reason}. ${model.note}`,
             run: async () => {
                 const role = await askRole(model.name, model.roles);

@@ -3,10 +3,11 @@ The loop every fine-tuning stage runs (finetune_fim.py, finetune_context.py): Ad
 matrices only, linear warm-up then cosine to `min_lr_ratio`, the load-balancing loss, gradient
 clipping at 1.0, held-out loss every `eval_every_steps`. Same settings and samples: the same steps.
 
-A sample is a list of L+1 tokens, every one a target (stage two), or `(tokens, start, length)`: only
-the tokens from `start` to `length` are targets (what the model is asked to produce: a middle, an
-answer, a next edit; padding after `length` is not), and each sample's loss is its own mean, so a
-one-line middle weighs as much as a page of text (stage three).
+A sample is a list of L+1 tokens, every one a target (stage two), or `(tokens, start, length)`
+(stage three): the loss is then a mix, weighted by `target_weight`, of the mean over every token up
+to `length` (padding is not counted) and the mean over samples of what each asks the model to write
+(from `start`: a middle, an answer, a next edit), so a one-line middle weighs as much as a page of
+text without the model unlearning the text around it.
 """
 from __future__ import annotations
 
@@ -56,14 +57,17 @@ def finetune(model: MoEModel, c: Config, settings: dict, sample: Callable[[], li
         samples = [sample() for _ in range(settings["batch"])]
         if isinstance(samples[0], tuple):
             batch = torch.tensor([s[0] for s in samples])
-            targets = batch[:, 1:].clone()
+            real = torch.zeros(batch.shape[0], batch.shape[1] - 1, dtype=torch.bool)
+            target = torch.zeros_like(real)
             for i, (_, start, end) in enumerate(samples):
-                targets[i, : max(0, start - 1)] = -100
-                targets[i, end - 1:] = -100
+                real[i, : end - 1] = True
+                target[i, max(0, start - 1): end - 1] = True
             logits, routing = model(batch[:, :-1])
-            per_token = F.cross_entropy(logits.reshape(-1, c.vocab), targets.reshape(-1), reduction="none").view(targets.shape)
-            counted = (targets != -100).sum(1).clamp(min=1)
-            lm = (per_token.sum(1) / counted).mean()
+            per_token = F.cross_entropy(logits.reshape(-1, c.vocab), batch[:, 1:].reshape(-1), reduction="none").view(real.shape)
+            every = (per_token * real).sum() / real.sum().clamp(min=1)
+            asked = ((per_token * target).sum(1) / target.sum(1).clamp(min=1)).mean()
+            w = settings["target_weight"]
+            lm = (1 - w) * every + w * asked
         else:
             batch = torch.tensor(samples)
             logits, routing = model(batch[:, :-1])

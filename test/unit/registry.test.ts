@@ -30,6 +30,28 @@ describe("model registry", () => {
         }
     });
 
+    // Checked against the hub's pages (issue 22): file names are case-sensitive there, and these are the published sizes.
+    test("every file is named as its hub repository spells it, with its published size", () => {
+        const published: Record<string, [string, number]> = {
+            "qwen3-coder-30b-a3b": ["Qwen3-Coder-30B-A3B-Instruct-Q4_K_M.gguf", 18_556_689_568],
+            "gpt-oss-20b": ["gpt-oss-20b-MXFP4.gguf", 12_109_566_624],
+            "deepseek-coder-v2-lite-instruct": ["DeepSeek-Coder-V2-Lite-Instruct-Q4_K_M.gguf", 10_364_416_768],
+            "olmoe-1b-7b-instruct": ["olmoe-1b-7b-0924-instruct-q4_k_m.gguf", 4_213_512_672]
+        };
+        for (const [id, [file, bytes]] of Object.entries(published)) {
+            const m = REGISTRY.find((r) => r.id === id);
+            assert.ok(m, id);
+            assert.equal(m.uri.split("/").pop(), file, id);
+            assert.equal(m.fileBytes, bytes, id);
+        }
+        for (const id of ["deepseek-coder-v2-lite-base", "deepseek-coder-v2-lite-instruct"])
+            assert.equal(
+                REGISTRY.find((r) => r.id === id)?.experts.sharedCount,
+                2,
+                `${id}: 2 shared experts beside 64 routed`
+            );
+    });
+
     test("fit: fits in what is available, else the expert cache above its floor, else too large", () => {
         const qwen = REGISTRY.find((m) => m.id === "qwen3-coder-30b-a3b")!;
         const floor = expertCacheFloorBytes(qwen);
