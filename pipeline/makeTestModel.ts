@@ -34,7 +34,21 @@ export const TEST_MODEL_SHAPE = {
 
 export const TEST_MODEL_FILES = {
     moe: "moe-pilot-test-moe.gguf",
-    dense: "moe-pilot-test-dense.gguf"
+    dense: "moe-pilot-test-dense.gguf",
+    loop: "moe-pilot-test-loop.gguf",
+    turns: "moe-pilot-test-turns.gguf"
+} as const;
+
+/**
+ * Built, not random: MoE models whose greedy decoding goes round a fixed cycle of tokens (vocab
+ * strings of StarCoder's tokenizer), for the chat's guards (server/chat/answerGuard.ts). `loop`
+ * repeats one line forever, as a looping model does; `turns` writes a code fence and then a turn
+ * header of its own, as the demo model did ("# Assistant" over and over).
+ */
+const CYCLES = {
+    loop: ["It", "Ġgoes", "Ġaround", "Ġand", "Ġround", ".", "Ċ"],
+    // The prompt ends in a newline ("### Assistant\n"): that token starts the fence.
+    turns: ["Ċ", "```", "ts", "ĊĠĠĠĠ", "const", "Ġx", "Ġ=", "Ġy", ";", "ĊĊ", "#", "ĠAssistant", "ĊĊĊ"]
 } as const;
 
 /** mulberry32: a small seeded PRNG, so the files are byte-identical run to run. */
@@ -129,11 +143,35 @@ export function projectTokenizer(jsonPath: string): Record<string, GgufValue> {
     };
 }
 
-export function buildModel(kind: "moe" | "dense", tokenizer: Record<string, GgufValue>, outFile: string) {
+export function buildModel(
+    kind: "moe" | "dense",
+    tokenizer: Record<string, GgufValue>,
+    outFile: string,
+    cycle?: readonly string[]
+) {
     const s = TEST_MODEL_SHAPE;
     const arch = kind === "moe" ? "qwen3moe" : "qwen3";
-    const vocab = (tokenizer["tokenizer.ggml.tokens"]!.value as readonly string[]).length;
-    const fill = normalFiller(s.seed + (kind === "moe" ? 0 : 1));
+    const tokenTexts = tokenizer["tokenizer.ggml.tokens"]!.value as readonly string[];
+    const vocab = tokenTexts.length;
+    const fill = normalFiller(s.seed + (kind === "moe" ? 0 : 1) + (cycle ? 2 : 0));
+    const embedding = fill(s.embedding * vocab, 1);
+    // A cycle: the layers add nothing (their output projections are zero), so the last hidden state is the
+    // token's own embedding, normalised; the output row of each cycle token's successor is that embedding,
+    // which wins the argmax by a wide margin (|e|² ≈ 64 against e·e' ≈ ±8). Any other token leads into the cycle.
+    const zeroIfCycle = (data: Float32Array) => (cycle ? new Float32Array(data.length) : data);
+    let output = fill(s.embedding * vocab, 8 / Math.sqrt(s.embedding));
+    if (cycle) {
+        output = new Float32Array(s.embedding * vocab);
+        const ids = cycle.map((text) => {
+            const id = tokenTexts.indexOf(text);
+            if (id < 0) throw new Error(`the tokenizer has no ${text} token`);
+            return id;
+        });
+        ids.forEach((id, i) => {
+            const next = ids[(i + 1) % ids.length]!;
+            output.set(embedding.subarray(id * s.embedding, (id + 1) * s.embedding), next * s.embedding);
+        });
+    }
     const ones = (n: number) => new Float32Array(n).fill(1);
     const qDim = s.heads * s.headDim,
         kvDim = s.kvHeads * s.headDim;
@@ -144,7 +182,7 @@ export function buildModel(kind: "moe" | "dense", tokenizer: Record<string, Gguf
             name: "token_embd.weight",
             shape: [s.embedding, vocab],
             type: GgmlType.Q8_0,
-            data: fill(s.embedding * vocab, 1)
+            data: embedding
         },
         { name: "output_norm.weight", shape: [s.embedding], type: GgmlType.F32, data: ones(s.embedding) },
         // An untied output layer: with tied random embeddings the model would echo its last input
@@ -153,7 +191,7 @@ export function buildModel(kind: "moe" | "dense", tokenizer: Record<string, Gguf
             name: "output.weight",
             shape: [s.embedding, vocab],
             type: GgmlType.Q8_0,
-            data: fill(s.embedding * vocab, w(8))
+            data: output
         }
     ];
     for (let l = 0; l < s.layers; l++) {
@@ -182,7 +220,7 @@ export function buildModel(kind: "moe" | "dense", tokenizer: Record<string, Gguf
                 name: p + "attn_output.weight",
                 shape: [qDim, s.embedding],
                 type: GgmlType.F32,
-                data: fill(qDim * s.embedding, w(1))
+                data: zeroIfCycle(fill(qDim * s.embedding, w(1)))
             },
             { name: p + "attn_q_norm.weight", shape: [s.headDim], type: GgmlType.F32, data: ones(s.headDim) },
             { name: p + "attn_k_norm.weight", shape: [s.headDim], type: GgmlType.F32, data: ones(s.headDim) },
@@ -214,7 +252,7 @@ export function buildModel(kind: "moe" | "dense", tokenizer: Record<string, Gguf
                     name: p + "ffn_down_exps.weight",
                     shape: [ff, s.embedding, e],
                     type: GgmlType.Q8_0,
-                    data: fill(ff * s.embedding * e, 1 / Math.sqrt(ff))
+                    data: zeroIfCycle(fill(ff * s.embedding * e, 1 / Math.sqrt(ff)))
                 }
             );
         } else {
@@ -245,9 +283,17 @@ export function buildModel(kind: "moe" | "dense", tokenizer: Record<string, Gguf
     const metadata: Record<string, GgufValue> = {
         "general.architecture": str(arch),
         "general.name": str(
-            kind === "moe" ? "MoE Pilot test MoE (random weights)" : "MoE Pilot test dense (random weights)"
+            cycle
+                ? "MoE Pilot test cycle (built to repeat)"
+                : kind === "moe"
+                  ? "MoE Pilot test MoE (random weights)"
+                  : "MoE Pilot test dense (random weights)"
         ),
-        "general.description": str("Random weights for plumbing tests. Its output is meaningless by design."),
+        "general.description": str(
+            cycle
+                ? `Built to write ${JSON.stringify(cycle.join(""))} over and over, for the chat's guards.`
+                : "Random weights for plumbing tests. Its output is meaningless by design."
+        ),
         "general.file_type": u32(7), // mostly Q8_0
         // The MoE test model is marked as trained for SPM prompts so that both prompt orders are
         // exercised by the tests (the dense one uses the default, PSM).
@@ -279,6 +325,8 @@ export async function makeTestModels(outDir: string) {
     const tokenizer = await starcoderTokenizer();
     for (const kind of ["moe", "dense"] as const)
         buildModel(kind, tokenizer, path.join(outDir, TEST_MODEL_FILES[kind]));
+    for (const name of ["loop", "turns"] as const)
+        buildModel("moe", tokenizer, path.join(outDir, TEST_MODEL_FILES[name]), CYCLES[name]);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -271,7 +271,8 @@ export type RoutingActivity = { expertCount: number; layers: number[][] };
 export type ChatResult = {
     /** The whole answer (the chunks, joined). */
     text: string;
-    stopReason: "end-of-turn" | "max-tokens" | "cancelled";
+    /** `repeating`: the model was looping and the answer was cut where the loop began (server/chat/answerGuard.ts). */
+    stopReason: "end-of-turn" | "max-tokens" | "cancelled" | "repeating";
     promptTokens: number;
     generatedTokens: number;
     tokensPerSecond: number;

@@ -94,7 +94,9 @@ function messageHtml(m: StoredMessage): string {
             ? `<div class="interrupted">Stopped.</div>`
             : m.interrupted === "server-stopped"
               ? `<div class="interrupted">Interrupted: the server stopped while answering.</div>`
-              : "";
+              : m.interrupted === "repeating"
+                ? `<div class="interrupted">Stopped: repeating (the model was looping; the rest was cut).</div>`
+                : "";
     const references = m.references?.length
         ? `<div class="attachments references">${m.references.map((r) => `<button class="chip reference" data-uri="${markdown.utils.escapeHtml(r.uri)}" data-line="${r.line}" title="Open ${markdown.utils.escapeHtml(r.label)}">${markdown.utils.escapeHtml(r.label)}</button>`).join("")}</div>`
         : "";

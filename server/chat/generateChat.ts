@@ -1,13 +1,15 @@
 /**
  * The chat answer's token loop: like completion's, it reuses the KV cache (a new turn of the
  * same conversation extends the previous prompt), decodes greedily, and stops within one token
- * of a cancel — and between tokens it lets a waiting inline completion use the cores first.
+ * of a cancel, at a turn header the model writes itself, or when it loops (answerGuard.ts) — and
+ * between tokens it lets a waiting inline completion use the cores first.
  */
 import type { LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import type { LaneTurn } from "../engine/ComputeLane";
 import type { TokenDecoder } from "../engine/tokenText";
+import { answerCut } from "./answerGuard";
 
-type ChatStop = "end-of-turn" | "max-tokens" | "cancelled";
+type ChatStop = "end-of-turn" | "max-tokens" | "cancelled" | "repeating";
 
 export type ChatGeneration = {
     text: string;
@@ -24,6 +26,8 @@ export async function generateChat(options: {
     prompt: Token[];
     /** Texts that end the model's turn (from the chat template), cut from the answer. */
     stopTexts: readonly string[];
+    /** The model has no chat template (the general format): a role header it writes ends the answer (answerGuard.ts). */
+    turnHeaders: boolean;
     maxTokens: number;
     signal: AbortSignal;
     turn: LaneTurn;
@@ -62,6 +66,13 @@ export async function generateChat(options: {
                 .sort((a, b) => a - b)[0];
             if (stopAt !== undefined) {
                 text = text.slice(0, stopAt);
+                break;
+            }
+            const cut = answerCut(text, options.turnHeaders);
+            if (cut) {
+                // What streamed past the cut is replaced by the result's text (the panel shows the result).
+                text = text.slice(0, cut.at);
+                if (cut.reason === "repeating") stopReason = "repeating";
                 break;
             }
             const safe = text.endsWith("\uFFFD") ? text.length - 1 : text.length - holdBack;

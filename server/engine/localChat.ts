@@ -95,6 +95,7 @@ export function localChatSession(
                         decode: chat.decode,
                         prompt: tokens,
                         stopTexts,
+                        turnHeaders: !chat.templateFromModel,
                         maxTokens,
                         signal: AbortSignal.any([signal, unloading]),
                         turn,

@@ -13,6 +13,7 @@
  * client's SecretStorage (`moePilot/remote/credentials`) and lives only in memory.
  */
 import { createParser } from "eventsource-parser";
+import { answerCut } from "../chat/answerGuard";
 import type { PromptInput } from "../completion/promptInput";
 import { FIM_FAMILIES, type FimFamily } from "../completion/fimFormats";
 import type { ChatMessage, RemoteSettings } from "../protocol";
@@ -42,7 +43,7 @@ export type RemoteInfo = {
 
 export type RemoteChatResult = {
     text: string;
-    stopReason: "end-of-turn" | "max-tokens" | "cancelled";
+    stopReason: "end-of-turn" | "max-tokens" | "cancelled" | "repeating";
     promptTokens: number;
     generatedTokens: number;
 };
@@ -155,7 +156,8 @@ export class RemoteClient {
     ): Promise<RemoteChatResult> {
         const info = this.info ?? (await this.connect(signal));
         let text = "";
-        let stopReason: RemoteChatResult["stopReason"] = "end-of-turn";
+        // Set by the parser's callback, which TypeScript's narrowing does not see.
+        let stopReason = "end-of-turn" as RemoteChatResult["stopReason"];
         let usage: { prompt_tokens?: number; completion_tokens?: number } | undefined;
         let chunks = 0;
         let malformed: string | undefined;
@@ -183,12 +185,18 @@ export class RemoteClient {
                     return;
                 }
                 const piece = choice?.delta?.content;
-                if (typeof piece === "string" && piece) {
+                if (typeof piece === "string" && piece && stopReason !== "repeating") {
                     text += piece;
                     chunks++;
                     onText(piece);
+                    // A remote model loops too: stop reading (the result's text, cut, replaces what streamed).
+                    const cut = answerCut(text, false);
+                    if (cut) {
+                        text = text.slice(0, cut.at);
+                        stopReason = "repeating";
+                    }
                 }
-                if (choice?.finish_reason === "length") stopReason = "max-tokens";
+                if (choice?.finish_reason === "length" && stopReason !== "repeating") stopReason = "max-tokens";
                 if (data.usage) usage = data.usage;
             }
         });
@@ -213,6 +221,7 @@ export class RemoteClient {
             for await (const bytes of response.body) {
                 idle.touch(); // a piece arrived: the wait for the next one starts
                 parser.feed(decoder.decode(bytes as Uint8Array, { stream: true }));
+                if (stopReason === "repeating") break;
                 if (malformed !== undefined)
                     throw new RemoteError(
                         "malformed",

@@ -220,6 +220,7 @@ export class ChatPanel implements vscode.WebviewViewProvider, vscode.Disposable 
                 ...(trimmed ? { trimmed } : {})
             };
             if (result.stopReason === "cancelled") answer.interrupted = "stopped";
+            if (result.stopReason === "repeating") answer.interrupted = "repeating";
             if (!result.template.fromModel)
                 this.notice = `This model has no chat template; using a general one (${result.template.name}).`;
         } catch (e: unknown) {

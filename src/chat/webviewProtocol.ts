@@ -9,8 +9,8 @@ import type { RoutingActivity } from "../../server/protocol";
 export type StoredMessage = {
     role: "user" | "assistant";
     content: string;
-    /** The answer was cut short: stopped by the user, or the server died while it streamed. */
-    interrupted?: "stopped" | "server-stopped";
+    /** The answer was cut short: stopped by the user, the server died while it streamed, or the model looped. */
+    interrupted?: "stopped" | "server-stopped" | "repeating";
     /** What the user attached, by label (the text itself is not kept). */
     attachments?: string[];
     /** The workspace chunks `@workspace` gave the answer, to show and open. */

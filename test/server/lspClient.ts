@@ -45,7 +45,10 @@ export const ROOT = path.resolve(import.meta.dirname, "..", "..");
 export const SERVER = path.join(ROOT, "dist", "server.js");
 export const TEST_MODELS = {
     moe: path.join(ROOT, "models", "test", "moe-pilot-test-moe.gguf"),
-    dense: path.join(ROOT, "models", "test", "moe-pilot-test-dense.gguf")
+    dense: path.join(ROOT, "models", "test", "moe-pilot-test-dense.gguf"),
+    /** Built to repeat one line forever, and to write a fence then a turn header of its own (pipeline/makeTestModel.ts). */
+    loop: path.join(ROOT, "models", "test", "moe-pilot-test-loop.gguf"),
+    turns: path.join(ROOT, "models", "test", "moe-pilot-test-turns.gguf")
 };
 
 type Waiter<T> = { match: (v: T) => boolean; resolve: (v: T) => void };
