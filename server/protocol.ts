@@ -100,7 +100,25 @@ type ChatSettings = {
     experts: "auto" | number;
     /** A GGUF for chat only (say an Instruct model beside a FIM Base model); empty means the completion model. */
     modelPath: string;
+    /** Sampling of chat answers, per parameter: `model` (the model's recommendation, server/chat/sampling.ts) or a value. */
+    sampling: ChatSamplingSettings;
+    /** `random`, or a seed that makes a sampled answer the same each time. */
+    seed: "random" | number;
 };
+
+/** How chat answers are sampled (completion is greedy). */
+export type ChatSampling = {
+    temperature: number;
+    topP: number;
+    /** 0: off (the whole vocabulary). */
+    topK: number;
+    minP: number;
+    /** 1: off. Over the last 64 tokens of the answer. */
+    repeatPenalty: number;
+    presencePenalty: number;
+};
+
+export type ChatSamplingSettings = { [K in keyof ChatSampling]: "model" | number };
 
 export type CompletionSettings = {
     enabled: boolean;
@@ -376,6 +394,8 @@ export type RegistryModel = {
     };
     /** The FIM format ("qwen", "deepseek"), or null for a chat-only model. */
     fim: string | null;
+    /** Chat sampling as the model's authors publish it (their generation config); what they leave out is off. */
+    chatSampling?: Partial<ChatSampling>;
     roles: ("completion" | "chat")[];
     license: string;
     note: string;
@@ -450,6 +470,8 @@ export type ModelCard = {
     /** Memory it needs with the configured context, and whether this machine has it. */
     memory: { needBytes: number; fit: ModelFit };
     registry?: { id: string; recommendedK: { completion: number | null; chat: number | null } };
+    /** How chat answers on it are sampled, and where that comes from (server/chat/sampling.ts). */
+    chatSampling: string;
 };
 
 /** Client → server: inspect a GGUF before using it. A file that cannot work is refused with a precise message (a ResponseError). */

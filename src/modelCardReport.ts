@@ -34,6 +34,7 @@ export function cardMarkdown(card: ModelCard, role: string): string {
         ["Experts", experts],
         ["Fill-in-the-middle", fim],
         ["Chat template", card.chatTemplate ? "the model's own" : "none (a general template is used)"],
+        ["Chat sampling", `${cell(card.chatSampling)} (inline completion is greedy)`],
         [
             "Memory",
             `${FIT_WORDS[card.memory.fit.verdict]}: ${cell(card.memory.fit.reason)} (the file and a context of the configured size)`

@@ -8,7 +8,7 @@
 import type { ChatTurn } from "../chat/fitConversation";
 import type { PromptInput } from "../completion/promptInput";
 import type { ModelInspection } from "../models/inspectModel";
-import type { ChatChunk, ChatResult, ExpertMode, ModelSummary, RoutingStatsResult } from "../protocol";
+import type { ChatChunk, ChatResult, ChatSampling, ExpertMode, ModelSummary, RoutingStatsResult } from "../protocol";
 
 /** What the backend can do beyond completion and chat, and why not when it cannot. */
 export type Capabilities = {
@@ -59,7 +59,14 @@ export interface ChatSession {
     /** Streams the answer to `turns`; a cancel ends it with what was streamed, marked `cancelled`. */
     answer(
         turns: ChatTurn[],
-        options: { maxTokens: number; signal: AbortSignal; onChunk(chunk: ChatChunk): void }
+        options: {
+            maxTokens: number;
+            signal: AbortSignal;
+            /** How to sample (server/chat/sampling.ts), and a seed when answers must repeat. */
+            sampling: ChatSampling;
+            seed?: number;
+            onChunk(chunk: ChatChunk): void;
+        }
     ): Promise<ChatGeneration>;
 }
 

@@ -34,6 +34,7 @@ import {
 } from "../protocol";
 import type { WorkspaceFeature } from "../workspace/WorkspaceFeature";
 import { ChatTooLongError, fitConversation } from "./fitConversation";
+import { describeSampling, samplingFor } from "./sampling";
 
 export const CHAT_DEFAULTS = {
     maxTokens: 512,
@@ -115,9 +116,14 @@ export class ChatFeature implements Feature {
                 .filter((r) => !fitted.trimmed.attachments.includes(r.attachment.label))
                 .map((r) => r.reference);
             if (params.workspace) progress?.report({ text: "", references });
+            const { sampling: samplingSettings, seed } = this.getSettings().chat;
+            const sampling = samplingFor(backend.models.chat ?? backend.models.completion, samplingSettings);
+            this.log.debug(`chat sampling: ${describeSampling(sampling)}${seed === "random" ? "" : `, seed ${seed}`}`);
             const answer = await session.answer(fitted.turns, {
                 maxTokens: answerTokens,
                 signal: controller.signal,
+                sampling: sampling.sampling,
+                seed: seed === "random" ? undefined : seed,
                 onChunk: (chunk) => {
                     streamed += chunk.text;
                     progress?.report(chunk);

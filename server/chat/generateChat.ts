@@ -1,6 +1,7 @@
 /**
  * The chat answer's token loop: like completion's, it reuses the KV cache (a new turn of the
- * same conversation extends the previous prompt), decodes greedily, and stops within one token
+ * same conversation extends the previous prompt), samples as the model recommends (sampling.ts,
+ * seeded when asked), and stops within one token
  * of a cancel, at a turn header the model writes itself, or when it loops (answerGuard.ts) — and
  * between tokens it lets a waiting inline completion use the cores first.
  */
@@ -8,6 +9,7 @@ import type { LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import type { LaneTurn } from "../engine/ComputeLane";
 import type { TokenDecoder } from "../engine/tokenText";
 import { answerCut } from "./answerGuard";
+import { type ChatSampling, REPEAT_PENALTY_WINDOW } from "./sampling";
 
 type ChatStop = "end-of-turn" | "max-tokens" | "cancelled" | "repeating";
 
@@ -28,6 +30,9 @@ export async function generateChat(options: {
     stopTexts: readonly string[];
     /** The model has no chat template (the general format): a role header it writes ends the answer (answerGuard.ts). */
     turnHeaders: boolean;
+    sampling: ChatSampling;
+    /** Fixed: the same prompt gets the same answer. */
+    seed?: number;
     maxTokens: number;
     signal: AbortSignal;
     turn: LaneTurn;
@@ -46,7 +51,25 @@ export async function generateChat(options: {
     const holdBack = Math.max(0, ...options.stopTexts.map((s) => s.length));
     let text = "";
 
-    const iterator = sequence.evaluate(prompt.slice(keep), { temperature: 0 })[Symbol.asyncIterator]();
+    const s = options.sampling;
+    const evaluation = sequence.evaluate(prompt.slice(keep), {
+        temperature: s.temperature,
+        topK: s.topK,
+        topP: s.topP,
+        minP: s.minP,
+        seed: options.seed,
+        // The answer's own last tokens are penalised, not the prompt's (the code it is asked about may repeat).
+        repeatPenalty:
+            s.repeatPenalty !== 1 || s.presencePenalty !== 0
+                ? {
+                      punishTokens: () => tokens.slice(-REPEAT_PENALTY_WINDOW),
+                      maxPunishTokens: REPEAT_PENALTY_WINDOW,
+                      penalty: s.repeatPenalty,
+                      presencePenalty: s.presencePenalty
+                  }
+                : undefined
+    });
+    const iterator = evaluation[Symbol.asyncIterator]();
     try {
         while (true) {
             const next = await iterator.next();

@@ -74,7 +74,7 @@ export function localChatSession(
         contextSize: chat.context.contextSize,
         template: { name: chat.chatWrapper.wrapperName, fromModel: chat.templateFromModel },
         countTokens: (turns) => render(chat, turns).tokens.length,
-        answer: (turns, { maxTokens, signal, onChunk }) =>
+        answer: (turns, { maxTokens, signal, sampling, seed, onChunk }) =>
             lane.run(Priority.Chat, signal, async (turn) => {
                 if (unloading.aborted) throw new ModelUnloadedError();
                 // The cached conversation was computed at another count: evaluate it again at this one.
@@ -96,6 +96,8 @@ export function localChatSession(
                         prompt: tokens,
                         stopTexts,
                         turnHeaders: !chat.templateFromModel,
+                        sampling,
+                        seed,
                         maxTokens,
                         signal: AbortSignal.any([signal, unloading]),
                         turn,

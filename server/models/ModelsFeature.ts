@@ -97,7 +97,7 @@ export class ModelsFeature implements Feature {
     async inspect(filePath: unknown): Promise<ModelCard | ResponseError<{ problem: string }>> {
         if (typeof filePath !== "string" || filePath === "") return new ResponseError(LSPErrorCodes.RequestFailed, "Inspect needs the path of a .gguf file.", { problem: "bad-request" });
         try {
-            return await modelCard(await inspectModel(filePath), this.getSettings().contextSize);
+            return await modelCard(await inspectModel(filePath), this.getSettings().contextSize, this.getSettings().chat.sampling);
         } catch (e: unknown) {
             return new ResponseError(LSPErrorCodes.RequestFailed, errorMessage(e), { problem: e instanceof ModelFileError ? e.problem : "unreadable" });
         }
@@ -105,10 +105,10 @@ export class ModelsFeature implements Feature {
 
     async card(): Promise<LoadedModelCard> {
         const { completion, chat } = this.engine.backend?.models ?? {};
-        const contextSize = this.getSettings().contextSize;
+        const { contextSize, chat: chatSettings } = this.getSettings();
         return {
-            completion: completion ? await modelCard(completion, contextSize) : undefined,
-            chat: chat ? await modelCard(chat, contextSize) : undefined,
+            completion: completion ? await modelCard(completion, contextSize, chatSettings.sampling) : undefined,
+            chat: chat ? await modelCard(chat, contextSize, chatSettings.sampling) : undefined,
             status: this.engine.current,
             routing: this.engine.routingStats()
         };

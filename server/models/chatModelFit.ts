@@ -24,8 +24,8 @@ export async function chatModelFit(
         return { warning: `The chat model cannot be used, so chat runs on ${completion.name}: ${errorMessage(e)}` };
     }
     const [a, b] = await Promise.all([
-        modelCard(completion, settings.contextSize),
-        modelCard(chat, settings.contextSize)
+        modelCard(completion, settings.contextSize, settings.chat.sampling),
+        modelCard(chat, settings.contextSize, settings.chat.sampling)
     ]);
     const budget = memoryBudgetBytes(settings.memory.budget);
     if (a.memory.needBytes + b.memory.needBytes <= budget.bytes) return { chat };

@@ -4,8 +4,9 @@
  * chat template, and whether this machine has the memory for it.
  */
 import { GgufFileType, GgufInsights } from "node-llama-cpp";
+import { describeSampling, samplingFor } from "../chat/sampling";
 import { type FimTokens, type Token, resolveFimTokens } from "../completion/fimFormats";
-import type { ModelCard } from "../protocol";
+import type { ChatSamplingSettings, ModelCard } from "../protocol";
 import type { ModelInspection } from "./inspectModel";
 import { type MachineMemory, machineMemory, modelFit, registryModelForFile } from "./registry";
 
@@ -37,7 +38,12 @@ async function memoryNeed(inspection: ModelInspection, contextSize: number): Pro
     return Math.max(modelRam, inspection.sizeBytes) + contextRam;
 }
 
-export async function modelCard(inspection: ModelInspection, contextSize: number, machine: MachineMemory = machineMemory()): Promise<ModelCard> {
+export async function modelCard(
+    inspection: ModelInspection,
+    contextSize: number,
+    sampling: ChatSamplingSettings,
+    machine: MachineMemory = machineMemory()
+): Promise<ModelCard> {
     const { fileInfo } = inspection;
     const fileType = fileInfo.metadata.general?.file_type;
     const arch = (fileInfo.architectureMetadata ?? {}) as { expert_shared_count?: number };
@@ -65,6 +71,7 @@ export async function modelCard(inspection: ModelInspection, contextSize: number
             // Without a parameter count in the file, the active share of the experts stands in for it.
             fit: modelFit({ fileBytes: inspection.sizeBytes, ramBytes: needBytes, parameters: { totalB: 1, activeB: activeShare } }, machine)
         },
-        registry: registry ? { id: registry.id, recommendedK: registry.experts.recommendedK } : undefined
+        registry: registry ? { id: registry.id, recommendedK: registry.experts.recommendedK } : undefined,
+        chatSampling: describeSampling(samplingFor(inspection, sampling))
     };
 }

@@ -103,10 +103,13 @@ export class RemoteBackend implements Backend {
             template: { name: `the remote engine's (${this.info.model})`, fromModel: true },
             countTokens: (turns: ChatTurn[]) =>
                 Math.ceil(turns.reduce((n, t) => n + t.text.length + TURN_OVERHEAD_CHARS, 0) / CHARS_PER_TOKEN),
-            async answer(turns, { maxTokens, signal, onChunk }) {
+            async answer(turns, { maxTokens, signal, sampling, seed, onChunk }) {
                 const started = performance.now();
                 const messages = turns.map((t) => ({ role: t.role, content: t.text }));
-                const answer = await client.chat(messages, maxTokens, signal, (text) => onChunk({ text }));
+                const answer = await client.chat(messages, maxTokens, signal, (text) => onChunk({ text }), {
+                    sampling,
+                    seed
+                });
                 const seconds = (performance.now() - started) / 1000;
                 return {
                     ...answer,

@@ -16,7 +16,7 @@ import { createParser } from "eventsource-parser";
 import { answerCut } from "../chat/answerGuard";
 import type { PromptInput } from "../completion/promptInput";
 import { FIM_FAMILIES, type FimFamily } from "../completion/fimFormats";
-import type { ChatMessage, RemoteSettings } from "../protocol";
+import type { ChatMessage, ChatSampling, RemoteSettings } from "../protocol";
 import { errorMessage } from "../errors";
 
 export type RemoteProblem = "unreachable" | "unauthorized" | "timeout" | "http" | "malformed";
@@ -152,7 +152,8 @@ export class RemoteClient {
         messages: { role: "system" | ChatMessage["role"]; content: string }[],
         maxTokens: number,
         signal: AbortSignal,
-        onText: (text: string) => void
+        onText: (text: string) => void,
+        { sampling, seed }: { sampling: ChatSampling; seed?: number }
     ): Promise<RemoteChatResult> {
         const info = this.info ?? (await this.connect(signal));
         let text = "";
@@ -209,7 +210,15 @@ export class RemoteClient {
                     model: info.model,
                     messages,
                     max_tokens: maxTokens,
-                    temperature: 0,
+                    // The same sampling as the local engine; top_k, min_p and repeat_penalty only to llama-server
+                    // (the OpenAI API refuses parameters it does not define).
+                    temperature: sampling.temperature,
+                    top_p: sampling.topP,
+                    presence_penalty: sampling.presencePenalty,
+                    ...(info.kind === "llama-server"
+                        ? { top_k: sampling.topK, min_p: sampling.minP, repeat_penalty: sampling.repeatPenalty }
+                        : {}),
+                    ...(seed !== undefined ? { seed } : {}),
                     stream: true,
                     stream_options: { include_usage: true }
                 },

@@ -94,6 +94,29 @@ function wordOrInteger<const W extends string>(
     };
 }
 
+/** `model` (the model's own value) or a number in range. */
+function modelOrNumber(minimum: number, maximum: number, integerOnly = false): Check<"model" | number> {
+    return {
+        parse: (v) =>
+            v === "model"
+                ? "model"
+                : typeof v === "number" &&
+                    Number.isFinite(v) &&
+                    v >= minimum &&
+                    v <= maximum &&
+                    (!integerOnly || Number.isInteger(v))
+                  ? v
+                  : undefined,
+        expected: `"model" or a ${integerOnly ? "whole " : ""}number from ${minimum} to ${maximum}`,
+        schema: {
+            anyOf: [
+                { type: "string", enum: ["model"] },
+                { type: integerOnly ? "integer" : "number", minimum, maximum }
+            ]
+        }
+    };
+}
+
 /** The dotted paths of `Settings`' leaves (`completion.maxTokens`), and the type at one. */
 type Leaves<T, P extends string = ""> = {
     [K in keyof T & string]: T[K] extends Record<string, unknown> ? Leaves<T[K], `${P}${K}.`> : `${P}${K}`;
@@ -175,6 +198,44 @@ export const SETTINGS: { [P in SettingPath]: SettingDescriptor<At<Settings, P>> 
         default: "auto",
         description:
             "Experts per token for chat answers and palette actions on a Mixture-of-Experts model, when the chat panel's expert selector says `auto`. `auto` is the count the model was trained with; more experts may answer better, fewer answer faster."
+    },
+    "chat.sampling.temperature": {
+        check: modelOrNumber(0, 2),
+        default: "model",
+        description:
+            "Temperature of chat answers. `model`: what the model's authors recommend (the registry, from their generation settings), else the GGUF's `general.sampling` metadata, else 0.7. 0 is greedy. The model card shows what is in use and where it came from. Inline completion is always greedy."
+    },
+    "chat.sampling.topP": {
+        check: modelOrNumber(0, 1),
+        default: "model",
+        description: "Top-p (nucleus) sampling of chat answers; `model`: the model's recommendation (else 0.9)."
+    },
+    "chat.sampling.topK": {
+        check: modelOrNumber(0, 1000, true),
+        default: "model",
+        description: "Top-k sampling of chat answers (0: off); `model`: the model's recommendation (else 40)."
+    },
+    "chat.sampling.minP": {
+        check: modelOrNumber(0, 1),
+        default: "model",
+        description: "Min-p sampling of chat answers; `model`: the model's recommendation (else 0.05)."
+    },
+    "chat.sampling.repeatPenalty": {
+        check: modelOrNumber(1, 2),
+        default: "model",
+        description:
+            "Repetition penalty of chat answers over their last 64 tokens (1: off); `model`: the model's recommendation (else 1.1)."
+    },
+    "chat.sampling.presencePenalty": {
+        check: modelOrNumber(0, 2),
+        default: "model",
+        description: "Presence penalty of chat answers; `model`: the model's recommendation (else 0)."
+    },
+    "chat.seed": {
+        check: wordOrInteger(["random"], 0, 2 ** 31 - 1),
+        default: "random",
+        description:
+            "`random`, or a seed: with a seed, the same question on the same model gets the same sampled answer (reproducible runs and tests)."
     },
     "memory.budget": {
         check: wordOrInteger(["auto"], 1, 16 * 2 ** 20),

@@ -269,7 +269,12 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
         writeFileSync(
             path.join(PROFILE, "ud", "Machine", "settings.json"),
             JSON.stringify(
-                { "moePilot.models.huggingFaceEndpoint": hub.endpoint, "moePilot.models.directory": MODELS_DIR },
+                {
+                    "moePilot.models.huggingFaceEndpoint": hub.endpoint,
+                    "moePilot.models.directory": MODELS_DIR,
+                    // Seeded, so a sampled chat answer is the same on every run.
+                    "moePilot.chat.seed": 1234
+                },
                 null,
                 2
             )

@@ -59,6 +59,28 @@ describe("chat over LSP", () => {
         assert.ok(result.text.length > 0);
     });
 
+    test("a seeded sampled answer is the same twice; another seed answers otherwise", async () => {
+        const question = { ...ask("Name three sorting algorithms."), maxTokens: 24 };
+        const first = await client.chat(question);
+        const second = await client.chat(question);
+        assert.equal(second.text, first.text, "same seed, same answer");
+        const logged = client.logs.all.map((l) => l.message).filter((m) => m.includes("chat sampling: "));
+        assert.match(
+            logged.at(-1) ?? "",
+            /chat sampling: temperature 0\.7, .* from the general default .*, seed 1234$/
+        );
+        const other = await TestClient.start({
+            settings: { modelPath: TEST_MODELS.moe, chat: { seed: 99 } }
+        });
+        try {
+            assert.equal((await other.settled()).state, "ready");
+            const third = await other.chat(question);
+            assert.notEqual(third.text, first.text, "another seed samples another answer");
+        } finally {
+            assert.equal(await other.stop(), 0);
+        }
+    });
+
     test("a second chat waits behind the first", async () => {
         const events: string[] = [];
         const first = client

@@ -43,6 +43,9 @@ import {
 
 export const ROOT = path.resolve(import.meta.dirname, "..", "..");
 export const SERVER = path.join(ROOT, "dist", "server.js");
+/** The chat seed every test server runs with (`moePilot.chat.seed`). */
+export const TEST_SEED = 1234;
+
 export const TEST_MODELS = {
     moe: path.join(ROOT, "models", "test", "moe-pilot-test-moe.gguf"),
     dense: path.join(ROOT, "models", "test", "moe-pilot-test-dense.gguf"),
@@ -140,7 +143,12 @@ export class TestClient {
                 workspace: { configuration: configuration !== undefined, workspaceFolders: true },
                 textDocument: { inlineCompletion: { dynamicRegistration: false } }
             },
-            initializationOptions: { extensionRoot: ROOT, ...init }
+            // Tests run seeded: a sampled chat answer is the same on every run.
+            initializationOptions: {
+                extensionRoot: ROOT,
+                ...init,
+                settings: { ...init.settings, chat: { seed: TEST_SEED, ...init.settings?.chat } }
+            }
         });
         await connection.sendNotification(InitializedNotification.type, {});
         return client;

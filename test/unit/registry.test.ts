@@ -88,11 +88,13 @@ test("the model card report escapes what comes from a file's metadata", () => {
         trainedK: 2,
         fim: { source: "gguf-tokens", family: "gguf" },
         chatTemplate: false,
-        memory: { needBytes: 25 * 2 ** 20, fit: { verdict: "fits", reason: "needs about 25.0 MiB" } }
+        memory: { needBytes: 25 * 2 ** 20, fit: { verdict: "fits", reason: "needs about 25.0 MiB" } },
+        chatSampling: "temperature 0.7, top_p 0.9, top_k 40, min_p 0.05, repeat penalty 1.1: from the general default"
     };
     const md = cardMarkdown(card, "Model");
     assert.ok(!/(^|[^\\])<img/.test(md), md);
     assert.match(md, /\\<img src=x onerror=alert\(1\)\\> \\\| \\\*bold\\\*/);
     assert.match(md, /\| Experts \| 8 per layer, 2 used per token \|/);
     assert.match(md, /\| Fill-in-the-middle \| yes, the model's own FIM tokens \|/);
+    assert.match(md, /\| Chat sampling \| temperature 0\.7, .*general default \(inline completion is greedy\) \|/);
 });
