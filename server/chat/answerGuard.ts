@@ -13,7 +13,7 @@
  * Pure: text in, where to cut and why out (tested without a model).
  */
 
-export const LOOP_LIMITS = {
+const LOOP_LIMITS = {
     /** A line seen this many times in one answer is a loop (lines with fewer visible characters are not counted). */
     sameLine: 4,
     minLineChars: 8,
