@@ -155,6 +155,7 @@ function render() {
         : "";
     noticeEl.textContent = state.notice ?? "";
     noticeEl.hidden = !state.notice;
+    $<HTMLDivElement>("#demo").hidden = !state.model?.demo;
 }
 
 function queueRender() {
@@ -211,6 +212,7 @@ document.addEventListener("keydown", (e) => {
 sendButton.addEventListener("click", send);
 stopButton.addEventListener("click", () => post({ type: "stop" }));
 $<HTMLButtonElement>("#new").addEventListener("click", () => post({ type: "newChat" }));
+$<HTMLButtonElement>("#choose-model").addEventListener("click", () => post({ type: "chooseModel" }));
 $<HTMLButtonElement>("#regenerate").addEventListener("click", () => post({ type: "regenerate" }));
 $<HTMLButtonElement>("#delete").addEventListener("click", () => {
     if (state) post({ type: "deleteChat", id: state.chat.id });

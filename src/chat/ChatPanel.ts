@@ -78,7 +78,9 @@ export class ChatPanel implements vscode.WebviewViewProvider, vscode.Disposable 
             model: status.model && {
                 name: status.model.name,
                 expertCount: status.model.expertCount,
-                trainedK: status.model.trainedK
+                trainedK: status.model.trainedK,
+                // Chat runs on the completion model unless a chat model of its own is set.
+                demo: status.model.isEmbedded && !status.model.chat
             },
             context: this.context,
             pendingContext: pendingLabels(this.context),
@@ -129,6 +131,9 @@ export class ChatPanel implements vscode.WebviewViewProvider, vscode.Disposable 
                 break;
             case "openReference":
                 await this.openReference(m.uri, m.line);
+                break;
+            case "chooseModel":
+                await vscode.commands.executeCommand("moePilot.chooseModel");
                 break;
             case "copyCode":
                 await vscode.env.clipboard.writeText(m.code);

@@ -31,6 +31,7 @@ export function chatHtml(options: { cspSource: string; nonce: string; uri: (...p
     <select id="experts" aria-label="Experts per token for this chat"></select>
   </header>
   <div id="notice" role="status" hidden></div>
+  <div id="demo" role="note" hidden>The embedded demo model answers: a tiny model that shows how the panel works, not advice. <button id="choose-model" class="link">Choose Model…</button></div>
   <main id="messages" role="log" aria-live="polite" aria-label="Conversation"></main>
   <details id="routing" hidden>
     <summary>Experts used by this answer</summary>

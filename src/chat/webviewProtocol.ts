@@ -36,8 +36,8 @@ export type ViewState = {
     history: { id: string; title: string; createdAt: number }[];
     /** An answer is streaming into the last message. */
     busy: boolean;
-    /** The model's experts: total per layer (0 when not MoE) and trained count. */
-    model?: { name: string; expertCount: number; trainedK: number };
+    /** The model's experts: total per layer (0 when not MoE) and trained count; `demo`: chat runs on the embedded demo model. */
+    model?: { name: string; expertCount: number; trainedK: number; demo: boolean };
     context: ContextOptions;
     /** What the user would attach now (labels), so they see it before sending. */
     pendingContext: string[];
@@ -61,6 +61,7 @@ export type FromWebview =
     | { type: "setExperts"; experts: "auto" | number }
     | { type: "setContext"; context: ContextOptions }
     | { type: "openReference"; uri: string; line: number }
+    | { type: "chooseModel" }
     | { type: "copyCode"; code: string }
     | { type: "insertCode"; code: string }
     | { type: "applyCode"; code: string; language: string };

@@ -74,7 +74,7 @@ const state = (messages: StoredMessage[], over: Partial<ViewState> = {}): ViewSt
     chat: { id: "c1", title: "t", createdAt: 1, messages, experts: "auto" },
     history: [{ id: "c1", title: "t", createdAt: 1 }],
     busy: false,
-    model: { name: "demo", expertCount: 8, trainedK: 2 },
+    model: { name: "demo", expertCount: 8, trainedK: 2, demo: true },
     context: { selection: true, currentFile: false, diagnostics: false, workspace: false },
     pendingContext: [],
     ...over
@@ -283,6 +283,28 @@ describe("chat panel UI", () => {
         assert.equal(await page.locator("#experts option").count(), 9, "auto + 1..8");
         await page.selectOption("#experts", "1");
         assert.ok((await posted(page)).some((m) => m.type === "setExperts" && m.experts === 1));
+        await send(page, {
+            type: "state",
+            state: state([
+                { role: "user", content: "q" },
+                { role: "assistant", content: "a a a", interrupted: "repeating" }
+            ])
+        });
+        assert.match((await page.textContent(".interrupted"))!, /^Stopped: repeating/);
+        await page.close();
+    });
+
+    test("on the demo model, one line says what it is, with Choose Model…; not on another model", async () => {
+        const page = await open();
+        await send(page, { type: "state", state: state([]) });
+        assert.match((await page.textContent("#demo"))!, /tiny model that shows how the panel works, not advice/);
+        await page.click("#choose-model");
+        assert.ok((await posted(page)).some((m) => m.type === "chooseModel"));
+        await send(page, {
+            type: "state",
+            state: state([], { model: { name: "Qwen3", expertCount: 128, trainedK: 8, demo: false } })
+        });
+        assert.equal(await page.isVisible("#demo"), false);
         await page.close();
     });
 });
