@@ -6,6 +6,8 @@
  *   with `metadataOverrides`), against unigram and bigram baselines over the same tokenizer;
  * - fill-in-the-middle exact match and edit similarity on held-out snippets cut at line ends and
  *   at bracket boundaries, through the server's own completion pipeline (with token healing), greedy;
+ * - chat: 30 held-out prompts of the kinds the editor's actions send, through the server's chat
+ *   session: the share of answers that end by themselves, the most times a line repeats, the length;
  * - routing statistics (per-layer expert load, entropy, locality) from the PyTorch twin of the
  *   model on the same tokens (llama.cpp does not expose routing without the native runtime);
  * - completions of the first held-out snippets, as they come.
@@ -24,6 +26,13 @@ import { generate } from "../server/completion/generate";
 import { modelFim } from "../server/completion/modelFim";
 import { createTokenDecoder, type TokenDecoder, vocabularyTexts } from "../server/engine/tokenText";
 import { DEFAULT_SETTINGS } from "../server/settings/settings";
+import { CHAT_DEFAULTS } from "../server/chat/ChatFeature";
+import { fitConversation } from "../server/chat/fitConversation";
+import { samplingFor } from "../server/chat/sampling";
+import { ComputeLane } from "../server/engine/ComputeLane";
+import { createChatContext, localChatSession } from "../server/engine/localChat";
+import { inspectModel } from "../server/models/inspectModel";
+import { ACTION_PROMPTS } from "../src/actionPrompts";
 
 /** `EVAL_QUICK=1` shrinks the evaluation to a smoke test of the script itself. */
 const QUICK = process.env.EVAL_QUICK === "1";
@@ -37,6 +46,9 @@ export const EVALUATION = {
     fimSettings: { ...DEFAULT_SETTINGS.completion, extraContext: false },
     samples: 6,
     seed: 7,
+    /** Chat prompts of the kinds the editor's actions send, and the answer budget each gets. */
+    chatPrompts: QUICK ? 3 : 30,
+    chatMaxTokens: 256,
     /** Loss by position: the first 1024 tokens of this many long held-out files, in buckets of 256. */
     positionFiles: QUICK ? 2 : 12,
     positionTokens: 1024,
@@ -380,6 +392,96 @@ async function fim(
     return { k, line: summary("line"), bracket: summary("bracket"), results };
 }
 
+type ChatCase = { kind: "explain" | "returns" | "document"; path: string; code: string; name: string };
+
+/** Functions of held-out files, as a user would select them (first come, one per file, round robin by kind). */
+function chatCases(files: CorpusFile[]): ChatCase[] {
+    const kinds: ChatCase["kind"][] = ["explain", "returns", "document"];
+    const cases: ChatCase[] = [];
+    for (const f of interleave(files)) {
+        const lines = f.text.split("\n");
+        const at = lines.findIndex((l) => /^(export\s+)?(async\s+)?(function\s+\w+\s*\(|def\s+\w+\s*\()/.test(l));
+        if (at < 0) continue;
+        const name = /(?:function|def)\s+(\w+)/.exec(lines[at]!)![1]!;
+        const code = lines.slice(at, at + 14).join("\n");
+        if (code.length > 900) continue;
+        cases.push({ kind: kinds[cases.length % kinds.length]!, path: f.path, code, name });
+        if (cases.length >= EVALUATION.chatPrompts) break;
+    }
+    return cases;
+}
+
+/**
+ * Chat as the editor's actions ask it (src/actionPrompts.ts), on held-out code, through the
+ * server's own chat session (template, sampling as the model card says, seeded, guards):
+ * the share of answers that end by themselves, the most times one line is shown, the length.
+ */
+async function chatFigures(llama: Llama, modelPath: string, files: CorpusFile[]) {
+    const inspection = await inspectModel(modelPath);
+    const model = await llama.loadModel({ modelPath });
+    const chat = await createChatContext(model, inspection, 2048, EVALUATION.threads, () => undefined);
+    const session = localChatSession(
+        chat,
+        inspection.trainedK,
+        new ComputeLane(),
+        undefined,
+        new AbortController().signal
+    );
+    const { sampling } = samplingFor(inspection, DEFAULT_SETTINGS.chat.sampling);
+    const results = [];
+    for (const c of chatCases(files)) {
+        const question =
+            c.kind === "explain"
+                ? ACTION_PROMPTS.explain
+                : c.kind === "returns"
+                  ? `What does ${c.name} return?`
+                  : `${ACTION_PROMPTS.addDocComment}\n${ACTION_PROMPTS.editRule}`;
+        const label = `${c.path.split("/").pop()}:1-${c.code.split("\n").length}`;
+        const { turns } = fitConversation(
+            CHAT_DEFAULTS.systemPrompt,
+            [{ role: "user", content: question }],
+            [{ kind: "selection", label, text: c.code }],
+            2048 - EVALUATION.chatMaxTokens - 1,
+            (t) => session.countTokens(t)
+        );
+        const answer = await session.answer(turns, {
+            maxTokens: EVALUATION.chatMaxTokens,
+            signal: new AbortController().signal,
+            sampling,
+            seed: EVALUATION.seed,
+            onChunk: () => {}
+        });
+        results.push({
+            kind: c.kind,
+            question,
+            stopReason: answer.stopReason,
+            text: answer.text,
+            tokens: answer.generatedTokens
+        });
+    }
+    await chat.context.dispose();
+    await model.dispose();
+    const most = (text: string) => {
+        const counts = new Map<string, number>();
+        for (const line of text.split("\n").map((l) => l.trim()))
+            if (line.length >= 8) counts.set(line, (counts.get(line) ?? 0) + 1);
+        return Math.max(0, ...counts.values());
+    };
+    const lengths = results.map((r) => r.text.length).sort((a, b) => a - b);
+    return {
+        prompts: results.length,
+        maxTokens: EVALUATION.chatMaxTokens,
+        endedByThemselves: results.filter((r) => r.stopReason === "end-of-turn").length / results.length,
+        stoppedRepeating: results.filter((r) => r.stopReason === "repeating").length / results.length,
+        longestRepeatedLine: Math.max(0, ...results.map((r) => most(r.text))),
+        medianChars: lengths[Math.floor(lengths.length / 2)] ?? 0,
+        fencedWhereCodeAsked:
+            results.filter((r) => r.kind === "document" && /```/.test(r.text)).length /
+            Math.max(1, results.filter((r) => r.kind === "document").length),
+        results
+    };
+}
+
 async function main() {
     const [modelPath, corpusDir, trainDir, outJson] = process.argv.slice(2);
     if (!modelPath || !corpusDir || !trainDir || !outJson)
@@ -450,6 +552,13 @@ async function main() {
         rmSync(dir, { recursive: true, force: true });
     }
 
+    const chat = await chatFigures(llama, modelPath, held);
+    console.log(
+        `chat: ${(chat.endedByThemselves * 100).toFixed(0)}% ended by themselves, ${(chat.stoppedRepeating * 100).toFixed(0)}% stopped repeating, ` +
+            `a line at most ${chat.longestRepeatedLine} times, median ${chat.medianChars} characters (${chat.prompts} prompts)`
+    );
+    phase("chat done");
+
     const trained = fims.find((f) => f.k === arch.expert_used_count)!;
     const samples = trained.results
         .filter((r) => r.kind === "line")
@@ -464,6 +573,7 @@ async function main() {
         lossByPosition: positions,
         fim: fims.map(({ results: _r, ...rest }) => rest),
         routing,
+        chat,
         samples,
         /** Every FIM result at the trained k, so anyone can read what the figures are made of. */
         fimResults: trained.results,

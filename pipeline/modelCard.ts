@@ -36,6 +36,16 @@ const ev = JSON.parse(readFileSync(evalJson, "utf8")) as {
         }[];
     };
     samples: { kind: string; path: string; middle: string; output: string; exact: boolean; similarity: number }[];
+    /** Absent in evaluations made before the chat figures existed. */
+    chat?: {
+        prompts: number;
+        maxTokens: number;
+        endedByThemselves: number;
+        stoppedRepeating: number;
+        longestRepeatedLine: number;
+        medianChars: number;
+        fencedWhereCodeAsked: number;
+    };
 };
 const manifest = JSON.parse(readFileSync(manifestJson, "utf8")) as {
     config: {
@@ -85,6 +95,7 @@ const manifest = JSON.parse(readFileSync(manifestJson, "utf8")) as {
             sequence: number;
             batch: number;
             lr: number;
+            copy?: number;
             repo_fim: number;
             next_edit: number;
             chat: number;
@@ -172,7 +183,8 @@ editor puts it, and its chat answers were unfenced code that nothing could be ap
 Stage three (\`pipeline/train/finetune_context.py\`, starting from the stage-two model file, read back by
 \`pipeline/train/from_gguf.py\`, which round-trips to the same bytes): ${s3.steps} steps of ${s3.settings.batch} x ${s3.settings.sequence} tokens
 (${(s3.tokens / 1e6).toFixed(1)} M tokens, ${s3.minutes} minutes, seed ${s3.settings.seed}, lr ${s3.settings.lr} cosine) on what the server now puts before the
-file: ${pct(s3.settings.repo_fim)} completions cut right before a name another file of the same package defines, with that
+file. The loss is half the mean over every token, half the mean over samples of what each asks the model to write.
+${s3.settings.copy ? `${pct(s3.settings.copy)} copying samples: random tokens, then the same tokens again (the stage-two model had no copying from its context at all: on random tokens repeated, its loss fell only from 11.0 to 10.5 nats/token); ` : ""}${pct(s3.settings.repo_fim)} completions cut right before a name another file of the same package defines, with that
 definition's chunk (or, a fifth of the time, only other chunks) before the file in the server's
 \`<file_sep>path:line\` format; ${pct(s3.settings.next_edit)} next edits in the project's format (a recent edit as a diff hunk, a region,
 the region rewritten: a rename at a declaration and its next use, a parameter added and a call, the
@@ -230,6 +242,7 @@ Exact match (EM) and edit similarity (ES, 1 − Levenshtein / longer length) of 
 | k | line EM | line ES | bracket EM | bracket ES |
 |---|---|---|---|---|
 ${ev.fim.map((f) => `| ${f.k} | ${pct(f.line.exactMatch)} | ${pct(f.line.editSimilarity)} | ${pct(f.bracket.exactMatch)} | ${pct(f.bracket.editSimilarity)} |`).join("\n")}
+${chatSection()}
 ${previousSection()}
 ## Routing (from the PyTorch twin on the same held-out tokens, k=${ev.routing.k})
 
@@ -292,7 +305,42 @@ ${[
     row("line EM", pct(b.fim.line.exactMatch), pct(a.fim.line.exactMatch)),
     row("line ES", pct(b.fim.line.editSimilarity), pct(a.fim.line.editSimilarity)),
     row("bracket EM", pct(b.fim.bracket.exactMatch), pct(a.fim.bracket.exactMatch)),
-    row("bracket ES", pct(b.fim.bracket.editSimilarity), pct(a.fim.bracket.editSimilarity))
+    row("bracket ES", pct(b.fim.bracket.editSimilarity), pct(a.fim.bracket.editSimilarity)),
+    ...(before.chat && ev.chat
+        ? [
+              row(
+                  "chat: answers that end by themselves",
+                  pct(before.chat.endedByThemselves),
+                  pct(ev.chat.endedByThemselves)
+              ),
+              row("chat: stopped as repeating", pct(before.chat.stoppedRepeating), pct(ev.chat.stoppedRepeating)),
+              row(
+                  "chat: most times one line is shown",
+                  String(before.chat.longestRepeatedLine),
+                  String(ev.chat.longestRepeatedLine)
+              ),
+              row("chat: median length (characters)", String(before.chat.medianChars), String(ev.chat.medianChars)),
+              row(
+                  "chat: documentation asked, answer fenced",
+                  pct(before.chat.fencedWhereCodeAsked),
+                  pct(ev.chat.fencedWhereCodeAsked)
+              )
+          ]
+        : [])
 ].join("\n")}
+`;
+}
+
+/** Chat as the editor's actions ask it, through the server's chat session (pipeline/evaluate.ts chatFigures). */
+function chatSection(): string {
+    if (!ev.chat) return "";
+    const ch = ev.chat;
+    return `
+Chat, ${ch.prompts} held-out prompts of the kinds the editor's actions send (explain the selection, what a function
+returns, add a documentation comment), each with the selected function attached, through the server's chat session
+(the general chat format, the sampling the model card of the server shows, seeded, the answer guards), at most
+${ch.maxTokens} tokens: ${pct(ch.endedByThemselves)} of the answers end by themselves, ${pct(ch.stoppedRepeating)} were stopped as repeating,
+no line is shown more than ${ch.longestRepeatedLine} times, the median answer is ${ch.medianChars} characters, and
+${pct(ch.fencedWhereCodeAsked)} of the documentation answers are fenced code.
 `;
 }

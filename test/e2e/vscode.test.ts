@@ -356,6 +356,17 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
         await frame.locator("#send:not([hidden])").waitFor({ timeout: 120_000 });
         const answer = await frame.locator(".message.assistant .content").last().innerText();
         assert.ok(answer.trim().length > 0, "an answer arrived");
+        // Sampled (seeded), guarded: no line of the answer four times.
+        const lines = new Map<string, number>();
+        for (const line of answer.split("\n").map((l) => l.trim()))
+            if (line.length >= 8) lines.set(line, (lines.get(line) ?? 0) + 1);
+        assert.ok(Math.max(0, ...lines.values()) < 4, `no line repeated four times: ${answer}`);
+        // The panel says what the demo model is, with the way to another one.
+        assert.match(await frame.locator("#demo").innerText(), /embedded demo model .*not advice/);
+        await frame.locator("#choose-model").click();
+        await page.locator(".quick-input-widget").filter({ hasText: "Recommended MoE models" }).waitFor();
+        await shot("demo-choose-model");
+        await page.keyboard.press("Escape");
         assert.match(await frame.locator(".message.user .attachments").last().innerText(), /shapes\.ts:1-/);
         // the packaged extension runs the native MoE runtime: only it reports routing, drawn as the heatmap
         assert.match(
