@@ -3,7 +3,8 @@ Does the model use the repository context it is shown? On held-out files (never 
 cross-file completions stage three trains on (finetune_context.py repo_sample: the line cut at a use
 of a name another file of the package defines), each scored twice with the same cut: with the
 defining chunk in the context, and with only other chunks. Prints the middle's loss (nats/token,
-teacher-forced) and its token accuracy both ways; the gap is what the context is worth to the model.
+teacher-forced) and its token accuracy both ways (the gap is what the context is worth to the
+model), and the loss on random tokens the first time and repeated (whether it copies at all).
 
   python3 pipeline/train/probe_context.py .cache/train-ctx [--cases 300]
 """
@@ -69,9 +70,20 @@ def main():
                 t[0] += F.cross_entropy(scored, targets, reduction="sum").item()
                 t[1] += int((scored.argmax(-1) == targets).sum())
                 t[2] += len(targets)
+    # Copying itself: random tokens, then the same again; only a model that copies from its context predicts the repeat.
+    first = again = 0.0
+    with torch.no_grad():
+        for _ in range(16):
+            seq = [picker.randrange(256, c.vocab) for _ in range(40)]
+            x = torch.tensor([seq + seq])
+            logits, _ = model(x[:, :-1])
+            loss = F.cross_entropy(logits[0], x[0, 1:], reduction="none")
+            first += loss[:39].mean().item() / 16
+            again += loss[40:].mean().item() / 16
     result = {("with_definition" if k else "without"): {"middle_loss": round(v[0] / v[2], 4), "token_accuracy": round(v[1] / v[2], 4)}
               for k, v in totals.items()}
     result["cases"] = cases
+    result["random_tokens"] = {"first": round(first, 2), "repeated": round(again, 2)}
     print(json.dumps(result))
 
 
