@@ -21,7 +21,7 @@ const LOOP_LIMITS = {
     periodRepeats: 4,
     minPeriod: 2,
     maxPeriod: 120,
-    /** …and only when the repeated run is at least this long (so `----` or `====` rules are not loops). */
+    /** …and only when the repeated run is at least this long (a short run may be legitimate: `ababab`). */
     minRunChars: 40
 } as const;
 
@@ -69,7 +69,7 @@ function repeatingTail(text: string): number | undefined {
     const n = text.length;
     for (let p = LOOP_LIMITS.minPeriod; p <= LOOP_LIMITS.maxPeriod; p++) {
         const span = p * LOOP_LIMITS.periodRepeats;
-        if (span > n || span < LOOP_LIMITS.minRunChars) continue;
+        if (span > n) break;
         const piece = text.slice(n - p);
         if (!/\w/.test(piece)) continue;
         let ok = true;
@@ -79,6 +79,8 @@ function repeatingTail(text: string): number | undefined {
         // Walk back over the whole run, then keep its first occurrence.
         let runStart = n - span;
         while (runStart - p >= 0 && text.slice(runStart - p, runStart) === piece) runStart -= p;
+        // The shortest piece that repeats is the loop ("_is_is_is…" keeps one "_is"), once its run is long enough.
+        if (n - runStart < LOOP_LIMITS.minRunChars) continue;
         return trimEndAt(text, runStart + p);
     }
     return undefined;

@@ -338,6 +338,8 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
         await ghost.first().waitFor({ timeout: 60_000 });
         await shot("member-completion");
         await page.keyboard.press("Escape");
+        // The next steps work on shapes.ts.
+        await openFile("shapes.ts");
     });
 
     test("the chat panel streams answers about the selection; a code block applies through the diff", async () => {

@@ -32,6 +32,11 @@ describe("answer guard", () => {
         const text = "The answer is " + "the same thing, ".repeat(6);
         assert.deepEqual(cut(text), { text: "The answer is the same thing,", reason: "repeating" });
         assert.equal(cut("-".repeat(80)), undefined, "a rule is not a loop");
+        assert.deepEqual(
+            cut("def " + "_is".repeat(20)),
+            { text: "def _is", reason: "repeating" },
+            "the shortest repeating piece is kept once"
+        );
         assert.equal(cut("abab"), undefined, "too short to tell");
     });
 
