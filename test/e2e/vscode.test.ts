@@ -15,6 +15,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type Browser, chromium, type Frame, type Page } from "playwright-core";
 import { HubServer } from "../server/fixtures/hubServer";
+import { CART, checkout } from "../server/fixtures/shoppingCart";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 const OUT = path.join(ROOT, "test-results", "e2e");
@@ -215,30 +216,6 @@ const PRICING = [
     ""
 ].join("\n");
 
-// A class in a file no test opens, and a file that calls it: a completion after `cart.` names its method.
-const CART = [
-    "export class ShoppingCart {",
-    "    private items: { name: string; price: number }[] = [];",
-    "",
-    "    addLineItem(name: string, price: number): void {",
-    "        this.items.push({ name, price });",
-    "    }",
-    "",
-    "    computeGrandTotal(): number {",
-    "        return this.items.reduce((sum, item) => sum + item.price, 0);",
-    "    }",
-    "}",
-    ""
-].join("\n");
-const CHECKOUT = [
-    'import { ShoppingCart } from "./cart";',
-    "",
-    "export function addToCart(cart: ShoppingCart, name: string, price: number): void {",
-    "    ",
-    "}",
-    ""
-].join("\n");
-
 describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, () => {
     before(async () => {
         rmSync(OUT, { recursive: true, force: true });
@@ -250,7 +227,8 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
         // A file no test opens: the workspace index finds it for @workspace.
         writeFileSync(path.join(WORKSPACE, "pricing.ts"), PRICING);
         writeFileSync(path.join(WORKSPACE, "cart.ts"), CART);
-        writeFileSync(path.join(WORKSPACE, "checkout.ts"), CHECKOUT);
+        // A class in a file no test opens, and a file that calls it: a completion after `cart.` names its method.
+        writeFileSync(path.join(WORKSPACE, "checkout.ts"), checkout("    "));
         execFileSync("bash", [path.join(ROOT, "scripts/code-server.sh"), "start", String(PORT), PROFILE, WORKSPACE], {
             stdio: "inherit"
         });

@@ -10,31 +10,10 @@ import { pathToFileURL } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { DidChangeWatchedFilesNotification, FileChangeType } from "vscode-languageserver-protocol/node";
 import { type ChatChunk, IndexStatusRequest, WorkspaceSearchRequest } from "../../server/protocol";
+import { CART, checkout } from "./fixtures/shoppingCart";
 import { TestClient } from "./lspClient";
 
-const CART = [
-    "export class ShoppingCart {",
-    "    private items: { name: string; price: number }[] = [];",
-    "",
-    "    addLineItem(name: string, price: number): void {",
-    "        this.items.push({ name, price });",
-    "    }",
-    "",
-    "    computeGrandTotal(): number {",
-    "        return this.items.reduce((sum, item) => sum + item.price, 0);",
-    "    }",
-    "}",
-    ""
-].join("\n");
-
-const CHECKOUT = [
-    'import { ShoppingCart } from "./cart";',
-    "",
-    "export function addToCart(cart: ShoppingCart, name: string, price: number): void {",
-    "    cart.",
-    "}",
-    ""
-].join("\n");
+const CHECKOUT = checkout("    cart.");
 
 async function indexed(client: TestClient) {
     for (let i = 0; i < 200; i++) {
