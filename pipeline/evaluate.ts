@@ -427,7 +427,7 @@ async function chatFigures(llama: Llama, modelPath: string, files: CorpusFile[])
         undefined,
         new AbortController().signal
     );
-    const { sampling } = samplingFor(inspection, DEFAULT_SETTINGS.chat.sampling);
+    const sampling = samplingFor(inspection, DEFAULT_SETTINGS.chat.sampling);
     const results = [];
     for (const c of chatCases(files)) {
         const question =

@@ -8,7 +8,8 @@
 import type { ChatTurn } from "../chat/fitConversation";
 import type { PromptInput } from "../completion/promptInput";
 import type { ModelInspection } from "../models/inspectModel";
-import type { ChatChunk, ChatResult, ChatSampling, ExpertMode, ModelSummary, RoutingStatsResult } from "../protocol";
+import type { ChatChunk, ChatResult, ExpertMode, ModelSummary, RoutingStatsResult } from "../protocol";
+import type { ResolvedSampling } from "../chat/sampling";
 
 /** What the backend can do beyond completion and chat, and why not when it cannot. */
 export type Capabilities = {
@@ -62,8 +63,8 @@ export interface ChatSession {
         options: {
             maxTokens: number;
             signal: AbortSignal;
-            /** How to sample (server/chat/sampling.ts), and a seed when answers must repeat. */
-            sampling: ChatSampling;
+            /** How to sample and where it came from (server/chat/sampling.ts), and a seed when answers must repeat. */
+            sampling: ResolvedSampling;
             seed?: number;
             onChunk(chunk: ChatChunk): void;
         }

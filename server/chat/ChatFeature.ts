@@ -122,8 +122,9 @@ export class ChatFeature implements Feature {
             const answer = await session.answer(fitted.turns, {
                 maxTokens: answerTokens,
                 signal: controller.signal,
-                sampling: sampling.sampling,
-                seed: seed === "random" ? undefined : seed,
+                sampling,
+                // node-llama-cpp would seed with the time in whole seconds: two answers in one second would be the same.
+                seed: seed === "random" ? Math.floor(Math.random() * 2 ** 31) : seed,
                 onChunk: (chunk) => {
                     streamed += chunk.text;
                     progress?.report(chunk);

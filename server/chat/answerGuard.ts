@@ -5,7 +5,7 @@
  *   (`### Human`, `# Assistant`, `User:` …). A template-less model (the demo model, a GGUF without
  *   a template) is prompted in that format, and a small one goes on writing the next turn, also
  *   inside a code fence, where the template's stop texts ("\n\n### Human") do not match;
- * - **a loop**: the same line for the `LOOP_LIMITS.sameLine`th time, or the end of the text
+ * - **a loop**: the same line `LOOP_LIMITS.sameLine` times in a row, or the end of the text
  *   made of one piece repeated `LOOP_LIMITS.periodRepeats` times (a phrase or a line over and
  *   over, with or without newlines). The answer is cut where the repetition began, so the user
  *   sees it once, and told the model was looping.
@@ -14,7 +14,7 @@
  */
 
 const LOOP_LIMITS = {
-    /** A line seen this many times in one answer is a loop (lines with fewer visible characters are not counted). */
+    /** A line this many times in a row is a loop (lines with fewer visible characters are not counted). */
     sameLine: 4,
     minLineChars: 8,
     /** The end of the answer repeating one piece this many times is a loop, for pieces of these lengths. */
@@ -26,7 +26,7 @@ const LOOP_LIMITS = {
 } as const;
 
 /** Role headers of the general chat format (node-llama-cpp's GeneralChatWrapper) and its common variants. */
-const TURN_HEADER = /^[ \t]*(?:#{1,3}[ \t]*(?:Human|Assistant|User|System)\b|(?:Human|User|Assistant):[ \t]*$)/im;
+const TURN_HEADER = /^[ \t]*(?:#{1,3}[ \t]*(?:Human|Assistant|User|System)[ \t]*:?|(?:Human|User|Assistant):)[ \t]*$/m;
 
 export type AnswerCut = { at: number; reason: "turn-header" | "repeating" };
 
@@ -45,20 +45,26 @@ export function answerCut(text: string, checkTurnHeaders: boolean): AnswerCut | 
     return undefined;
 }
 
-/** The start of a line's second occurrence, once it occurs `sameLine` times. */
+/** The start of a line's second occurrence, once it comes `sameLine` times in a row (blank lines between do not count). */
 function repeatedLine(text: string): number | undefined {
-    const seen = new Map<string, number[]>();
+    let previous: string | undefined;
+    let run: number[] = [];
     let start = 0;
     while (true) {
         const end = text.indexOf("\n", start);
         // Whole lines only: the last one may still grow.
         if (end < 0) return undefined;
         const line = text.slice(start, end).trim();
-        if (line.replace(/\W/g, "").length >= LOOP_LIMITS.minLineChars) {
-            const at = seen.get(line) ?? [];
-            at.push(start);
-            seen.set(line, at);
-            if (at.length >= LOOP_LIMITS.sameLine) return trimEndAt(text, at[1]!);
+        if (line !== "") {
+            // Short lines (brackets, `else`) repeat in ordinary code: they neither count nor break a run.
+            if (line.replace(/\W/g, "").length >= LOOP_LIMITS.minLineChars) {
+                run = line === previous ? [...run, start] : [start];
+                previous = line;
+                if (run.length >= LOOP_LIMITS.sameLine) return trimEndAt(text, run[1]!);
+            } else if (line !== previous) {
+                previous = undefined;
+                run = [];
+            }
         }
         start = end + 1;
     }

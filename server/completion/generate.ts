@@ -122,7 +122,7 @@ export async function generate(
 
     // node-llama-cpp cannot forbid the end-of-generation token (a "never" bias on it is ignored): a name begun is finished.
     if (spelling && stopReason === "end-of-generation") {
-        const rest = spellingRest(spelling, raw);
+        const rest = spellingRest(spelling, raw, heal);
         if (rest) text = withoutHealed((raw += rest), heal);
     }
 

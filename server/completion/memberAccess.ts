@@ -23,8 +23,15 @@ const ACCESS = /(?:^|[^\w$.])([A-Za-z_$][\w$]*)\s*\??\.([\w$]*)$/;
 
 export function memberAccessAt(linePrefix: string): MemberAccess | undefined {
     const m = ACCESS.exec(linePrefix.slice(-200));
-    if (!m || NOT_A_RECEIVER.has(m[1]!)) return undefined;
+    if (!m || NOT_A_RECEIVER.has(m[1]!) || inCommentOrString(linePrefix)) return undefined;
     return { receiver: m[1]!, typed: m[2]! };
+}
+
+/** The cursor is in a comment or a string on its line ("kept in Cart." is prose, not a member access). */
+function inCommentOrString(linePrefix: string): boolean {
+    if (/^\s*(\*|\/\*|#|\/\/)/.test(linePrefix) || /\/\/|\s#\s/.test(linePrefix)) return true;
+    for (const quote of ['"', "'", "`"]) if ((linePrefix.split(quote).length - 1) % 2 === 1) return true;
+    return false;
 }
 
 const escape = (s: string) => s.replace(/[$]/g, "\\$");
@@ -32,8 +39,8 @@ const escape = (s: string) => s.replace(/[$]/g, "\\$");
 /**
  * The type `receiver` is declared with, nearest the cursor: an annotation (`cart: ShoppingCart`,
  * TypeScript and Python) or a construction (`cart = new ShoppingCart(`, Python's
- * `cart = ShoppingCart(`). A capitalised receiver with no declaration is a type itself (its
- * static members). Generic and union types are not followed: no type, no constraint.
+ * `cart = ShoppingCart(`). A receiver with no declaration (a class's static members, a global)
+ * gets none; generic and union types are not followed: no type, no constraint.
  */
 export function declaredType(textAbove: string, receiver: string): string | undefined {
     const name = escape(receiver);
@@ -46,8 +53,7 @@ export function declaredType(textAbove: string, receiver: string): string | unde
     for (const pattern of patterns)
         for (const m of textAbove.matchAll(pattern))
             if (!best || m.index > best.at) best = { at: m.index, type: m[1]! };
-    if (best) return best.type;
-    return /^[A-Z]/.test(receiver) ? receiver : undefined;
+    return best?.type;
 }
 
 /** Namespace imports: `import * as X from "./m"`, `const X = require("./m")` (what TypeScript compiles imports to). */
@@ -74,6 +80,22 @@ export function moduleFiles(fromFile: string, specifier: string, join: (...parts
         join(base, "index.ts"),
         join(base, "index.js")
     ];
+}
+
+/**
+ * Whether the member `name` that the chunk `text` declares is one another file can call on an
+ * instance: not the constructor, not private, protected or static, not `#name` or `_name`.
+ * (A class too long for one chunk is cut into member chunks named "Class.member": this reads
+ * the member's own declaration line.)
+ */
+export function isPublicMember(text: string, name: string): boolean {
+    if (name === "constructor" || /^[#_]/.test(name)) return false;
+    const escaped = name.replace(/[$]/g, "\\$");
+    const declaration = new RegExp(
+        `^\\s*(?:@[\\w.]+(?:\\([^)]*\\))?\\s+)*((?:[a-z]+\\s+)*)(?:\\*\\s*)?${escaped}\\b`,
+        "m"
+    ).exec(text);
+    return !declaration || !/\b(private|protected|static)\b/.test(declaration[1]!);
 }
 
 /**

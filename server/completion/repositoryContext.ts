@@ -13,7 +13,14 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { SearchHit, WorkspaceIndex } from "../workspace/WorkspaceIndex";
-import { declaredType, memberAccessAt, memberContinuations, moduleFiles, namespaceModule } from "./memberAccess";
+import {
+    declaredType,
+    isPublicMember,
+    memberAccessAt,
+    memberContinuations,
+    moduleFiles,
+    namespaceModule
+} from "./memberAccess";
 import type { OpenDocument } from "./promptInput";
 
 export type Snippet = { path: string; text: string };
@@ -202,7 +209,7 @@ export class RepositoryContext {
             // A class cut into its members names them ("Cart.addItem"); a class in one chunk is read for them.
             for (const symbol of hit.chunk.symbols) {
                 const [owner, member] = symbol.split(".");
-                if (owner === type && member) names.add(member);
+                if (owner === type && member && isPublicMember(hit.text, member)) names.add(member);
             }
             if (hit.chunk.symbols.includes(type))
                 for (const name of await this.memberNames(hit.chunk.file, hit.text, type)) names.add(name);

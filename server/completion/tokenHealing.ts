@@ -45,35 +45,47 @@ export function spellingOf(heal: string, continuations: readonly string[]): Spel
 /**
  * The tokens that may come next after `generated`, or undefined once a text is spelled (or none
  * can be any more): those that are a beginning of what is left of a text, or that start with all
- * of it.
+ * of it. With `wholeWord`, a text spelled exactly must not go on with the same word either (the
+ * next token may not start with a word character unless it spells a longer text).
  */
 export function allowedToSpell(
     vocabulary: readonly string[],
     spelling: Spelling,
     generated: string
 ): Token[] | undefined {
-    if (spelling.texts.some((t) => generated.startsWith(t))) return undefined;
-    const remaining = spelling.texts.filter((t) => t.startsWith(generated)).map((t) => t.slice(generated.length));
-    if (remaining.length === 0) return undefined;
+    const exact = spelling.wholeWord && spelling.texts.includes(generated);
+    if (!exact && spelling.texts.some((t) => generated.startsWith(t))) return undefined;
+    const remaining = spelling.texts
+        .filter((t) => t.startsWith(generated) && t.length > generated.length)
+        .map((t) => t.slice(generated.length));
+    if (remaining.length === 0 && !exact) return undefined;
+    // Only the rests that start with a token's first character can fit it: one look-up per token.
+    const byFirst = new Map<string, string[]>();
+    for (const rest of remaining) byFirst.set(rest[0]!, [...(byFirst.get(rest[0]!) ?? []), rest]);
     const allowed: Token[] = [];
     for (let t = 0; t < vocabulary.length; t++) {
         const text = vocabulary[t]!;
         if (text === "") continue;
-        const fits = remaining.some(
-            (rest) =>
-                rest.startsWith(text) ||
-                (text.startsWith(rest) && !(spelling.wholeWord && /[\w$]/.test(text.charAt(rest.length))))
-        );
+        const fits =
+            (exact && !/[\w$]/.test(text[0]!)) ||
+            (byFirst.get(text[0]!) ?? []).some(
+                (rest) =>
+                    rest.startsWith(text) ||
+                    (text.startsWith(rest) && !(spelling.wholeWord && /[\w$]/.test(text.charAt(rest.length))))
+            );
         if (fits) allowed.push(t as Token);
     }
     return allowed;
 }
 
-/** What is left to spell of the first text `generated` is a beginning of ("" once one is spelled, or none fits). */
-export function spellingRest(spelling: Spelling, generated: string): string {
-    if (spelling.texts.some((t) => generated.startsWith(t))) return "";
-    const text = spelling.texts.find((t) => t.startsWith(generated));
-    return text === undefined ? "" : text.slice(generated.length);
+/**
+ * What is left to spell when generation ended early: the rest of the one text `generated` has
+ * begun past the healed text ("" when nothing was begun, a text is spelled, or several fit).
+ */
+export function spellingRest(spelling: Spelling, generated: string, heal: string): string {
+    if (generated.length <= heal.length || spelling.texts.some((t) => generated.startsWith(t))) return "";
+    const fitting = spelling.texts.filter((t) => t.startsWith(generated));
+    return fitting.length === 1 ? fitting[0]!.slice(generated.length) : "";
 }
 
 /** The suggestion without the healed text the model respelled first ("" while it is still respelling). */

@@ -96,7 +96,7 @@ export function localChatSession(
                         prompt: tokens,
                         stopTexts,
                         turnHeaders: !chat.templateFromModel,
-                        sampling,
+                        sampling: sampling.sampling,
                         seed,
                         maxTokens,
                         signal: AbortSignal.any([signal, unloading]),

@@ -16,6 +16,7 @@ import { createParser } from "eventsource-parser";
 import { answerCut } from "../chat/answerGuard";
 import type { PromptInput } from "../completion/promptInput";
 import { FIM_FAMILIES, type FimFamily } from "../completion/fimFormats";
+import type { ResolvedSampling } from "../chat/sampling";
 import type { ChatMessage, ChatSampling, RemoteSettings } from "../protocol";
 import { errorMessage } from "../errors";
 
@@ -153,7 +154,7 @@ export class RemoteClient {
         maxTokens: number,
         signal: AbortSignal,
         onText: (text: string) => void,
-        { sampling, seed }: { sampling: ChatSampling; seed?: number }
+        { sampling, seed }: { sampling: ResolvedSampling; seed?: number }
     ): Promise<RemoteChatResult> {
         const info = this.info ?? (await this.connect(signal));
         let text = "";
@@ -210,14 +211,7 @@ export class RemoteClient {
                     model: info.model,
                     messages,
                     max_tokens: maxTokens,
-                    // The same sampling as the local engine; top_k, min_p and repeat_penalty only to llama-server
-                    // (the OpenAI API refuses parameters it does not define).
-                    temperature: sampling.temperature,
-                    top_p: sampling.topP,
-                    presence_penalty: sampling.presencePenalty,
-                    ...(info.kind === "llama-server"
-                        ? { top_k: sampling.topK, min_p: sampling.minP, repeat_penalty: sampling.repeatPenalty }
-                        : {}),
+                    ...samplingParameters(sampling, info.kind),
                     ...(seed !== undefined ? { seed } : {}),
                     stream: true,
                     stream_options: { include_usage: true }
@@ -380,4 +374,32 @@ function fimFamily(model: string, setting: string): FimFamily | undefined {
                 ? "codestral"
                 : undefined;
     return FIM_FAMILIES.find((f) => f.name === guess);
+}
+
+/**
+ * The sampling parameters of a chat request. Where nothing is known of the remote model (the
+ * general default), only what the user's settings set is sent, so the server applies its own
+ * model's defaults (llama-server reads them from the GGUF). top_k, min_p and repeat_penalty go to
+ * llama-server only: the OpenAI API refuses parameters it does not define.
+ */
+export function samplingParameters(
+    resolved: ResolvedSampling,
+    kind: "llama-server" | "openai"
+): Record<string, number> {
+    const names: Record<keyof ChatSampling, string> = {
+        temperature: "temperature",
+        topP: "top_p",
+        presencePenalty: "presence_penalty",
+        topK: "top_k",
+        minP: "min_p",
+        repeatPenalty: "repeat_penalty"
+    };
+    const openai = new Set<keyof ChatSampling>(["temperature", "topP", "presencePenalty"]);
+    const sent: Record<string, number> = {};
+    for (const key of Object.keys(names) as (keyof ChatSampling)[]) {
+        if (kind === "openai" && !openai.has(key)) continue;
+        if (resolved.source === "default" && !resolved.overridden.includes(key)) continue;
+        sent[names[key]] = resolved.sampling[key];
+    }
+    return sent;
 }

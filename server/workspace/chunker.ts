@@ -108,9 +108,12 @@ function findDeclaration(nodes: (SyntaxNode | null)[], name: string): SyntaxNode
     return undefined;
 }
 
-/** A member other files cannot use: `private`/`protected`, `#name`, Python's `_name` (dunders included). */
+/** A member other files cannot use on an instance: `private`/`protected`, `static`, `#name`, Python's `_name` (dunders included). */
 function isPrivate(member: SyntaxNode): boolean {
     if (member.namedChildren.some((c) => c?.type === "accessibility_modifier" && c.text !== "public")) return true;
+    // A static member is the class's, not an instance's.
+    if (/^(?:@[\w.]+(?:\([^)]*\))?\s+)*(?:(?:public|readonly|async|override|declare)\s+)*static\b/.test(member.text))
+        return true;
     if (member.namedChildren.some((c) => c?.type === "private_property_identifier")) return true;
     const name = symbolOf(member);
     return (

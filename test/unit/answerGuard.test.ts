@@ -17,15 +17,23 @@ describe("answer guard", () => {
         assert.deepEqual(cut("Sure.\n\n### Human\nthanks\n"), { text: "Sure.", reason: "turn-header" });
         assert.equal(cut("Sure.\n\n### Hum"), undefined, "not a whole line yet");
         assert.equal(cut("Use `### Human` as the header.\n"), undefined, "mentioned inside a line");
+        assert.equal(cut("```py\n# user input\nx = input()\n"), undefined, "a comment that starts with a role word");
+        assert.equal(cut("## System requirements\n- Node 20\n"), undefined, "a heading that starts with one");
         assert.equal(cut("Sure.\n### Human\nhi\n", false), undefined, "a model with a template: its own stop texts");
     });
 
-    test("a line seen four times stops the answer after its first occurrence", () => {
+    test("a line four times in a row stops the answer after its first occurrence", () => {
         const line = "const total = items.length;";
-        const text = `Here:\n${line}\nfoo();\n${line}\n${line}\n${line}\n`;
-        assert.deepEqual(cut(text), { text: `Here:\n${line}\nfoo();`, reason: "repeating" });
+        const text = `Here:\n${line}\n\n${line}\n${line}\n${line}\n`;
+        assert.deepEqual(cut(text), { text: `Here:\n${line}`, reason: "repeating" });
         assert.equal(cut(`a\n${line}\n${line}\n${line}\n`), undefined, "three times is allowed");
         assert.equal(cut("}\n}\n}\n}\n}\n"), undefined, "short lines (brackets) are not counted");
+        const branches = ["if (a) {", "    return false;", "}", "if (b) {", "    return false;", "}"];
+        assert.equal(
+            cut([...branches, ...branches, ""].join("\n")),
+            undefined,
+            "the same line in ordinary code, apart"
+        );
     });
 
     test("a phrase repeated at the end, without newlines, is a loop; one piece of it is kept", () => {

@@ -3,6 +3,7 @@ import { describe, test } from "node:test";
 import path from "node:path";
 import {
     declaredType,
+    isPublicMember,
     memberAccessAt,
     memberContinuations,
     moduleFiles,
@@ -17,6 +18,9 @@ describe("member access", () => {
         assert.equal(memberAccessAt("this."), undefined, "this file shows this's members");
         assert.equal(memberAccessAt("x = 1."), undefined);
         assert.equal(memberAccessAt("const total = cart"), undefined);
+        assert.equal(memberAccessAt("    // the items kept in cart."), undefined, "a comment");
+        assert.equal(memberAccessAt('    log("added to cart.'), undefined, "a string");
+        assert.equal(memberAccessAt("    * see cart."), undefined, "a doc comment");
     });
 
     test("the type an object is declared with, nearest the cursor", () => {
@@ -35,8 +39,17 @@ describe("member access", () => {
         );
         assert.equal(declaredType("const c: A | B = x;\n", "c"), undefined, "unions not followed");
         assert.equal(declaredType("mycart: Cart\n", "cart"), undefined, "a longer name is not the object");
-        assert.equal(declaredType("", "Semver"), "Semver", "a capitalised name is its own type");
+        assert.equal(declaredType("", "Semver"), undefined, "a bare class name: its static members are not known");
         assert.equal(declaredType("", "cart"), undefined);
+    });
+
+    test("a member chunk's member is offered only when other files can use it", () => {
+        assert.equal(isPublicMember("    addItem(x: number): void {\n    }", "addItem"), true);
+        assert.equal(isPublicMember("    private items: number[] = [];", "items"), false);
+        assert.equal(isPublicMember("    @memo()\n    protected static async load() {}", "load"), false);
+        assert.equal(isPublicMember("    static create() {}", "create"), false, "static: not on an instance");
+        assert.equal(isPublicMember("    constructor() {}", "constructor"), false);
+        assert.equal(isPublicMember("    def _helper(self):", "_helper"), false);
     });
 
     test("the rest of the member names that fit what is typed", () => {

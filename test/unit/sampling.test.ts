@@ -3,6 +3,7 @@ import { describe, test } from "node:test";
 import { GENERAL_SAMPLING, describeSampling, ggufSampling, resolveSampling } from "../../server/chat/sampling";
 import { REGISTRY } from "../../server/models/registry";
 import type { ChatSamplingSettings } from "../../server/protocol";
+import { samplingParameters } from "../../server/remote/RemoteClient";
 
 const MODEL: ChatSamplingSettings = {
     temperature: "model",
@@ -51,6 +52,20 @@ describe("chat sampling", () => {
         assert.match(
             describeSampling(r),
             /^greedy \(temperature 0\), repeat penalty 1\.2: from the general default .*settings override temperature, repeatPenalty$/
+        );
+    });
+});
+
+describe("remote chat sampling", () => {
+    test("what a remote engine is sent: all of a known model's values, only the settings' otherwise", () => {
+        const known = resolveSampling({ temperature: 1, topP: 1 }, {}, MODEL);
+        assert.deepEqual(samplingParameters(known, "openai"), { temperature: 1, top_p: 1, presence_penalty: 0 });
+        assert.equal(samplingParameters(known, "llama-server").top_k, 0, "llama-server gets its own parameters too");
+        const unknown = resolveSampling(undefined, {}, { ...MODEL, temperature: 0.2 });
+        assert.deepEqual(
+            samplingParameters(unknown, "llama-server"),
+            { temperature: 0.2 },
+            "the server's defaults apply"
         );
     });
 });

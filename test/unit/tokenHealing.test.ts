@@ -54,9 +54,16 @@ describe("token healing", () => {
         assert.deepEqual(next(""), ["."]);
         assert.deepEqual(next("."), ["add", "compute"], "no invented member: get, x");
         assert.deepEqual(next(".computeGrand"), ["Total", "Total("], "the word may not go on: Totals");
-        assert.equal(next(".computeGrandTotal"), undefined, "a member spelled: free");
-        assert.equal(spellingRest(spelling, ".addLi"), "neItem", "what an early end leaves to spell");
-        assert.equal(spellingRest(spelling, ".addLineItem(x"), "");
+        assert.deepEqual(next(".computeGrandTotal"), ["(", "."], "spelled exactly: not the same word going on");
+        assert.equal(next(".computeGrandTotal("), undefined, "a member spelled and ended: free");
+        assert.equal(spellingRest(spelling, ".addLi", "."), "neItem", "what an early end leaves to spell");
+        assert.equal(spellingRest(spelling, ".", "."), "", "nothing begun: nothing invented");
+        assert.equal(spellingRest(spelling, ".addLineItem(x", "."), "");
+        assert.equal(
+            spellingRest(spellingOf("", ["getA", "getB"])!, "get", ""),
+            "",
+            "several fit: not settled by list order"
+        );
     });
 
     test("the respelled text is cut from the suggestion", () => {
