@@ -140,6 +140,8 @@ export class RepositoryContext {
     private last?: { key: string; snippets: Promise<Snippet[]> };
     /** The last type's members, by its name and the index version (the same `cart.` while typing a member). */
     private lastMembers?: { key: string; names: Promise<string[]> };
+    /** The editor's answer for the last receiver (asked when no declaration above the cursor gives its type). */
+    private lastEditorType?: { key: string; type: Promise<string | undefined> };
 
     constructor(
         private readonly index: () => WorkspaceIndex,
@@ -174,10 +176,18 @@ export class RepositoryContext {
             start: { line: Math.max(0, position.line - MEMBER_LOOKBACK_LINES), character: 0 },
             end: position
         });
-        const type =
-            declaredType(above.slice(0, above.length - access.typed.length), access.receiver) ??
-            (lookup &&
-                (await this.editorType(index, lookup, position, access.receiver.length + access.typed.length + 1)));
+        let type = declaredType(above.slice(0, above.length - access.typed.length), access.receiver);
+        if (!type && lookup) {
+            // The receiver stays where it is while the member's name is typed: the editor is asked once for it.
+            const at = {
+                line: position.line,
+                character: Math.max(0, position.character - access.typed.length - 1 - access.receiver.length)
+            };
+            const key = JSON.stringify([doc.uri, at, access.receiver, index.version]);
+            if (this.lastEditorType?.key !== key)
+                this.lastEditorType = { key, type: this.editorType(index, lookup, at) };
+            type = await this.lastEditorType.type;
+        }
         if (!type) return [];
         const key = JSON.stringify([type, index.version]);
         if (this.lastMembers?.key !== key) this.lastMembers = { key, names: this.membersOf(type) };
@@ -188,11 +198,13 @@ export class RepositoryContext {
     private async editorType(
         index: WorkspaceIndex,
         lookup: DefinitionLookup,
-        position: Position,
-        back: number
+        at: Position
     ): Promise<string | undefined> {
-        const at = { line: position.line, character: Math.max(0, position.character - back) };
-        const [found] = await lookup([at], "typeDefinition").catch(() => [[]]);
+        const [found] = await lookup([at], "typeDefinition").catch(() => {
+            // Too late or failed (a language server still starting): asked again next time, not remembered.
+            this.lastEditorType = undefined;
+            return [[]];
+        });
         for (const loc of found ?? []) {
             const file = filePath(loc.uri);
             const hit = file && index.chunkAt(file, loc.line);

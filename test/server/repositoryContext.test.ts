@@ -9,7 +9,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { DidChangeWatchedFilesNotification, FileChangeType } from "vscode-languageserver-protocol/node";
-import { type ChatChunk, IndexStatusRequest, WorkspaceSearchRequest } from "../../server/protocol";
+import { type ChatChunk, DefinitionsRequest, IndexStatusRequest, WorkspaceSearchRequest } from "../../server/protocol";
 import { CART, checkout } from "./fixtures/shoppingCart";
 import { TestClient } from "./lspClient";
 
@@ -132,5 +132,40 @@ describe("repository context", () => {
             await new Promise((r) => setTimeout(r, 50));
         }
         assert.fail("the new file was never found");
+    });
+
+    test("an object whose type no declaration gives: the editor's type definition names the members", async () => {
+        assert.equal(await client.stop(), 0);
+        client = await TestClient.start(
+            { storagePath: path.join(root, ".store"), definitions: true, settings: { completion: { debounceMs: 0 } } },
+            undefined,
+            {},
+            [root]
+        );
+        const asked: string[] = [];
+        // What VS Code's TypeScript answers for `cart` in `const cart = openCart();`: the class's name in cart.ts.
+        client.connection.onRequest(DefinitionsRequest.type, (params) => {
+            asked.push(params.kind ?? "definition");
+            return params.positions.map(() =>
+                params.kind === "typeDefinition"
+                    ? [
+                          {
+                              uri: pathToFileURL(path.join(root, "src", "cart.ts")).href,
+                              range: { start: { line: 0, character: 13 }, end: { line: 0, character: 25 } }
+                          }
+                      ]
+                    : []
+            );
+        });
+        await indexed(client);
+        const uri = pathToFileURL(path.join(root, "src", "inferred.ts")).href;
+        await client.open(uri, 'import { openCart } from "./open";\n\nconst cart = openCart();\ncart.\n');
+        await client.complete(uri, { line: 3, character: 5 });
+        const logged = client.logs.all.map((l) => l.message);
+        assert.ok(asked.includes("typeDefinition"), asked.join(", "));
+        assert.ok(
+            logged.some((m) => m.includes("completion starts with a member: addLineItem, computeGrandTotal")),
+            logged.filter((m) => /completion/.test(m)).join("\n")
+        );
     });
 });
