@@ -14,6 +14,7 @@ import { parseArgs } from "node:util";
 import { InlineCompletionTriggerKind } from "vscode-languageserver-protocol/node";
 import { EMBEDDED_MODEL_FILE } from "../server/models/embeddedModel";
 import { ROOT, TestClient } from "../test/server/lspClient";
+import { percentile } from "./stats";
 
 const { values } = parseArgs({
     options: { model: { type: "string" }, chars: { type: "string" }, file: { type: "string" } }
@@ -25,10 +26,6 @@ const source = readFileSync(values.file ?? path.join(ROOT, "server", "completion
     chars
 );
 
-const percentile = (xs: number[], p: number) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-};
 const fmt = (xs: number[]) =>
     xs.length === 0
         ? "n/a"

@@ -33,6 +33,7 @@ import { DefinitionsRequest, IndexStatusRequest, WorkspaceSearchRequest } from "
 import { EMBEDDED_MODEL_FILE } from "../server/models/embeddedModel";
 import { Chunker } from "../server/workspace/chunker";
 import { ROOT, TestClient } from "../test/server/lspClient";
+import { editSimilarity, percentile } from "./stats";
 
 const { values } = parseArgs({
     options: { cases: { type: "string" }, model: { type: "string" }, today: { type: "string" } }
@@ -203,27 +204,6 @@ const CONDITIONS: Condition[] = [
         definitions: true
     }
 ];
-
-function editSimilarity(a: string, b: string): number {
-    if (a === b) return 1;
-    const m = a.length,
-        n = b.length;
-    if (m === 0 || n === 0) return 0;
-    let prev = Array.from({ length: n + 1 }, (_, j) => j);
-    for (let i = 1; i <= m; i++) {
-        const cur = [i];
-        for (let j = 1; j <= n; j++)
-            cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-        prev = cur;
-    }
-    return 1 - prev[n]! / Math.max(m, n);
-}
-
-const percentile = (xs: number[], p: number) => {
-    if (xs.length === 0) return NaN;
-    const s = [...xs].sort((a, b) => a - b);
-    return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-};
 
 type Result = {
     condition: string;

@@ -25,6 +25,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { IndexStatusRequest, WorkspaceSearchRequest, type IndexStatus } from "../server/protocol";
 import { ROOT, TEST_MODELS, TestClient } from "../test/server/lspClient";
+import { percentile } from "./stats";
 
 const { values } = parseArgs({ options: { files: { type: "string" } } });
 const wanted = Number(values.files ?? 10_000);
@@ -71,11 +72,6 @@ function makeWorkspace(): number {
     writeFileSync(mark, "");
     return picked.length;
 }
-
-const percentile = (xs: number[], p: number) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-};
 
 function memoryMiB(pid: number): { rss: number; peak: number } {
     const status = readFileSync(`/proc/${pid}/status`, "utf8");

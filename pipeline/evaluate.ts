@@ -33,6 +33,7 @@ import { ComputeLane } from "../server/engine/ComputeLane";
 import { createChatContext, localChatSession } from "../server/engine/localChat";
 import { inspectModel } from "../server/models/inspectModel";
 import { ACTION_PROMPTS } from "../src/actionPrompts";
+import { editSimilarity } from "../bench/stats";
 
 /** `EVAL_QUICK=1` shrinks the evaluation to a smoke test of the script itself. */
 const QUICK = process.env.EVAL_QUICK === "1";
@@ -287,17 +288,6 @@ function fimSnippets(files: CorpusFile[]): Snippet[] {
     return [...line, ...bracket];
 }
 
-function levenshtein(a: string, b: string): number {
-    let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-    for (let i = 1; i <= a.length; i++) {
-        const cur = [i];
-        for (let j = 1; j <= b.length; j++)
-            cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-        prev = cur;
-    }
-    return prev[b.length]!;
-}
-
 /** A document the completion context builder can read, over a string. */
 function textDocument(path: string, language: string, text: string): OpenDocument {
     const lines = text.split("\n");
@@ -367,8 +357,7 @@ async function fim(
         });
         const output = postprocess(generated.text, ctx).split("\n")[0]!;
         const expected = s.middle;
-        const similarity =
-            1 - levenshtein(output.trim(), expected.trim()) / Math.max(1, output.trim().length, expected.trim().length);
+        const similarity = editSimilarity(output.trim(), expected.trim());
         results.push({
             kind: s.kind,
             exact: output.trim() === expected.trim(),

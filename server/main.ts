@@ -4,7 +4,7 @@
  *   node dist/server.js --stdio
  *
  * This file only wires things together: the connection, the open documents (incremental sync),
- * the settings, and the features (engine, completion, chat, models, code actions), each in the
+ * the settings, and the features (engine, completion, next edits, chat, models, code actions), each in the
  * folder named after it.
  */
 import path from "node:path";
@@ -19,11 +19,13 @@ import {
     TextDocumentSyncKind
 } from "vscode-languageserver/node";
 import { DocumentsFeature } from "./documents/DocumentsFeature";
-import { SafeTextDocument } from "./documents/safeDocuments";
+import { safeTextDocument } from "./documents/safeDocuments";
 import { CodeActionFeature } from "./actions/CodeActionFeature";
 import { ChatFeature } from "./chat/ChatFeature";
 import { CompletionFeature } from "./completion/CompletionFeature";
 import { ModelsFeature } from "./models/ModelsFeature";
+import { EditHistory } from "./nextEdit/editHistory";
+import { NextEditFeature } from "./nextEdit/NextEditFeature";
 import { Engine } from "./engine/Engine";
 import { EngineFeature } from "./engine/EngineFeature";
 import { errorMessage } from "./errors";
@@ -38,7 +40,9 @@ const SERVER_VERSION = "0.1.0";
 const DEFAULT_EXTENSION_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 const connection = createConnection(ProposedFeatures.all);
-const documents = new TextDocuments(SafeTextDocument);
+// Every change is recorded as it is applied: the edit history next-edit suggestions read.
+const history = new EditHistory();
+const documents = new TextDocuments(safeTextDocument((before, change) => history.record(before, change)));
 const log = createLogger({
     debug: (m) => connection.console.debug(m),
     info: (m) => connection.console.info(m),
@@ -75,6 +79,15 @@ const completion = new CompletionFeature(
     log.tagged("completion"),
     () => settings
 );
+const nextEdit = new NextEditFeature(
+    connection,
+    documents,
+    engine,
+    workspace,
+    history,
+    log.tagged("nextEdit"),
+    () => settings
+);
 const chat = new ChatFeature(connection, engine, workspace, log.tagged("chat"), () => settings);
 const models = new ModelsFeature(connection, engine, log.tagged("models"), () => settings);
 const features: Feature[] = [
@@ -82,6 +95,7 @@ const features: Feature[] = [
     engine,
     workspace,
     completion,
+    nextEdit,
     chat,
     models,
     new CodeActionFeature(connection)

@@ -31,6 +31,16 @@ export type Settings = {
     models: ModelsSettings;
     remote: RemoteSettings;
     workspace: WorkspaceSettings;
+    nextEdit: NextEditSettings;
+};
+
+/** Next-edit suggestions (server/nextEdit/): after an edit, the model proposes the next one. */
+type NextEditSettings = {
+    enabled: boolean;
+    /** The prompt format: `auto` (the model's, from its name: Zeta's, Sweep's; else the project's own) or one by name. */
+    format: "auto" | "moe-pilot" | "zeta" | "sweep";
+    /** Most milliseconds one proposal may take, over all the regions it looks at. */
+    timeBudgetMs: number;
 };
 
 /** The workspace index (server/workspace/): repository context for completions and chat. */
@@ -565,4 +575,22 @@ export namespace DefinitionsRequest {
         }[][],
         void
     >(method);
+}
+
+export type NextEditParams = { textDocument: { uri: string }; position: { line: number; character: number } };
+
+/** A proposed edit: its range in the document's current version, and the text that replaces it. */
+export type NextEditItem = {
+    range: { start: { line: number; character: number }; end: { line: number; character: number } };
+    newText: string;
+};
+
+/**
+ * Client → server: after the user's edits, the edit they will likely make next, anywhere in the
+ * document (an empty list when there is nothing to propose). Any LSP client can call it; the
+ * server keeps the edit history from the document changes it receives.
+ */
+export namespace NextEditRequest {
+    export const method = "moePilot/nextEdit";
+    export const type = new RequestType<NextEditParams, { items: NextEditItem[] }, void>(method);
 }

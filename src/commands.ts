@@ -6,12 +6,13 @@ import * as vscode from "vscode";
 import { ACTIONS } from "./actions";
 import type { ChatPanel } from "./chat/ChatPanel";
 import type { Ctx } from "./ctx";
+import type { NextEditController } from "./nextEdit";
 import { routingMarkdown } from "./routingReport";
 import { chooseModel, showModelCard, useModelFromDisk } from "./models";
 import { showReport } from "./reports";
 import { RoutingStatsRequest } from "../server/protocol";
 
-type Command = (ctx: Ctx, chat: ChatPanel) => (...args: never[]) => unknown;
+type Command = (ctx: Ctx, chat: ChatPanel, nextEdit: NextEditController) => (...args: never[]) => unknown;
 
 const COMMANDS: Record<string, Command> = {
     "moePilot.triggerCompletion": () => () => vscode.commands.executeCommand("editor.action.inlineSuggest.trigger"),
@@ -106,9 +107,13 @@ const COMMANDS: Record<string, Command> = {
     "moePilot.chooseModel": (ctx) => () => chooseModel(ctx),
     "moePilot.useModelFromDisk": (ctx) => () => useModelFromDisk(ctx),
     "moePilot.showModelCard": (ctx) => () => showModelCard(ctx),
+    "moePilot.nextEdit.accept": (_ctx, _chat, nextEdit) => () => nextEdit.accept(),
+    "moePilot.nextEdit.dismiss": (_ctx, _chat, nextEdit) => () => nextEdit.dismiss(),
     ...ACTIONS
 };
 
-export function registerCommands(ctx: Ctx, chat: ChatPanel): vscode.Disposable[] {
-    return Object.entries(COMMANDS).map(([id, factory]) => vscode.commands.registerCommand(id, factory(ctx, chat)));
+export function registerCommands(ctx: Ctx, chat: ChatPanel, nextEdit: NextEditController): vscode.Disposable[] {
+    return Object.entries(COMMANDS).map(([id, factory]) =>
+        vscode.commands.registerCommand(id, factory(ctx, chat, nextEdit))
+    );
 }

@@ -7,6 +7,7 @@ import { ChatPanel } from "./chat/ChatPanel";
 import { registerCommands } from "./commands";
 import { Ctx } from "./ctx";
 import { registerProposalDocuments } from "./edits/proposeEdit";
+import { NextEditController } from "./nextEdit";
 import { registerReports } from "./reports";
 import { watchWorkspaceTrust } from "./workspaceTrust";
 
@@ -15,14 +16,16 @@ let ctx: Ctx | undefined;
 export async function activate(context: vscode.ExtensionContext) {
     ctx = new Ctx(context);
     const chat = new ChatPanel(context, ctx);
+    const nextEdit = new NextEditController(ctx);
     context.subscriptions.push(
         chat,
+        nextEdit,
         vscode.window.registerWebviewViewProvider(ChatPanel.viewId, chat, {
             webviewOptions: { retainContextWhenHidden: true }
         }),
         registerProposalDocuments(),
         registerReports(),
-        ...registerCommands(ctx, chat),
+        ...registerCommands(ctx, chat, nextEdit),
         // Trusted now: the workspace's own model and server settings apply; the server reads them again.
         watchWorkspaceTrust(() => void ctx?.settingsChanged())
     );

@@ -66,6 +66,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from finetune_fim import FENCE_LANG, SYSTEM_PROMPT, chat_sample, documented_functions, editor_sample  # noqa: E402
 from finetune_loop import finetune  # noqa: E402
 from model import Config, MoEModel  # noqa: E402
+from next_edits import IDENT, declarations, package_of, relative_path, synthesize  # noqa: E402
 from tokenizer import EOS, FILE_SEP, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, Tokenizer  # noqa: E402
 from train import export, load  # noqa: E402
 
@@ -74,78 +75,25 @@ STAGE3 = {
     "sequence": 512,
     "batch": 8,
     "steps": 600,
-    "lr": 5e-4,
+    "lr": 3e-4,
     "min_lr_ratio": 0.05,
     "warmup_steps": 10,
     "weight_decay": 0.1,
     "balance_coef": 0.01,
     # The loss: this much the mean of what each sample asks for, the rest the mean over all tokens (finetune_loop.py).
-    "target_weight": 0.5,
-    # Shares of the samples; the rest is plain text.
-    "copy": 0.2,
-    "repo_fim": 0.35,
-    "next_edit": 0.17,
-    "chat": 0.12,
-    "editor_fim": 0.1,
+    "target_weight": 0.2,
+    # Shares of the samples; the rest is plain text. Stage two's editor FIM keeps most of its share, so completion is kept.
+    "copy": 0.08,
+    "repo_fim": 0.2,
+    "next_edit": 0.14,
+    "chat": 0.15,
+    "editor_fim": 0.3,
     "eval_every_steps": 40,
     "eval_tokens": 16384,
 }
 
-# The server's limits (server/workspace/chunker.ts): a chunk is at most this long.
-CHUNK_LINES, CHUNK_CHARS = 60, 2400
 # Context tokens the server gives snippets by default (moePilot.workspace.contextTokens).
 CONTEXT_TOKENS = 256
-IDENT = re.compile(r"[A-Za-z_$][\w$]*")
-DECL = re.compile(
-    r"^(\s*)(?:export\s+)?(?:default\s+)?(?:public\s+|private\s+|protected\s+|static\s+|async\s+|abstract\s+)*"
-    r"(?:(?:class|interface|type|enum|function\*?|def)\s+([A-Za-z_$][\w$]*)|(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=|"
-    r"([A-Za-z_$][\w$]*)\s*\([^)]*\)\s*(?::\s*[^{=]+)?\{\s*$)"
-)
-KEYWORDS = set("if for while switch catch return function constructor else new typeof await yield super this".split())
-
-
-def package_of(path: str) -> str:
-    parts = path.split("/")
-    # npm/<pkg>/… or npm/@scope/<pkg>/…; python/<package>/… (a top-level module: python/ itself)
-    if parts[0] == "npm":
-        return "/".join(parts[:3] if parts[1].startswith("@") else parts[:2])
-    return "/".join(parts[:2]) if len(parts) > 2 else parts[0]
-
-
-def relative_path(path: str) -> str:
-    return path[len(package_of(path)) + 1:]
-
-
-def declarations(text: str) -> list[tuple[str, int, int]]:
-    """(name, first line, last line) of each declaration, by lines (the server uses tree-sitter; this is close)."""
-    lines = text.split("\n")
-    found = []
-    for i, line in enumerate(lines):
-        m = DECL.match(line)
-        if not m:
-            continue
-        name = m.group(2) or m.group(3) or m.group(4)
-        if not name or name in KEYWORDS:
-            continue
-        indent = len(m.group(1).replace("\t", "    "))
-        # Top-level declarations and class members, as the server's chunks are; not a function's locals.
-        if indent > (0 if m.group(3) else 4):
-            continue
-        end = i
-        chars = 0
-        for j in range(i + 1, min(len(lines), i + CHUNK_LINES)):
-            chars += len(lines[j]) + 1
-            if chars > CHUNK_CHARS:
-                break
-            end = j
-            stripped = lines[j].strip()
-            # The first line back at the declaration's indentation ends it (a closing bracket there belongs to it).
-            if stripped and len(lines[j].replace("\t", "    ")) - len(lines[j].replace("\t", "    ").lstrip()) <= indent:
-                if stripped[0] not in "}])":
-                    end = j - 1
-                break
-        found.append((name, i, end))
-    return found
 
 
 def snippet_tokens(tok: Tokenizer, path: str, start: int, text: str) -> list[int]:
@@ -236,29 +184,6 @@ def copy_sample(rng: random.Random, length: int) -> tuple[list[int], int]:
 
 # ---------- next edits ----------
 
-FIXES = {
-    "javascript": [
-        (re.compile(r"(?<![=!])==(?!=)"), "==="),
-        (re.compile(r"!=(?!=)"), "!=="),
-        (re.compile(r"\bvar "), "let "),
-        (re.compile(r"\.indexOf\(([^()]*)\) !== -1"), r".includes(\1)"),
-        (re.compile(r"\bfunction \(([^()]*)\)"), r"(\1) =>"),
-    ],
-    "python": [
-        (re.compile(r"== None\b"), "is None"),
-        (re.compile(r"!= None\b"), "is not None"),
-        (re.compile(r"\bexcept:"), "except Exception:"),
-        (re.compile(r"len\(([\w.]+)\) == 0"), r"not \1"),
-        (re.compile(r"\.has_key\(([^()]*)\)"), r".__contains__(\1)"),
-    ],
-}
-FIXES["typescript"] = FIXES["javascript"] + [(re.compile(r": any\b"), ": unknown")]
-RENAMES = [lambda n: n + "Value", lambda n: "new" + n[:1].upper() + n[1:], lambda n: n + "s", lambda n: "the" + n[:1].upper() + n[1:],
-           lambda n: n[:1] + n[1:].replace("e", "", 1) if len(n) > 4 else n + "2", lambda n: "_" + n, lambda n: n + "Count",
-           lambda n: n.replace("_", "") if "_" in n else n + "Id"]
-PARAMS = ["options", "context", "signal", "index", "force", "config"]
-
-
 def answer_from(tok: Tokenizer, text: str, marker: str, head: list[int]) -> tuple[list[int], int]:
     """`head` + text + EOS, encoded in two parts split after the first `marker` (the prompt the server sends, then what
     the model writes), and where the second part starts."""
@@ -278,91 +203,13 @@ def region_around(lines: list[str], line: int, rng: random.Random) -> tuple[int,
     return max(0, line - before), min(len(lines), line + after + 1)
 
 
-def next_edit_sample(tok: Tokenizer, f: dict, window: str, rng: random.Random, length: int) -> tuple[list[int], int] | None:
-    lines = window.split("\n")
+def next_edit_sample(tok: Tokenizer, f: dict, window: str, rng: random.Random, length: int, first_line: int = 0) -> tuple[list[int], int] | None:
+    """`first_line`: the window's first line in the file (the prompt's line numbers are the file's, as the server's are)."""
+    lines = window.split("\n")[:-1]  # the window's last line may be cut short
     if len(lines) < 8:
         return None
-    kind = rng.random()
-    edited = list(lines)
-    follow: int | None = None
-    edit_line = -1
-    if kind < 0.4:  # a rename at the declaration; the next use follows
-        decls = [(name, i) for name, i, _ in declarations(window) if len(name) >= 3]
-        rng.shuffle(decls)
-        for name, i in decls:
-            word = re.compile(rf"(?<![\w$]){re.escape(name)}(?![\w$])")
-            later = [j for j in range(i + 1, len(lines)) if word.search(lines[j])]
-            if not later:
-                continue
-            new_name = rng.choice(RENAMES)(name)
-            if new_name == name or not IDENT.fullmatch(new_name):
-                continue
-            edit_line = i
-            edited[i] = word.sub(new_name, lines[i])
-            follow = later[0]
-            target = word.sub(new_name, lines[follow])
-            break
-    elif kind < 0.55:  # a parameter added; a call follows
-        for i, line in enumerate(lines):
-            m = re.search(r"\b(function\s+|def\s+)?([A-Za-z_]\w*)\(([^()]*)\)\s*(\{|:|=>)", line)
-            if not m or not m.group(1):
-                continue
-            name = m.group(2)
-            calls = [j for j in range(len(lines)) if j != i and re.search(rf"(?<![\w.]){re.escape(name)}\(", lines[j])]
-            if not calls:
-                continue
-            param = rng.choice(PARAMS)
-            args = m.group(3).strip()
-            edit_line = i
-            edited[i] = line[: m.start(3)] + (f"{args}, {param}" if args else param) + line[m.end(3):]
-            follow = calls[0]
-
-            def add_arg(call_line: str) -> str:
-                start = re.search(rf"(?<![\w.]){re.escape(name)}\(", call_line).end()
-                depth, j = 1, start
-                while j < len(call_line) and depth:
-                    depth += {"(": 1, ")": -1}.get(call_line[j], 0)
-                    j += 1
-                if depth:
-                    return call_line
-                inside = call_line[start:j - 1].strip()
-                return call_line[:start] + (f"{call_line[start:j - 1]}, {param}" if inside else param) + call_line[j - 1:]
-
-            target = add_arg(lines[follow])
-            if target == lines[follow]:
-                follow = None
-                continue
-            break
-    elif kind < 0.8:  # the same fix at another occurrence
-        fixes = list(FIXES.get(f["language"], []))
-        rng.shuffle(fixes)
-        for pattern, repl in fixes:
-            hits = [i for i, line in enumerate(lines) if pattern.search(line)]
-            if len(hits) < 2:
-                continue
-            edit_line, follow = hits[0], hits[1]
-            edited[edit_line] = pattern.sub(repl, lines[edit_line])
-            target = pattern.sub(repl, lines[follow])
-            break
-    elif kind < 0.9:  # a key added to an object literal; another literal with the same first key follows
-        for i, line in enumerate(lines):
-            m = re.search(r"\{\s*([A-Za-z_]\w*)\s*:\s*[^{}]+\}", line)
-            if not m:
-                continue
-            key = m.group(1)
-            same = [j for j in range(i + 1, len(lines)) if re.search(rf"\{{\s*{re.escape(key)}\s*:\s*[^{{}}]+\}}", lines[j])]
-            if not same:
-                continue
-            field = rng.choice(["id", "name", "enabled", "label", "count"])
-            close = line.rfind("}", m.start(), m.end())
-            edit_line = i
-            edited[i] = line[:close].rstrip() + f", {field}: undefined " + line[close:]
-            follow = same[0]
-            other = lines[follow]
-            m2 = re.search(rf"\{{\s*{re.escape(key)}\s*:\s*[^{{}}]+\}}", other)
-            close2 = other.rfind("}", m2.start(), m2.end())
-            target = other[:close2].rstrip() + f", {field}: undefined " + other[close2:]
-            break
+    made = synthesize(lines, f["language"], rng, window)
+    edit_line, edited, follow, target = made["edit_line"], made["edited"], made["follow"], made["target"]
     if follow is None or edit_line < 0:
         # Nothing follows: an edit of one line, and a region elsewhere that stays as it is.
         edit_line = rng.randrange(len(lines))
@@ -381,9 +228,10 @@ def next_edit_sample(tok: Tokenizer, f: dict, window: str, rng: random.Random, l
     region = edited[a:b]
     rewritten = list(region)
     rewritten[follow - a] = target
-    text = next_edit_text(relative_path(f["path"]), edit_line, lines[edit_line], edited[edit_line], a, region, rewritten)
+    text = next_edit_text(relative_path(f["path"]), first_line + edit_line, lines[edit_line], edited[edit_line], first_line + a, region, rewritten)
     made = answer_from(tok, text, "\n### Next\n", [FILE_SEP])
     return made if len(made[0]) <= length + 1 else None
+
 
 
 # ---------- chat ----------
@@ -502,7 +350,7 @@ def main():
         if kind == "repo":
             return repo_sample(tok, packages, f, index, rng, L)
         if kind == "edit":
-            return next_edit_sample(tok, f, window, rng, L)
+            return next_edit_sample(tok, f, window, rng, L, text.count("\n", 0, start))
         if kind == "chat":
             seq = chat3_sample(tok, f, window, rng, L, packages)
             if seq is None:

@@ -42,6 +42,24 @@ export type CompletionOutput = {
     summary: string;
 };
 
+/** A prompt in a task's own format: text, and special tokens by their text (user text never becomes a control token). */
+export type PromptPart = string | { special: string };
+
+/** A greedy continuation of a prompt in a task's own format (next-edit suggestions: nextEdit/nextEditFormats.ts). */
+export type RewriteRequest = {
+    prompt: PromptPart[];
+    maxTokens: number;
+    timeBudgetMs: number;
+    signal: AbortSignal;
+    /** The answer ends before the first of these texts. */
+    stop: string[];
+};
+
+export type RewriteOutput = Pick<CompletionOutput, "text" | "cancelled" | "generatedTokens" | "summary"> & {
+    /** The model ended the answer (end of generation, a stop text); false when a budget cut it short. */
+    ended: boolean;
+};
+
 type ChatGeneration = Pick<ChatResult, "text" | "stopReason" | "promptTokens" | "generatedTokens"> & {
     /** Tokens per second: of the decode where the backend measures it, else of the whole request. */
     tokensPerSecond: number;
@@ -80,6 +98,8 @@ export interface Backend {
     readonly models: { completion?: ModelInspection; chat?: ModelInspection };
 
     complete(request: CompletionRequest): Promise<CompletionOutput>;
+    /** On the completion workload (its context and k, at completion priority): the model continues `prompt`. */
+    rewrite(request: RewriteRequest): Promise<RewriteOutput>;
     /** A chat session at `k` (`auto`: the expert-count policy's choice); warnings say what was clamped. */
     openChat(k: "auto" | number, source: string): Promise<{ session: ChatSession; warnings: string[] }>;
     /** Sets the completion workload's expert count without a load; false when only a load can (stock binaries). */

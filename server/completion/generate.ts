@@ -32,6 +32,11 @@ export type GenerateOptions = {
      * after `object.`, the rest of the member names the suggestion may start with (memberAccess.ts).
      */
     heal?: { text: string; vocabulary: readonly string[]; members?: readonly string[] };
+    /**
+     * What a special token that does not end generation does: `stop` (a FIM suggestion is over at
+     * a control token) or `text`, its text is part of the answer (a next-edit format's markers).
+     */
+    specialTokens?: "stop" | "text";
 };
 
 export type GenerateResult = {
@@ -87,6 +92,9 @@ export async function generate(
 
     const heal = options.heal?.text ?? "";
     let raw = "";
+    // Special tokens kept as text: the text before the latest one, and the plain tokens since.
+    let settled = "";
+    let run: Token[] = [];
     const spelling = options.heal && spellingOf(heal, options.heal.members ?? []);
     const tokenBias = spelling ? spellingBias(model, spelling, options.heal!.vocabulary, () => raw) : undefined;
 
@@ -99,12 +107,17 @@ export async function generate(
             stopReason = "cancelled";
             break;
         }
-        if (model.isEogToken(token) || model.isSpecialToken(token)) {
+        const special = model.isSpecialToken(token);
+        if (model.isEogToken(token) || (special && options.specialTokens !== "text")) {
             stopReason = "end-of-generation";
             break;
         }
         tokens.push(token);
-        raw = decode(tokens);
+        if (special) {
+            settled += decode(run) + model.detokenize([token], true);
+            run = [];
+        } else run.push(token);
+        raw = settled + decode(run);
         text = withoutHealed(raw, heal);
         if (options.isComplete?.(text)) {
             stopReason = "complete";

@@ -4,6 +4,9 @@
  * throws when read — every completion reads other open documents for context, so one such
  * document would break completions everywhere. Malformed parts become empty text or are dropped;
  * ranges outside the text are clamped to it, as the LSP specification says.
+ *
+ * `observe` sees each change as it is about to be applied, with the document as it was (the edit
+ * history of next-edit suggestions reads the lines a change replaced there).
  */
 import { type Range, TextDocument, type TextDocumentContentChangeEvent } from "vscode-languageserver-textdocument";
 
@@ -30,7 +33,9 @@ const clamped = (doc: TextDocument, range: Range): Range => ({
     end: doc.positionAt(doc.offsetAt(range.end))
 });
 
-export const SafeTextDocument = {
+export type ChangeObserver = (before: TextDocument, change: TextDocumentContentChangeEvent) => void;
+
+export const safeTextDocument = (observe?: ChangeObserver) => ({
     create(uri: string, languageId: string, version: number, content: string): TextDocument {
         return TextDocument.create(
             String(uri),
@@ -47,16 +52,18 @@ export const SafeTextDocument = {
         // the last line, the library's incremental line table goes wrong, and every later edit
         // then lands somewhere else (found by the generated-message fuzzer).
         let doc = document;
-        for (const change of valid)
-            doc = TextDocument.update(
-                doc,
-                [
-                    "range" in change && change.range !== undefined
-                        ? { ...change, range: clamped(doc, change.range) }
-                        : change
-                ],
-                next
-            );
+        for (const change of valid) {
+            const safe =
+                "range" in change && change.range !== undefined
+                    ? { ...change, range: clamped(doc, change.range) }
+                    : change;
+            try {
+                observe?.(doc, safe);
+            } catch {
+                // What observes is a hint (the edit history); the document is updated whatever it does.
+            }
+            doc = TextDocument.update(doc, [safe], next);
+        }
         return doc;
     }
-};
+});

@@ -9,7 +9,9 @@ import type {
     Capabilities,
     ChatSession,
     CompletionOutput,
-    CompletionRequest
+    CompletionRequest,
+    RewriteOutput,
+    RewriteRequest
 } from "../backend/Backend";
 import type { ChatTurn } from "../chat/fitConversation";
 import type { RemoteSettings, RoutingStatsResult } from "../protocol";
@@ -91,6 +93,24 @@ export class RemoteBackend implements Backend {
         } catch (e: unknown) {
             if (request.signal.aborted)
                 return { text: "", cancelled: true, generatedTokens: 0, summary: "remote: cancelled" };
+            throw e;
+        }
+    }
+
+    async rewrite(request: RewriteRequest): Promise<RewriteOutput> {
+        // The server tokenizes the prompt as one text (its special tokens parsed): the parts are joined.
+        const prompt = request.prompt.map((p) => (typeof p === "string" ? p : p.special)).join("");
+        try {
+            const { text, ended } = await this.client.continueText(
+                prompt,
+                request.maxTokens,
+                request.stop,
+                request.signal
+            );
+            return { text, ended, cancelled: false, generatedTokens: 0, summary: `remote: ${text.length} characters` };
+        } catch (e: unknown) {
+            if (request.signal.aborted)
+                return { text: "", cancelled: true, ended: false, generatedTokens: 0, summary: "remote: cancelled" };
             throw e;
         }
     }

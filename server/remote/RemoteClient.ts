@@ -148,6 +148,26 @@ export class RemoteClient {
         return text;
     }
 
+    /** A greedy continuation of a raw prompt (a next-edit format's), ended before the first `stop` text. */
+    async continueText(
+        prompt: string,
+        maxTokens: number,
+        stop: string[],
+        signal: AbortSignal
+    ): Promise<{ text: string; ended: boolean }> {
+        const info = this.info ?? (await this.connect(signal));
+        const body = (await this.json(
+            "POST",
+            "/v1/completions",
+            { model: info.model, prompt, max_tokens: maxTokens, temperature: 0, stop, stream: false },
+            signal
+        )) as { choices?: { text?: unknown; finish_reason?: unknown }[] };
+        const text = body.choices?.[0]?.text;
+        if (typeof text !== "string")
+            throw new RemoteError("malformed", "The remote engine's completion answer has no text.");
+        return { text, ended: body.choices?.[0]?.finish_reason === "stop" };
+    }
+
     /** A streamed chat answer. A cancel ends it with what arrived, marked `cancelled`. */
     async chat(
         messages: { role: "system" | ChatMessage["role"]; content: string }[],

@@ -288,6 +288,23 @@ export const SETTINGS: { [P in SettingPath]: SettingDescriptor<At<Settings, P>> 
         default: true,
         description: "Add the head of other open files of the same language to the prompt when it has room."
     },
+    "nextEdit.enabled": {
+        check: boolean,
+        default: true,
+        description:
+            "After an edit and a pause, propose the next edit (a rename's other uses, a call of a function that gained a parameter, the same fix elsewhere): shown where it applies, Tab goes there, Tab again applies it, Escape dismisses."
+    },
+    "nextEdit.format": {
+        check: oneOf(["auto", "moe-pilot", "zeta", "sweep"]),
+        default: "auto",
+        description:
+            "The next-edit prompt format. `auto`: the model's own when its name says it was trained for next edits (Zed's Zeta, Sweep's next-edit model), else MoE Pilot's (what the embedded model was trained on). Or one by name."
+    },
+    "nextEdit.timeBudgetMs": {
+        check: integer(50, 10000),
+        default: 800,
+        description: "Most milliseconds one next-edit proposal may take; past it, nothing is proposed."
+    },
     "workspace.index": {
         check: boolean,
         default: true,

@@ -287,6 +287,12 @@ export class WorkspaceFeature implements Feature {
         return this.chunker.memberNames(file, text, typeName);
     }
 
+    /** Syntax errors a parser finds in `text` as the file `uri` (Chunker.syntaxErrors); undefined without a grammar. */
+    syntaxErrors(uri: string, text: string): Promise<number | undefined> {
+        const file = filePath(uri) ?? uri;
+        return this.chunker.syntaxErrors(file, text);
+    }
+
     /** `file` relative to its workspace folder, for showing and for prompts. */
     relativePath(file: string): string {
         const folder = this.folders.find((f) => file.startsWith(f + path.sep)) ?? path.dirname(file);

@@ -182,6 +182,27 @@ export class Chunker {
         }
     }
 
+    /** How many syntax errors (ERROR and MISSING nodes) a parser finds in `text`; undefined without a grammar. */
+    async syntaxErrors(file: string, text: string): Promise<number | undefined> {
+        const language = await this.language(file);
+        if (!language || !this.parser) return undefined;
+        this.parser.setLanguage(language);
+        const tree = this.parser.parse(text);
+        if (!tree) return undefined;
+        try {
+            let errors = 0;
+            // Only subtrees that contain an error are walked.
+            const walk = (node: SyntaxNode) => {
+                if (node.isError || node.isMissing) errors++;
+                if (node.hasError) for (const child of node.children) if (child) walk(child);
+            };
+            walk(tree.rootNode);
+            return errors;
+        } finally {
+            tree.delete();
+        }
+    }
+
     private syntaxSpans(nodes: (SyntaxNode | null)[], lines: string[], parent: string | undefined): Span[] {
         const spans: Span[] = [];
         let pending: Span | undefined;

@@ -5,67 +5,14 @@
  * server that stops answering, a malformed stream (the last two from a deliberately broken server).
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import http from "node:http";
-import net from "node:net";
-import path from "node:path";
+import type net from "node:net";
 import { after, before, describe, test } from "node:test";
 import { ResponseError } from "vscode-languageserver-protocol/node";
-import { llamaTool } from "../../native/llamaTools";
 import { RemoteCredentialsNotification, RoutingStatsRequest, type StatusParams } from "../../server/protocol";
-import { ROOT, TestClient } from "./lspClient";
-
-const EMBEDDED = path.join(ROOT, "models", "embedded", "moe-pilot-demo.gguf");
-
-async function freePort(): Promise<number> {
-    const server = net.createServer();
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const port = (server.address() as net.AddressInfo).port;
-    await new Promise((resolve) => server.close(resolve));
-    return port;
-}
-
-/** A real llama-server with the embedded model; resolves when /health says it is ready. */
-async function startLlamaServer(extra: string[] = []): Promise<{ url: string; process: ChildProcess }> {
-    const port = await freePort();
-    const child = spawn(
-        llamaTool("llama-server", () => {}),
-        [
-            "-m",
-            EMBEDDED,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            String(port),
-            "-c",
-            "2048",
-            "-t",
-            "1",
-            "--no-webui",
-            ...extra
-        ],
-        { stdio: "ignore" }
-    );
-    const url = `http://127.0.0.1:${port}`;
-    for (let i = 0; i < 600; i++) {
-        if (child.exitCode !== null) throw new Error(`llama-server exited with ${child.exitCode}`);
-        const ok = await fetch(`${url}/health`).then(
-            (r) => r.ok,
-            () => false
-        );
-        if (ok) return { url, process: child };
-        await new Promise((r) => setTimeout(r, 100));
-    }
-    child.kill();
-    throw new Error("llama-server did not become ready");
-}
-
-async function stopProcess(child: ChildProcess | undefined) {
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGTERM");
-    await exited;
-}
+import { freePort, startLlamaServer, stopProcess } from "./llamaServer";
+import { TestClient } from "./lspClient";
 
 describe("remote engine", () => {
     let llama: { url: string; process: ChildProcess };

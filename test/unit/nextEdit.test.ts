@@ -1,0 +1,225 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { TextDocument } from "vscode-languageserver-textdocument";
+import { safeTextDocument } from "../../server/documents/safeDocuments";
+import { anchors, applyEdit, candidateLines, regionEdit } from "../../server/nextEdit/candidates";
+import { COALESCE_MS, EditHistory, type Hunk, MAX_HUNK_LINES } from "../../server/nextEdit/editHistory";
+import { nextEditFormat, type NextEditInput, unifiedDiff } from "../../server/nextEdit/nextEditFormats";
+
+const FILE = "file:///w/cart.ts";
+const CODE = [
+    "function total(items) {",
+    "    let count = 0;",
+    "    for (const i of items) count += i;",
+    "    return count;",
+    "}"
+];
+
+/** A document the way the server holds it, with `history` recording each change as the server does. */
+function editor(history: EditHistory, lines = CODE) {
+    const docs = safeTextDocument((before, change) => history.record(before, change));
+    let doc = docs.create(FILE, "typescript", 1, lines.join("\n"));
+    return {
+        type(line: number, from: number, to: number, text: string) {
+            doc = docs.update(
+                doc,
+                [{ range: { start: { line, character: from }, end: { line, character: to } }, text }],
+                doc.version + 1
+            );
+        },
+        replaceAll(text: string) {
+            doc = docs.update(doc, [{ text }], doc.version + 1);
+        },
+        get lines() {
+            return doc.getText().split("\n");
+        }
+    };
+}
+
+describe("edit history", () => {
+    test("typing a new name a character at a time is one edit, old lines and new", () => {
+        let now = 1000;
+        const history = new EditHistory(() => now);
+        const ed = editor(history);
+        // `count` → `total`, as a user types it: delete the word, then five characters.
+        ed.type(1, 8, 13, "");
+        for (const [i, ch] of [..."total"].entries()) {
+            now += 100;
+            ed.type(1, 8 + i, 8 + i, ch);
+        }
+        const [hunk, ...rest] = history.recent(FILE);
+        assert.equal(rest.length, 0);
+        assert.deepEqual(
+            { line: hunk!.line, before: hunk!.before, after: hunk!.after },
+            {
+                line: 1,
+                before: ["    let count = 0;"],
+                after: ["    let total = 0;"]
+            }
+        );
+    });
+
+    test("an edit elsewhere, or after a pause, is another hunk; hunks below move with the lines", () => {
+        let now = 0;
+        const history = new EditHistory(() => now);
+        const ed = editor(history);
+        ed.type(3, 11, 16, "sum");
+        now += COALESCE_MS + 1;
+        ed.type(0, 0, 0, "// totals\n");
+        const hunks = history.recent(FILE);
+        assert.equal(hunks.length, 2);
+        assert.deepEqual(hunks[0]!.after, ["// totals", "function total(items) {"]);
+        assert.equal(hunks[1]!.line, 4, "the older hunk moved down a line");
+        assert.deepEqual(hunks[1]!.after, ["    return sum;"]);
+    });
+
+    test("a change undone leaves no hunk; a paste of many lines is not recorded", () => {
+        const history = new EditHistory(() => 0);
+        const ed = editor(history);
+        ed.type(1, 8, 13, "x");
+        ed.type(1, 8, 9, "count");
+        assert.equal(history.recent(FILE).length, 0);
+        ed.type(4, 1, 1, "\n" + Array.from({ length: MAX_HUNK_LINES + 5 }, (_, i) => `// ${i}`).join("\n"));
+        assert.equal(history.recent(FILE).length, 0);
+    });
+
+    test("a whole-text change is narrowed to the lines that differ", () => {
+        const history = new EditHistory(() => 0);
+        const ed = editor(history);
+        const next = [...CODE];
+        next[3] = "    return count * 2;";
+        ed.replaceAll(next.join("\n"));
+        const [hunk] = history.recent(FILE);
+        assert.deepEqual(
+            { line: hunk!.line, before: hunk!.before, after: hunk!.after },
+            {
+                line: 3,
+                before: ["    return count;"],
+                after: ["    return count * 2;"]
+            }
+        );
+        assert.deepEqual(ed.lines, next);
+    });
+
+    test("other files' newest edits come after the document's own", () => {
+        const history = new EditHistory(() => 0);
+        const other = TextDocument.create("file:///w/other.ts", "typescript", 1, "a\nb\n");
+        history.record(other, {
+            range: { start: { line: 0, character: 0 }, end: { line: 0, character: 1 } },
+            text: "z"
+        });
+        const ed = editor(history);
+        ed.type(0, 9, 14, "sum");
+        assert.deepEqual(
+            history.recent(FILE).map((h) => h.uri),
+            [FILE, "file:///w/other.ts"]
+        );
+    });
+});
+
+const hunk = (line: number, before: string[], after: string[]): Hunk => ({ uri: FILE, line, before, after, at: 0 });
+
+describe("next-edit candidates", () => {
+    test("a rename's anchor is the old name; the uses below come first", () => {
+        const lines = ["const a = count;", "let total = 0;", "x", "y", "z", "use(count);", "w", "v", "u", "count++;"];
+        const h = hunk(1, ["let count = 0;"], ["let total = 0;"]);
+        assert.equal(anchors(h.before, h.after)[0]!.test("count"), true);
+        assert.deepEqual(candidateLines(lines, h), [5, 9, 0]);
+    });
+
+    test("a parameter added: the calls; a fix: the same token; a key added: literals with that key", () => {
+        const param = anchors(["function area(w) {"], ["function area(w, h) {"]);
+        assert.ok(param.some((p) => p.test("    return area(3);")));
+        const fix = anchors(["if (a == b) {"], ["if (a === b) {"]);
+        assert.ok(fix.some((p) => p.test("while (x == y)")));
+        assert.ok(!fix.some((p) => p.test("while (x === y)")), "a line already fixed is no candidate");
+        const key = anchors(["const p = { x: 1 };"], ["const p = { x: 1, y: 2 };"]);
+        assert.ok(key.some((p) => p.test("const q = { x: 5 };")));
+    });
+
+    test("one precise edit from a rewritten region, and applying it", () => {
+        const original = ["a", "use(count);", "b"];
+        const edit = regionEdit(original, ["a", "use(total);", "b"], 10)!;
+        assert.deepEqual(edit, {
+            range: { start: { line: 11, character: 4 }, end: { line: 11, character: 9 } },
+            newText: "total"
+        });
+        assert.equal(regionEdit(original, original, 10), undefined);
+        const doc = [...Array(10).fill(""), ...original];
+        assert.deepEqual(applyEdit(doc, edit).slice(10), ["a", "use(total);", "b"]);
+    });
+});
+
+describe("next-edit formats", () => {
+    const input: NextEditInput = {
+        path: "src/cart.ts",
+        lines: ["let total = 0;", "a", "b", "use(count);", "c", "d"],
+        edits: [{ ...hunk(0, ["let count = 0;"], ["let total = 0;"]), path: "src/cart.ts" }],
+        cursor: { line: 0, character: 9 }
+    };
+    const text = (parts: ReturnType<ReturnType<typeof nextEditFormat>["prompt"]>) =>
+        parts.map((p) => (typeof p === "string" ? p : p.special)).join("");
+
+    test("the demo model's: the prompt it was trained on, its region around the use", () => {
+        const format = nextEditFormat("auto", "MoE Pilot demo", "/x/moe-pilot-demo.gguf");
+        assert.equal(format.name, "moe-pilot");
+        const [region] = format.regions(input);
+        assert.deepEqual(region, { start: 1, end: 6 });
+        const prompt = format.prompt(input, region!);
+        assert.deepEqual(prompt[0], { special: "<file_sep>" }, "the separator is a special token, the rest text");
+        assert.equal(
+            text(prompt),
+            "<file_sep>src/cart.ts\n### Edit\n@@ line 1 @@\n-let count = 0;\n+let total = 0;\n### Region 2-6\na\nb\nuse(count);\nc\nd\n### Next\n"
+        );
+        assert.deepEqual(format.parse("a\nb\nuse(total);\nc\nd\n", input, region!), [
+            "a",
+            "b",
+            "use(total);",
+            "c",
+            "d"
+        ]);
+        assert.equal(format.parse("a\n", input, region!), undefined, "a rewrite that lost most of the region is none");
+    });
+
+    test("Zeta's and Sweep's, recognised from the model's name", () => {
+        const zeta = nextEditFormat("auto", "zeta", "/m/zeta-q8_0.gguf");
+        assert.equal(zeta.name, "zeta");
+        const region = zeta.regions(input)[0]!;
+        const prompt = text(zeta.prompt(input, region));
+        assert.match(prompt, /^### Instruction:\nYou are a code completion assistant/);
+        assert.match(
+            prompt,
+            /User edited "src\/cart\.ts":\n```diff\n@@ -1,4 \+1,4 @@\n-let count = 0;\n\+let total = 0;\n a\n/
+        );
+        assert.match(
+            prompt,
+            /```src\/cart\.ts\n<\|start_of_file\|>\n<\|editable_region_start\|>\nlet total<\|user_cursor_is_here\|> = 0;/
+        );
+        assert.ok(prompt.endsWith("<|editable_region_end|>\n```\n\n### Response:\n\n"));
+        assert.deepEqual(
+            zeta.parse(
+                "<|editable_region_start|>\nlet total = 0;\nuse(total);\n<|editable_region_end|>",
+                input,
+                region
+            ),
+            ["let total = 0;", "use(total);"]
+        );
+
+        const sweep = nextEditFormat("auto", "", "/m/sweep-next-edit-1.5b.q8_0.v2.gguf");
+        assert.equal(sweep.name, "sweep");
+        const sp = text(sweep.prompt(input, sweep.regions(input)[0]!));
+        assert.match(
+            sp,
+            /^<\|file_sep\|>src\/cart\.ts\.diff\noriginal:\nlet count = 0;\nupdated:\nlet total = 0;\n<\|file_sep\|>original\/src\/cart\.ts\nlet count = 0;\na\n/
+        );
+        assert.ok(sp.endsWith("<|file_sep|>updated/src/cart.ts\n"));
+        assert.equal(nextEditFormat("zeta", "Qwen3-Coder", "/m/q.gguf").name, "zeta", "the setting wins");
+    });
+
+    test("a unified diff with context from the document", () => {
+        assert.equal(
+            unifiedDiff(hunk(3, ["x = 1"], ["x = 2"]), ["a", "b", "c", "x = 2", "d"]),
+            "@@ -1,5 +1,5 @@\n a\n b\n c\n-x = 1\n+x = 2\n d"
+        );
+    });
+});
