@@ -28,7 +28,8 @@ import { type NextEditItem, NextEditRequest, type Settings } from "../server/pro
 import { Chunker } from "../server/workspace/chunker";
 import { startLlamaServer, stopProcess } from "../test/server/llamaServer";
 import { ROOT, TestClient } from "../test/server/lspClient";
-import { editSimilarity, percentile } from "./stats";
+import { type Case, edited, fileOf, judge, loadCases, parsable } from "./nextEditCases";
+import { percentile } from "./stats";
 
 const { values } = parseArgs({
     options: { cases: { type: "string" }, model: { type: "string" }, "no-remote": { type: "boolean" } }
@@ -38,50 +39,6 @@ const modelPath = values.model ?? path.join(ROOT, EMBEDDED_MODEL_FILE);
 /** The last commit whose demo model is stage two's (before the next-edit stage). */
 const STAGE_TWO = "a6f5d3b";
 const FOLDER = "/nextedit-bench";
-const PYTHON = process.env.PYTHON ?? "/usr/bin/python3";
-
-type Case = {
-    kind: "rename" | "parameter" | "fix" | "key";
-    path: string;
-    language: string;
-    lines: string[];
-    edit: { line: number; before: string; after: string };
-    follows: { line: number; text: string }[];
-};
-
-function loadCases(): Case[] {
-    const heldout = path.join(ROOT, ".cache", "corpus", "heldout.jsonl");
-    if (!existsSync(heldout))
-        execFileSync("npx", ["tsx", "pipeline/corpus/collect.ts", ".cache/corpus"], { cwd: ROOT, stdio: "inherit" });
-    const script = path.join(ROOT, "pipeline", "train", "next_edit_cases.py");
-    return JSON.parse(
-        execFileSync(PYTHON, [script, heldout, String(PER_KIND)], { maxBuffer: 1 << 28 }).toString()
-    ) as Case[];
-}
-
-const EXTENSIONS: Record<string, string> = { typescript: ".ts", javascript: ".js", python: ".py" };
-const fileOf = (c: Case) => (/\.\w+$/.test(c.path) ? c.path : c.path + (EXTENSIONS[c.language] ?? ""));
-
-/** Cases whose edit, and whose expected next edits, a parser accepts (a synthesized edit can break code). */
-async function parsable(cases: Case[]): Promise<Case[]> {
-    const chunker = new Chunker();
-    const out: Case[] = [];
-    for (const c of cases) {
-        const file = fileOf(c);
-        const base = (await chunker.syntaxErrors(file, c.lines.join("\n"))) ?? 0;
-        const edited = [...c.lines];
-        edited[c.edit.line] = c.edit.after;
-        if (((await chunker.syntaxErrors(file, edited.join("\n"))) ?? 0) > base) continue;
-        const follows = [];
-        for (const f of c.follows) {
-            const next = [...edited];
-            next[f.line] = f.text;
-            if (((await chunker.syntaxErrors(file, next.join("\n"))) ?? 0) <= base) follows.push(f);
-        }
-        if (follows.length > 0) out.push({ ...c, follows });
-    }
-    return out;
-}
 
 /** The edit as a user types it: the characters that differ, and the cursor after them. */
 function typed(c: Case) {
@@ -132,27 +89,11 @@ async function run(name: string, settings: object, cases: Case[]): Promise<Outco
         });
         const ms = performance.now() - started;
         await client.close(uri);
-        const now = [...c.lines];
-        now[c.edit.line] = c.edit.after;
-        const outcome: Outcome = {
-            kind: c.kind,
-            ms,
-            proposed: items.length > 0,
-            exact: false,
-            similarity: 0,
-            breaks: false
-        };
+        const now = edited(c);
         const item: NextEditItem | undefined = items[0];
+        const outcome: Outcome = { kind: c.kind, ms, proposed: !!item, ...judge(c, item), breaks: false };
         if (item) {
             const result = applyEdit(now, item);
-            const wanted = c.follows.map((f) => now.map((l, j) => (j === f.line ? f.text : l)).join("\n"));
-            outcome.exact = wanted.includes(result.join("\n"));
-            const at = c.follows.find((f) => f.line === item.range.start.line);
-            outcome.similarity = outcome.exact
-                ? 1
-                : at && result.length === now.length
-                  ? editSimilarity(result[at.line]!, at.text)
-                  : 0;
             const file = fileOf(c);
             const base = (await chunker.syntaxErrors(file, now.join("\n"))) ?? 0;
             outcome.breaks = ((await chunker.syntaxErrors(file, result.join("\n"))) ?? 0) > base;
@@ -182,7 +123,10 @@ function figures(outcomes: Outcome[]): Figures {
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
-const all = await parsable(loadCases());
+const heldout = path.join(ROOT, ".cache", "corpus", "heldout.jsonl");
+if (!existsSync(heldout))
+    execFileSync("npx", ["tsx", "pipeline/corpus/collect.ts", ".cache/corpus"], { cwd: ROOT, stdio: "inherit" });
+const all = await parsable(loadCases(heldout, PER_KIND));
 const kinds = ["rename", "parameter", "fix", "key"] as const;
 console.log(`${all.length} cases (${kinds.map((k) => `${all.filter((c) => c.kind === k).length} ${k}`).join(", ")})`);
 

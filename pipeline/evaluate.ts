@@ -8,6 +8,8 @@
  *   at bracket boundaries, through the server's own completion pipeline (with token healing), greedy;
  * - chat: 30 held-out prompts of the kinds the editor's actions send, through the server's chat
  *   session: the share of answers that end by themselves, the most times a line repeats, the length;
+ * - next edits: held-out files with an edit each (bench/nextEditCases.ts), through the server's own
+ *   proposal (the demo model's format, its candidate regions, its checks): exact match by kind;
  * - routing statistics (per-layer expert load, entropy, locality) from the PyTorch twin of the
  *   model on the same tokens (llama.cpp does not expose routing without the native runtime);
  * - completions of the first held-out snippets, as they come.
@@ -34,6 +36,11 @@ import { createChatContext, localChatSession } from "../server/engine/localChat"
 import { inspectModel } from "../server/models/inspectModel";
 import { ACTION_PROMPTS } from "../src/actionPrompts";
 import { editSimilarity } from "../bench/stats";
+import { fileOf, judge, loadCases, parsable, edited } from "../bench/nextEditCases";
+import { nextEditFormat } from "../server/nextEdit/nextEditFormats";
+import { proposeNextEdit } from "../server/nextEdit/proposeNextEdit";
+import { rewriteOn } from "../server/engine/rewrite";
+import { Chunker } from "../server/workspace/chunker";
 
 /** `EVAL_QUICK=1` shrinks the evaluation to a smoke test of the script itself. */
 const QUICK = process.env.EVAL_QUICK === "1";
@@ -47,6 +54,8 @@ export const EVALUATION = {
     fimSettings: { ...DEFAULT_SETTINGS.completion, extraContext: false },
     samples: 6,
     seed: 7,
+    /** Next-edit cases per kind (rename, parameter, fix, key), before the parser's filter. */
+    nextEditCasesPerKind: QUICK ? 2 : 25,
     /** Chat prompts of the kinds the editor's actions send, and the answer budget each gets. */
     chatPrompts: QUICK ? 3 : 30,
     chatMaxTokens: 256,
@@ -471,6 +480,71 @@ async function chatFigures(llama: Llama, modelPath: string, files: CorpusFile[])
     };
 }
 
+/**
+ * Next edits as the server proposes them (nextEdit/proposeNextEdit.ts with the demo model's format
+ * and candidate regions, its checks), without a time budget, so the figures are the model's.
+ */
+async function nextEditFigures(llama: Llama, modelPath: string, heldout: string) {
+    const cases = await parsable(loadCases(heldout, EVALUATION.nextEditCasesPerKind));
+    const model = await llama.loadModel({ modelPath });
+    const context = await model.createContext({ contextSize: 2048, threads: EVALUATION.threads });
+    const rewriteContext = {
+        model,
+        sequence: context.getSequence(),
+        decode: createTokenDecoder(model, model.fileInfo),
+        tokenizer: modelFim(model).tokenizer
+    };
+    const format = nextEditFormat("moe-pilot", "", "");
+    const chunker = new Chunker();
+    const results: { kind: string; proposed: boolean; exact: boolean; similarity: number }[] = [];
+    for (const c of cases) {
+        const lines = edited(c);
+        const { edit } = await proposeNextEdit(
+            {
+                path: c.path,
+                lines,
+                edits: [
+                    {
+                        uri: c.path,
+                        path: c.path,
+                        line: c.edit.line,
+                        before: [c.edit.before],
+                        after: [c.edit.after],
+                        at: 0
+                    }
+                ],
+                cursor: { line: c.edit.line, character: c.edit.after.length }
+            },
+            format,
+            {
+                rewrite: (request) =>
+                    rewriteOn(rewriteContext, context.contextSize, {
+                        ...request,
+                        signal: new AbortController().signal
+                    }),
+                syntaxErrors: (text) => chunker.syntaxErrors(fileOf(c), text),
+                timeBudgetMs: Infinity
+            }
+        );
+        results.push({ kind: c.kind, proposed: edit !== undefined, ...judge(c, edit) });
+    }
+    await context.dispose();
+    await model.dispose();
+    const share = (r: typeof results, f: (x: (typeof results)[number]) => boolean) =>
+        r.filter(f).length / Math.max(1, r.length);
+    const kinds = ["rename", "parameter", "fix", "key"] as const;
+    return {
+        cases: results.length,
+        exactMatch: share(results, (r) => r.exact),
+        editSimilarity: results.reduce((a, r) => a + r.similarity, 0) / Math.max(1, results.length),
+        nothingProposed: share(results, (r) => !r.proposed),
+        byKind: kinds.map((kind) => {
+            const r = results.filter((x) => x.kind === kind);
+            return { kind, cases: r.length, exactMatch: share(r, (x) => x.exact) };
+        })
+    };
+}
+
 async function main() {
     const [modelPath, corpusDir, trainDir, outJson] = process.argv.slice(2);
     if (!modelPath || !corpusDir || !trainDir || !outJson)
@@ -547,6 +621,12 @@ async function main() {
             `a line at most ${chat.longestRepeatedLine} times, median ${chat.medianChars} characters (${chat.prompts} prompts)`
     );
     phase("chat done");
+    const nextEdit = await nextEditFigures(llama, modelPath, path.join(corpusDir, "heldout.jsonl"));
+    console.log(
+        `next edits: EM ${(nextEdit.exactMatch * 100).toFixed(1)}% (${nextEdit.byKind.map((k) => `${k.kind} ${(k.exactMatch * 100).toFixed(1)}%`).join(", ")}), ` +
+            `nothing proposed ${(nextEdit.nothingProposed * 100).toFixed(1)}% (${nextEdit.cases} cases)`
+    );
+    phase("next edits done");
 
     const trained = fims.find((f) => f.k === arch.expert_used_count)!;
     const samples = trained.results
@@ -563,6 +643,7 @@ async function main() {
         fim: fims.map(({ results: _r, ...rest }) => rest),
         routing,
         chat,
+        nextEdit,
         samples,
         /** Every FIM result at the trained k, so anyone can read what the figures are made of. */
         fimResults: trained.results,

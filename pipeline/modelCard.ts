@@ -46,6 +46,14 @@ const ev = JSON.parse(readFileSync(evalJson, "utf8")) as {
         medianChars: number;
         fencedWhereCodeAsked: number;
     };
+    /** Absent in evaluations made before the next-edit figures existed. */
+    nextEdit?: {
+        cases: number;
+        exactMatch: number;
+        editSimilarity: number;
+        nothingProposed: number;
+        byKind: { kind: string; cases: number; exactMatch: number }[];
+    };
 };
 const manifest = JSON.parse(readFileSync(manifestJson, "utf8")) as {
     config: {
@@ -96,6 +104,7 @@ const manifest = JSON.parse(readFileSync(manifestJson, "utf8")) as {
             batch: number;
             lr: number;
             copy?: number;
+            target_weight?: number;
             repo_fim: number;
             next_edit: number;
             chat: number;
@@ -183,7 +192,7 @@ editor puts it, and its chat answers were unfenced code that nothing could be ap
 Stage three (\`pipeline/train/finetune_context.py\`, starting from the stage-two model file, read back by
 \`pipeline/train/from_gguf.py\`, which round-trips to the same bytes): ${s3.steps} steps of ${s3.settings.batch} x ${s3.settings.sequence} tokens
 (${(s3.tokens / 1e6).toFixed(1)} M tokens, ${s3.minutes} minutes, seed ${s3.settings.seed}, lr ${s3.settings.lr} cosine) on what the server now puts before the
-file. The loss is half the mean over every token, half the mean over samples of what each asks the model to write.
+file. The loss is ${pct(1 - (s3.settings.target_weight ?? 0.5))} the mean over every token, ${pct(s3.settings.target_weight ?? 0.5)} the mean over samples of what each asks the model to write.
 ${s3.settings.copy ? `${pct(s3.settings.copy)} copying samples: random tokens, then the same tokens again (the stage-two model had no copying from its context at all: on random tokens repeated, its loss fell only from 11.0 to 10.5 nats/token); ` : ""}${pct(s3.settings.repo_fim)} completions cut right before a name another file of the same package defines, with that
 definition's chunk (or, a fifth of the time, only other chunks) before the file in the server's
 \`<file_sep>path:line\` format; ${pct(s3.settings.next_edit)} next edits in the project's format (a recent edit as a diff hunk, a region,
@@ -243,6 +252,7 @@ Exact match (EM) and edit similarity (ES, 1 − Levenshtein / longer length) of 
 |---|---|---|---|---|
 ${ev.fim.map((f) => `| ${f.k} | ${pct(f.line.exactMatch)} | ${pct(f.line.editSimilarity)} | ${pct(f.bracket.exactMatch)} | ${pct(f.bracket.editSimilarity)} |`).join("\n")}
 ${chatSection()}
+${nextEditSection()}
 ${previousSection()}
 ## Routing (from the PyTorch twin on the same held-out tokens, k=${ev.routing.k})
 
@@ -326,6 +336,19 @@ ${[
                   pct(ev.chat.fencedWhereCodeAsked)
               )
           ]
+        : []),
+    ...(before.nextEdit && ev.nextEdit
+        ? [
+              ...ev.nextEdit.byKind.map((k) =>
+                  row(
+                      `next edit EM: ${k.kind}`,
+                      pct(before.nextEdit!.byKind.find((x) => x.kind === k.kind)?.exactMatch ?? 0),
+                      pct(k.exactMatch)
+                  )
+              ),
+              row("next edit EM: all", pct(before.nextEdit.exactMatch), pct(ev.nextEdit.exactMatch)),
+              row("next edit: nothing proposed", pct(before.nextEdit.nothingProposed), pct(ev.nextEdit.nothingProposed))
+          ]
         : [])
 ].join("\n")}
 `;
@@ -342,5 +365,22 @@ returns, add a documentation comment), each with the selected function attached,
 ${ch.maxTokens} tokens: ${pct(ch.endedByThemselves)} of the answers end by themselves, ${pct(ch.stoppedRepeating)} were stopped as repeating,
 no line is shown more than ${ch.longestRepeatedLine} times, the median answer is ${ch.medianChars} characters, and
 ${pct(ch.fencedWhereCodeAsked)} of the documentation answers are fenced code.
+`;
+}
+
+/** Next edits through the server's own proposal (pipeline/evaluate.ts nextEditFigures). */
+function nextEditSection(): string {
+    if (!ev.nextEdit) return "";
+    const ne = ev.nextEdit;
+    return `
+Next edits, ${ne.cases} held-out files with an edit each, made as training makes them (\`pipeline/train/next_edits.py\`; a case a
+parser finds broken is left out), through the server's own proposal (\`server/nextEdit/proposeNextEdit.ts\`: the project's
+format, the candidate regions, the checks), greedy, no time budget. Exact match: the proposal gives the file with one of the
+lines the edit calls for changed as it should be (location and text); ${pct(ne.nothingProposed)} of the cases got no proposal.
+
+| kind | cases | EM |
+|---|---|---|
+${ne.byKind.map((k) => `| ${k.kind} | ${k.cases} | ${pct(k.exactMatch)} |`).join("\n")}
+| all | ${ne.cases} | ${pct(ne.exactMatch)} (ES ${pct(ne.editSimilarity)}) |
 `;
 }

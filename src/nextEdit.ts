@@ -52,7 +52,7 @@ export class NextEditController implements vscode.Disposable {
     }
 
     private get enabled(): boolean {
-        return vscode.workspace.getConfiguration("moePilot").get<boolean>("nextEdit.enabled", true);
+        return vscode.workspace.getConfiguration("moePilot").get<boolean>("nextEdit.enabled", false);
     }
 
     private changed(e: vscode.TextDocumentChangeEvent) {

@@ -151,3 +151,8 @@ export async function generate(
         decodeMs: ended - firstTokenAt
     };
 }
+
+/** One line for the log: what was evaluated and generated, and why it stopped. */
+export const generationSummary = (r: GenerateResult) =>
+    `${r.evaluatedPromptTokens}/${r.promptTokens} prompt tokens evaluated in ${r.prefillMs.toFixed(1)} ms, ` +
+    `${r.generatedTokens} generated in ${r.decodeMs.toFixed(1)} ms, stop: ${r.stopReason}`;

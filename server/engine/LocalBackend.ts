@@ -24,7 +24,7 @@ import type {
 } from "../backend/Backend";
 import type { ExpertCache } from "../cache/ExpertCache";
 import { buildFimPrompt, type FimTokens, type Tokenizer } from "../completion/fimFormats";
-import { generate, type GenerateResult } from "../completion/generate";
+import { generate, generationSummary } from "../completion/generate";
 import { chooseK, type ExpertModel } from "../experts/expertCount";
 import type { Logger } from "../log";
 import type { ModelInspection } from "../models/inspectModel";
@@ -35,6 +35,7 @@ import { type ComputeLane, Priority } from "./ComputeLane";
 import { loadModelFile } from "./llama";
 import { type ChatContext, createChatContext, localChatSession, ModelUnloadedError } from "./localChat";
 import { NativeMoeContext } from "./nativeMoe";
+import { rewriteOn } from "./rewrite";
 import { RoutingEmbedder } from "./routingEmbedder";
 import type { TokenDecoder } from "./tokenText";
 
@@ -184,47 +185,21 @@ export class LocalBackend implements Backend {
         const signal = AbortSignal.any([request.signal, this.unloading.signal]);
         const result = await lane.run(Priority.Completion, request.signal, async () => {
             if (this.disposed) return undefined;
-            // The format's markers as the model's special tokens where it has them; every other text as text.
-            const prompt = request.prompt.flatMap((part) =>
-                typeof part === "string"
-                    ? c.tokenizer.text(part)
-                    : ((t) => (t === undefined ? c.tokenizer.text(part.special) : [t]))(
-                          c.tokenizer.special(part.special)
-                      )
-            );
-            const room = c.context.contextSize - request.maxTokens - 1;
-            if (prompt.length > room) throw new Error(`the prompt (${prompt.length} tokens) does not fit the context`);
             try {
-                return await generate(c.model, c.sequence, c.decode, prompt, {
-                    maxTokens: request.maxTokens,
-                    deadline: performance.now() + request.timeBudgetMs,
-                    signal,
-                    isComplete: (text) => request.stop.some((s) => text.includes(s)),
-                    specialTokens: "text"
-                });
+                return await rewriteOn(c, c.context.contextSize, { ...request, signal });
             } finally {
                 trace?.take("completion", c.moe);
             }
         });
-        if (!result)
-            return {
+        return (
+            result ?? {
                 text: "",
                 cancelled: true,
                 ended: false,
                 generatedTokens: 0,
                 summary: "the model was unloaded meanwhile"
-            };
-        const cut = Math.min(
-            ...request.stop.map((s) => result.text.indexOf(s)).filter((i) => i >= 0),
-            result.text.length
+            }
         );
-        return {
-            text: result.text.slice(0, cut),
-            cancelled: result.stopReason === "cancelled",
-            ended: result.stopReason === "end-of-generation" || result.stopReason === "complete",
-            generatedTokens: result.generatedTokens,
-            summary: generationSummary(result)
-        };
     }
 
     /**
@@ -337,11 +312,6 @@ export class LocalBackend implements Backend {
         return model;
     }
 }
-
-/** One line for the log: what was evaluated and generated, and why it stopped. */
-const generationSummary = (r: GenerateResult) =>
-    `${r.evaluatedPromptTokens}/${r.promptTokens} prompt tokens evaluated in ${r.prefillMs.toFixed(1)} ms, ` +
-    `${r.generatedTokens} generated in ${r.decodeMs.toFixed(1)} ms, stop: ${r.stopReason}`;
 
 /** The contexts' size: the setting, capped at what the model was trained for. */
 export function contextSize(settings: Settings, inspection: ModelInspection): number {

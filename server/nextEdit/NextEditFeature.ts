@@ -3,10 +3,8 @@
  * read top to bottom:
  *
  *   edit history (editHistory.ts, fed by every document change) → cache → the format for the
- *   model (nextEditFormats.ts) → its regions, in order → the backend rewrites one (completion
- *   workload, compute lane at completion priority) → the region's new lines → one edit
- *   (candidates.ts `regionEdit`) → checks: not cut short, not undoing the user's edit, no new
- *   syntax error where a parser can tell → `{ items }`
+ *   model (nextEditFormats.ts) → proposeNextEdit.ts: its regions in order, each rewritten by the
+ *   backend (completion workload, compute lane at completion priority) and checked → `{ items }`
  *
  * At most one request is in flight: a newer one aborts it, as `$/cancelRequest` does. An answer
  * is cached by the document's version and the cursor's line, so asking again without an edit
@@ -27,12 +25,9 @@ import type { Feature } from "../feature";
 import type { Logger } from "../log";
 import { type NextEditItem, type NextEditParams, NextEditRequest, type Settings } from "../protocol";
 import type { WorkspaceFeature } from "../workspace/WorkspaceFeature";
-import { applyEdit, regionEdit } from "./candidates";
 import type { EditHistory } from "./editHistory";
 import { nextEditFormat, type NextEditInput } from "./nextEditFormats";
-
-/** Tokens a region's rewrite may take: its characters over two (code runs 3–4 a token), and some room for what it adds. */
-const tokensFor = (chars: number) => Math.min(512, Math.ceil(chars / 2) + 32);
+import { proposeNextEdit } from "./proposeNextEdit";
 
 export class NextEditFeature implements Feature {
     private inFlight?: AbortController;
@@ -78,9 +73,11 @@ export class NextEditFeature implements Feature {
         const edits = this.history.recent(doc.uri);
         // Nothing edited in this document: nothing follows from it.
         if (edits[0]?.uri !== doc.uri) return [];
+        // A hostile or malformed position is the start of the document.
+        const whole = (n: unknown) => (Number.isInteger(n) && (n as number) > 0 ? (n as number) : 0);
         const cursor = {
-            line: Math.min(Math.max(0, params.position?.line ?? 0), doc.lineCount - 1),
-            character: Math.max(0, params.position?.character ?? 0)
+            line: Math.min(whole(params.position?.line), doc.lineCount - 1),
+            character: whole(params.position?.character)
         };
         const key = `${backend.identity}|${settings.format}|${doc.uri}@${doc.version}|${cursor.line}`;
         const cached = this.cache.get(key);
@@ -96,49 +93,17 @@ export class NextEditFeature implements Feature {
         };
         const model = backend.status.model;
         const format = nextEditFormat(settings.format, model.name, model.path);
-        const deadline = performance.now() + settings.timeBudgetMs;
-        let items: NextEditItem[] = [];
-        let tried = 0;
-        for (const region of format.regions(input)) {
-            const left = deadline - performance.now();
-            if (left <= 0) break;
-            tried++;
-            const original = lines.slice(region.start, region.end);
-            const output = await backend.rewrite({
-                prompt: format.prompt(input, region),
-                maxTokens: tokensFor(original.join("\n").length),
-                timeBudgetMs: left,
-                signal,
-                stop: format.stop
-            });
-            signal.throwIfAborted();
-            if (output.cancelled) return [];
-            this.log.debug(`next edit (${format.name}) at lines ${region.start + 1}-${region.end}: ${output.summary}`);
-            // Cut short, an answer would propose deleting what it did not reach.
-            if (!output.ended) continue;
-            const rewritten = format.parse(output.text, input, region);
-            const edit = rewritten && regionEdit(original, rewritten, region.start);
-            if (!edit || this.undoes(edit, input) || !(await this.keepsSyntax(doc, lines, edit))) continue;
-            items = [edit];
-            break;
-        }
-        this.log.debug(`next edit: ${items.length > 0 ? "proposed" : "nothing"} after ${tried} region(s)`);
+        const { edit, tried, cancelled } = await proposeNextEdit(input, format, {
+            rewrite: (request) => backend.rewrite({ ...request, signal }),
+            syntaxErrors: (text) => this.workspace.syntaxErrors(doc.uri, text),
+            timeBudgetMs: settings.timeBudgetMs,
+            log: (line) => this.log.debug(line)
+        });
+        signal.throwIfAborted();
+        if (cancelled) return []; // the model was unloaded meanwhile: nothing to remember
+        const items = edit ? [edit] : [];
+        this.log.debug(`next edit: ${edit ? "proposed" : "nothing"} after ${tried} region(s)`);
         this.cache.set(key, items);
         return items;
-    }
-
-    /** The edit puts back what the user just changed. */
-    private undoes(edit: NextEditItem, input: NextEditInput): boolean {
-        const own = input.edits[0]!;
-        const after = applyEdit(input.lines, edit);
-        return own.before.every((l, i) => after[own.line + i] === l) && own.before.length > 0;
-    }
-
-    /** No syntax error that the document did not have already (where a grammar can tell). */
-    private async keepsSyntax(doc: TextDocument, lines: string[], edit: NextEditItem): Promise<boolean> {
-        const before = await this.workspace.syntaxErrors(doc.uri, lines.join("\n"));
-        if (before === undefined) return true;
-        const after = await this.workspace.syntaxErrors(doc.uri, applyEdit(lines, edit).join("\n"));
-        return after === undefined || after <= before;
     }
 }

@@ -67,7 +67,8 @@ const moePilot: NextEditFormat = {
                 `### Region ${region.start + 1}-${region.end}\n${input.lines.slice(region.start, region.end).join("\n")}\n### Next\n`
         ];
     },
-    stop: ["\n### "],
+    // A heading of its own, or a file separator: the rewrite is over (what follows is no part of it).
+    stop: ["\n### ", "<file_sep>"],
     parse(output, _input, region) {
         const lines = lineList(output.split("\n### ")[0]!);
         // A rewrite of a few lines keeps about as many: anything else is the model wandering off.

@@ -290,9 +290,9 @@ export const SETTINGS: { [P in SettingPath]: SettingDescriptor<At<Settings, P>> 
     },
     "nextEdit.enabled": {
         check: boolean,
-        default: true,
+        default: false,
         description:
-            "After an edit and a pause, propose the next edit (a rename's other uses, a call of a function that gained a parameter, the same fix elsewhere): shown where it applies, Tab goes there, Tab again applies it, Escape dismisses."
+            "After an edit and a pause, propose the next edit (a rename's other uses, a call of a function that gained a parameter, the same fix elsewhere): shown where it applies, Tab goes there, Tab again applies it, Escape dismisses. Off by default: the embedded demo model does not follow the next-edit format yet (see docs/bench-nextedit.md); a next-edit model (Zed's Zeta, Sweep's) does."
     },
     "nextEdit.format": {
         check: oneOf(["auto", "moe-pilot", "zeta", "sweep"]),

@@ -15,6 +15,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type Browser, chromium, type Frame, type Page } from "playwright-core";
 import { HubServer } from "../server/fixtures/hubServer";
+import { INVOICE } from "../server/fixtures/invoice";
 import { CART, checkout } from "../server/fixtures/shoppingCart";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
@@ -229,6 +230,8 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
         writeFileSync(path.join(WORKSPACE, "cart.ts"), CART);
         // A class in a file no test opens, and a file that calls it: a completion after `cart.` names its method.
         writeFileSync(path.join(WORKSPACE, "checkout.ts"), checkout("    "));
+        // A variable to rename at its declaration: next-edit suggestions follow it to its uses.
+        writeFileSync(path.join(WORKSPACE, "invoice.ts"), INVOICE);
         execFileSync("bash", [path.join(ROOT, "scripts/code-server.sh"), "start", String(PORT), PROFILE, WORKSPACE], {
             stdio: "inherit"
         });
@@ -316,6 +319,48 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
         await ghost.first().waitFor({ timeout: 60_000 });
         await shot("member-completion");
         await page.keyboard.press("Escape");
+        // The next steps work on shapes.ts.
+        await openFile("shapes.ts");
+    });
+
+    test("a rename at a declaration: the next-edit suggestion shows at a use below; Tab, Tab renames it; Escape dismisses the next", async (t) => {
+        // Written for a model that follows the next-edit format; the embedded demo model does not yet (docs/bench-nextedit.md).
+        if (!process.env.MOE_PILOT_E2E_NEXT_EDIT) {
+            t.skip(
+                "not run: the embedded demo model does not follow the next-edit format yet (docs/bench-nextedit.md)"
+            );
+            return;
+        }
+        await openFile("invoice.ts");
+        await goToLine(2);
+        // `    let subtotal = 0;`: Home goes to `let`; the word after it is selected and typed over.
+        await page.keyboard.press("Home");
+        for (let i = 0; i < 4; i++) await page.keyboard.press("ArrowRight");
+        await page.keyboard.press("Control+Shift+ArrowRight");
+        await page.keyboard.type("net", { delay: 50 });
+        // The proposal: the old name struck through and the new one after it, on a line below.
+        const proposed = /subtotal\s*net/;
+        for (let i = 0; i < 300 && !proposed.test(await editorText()); i++) await page.waitForTimeout(100);
+        await shot("next-edit-proposed");
+        const shown = await editorText();
+        assert.match(shown, proposed, `a proposal is shown: ${shown}`);
+        await page.keyboard.press("Tab");
+        await page.waitForFunction(
+            () => [...document.querySelectorAll(".statusbar-item")].some((e) => /^Ln [3-9],/.test(e.textContent ?? "")),
+            undefined,
+            { timeout: 10_000 }
+        );
+        await page.keyboard.press("Tab");
+        for (let i = 0; i < 100 && !/^\s+net \+= line/m.test(await editorText()); i++) await page.waitForTimeout(100);
+        await shot("next-edit-applied");
+        assert.match(await editorText(), /^\s+net \+= line\.price/m, "the use is renamed");
+        // The next use's proposal follows at once; Escape dismisses it.
+        for (let i = 0; i < 100 && !proposed.test(await editorText()); i++) await page.waitForTimeout(100);
+        if (proposed.test(await editorText())) {
+            await page.keyboard.press("Escape");
+            for (let i = 0; i < 50 && proposed.test(await editorText()); i++) await page.waitForTimeout(100);
+            assert.doesNotMatch(await editorText(), proposed, "Escape dismissed the proposal");
+        } else assert.fail("no proposal followed the applied one");
         // The next steps work on shapes.ts.
         await openFile("shapes.ts");
     });

@@ -233,6 +233,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
                 "moePilot/model/inspect",
                 "moePilot/model/card",
                 "moePilot/document/text",
+                "moePilot/nextEdit",
                 "textDocument/codeAction",
                 "workspace/executeCommand",
                 "textDocument/hover",
@@ -244,6 +245,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
                         uri: maybeHostile(fc.constantFrom("file:///fuzz/0.ts", "file:///nowhere.ts"))
                     }),
                     range: maybeHostile(fc.record({ start: position(5), end: position(5) })),
+                    position: maybeHostile(position(5)),
                     path: maybeHostile(fc.constantFrom("/nonexistent.gguf", "/etc/hostname", "")),
                     context: maybeHostile(fc.record({ diagnostics: fc.constant([]) }))
                 }),

@@ -5,6 +5,7 @@ import { safeTextDocument } from "../../server/documents/safeDocuments";
 import { anchors, applyEdit, candidateLines, regionEdit } from "../../server/nextEdit/candidates";
 import { COALESCE_MS, EditHistory, type Hunk, MAX_HUNK_LINES } from "../../server/nextEdit/editHistory";
 import { nextEditFormat, type NextEditInput, unifiedDiff } from "../../server/nextEdit/nextEditFormats";
+import { proposeNextEdit } from "../../server/nextEdit/proposeNextEdit";
 
 const FILE = "file:///w/cart.ts";
 const CODE = [
@@ -221,5 +222,59 @@ describe("next-edit formats", () => {
             unifiedDiff(hunk(3, ["x = 1"], ["x = 2"]), ["a", "b", "c", "x = 2", "d"]),
             "@@ -1,5 +1,5 @@\n a\n b\n c\n-x = 1\n+x = 2\n d"
         );
+    });
+});
+
+describe("a proposal's checks", () => {
+    const input: NextEditInput = {
+        path: "a.ts",
+        lines: ["let total = 0;", "a();", "b();", "use(count);", "c();", "d();"],
+        edits: [{ ...hunk(0, ["let count = 0;"], ["let total = 0;"]), path: "a.ts" }],
+        cursor: { line: 0, character: 9 }
+    };
+    const format = nextEditFormat("moe-pilot", "", "");
+    /** The model's answers, in order, as the rewrite would return them. */
+    const answers = (...texts: (string | { text: string; ended: false })[]) => {
+        const queue = [...texts];
+        return async () => {
+            const next = queue.shift() ?? "";
+            const [text, ended] = typeof next === "string" ? [next, true] : [next.text, next.ended];
+            return { text, ended, cancelled: false, generatedTokens: 1, summary: "" };
+        };
+    };
+    const propose = (
+        rewrite: ReturnType<typeof answers>,
+        syntaxErrors = async (_: string) => 0 as number | undefined
+    ) => proposeNextEdit(input, format, { rewrite, syntaxErrors, timeBudgetMs: 10_000 });
+
+    test("the first region whose rewrite changes something is the proposal", async () => {
+        const { edit, tried } = await propose(answers("a();\nb();\nuse(total);\nc();\nd();"));
+        assert.equal(tried, 1);
+        assert.deepEqual(edit, {
+            range: { start: { line: 3, character: 4 }, end: { line: 3, character: 9 } },
+            newText: "total"
+        });
+    });
+
+    test("an answer cut short, one that undoes the user's edit, one that breaks the syntax: none is proposed", async () => {
+        const cut = { text: "a();\nb();", ended: false as const };
+        assert.equal((await propose(answers(cut))).edit, undefined, "cut short by a budget");
+        const undo = "let count = 0;\na();\nb();\nuse(count);";
+        const undoing: NextEditInput = { ...input, lines: input.lines };
+        assert.equal(
+            (
+                await proposeNextEdit(
+                    undoing,
+                    { ...format, regions: () => [{ start: 0, end: 4 }] },
+                    { rewrite: answers(undo), syntaxErrors: async () => 0, timeBudgetMs: 10_000 }
+                )
+            ).edit,
+            undefined,
+            "the user's edit put back"
+        );
+        const broken = await propose(answers("a();\nb();\nuse(total;\nc();\nd();"), async (text) =>
+            text.includes("use(total;") ? 1 : 0
+        );
+        assert.equal(broken.edit, undefined, "a new syntax error");
     });
 });
