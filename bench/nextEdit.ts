@@ -23,7 +23,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { EMBEDDED_MODEL_FILE } from "../server/models/embeddedModel";
-import { applyEdit } from "../server/nextEdit/candidates";
+import { applyEdit, changedSpan } from "../server/nextEdit/candidates";
 import { type NextEditItem, NextEditRequest, type Settings } from "../server/protocol";
 import { Chunker } from "../server/workspace/chunker";
 import { startLlamaServer, stopProcess } from "../test/server/llamaServer";
@@ -43,20 +43,12 @@ const FOLDER = "/nextedit-bench";
 /** The edit as a user types it: the characters that differ, and the cursor after them. */
 function typed(c: Case) {
     const { before, after, line } = c.edit;
-    let p = 0;
-    while (p < before.length && p < after.length && before[p] === after[p]) p++;
-    let q = 0;
-    while (
-        q < before.length - p &&
-        q < after.length - p &&
-        before[before.length - 1 - q] === after[after.length - 1 - q]
-    )
-        q++;
-    const text = after.slice(p, after.length - q);
+    const span = changedSpan(before, after);
+    const text = after.slice(span.start, span.newEnd);
     return {
-        range: { start: { line, character: p }, end: { line, character: before.length - q } },
+        range: { start: { line, character: span.start }, end: { line, character: span.oldEnd } },
         text,
-        cursor: { line, character: p + text.length }
+        cursor: { line, character: span.start + text.length }
     };
 }
 

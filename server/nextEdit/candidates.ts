@@ -18,7 +18,7 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 const words = (lines: string[]) => new Set(lines.join("\n").match(WORD) ?? []);
 
 /** The changed part of `before` → `after`: offsets in each, after their common beginning and end. */
-function changedSpan(before: string, after: string) {
+export function changedSpan(before: string, after: string) {
     let p = 0;
     while (p < before.length && p < after.length && before[p] === after[p]) p++;
     let q = 0;
