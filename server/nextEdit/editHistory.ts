@@ -8,8 +8,9 @@
  * A change that touches the file's newest hunk (its lines, or the line next to them) within
  * `COALESCE_MS` grows that hunk: typing a new name character by character is one edit, `count` →
  * `total`, not seven. A change elsewhere starts a new hunk; older hunks below it move with the
- * lines. A change of more than `MAX_HUNK_LINES` lines (a paste, a formatter) is no edit to follow:
- * it is not recorded, and the hunks it overlaps are dropped.
+ * lines. A change of more than `MAX_HUNK_LINES` lines or `MAX_HUNK_CHARS` characters (a paste, a
+ * formatter, a minified line) is no edit to follow: it is not recorded, its text is never read, and
+ * the hunks it overlaps are dropped.
  */
 import type { Range, TextDocument } from "vscode-languageserver-textdocument";
 
@@ -27,6 +28,10 @@ export type Hunk = {
 /** Changes this close in time, on the same or the next line, are one edit. */
 export const COALESCE_MS = 5000;
 export const MAX_HUNK_LINES = 40;
+/** Nor is a change of more characters than this (a minified line). */
+const MAX_HUNK_CHARS = 8000;
+/** A change without a range is compared with the text only below this size. */
+const MAX_NARROW_CHARS = 1 << 20;
 const MAX_HUNKS_PER_FILE = 8;
 const MAX_FILES = 8;
 
@@ -68,6 +73,11 @@ export class EditHistory {
         let range = change.range;
         let text = change.text;
         if (!range) {
+            // A whole text too large to compare line by line: this file's edits are forgotten.
+            if (text.length > MAX_NARROW_CHARS || doc.getText().length > MAX_NARROW_CHARS) {
+                this.files.delete(doc.uri);
+                return;
+            }
             const narrow = narrowed(doc.getText(), text);
             range = narrow.range;
             text = narrow.text;
@@ -86,20 +96,6 @@ export class EditHistory {
             newest !== undefined && at - newest.at <= COALESCE_MS && a <= end(newest) + 1 && b >= newest.line - 1;
         const u0 = merge ? Math.min(newest.line, a) : a;
         const u1 = merge ? Math.max(end(newest), b) : b;
-        const current = linesOf(doc, u0, u1);
-        const before = merge
-            ? [...linesOf(doc, u0, newest.line - 1), ...newest.before, ...linesOf(doc, end(newest) + 1, u1)]
-            : current;
-        const joined = current.join("\n");
-        const offset = (line: number, character: number) =>
-            current.slice(0, line - u0).reduce((n, l) => n + l.length + 1, 0) +
-            Math.min(character, current[line - u0]?.length ?? 0);
-        const afterLines = (
-            joined.slice(0, offset(a, range.start.character)) +
-            text +
-            joined.slice(offset(b, b < range.end.line ? Number.MAX_SAFE_INTEGER : range.end.character))
-        ).split(/\r?\n/);
-
         // Hunks the change overlaps are superseded; hunks below it move with the lines.
         const kept: Hunk[] = [];
         for (const h of hunks) {
@@ -107,9 +103,30 @@ export class EditHistory {
             if (h.line > u1) kept.push({ ...h, line: h.line + delta });
             else if (end(h) < u0) kept.push(h);
         }
-        const big = before.length > MAX_HUNK_LINES || afterLines.length > MAX_HUNK_LINES;
-        const same = before.length === afterLines.length && before.every((l, i) => l === afterLines[i]);
-        if (!big && !same) kept.push({ uri: doc.uri, line: u0, before, after: afterLines, at });
+        // Measured before any text is read: a keystroke in a 10 MB one-line file must not copy the line.
+        const chars = doc.offsetAt({ line: u1 + 1, character: 0 }) - doc.offsetAt({ line: u0, character: 0 });
+        const big =
+            u1 - u0 + 1 > MAX_HUNK_LINES ||
+            insertedLines > MAX_HUNK_LINES ||
+            chars > MAX_HUNK_CHARS ||
+            text.length > MAX_HUNK_CHARS;
+        if (!big) {
+            const current = linesOf(doc, u0, u1);
+            const before = merge
+                ? [...linesOf(doc, u0, newest.line - 1), ...newest.before, ...linesOf(doc, end(newest) + 1, u1)]
+                : current;
+            const joined = current.join("\n");
+            const offset = (line: number, character: number) =>
+                current.slice(0, line - u0).reduce((n, l) => n + l.length + 1, 0) +
+                Math.min(character, current[line - u0]?.length ?? 0);
+            const after = (
+                joined.slice(0, offset(a, range.start.character)) +
+                text +
+                joined.slice(offset(b, b < range.end.line ? Number.MAX_SAFE_INTEGER : range.end.character))
+            ).split(/\r?\n/);
+            const same = before.length === after.length && before.every((l, i) => l === after[i]);
+            if (!same && before.length <= MAX_HUNK_LINES) kept.push({ uri: doc.uri, line: u0, before, after, at });
+        }
         this.files.delete(doc.uri);
         if (kept.length > 0) this.files.set(doc.uri, kept.slice(-MAX_HUNKS_PER_FILE));
         while (this.files.size > MAX_FILES) this.files.delete(this.files.keys().next().value as string);

@@ -30,6 +30,9 @@ export async function proposeNextEdit(
     options: ProposeOptions
 ): Promise<{ edit?: NextEditItem; tried: number; cancelled?: true }> {
     const deadline = performance.now() + options.timeBudgetMs;
+    // The document's own syntax errors, parsed once for all the regions (and only when a rewrite needs them).
+    let baseline: Promise<number | undefined> | undefined;
+    const errorsBefore = () => (baseline ??= options.syntaxErrors(input.lines.join("\n")));
     let tried = 0;
     for (const region of format.regions(input)) {
         const left = deadline - performance.now();
@@ -47,7 +50,7 @@ export async function proposeNextEdit(
         if (!output.ended) continue;
         const rewritten = format.parse(output.text, input, region);
         const edit = rewritten && regionEdit(original, rewritten, region.start);
-        if (!edit || undoes(edit, input) || !(await keepsSyntax(input.lines, edit, options))) continue;
+        if (!edit || undoes(edit, input) || !(await keepsSyntax(input.lines, edit, errorsBefore, options))) continue;
         return { edit, tried };
     }
     return { tried };
@@ -62,8 +65,13 @@ function undoes(edit: NextEditItem, input: NextEditInput): boolean {
 }
 
 /** No syntax error that the document did not have already (where a grammar can tell). */
-async function keepsSyntax(lines: string[], edit: NextEditItem, options: ProposeOptions): Promise<boolean> {
-    const before = await options.syntaxErrors(lines.join("\n"));
+async function keepsSyntax(
+    lines: string[],
+    edit: NextEditItem,
+    errorsBefore: () => Promise<number | undefined>,
+    options: ProposeOptions
+): Promise<boolean> {
+    const before = await errorsBefore();
     if (before === undefined) return true;
     const after = await options.syntaxErrors(applyEdit(lines, edit).join("\n"));
     return after === undefined || after <= before;

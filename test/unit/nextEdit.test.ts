@@ -82,6 +82,9 @@ describe("edit history", () => {
         assert.equal(history.recent(FILE).length, 0);
         ed.type(4, 1, 1, "\n" + Array.from({ length: MAX_HUNK_LINES + 5 }, (_, i) => `// ${i}`).join("\n"));
         assert.equal(history.recent(FILE).length, 0);
+        const minified = editor(history, ["x".repeat(100_000)]);
+        minified.type(0, 50_000, 50_000, "y");
+        assert.equal(history.recent(FILE).length, 0, "a keystroke in a minified line is not kept");
     });
 
     test("a whole-text change is narrowed to the lines that differ", () => {
