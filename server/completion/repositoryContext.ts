@@ -16,6 +16,7 @@ import type { SearchHit, WorkspaceIndex } from "../workspace/WorkspaceIndex";
 import {
     declaredType,
     isPublicMember,
+    type MemberAccess,
     memberAccessAt,
     memberContinuations,
     moduleFiles,
@@ -155,8 +156,7 @@ export class RepositoryContext {
      * or the module's file (memberAccess.ts); else none.
      */
     async memberContinuations(doc: OpenDocument, position: Position, lookup?: DefinitionLookup): Promise<string[]> {
-        const linePrefix = doc.getText({ start: { line: position.line, character: 0 }, end: position });
-        const access = memberAccessAt(linePrefix);
+        const access = memberAccessBefore(doc, position);
         if (!access) return [];
         const index = this.index();
         const self = filePath(doc.uri);
@@ -172,11 +172,7 @@ export class RepositoryContext {
                 .find((f) => index.file(f) !== undefined);
             return file ? memberContinuations(index.topLevelSymbols(file), access.typed) : [];
         }
-        const above = doc.getText({
-            start: { line: Math.max(0, position.line - MEMBER_LOOKBACK_LINES), character: 0 },
-            end: position
-        });
-        let type = declaredType(above.slice(0, above.length - access.typed.length), access.receiver);
+        let type = receiverType(doc, position, access);
         if (!type && lookup) {
             // The receiver stays where it is while the member's name is typed: the editor is asked once for it.
             const at = {
@@ -236,11 +232,17 @@ export class RepositoryContext {
         lookup: DefinitionLookup | undefined
     ): Promise<Snippet[]> {
         const near = namesNearCursor(doc, position);
+        // After `cart.`, the type `cart` was declared with comes first, however far above: its
+        // members are what is about to be typed. Stable while the member's name is typed.
+        const access = memberAccessBefore(doc, position);
+        const type = access && receiverType(doc, position, access);
+        const first: Name[] = type ? [{ name: type }] : [];
         // Then what the file imports: the name about to be typed is often one of them (`new SemVer(`).
-        const names = [
-            ...near,
+        const names: Name[] = [
+            ...first,
+            ...near.filter((n) => n.name !== type),
             ...importedNames(doc)
-                .filter((name) => !near.some((n) => n.name === name))
+                .filter((name) => name !== type && !near.some((n) => n.name === name))
                 .map((name) => ({ name, position: undefined }))
         ];
         const query = similarityQuery(doc, position);
@@ -316,6 +318,20 @@ export class RepositoryContext {
             text: hit.text
         }));
     }
+}
+
+/** The `object.` (and the member typed after it) just before the cursor, if any. */
+function memberAccessBefore(doc: OpenDocument, position: Position): MemberAccess | undefined {
+    return memberAccessAt(doc.getText({ start: { line: position.line, character: 0 }, end: position }));
+}
+
+/** The type the object of `access` is declared with above the cursor (memberAccess.ts `declaredType`), if any. */
+function receiverType(doc: OpenDocument, position: Position, access: MemberAccess): string | undefined {
+    const above = doc.getText({
+        start: { line: Math.max(0, position.line - MEMBER_LOOKBACK_LINES), character: 0 },
+        end: position
+    });
+    return declaredType(above.slice(0, above.length - access.typed.length), access.receiver);
 }
 
 function filePath(uri: string): string | undefined {

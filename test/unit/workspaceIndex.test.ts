@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
-import { importedNames, namesNearCursor } from "../../server/completion/repositoryContext";
+import { TextDocument } from "vscode-languageserver-textdocument";
+import { importedNames, namesNearCursor, RepositoryContext } from "../../server/completion/repositoryContext";
 import { Chunker } from "../../server/workspace/chunker";
 import { codeTerms, WorkspaceIndex } from "../../server/workspace/WorkspaceIndex";
 import { excludesFrom, walkFolder } from "../../server/workspace/workspaceFiles";
@@ -96,6 +97,42 @@ describe("workspace index", () => {
         const text = "const cart = new ShoppingCart();\nconst total = cart.comp";
         const names = namesNearCursor(doc(text), { line: 1, character: 23 }).map((n) => n.name);
         assert.deepEqual(names, ["cart", "total", "ShoppingCart"]);
+    });
+
+    test("after `object.`, the type the object was declared with far above comes first in the context, the same while the member is typed", async () => {
+        const index = new WorkspaceIndex();
+        const chunker = new Chunker();
+        index.setFile("/w/ledger.ts", { mtimeMs: 1, size: 1 }, await chunker.chunk("ledger.ts", SOURCE));
+        index.setFile(
+            "/w/audit.ts",
+            { mtimeMs: 1, size: 1 },
+            await chunker.chunk(
+                "audit.ts",
+                "export function audit(total: number): boolean {\n    return total > 0;\n}\n"
+            )
+        );
+        const real = (text: string) => TextDocument.create("file:///w/a.ts", "typescript", 1, text);
+        const context = new RepositoryContext(
+            () => index,
+            (f) => path.basename(f),
+            async () => []
+        );
+        // `book` is declared 40 lines above: outside the names looked up near the cursor.
+        const lines = ["const book = new Ledger();", ...Array.from({ length: 40 }, (_, i) => `audit(${i});`), "book."];
+        const at = (typed: string) => {
+            const text = [...lines.slice(0, -1), `book.${typed}`].join("\n");
+            return context.snippets(real(text), { line: lines.length - 1, character: 5 + typed.length }, [], undefined);
+        };
+        const first = await at("");
+        assert.match(first[0]?.path ?? "", /^ledger\.ts:/, JSON.stringify(first));
+        assert.ok(
+            first.some((s) => s.path.startsWith("audit.ts")),
+            "the names near the cursor still follow"
+        );
+        assert.deepEqual(await at("entr"), first);
+        // Without the declaration, the type is not guessed.
+        const bare = await context.snippets(real("book."), { line: 0, character: 5 }, [], undefined);
+        assert.ok(!bare.some((s) => s.path.startsWith("ledger.ts")), JSON.stringify(bare));
     });
 
     test("imported names are read from ES imports, require() and Python's from-imports", () => {
