@@ -142,7 +142,10 @@ connection.onInitialize((params) => {
 
 connection.onInitialized(async () => {
     if (registerConfigurationChanges)
-        await connection.client.register(DidChangeConfigurationNotification.type, { section: "moePilot" });
+        // files.exclude too: the workspace index honours it.
+        await connection.client.register(DidChangeConfigurationNotification.type, {
+            section: ["moePilot", "files.exclude"]
+        });
     await pullSettings();
     for (const feature of features) await feature.initialized?.();
     await engine.load();
@@ -157,7 +160,7 @@ connection.onDidChangeConfiguration(async (change) => {
               "didChangeConfiguration"
           );
     if (!previous) return;
-    workspace.settingsChanged(previous, settings);
+    await workspace.settingsChanged(previous, settings);
     await engine.settingsChanged(previous, settings);
 });
 

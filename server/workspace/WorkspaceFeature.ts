@@ -77,6 +77,8 @@ export class WorkspaceFeature implements Feature {
     private readonly chunker = new Chunker();
     private folders: string[] = [];
     private excludes: Excludes = () => false;
+    /** The `files.exclude` value the excludes were made from, to tell a change. */
+    private excludesKey?: string;
     private store?: IndexStore;
     private storeNote = "";
     private statusValue: IndexStatus = {
@@ -167,22 +169,37 @@ export class WorkspaceFeature implements Feature {
                     this.startPass();
                 })();
             });
-        if (this.pullConfiguration) {
-            const exclude: unknown = await this.connection.workspace
-                .getConfiguration({ section: "files.exclude" })
-                .catch(() => undefined);
-            this.excludes = excludesFrom(exclude);
-        }
+        await this.readExcludes();
         if (!this.getSettings().workspace.index || this.folders.length === 0) return;
         await this.openStore();
         this.startPass();
     }
 
-    /** Settings changed: the index turned on or off, or its caps moved. */
-    settingsChanged(previous: Settings, next: Settings) {
+    /** The editor's `files.exclude` (where the client answers `workspace/configuration`); true when it changed. */
+    private async readExcludes(): Promise<boolean> {
+        if (!this.pullConfiguration) return false;
+        const exclude: unknown = await this.connection.workspace
+            .getConfiguration({ section: "files.exclude" })
+            .catch(() => undefined);
+        const key = JSON.stringify(exclude ?? null);
+        if (key === this.excludesKey) return false;
+        this.excludes = excludesFrom(exclude);
+        this.excludesKey = key;
+        return true;
+    }
+
+    /** Settings changed: the index turned on or off, its caps moved, or `files.exclude` changed (a pass then drops what it now excludes and reads what it no longer does). */
+    async settingsChanged(previous: Settings, next: Settings) {
         const a = previous.workspace,
             b = next.workspace;
-        if (a.index === b.index && a.maxFiles === b.maxFiles && a.maxFileKiB === b.maxFileKiB) return;
+        const excludesChanged = await this.readExcludes();
+        if (
+            a.index === b.index &&
+            a.maxFiles === b.maxFiles &&
+            a.maxFileKiB === b.maxFileKiB &&
+            !(excludesChanged && b.index)
+        )
+            return;
         if (!b.index) {
             this.pass?.abort();
             this.statusValue = { ...this.statusValue, state: "off" };

@@ -106,7 +106,7 @@ export class TestClient {
     }
 
     /**
-     * Starts the server and runs `initialize`/`initialized`. `configuration` answers `workspace/configuration` when given;
+     * Starts the server and runs `initialize`/`initialized`. `configuration` answers `workspace/configuration` when given (a function: per section);
      * `env` adds to the server's environment (MOE_PILOT_NATIVE=off: the stock llama.cpp binaries).
      */
     static async start(
@@ -132,7 +132,13 @@ export class TestClient {
         );
         const client = new TestClient(child, connection);
         if (configuration !== undefined)
-            connection.onRequest(ConfigurationRequest.type, (p) => p.items.map(() => configuration));
+            connection.onRequest(ConfigurationRequest.type, (p) =>
+                p.items.map((item) =>
+                    typeof configuration === "function"
+                        ? (configuration as (section?: string) => unknown)(item.section)
+                        : configuration
+                )
+            );
         connection.listen();
         client.initializeResult = await connection.sendRequest(InitializeRequest.type, {
             processId: process.pid,

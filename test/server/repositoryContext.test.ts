@@ -8,7 +8,11 @@ import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { after, before, describe, test } from "node:test";
-import { DidChangeWatchedFilesNotification, FileChangeType } from "vscode-languageserver-protocol/node";
+import {
+    DidChangeConfigurationNotification,
+    DidChangeWatchedFilesNotification,
+    FileChangeType
+} from "vscode-languageserver-protocol/node";
 import { type ChatChunk, DefinitionsRequest, IndexStatusRequest, WorkspaceSearchRequest } from "../../server/protocol";
 import { CART, checkout } from "./fixtures/shoppingCart";
 import { TestClient } from "./lspClient";
@@ -167,5 +171,32 @@ describe("repository context", () => {
             logged.some((m) => m.includes("completion starts with a member: addLineItem, computeGrandTotal")),
             logged.filter((m) => /completion/.test(m)).join("\n")
         );
+    });
+
+    test("files.exclude changed in the editor: the index drops what it now excludes, and reads it again when it no longer does", async () => {
+        assert.equal(await client.stop(), 0);
+        let exclude: Record<string, boolean> = {};
+        client = await TestClient.start(
+            { storagePath: path.join(root, ".store") },
+            (section?: string) => (section === "files.exclude" ? exclude : { completion: { debounceMs: 0 } }),
+            {},
+            [root]
+        );
+        await indexed(client);
+        const found = async () =>
+            (await client.connection.sendRequest(WorkspaceSearchRequest.type, { query: "addLineItem" })).chunks.some(
+                (c) => c.path === "src/cart.ts"
+            );
+        const until = async (want: boolean) => {
+            for (let i = 0; i < 100 && (await found()) !== want; i++) await new Promise((r) => setTimeout(r, 50));
+            return found();
+        };
+        assert.equal(await until(true), true, "indexed before");
+        exclude = { "**/cart.ts": true };
+        await client.connection.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
+        assert.equal(await until(false), false, "dropped once excluded");
+        exclude = {};
+        await client.connection.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
+        assert.equal(await until(true), true, "read again once no longer excluded");
     });
 });
