@@ -99,6 +99,41 @@ export function isPublicMember(text: string, name: string): boolean {
 }
 
 /**
+ * Of the top-level `names` a module's `text` defines, those a namespace import of it reaches: in
+ * an ES module the ones it exports (`export function x`, `export { x }`), in a CommonJS one the
+ * ones it assigns to `exports` (`exports.x =`, `module.exports = { x }`), elsewhere (Python, a
+ * script) the ones without a leading underscore.
+ */
+export function exportedNames(names: readonly string[], text: string): string[] {
+    const es = /^\s*export\b/m.test(text);
+    const commonJs = !es && /\b(module\.)?exports\b/.test(text);
+    // The names the export lists give: `export { a as b }` exports b, `module.exports = { b: a }` too.
+    const listed = (list: string, exported: (part: string) => string) =>
+        list.split(",").map((part) => exported(part.trim()).trim());
+    const lists = [
+        ...[...text.matchAll(/\bexport\s*(?:type\s*)?\{([^}]*)\}/g)].flatMap((m) =>
+            listed(m[1]!, (p) => p.split(/\s+as\s+/).at(-1)!)
+        ),
+        ...[...text.matchAll(/\bmodule\.exports\s*=\s*\{([^}]*)\}/g)].flatMap((m) =>
+            listed(m[1]!, (p) => p.split(":")[0]!)
+        )
+    ];
+    return names.filter((name) => {
+        const n = escape(name);
+        if (es)
+            return (
+                lists.includes(name) ||
+                new RegExp(
+                    `^\\s*export\\s+(?:default\\s+)?(?:declare\\s+)?(?:abstract\\s+)?(?:async\\s+)?(?:function\\*?|class|const|let|var|interface|type|enum|namespace)\\s+${n}(?![\\w$])`,
+                    "m"
+                ).test(text)
+            );
+        if (commonJs) return lists.includes(name) || new RegExp(`\\b(?:module\\.)?exports\\.${n}\\s*=`).test(text);
+        return !name.startsWith("_");
+    });
+}
+
+/**
  * The texts a suggestion may start with: the rest of each member name that begins with what is
  * typed. Empty when nothing typed matches (the user is writing a name the index does not know)
  * or a whole name is typed: no constraint.

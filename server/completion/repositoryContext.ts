@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import type { SearchHit, WorkspaceIndex } from "../workspace/WorkspaceIndex";
 import {
     declaredType,
+    exportedNames,
     isPublicMember,
     type MemberAccess,
     memberAccessAt,
@@ -170,7 +171,9 @@ export class RepositoryContext {
             const file = moduleFiles(self.split(path.sep).join("/"), module, path.posix.join)
                 .map((f) => f.split("/").join(path.sep))
                 .find((f) => index.file(f) !== undefined);
-            return file ? memberContinuations(index.topLevelSymbols(file), access.typed) : [];
+            return file
+                ? memberContinuations(exportedNames(index.topLevelSymbols(file), index.fileText(file)), access.typed)
+                : [];
         }
         let type = receiverType(doc, position, access);
         if (!type && lookup) {

@@ -117,7 +117,15 @@ export class WorkspaceIndex {
         return [...this.files.keys()];
     }
 
-    /** The top-level names `path`'s chunks define (what a namespace import of it can reach). */
+    /** `path`'s chunk texts, in order (a file's text, less what no chunk holds). */
+    fileText(path: string): string {
+        return (this.files.get(path)?.chunks ?? [])
+            .map((id) => this.chunks.get(id))
+            .map((c) => (c ? (this.texts.get(c.hash)?.text ?? "") : ""))
+            .join("\n");
+    }
+
+    /** The top-level names `path`'s chunks define (what a namespace import of it can reach, if exported). */
     topLevelSymbols(path: string): string[] {
         const names = new Set<string>();
         for (const id of this.files.get(path)?.chunks ?? [])

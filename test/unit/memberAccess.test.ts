@@ -3,6 +3,7 @@ import { describe, test } from "node:test";
 import path from "node:path";
 import {
     declaredType,
+    exportedNames,
     isPublicMember,
     memberAccessAt,
     memberContinuations,
@@ -72,5 +73,25 @@ describe("namespace imports", () => {
         const files = moduleFiles("/w/src/main.ts", "./lib/util.js", path.posix.join);
         assert.ok(files.includes("/w/src/lib/util.js") && files.includes("/w/src/lib/util.ts"), files.join(" "));
         assert.ok(moduleFiles("/w/src/main.ts", "../is", path.posix.join).includes("/w/is.ts"));
+    });
+
+    test("a namespace import reaches what the module exports: ES exports, CommonJS exports, Python's public names", () => {
+        const es = [
+            "export function parse(s: string) {}",
+            "function helper() {}",
+            "export class Range {}",
+            "const local = 1;",
+            "export { local as shared, helper };",
+            "export default async function main() {}"
+        ].join("\n");
+        assert.deepEqual(exportedNames(["parse", "helper", "Range", "local", "main"], es), [
+            "parse",
+            "helper",
+            "Range",
+            "main"
+        ]);
+        const cjs = "function a() {}\nfunction b() {}\nfunction c() {}\nexports.a = a;\nmodule.exports = { b, d: c };";
+        assert.deepEqual(exportedNames(["a", "b", "c"], cjs), ["a", "b"]);
+        assert.deepEqual(exportedNames(["load", "_cache"], "def load():\n    pass\n_cache = {}\n"), ["load"]);
     });
 });
