@@ -616,18 +616,20 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
             .first()
             .waitFor({ timeout: 60_000 });
         // A machine-overridable setting: in a remote window VS Code writes it to the machine's settings.
-        const modelPath = () =>
-            (
-                JSON.parse(readFileSync(path.join(PROFILE, "ud", "Machine", "settings.json"), "utf8")) as Record<
-                    string,
-                    string
-                >
-            )["moePilot.modelPath"] ?? "";
+        // VS Code writes the file in place: read while it writes, it is empty or cut short, and is read again.
+        const modelPath = () => {
+            try {
+                const text = readFileSync(path.join(PROFILE, "ud", "Machine", "settings.json"), "utf8");
+                return (JSON.parse(text) as Record<string, string>)["moePilot.modelPath"] ?? "";
+            } catch {
+                return undefined;
+            }
+        };
         const downloaded = new RegExp(
             `^${MODELS_DIR.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/.*Qwen3-Coder-30B-A3B-Instruct-Q4_K_M\\.gguf$`
         );
-        for (let i = 0; i < 100 && !downloaded.test(modelPath()); i++) await page.waitForTimeout(100);
-        assert.match(modelPath(), downloaded, "the downloaded file is the model now");
+        for (let i = 0; i < 100 && !downloaded.test(modelPath() ?? ""); i++) await page.waitForTimeout(100);
+        assert.match(modelPath() ?? "", downloaded, "the downloaded file is the model now");
         assert.ok(
             hub.requests.some((r) => /\/resolve\/main\/Qwen3-Coder/.test(r)),
             "fetched from the configured mirror"
@@ -640,7 +642,7 @@ describe("MoE Pilot in a real VS Code (code-server)", { timeout: 15 * 60_000 }, 
             .filter({ hasText: "The embedded demo model" })
             .first()
             .click();
-        for (let i = 0; i < 100 && modelPath(); i++) await page.waitForTimeout(100);
+        for (let i = 0; i < 100 && modelPath() !== ""; i++) await page.waitForTimeout(100);
         assert.equal(modelPath(), "", "the embedded model again");
         await waitForStatus(/k=2\/8/);
     });
