@@ -21,9 +21,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
 from finetune_context import STAGE3, Packages, repo_sample  # noqa: E402
-from model import Config, MoEModel  # noqa: E402
-from tokenizer import Tokenizer  # noqa: E402
-from train import load  # noqa: E402
+from train import load, load_checkpoint  # noqa: E402
 
 
 def main():
@@ -34,12 +32,7 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    with open(os.path.join(args.checkpoint, "manifest.json")) as f:
-        c = Config(**json.load(f)["config"])
-    model = MoEModel(c)
-    model.load_state_dict(torch.load(os.path.join(args.checkpoint, "model.pt")))
-    model.eval()
-    tok = Tokenizer.load(os.path.join(args.checkpoint, "tokenizer.json"))
+    model, c, tok = load_checkpoint(args.checkpoint)
     train_files = load(os.path.join(args.corpus, "train.jsonl"))
     held_files = load(os.path.join(args.corpus, "heldout.jsonl"))
     files = train_files + held_files

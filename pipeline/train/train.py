@@ -225,5 +225,15 @@ def export(model: MoEModel, c: Config, tok: Tokenizer, out: str, info: dict):
         json.dump({"config": c.to_dict(), "tensors": tensors, **info}, f, indent=1)
 
 
+def load_checkpoint(directory: str) -> tuple[MoEModel, Config, Tokenizer]:
+    """What `export` wrote, back: the model (in eval mode), its configuration and its tokenizer."""
+    with open(os.path.join(directory, "manifest.json")) as f:
+        c = Config(**json.load(f)["config"])
+    model = MoEModel(c)
+    model.load_state_dict(torch.load(os.path.join(directory, "model.pt")))
+    model.eval()
+    return model, c, Tokenizer.load(os.path.join(directory, "tokenizer.json"))
+
+
 if __name__ == "__main__":
     main()

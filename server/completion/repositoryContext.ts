@@ -140,7 +140,7 @@ function similarityQuery(doc: OpenDocument, position: Position): string {
 export class RepositoryContext {
     /** The last result, by what it was derived from: the same input gives the same snippets without asking again. */
     private last?: { key: string; snippets: Promise<Snippet[]> };
-    /** The last type's members, by its name and the index version (the same `cart.` while typing a member). */
+    /** The last type's or module's members, by its name and the index version (the same `cart.` while typing a member). */
     private lastMembers?: { key: string; names: Promise<string[]> };
     /** The editor's answer for the last receiver (asked when no declaration above the cursor gives its type). */
     private lastEditorType?: { key: string; type: Promise<string | undefined> };
@@ -167,13 +167,19 @@ export class RepositoryContext {
         });
         const module = self && namespaceModule(head, access.receiver);
         if (module) {
-            // `messages.` after `import * as messages from "./messages"`: the names that file defines.
+            // `messages.` after `import * as messages from "./messages"`: the names that file exports.
             const file = moduleFiles(self.split(path.sep).join("/"), module, path.posix.join)
                 .map((f) => f.split("/").join(path.sep))
                 .find((f) => index.file(f) !== undefined);
-            return file
-                ? memberContinuations(exportedNames(index.topLevelSymbols(file), index.fileText(file)), access.typed)
-                : [];
+            if (!file) return [];
+            // Read once per module and index version, not at each letter of the member's name.
+            const key = JSON.stringify(["module", file, index.version]);
+            if (this.lastMembers?.key !== key)
+                this.lastMembers = {
+                    key,
+                    names: Promise.resolve(exportedNames(index.topLevelSymbols(file), index.fileText(file)))
+                };
+            return memberContinuations(await this.lastMembers.names, access.typed);
         }
         let type = receiverType(doc, position, access);
         if (!type && lookup) {
