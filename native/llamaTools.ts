@@ -1,7 +1,8 @@
 /**
  * Stock llama.cpp tools built from the same source node-llama-cpp ships (its git bundle, offline),
- * without the project's patches, with the CPU options node-llama-cpp's own build uses (Release,
- * GGML_NATIVE, OpenMP):
+ * without the project's patches except the one that lets ggml run at all on a CPU with AMX
+ * (patches/llama.cpp/0003-amx-tile-config.patch: gcc 12 otherwise builds an AMX kernel that dies
+ * of SIGILL), with the CPU options node-llama-cpp's own build uses (Release, GGML_NATIVE, OpenMP):
  * - `llama-server`: the performance peer (bench/peer/) and the remote engine the tests talk to
  *   (test/server/remote.test.ts);
  * - `llama-gguf-split`: splits a model into parts the way the hub serves big ones (download tests).
@@ -20,6 +21,8 @@ import { ensureBuildTools, hasCommand, quietBuild } from "../scripts/buildLog.mj
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const TOOLS = ["llama-server", "llama-gguf-split"] as const;
+/** Upstream bug fixes the stock tools get too: they change what runs, not how fast. */
+const FIXES = [path.join(ROOT, "native", "patches", "llama.cpp", "0003-amx-tile-config.patch")];
 export type LlamaTool = (typeof TOOLS)[number];
 
 function nodeLlamaCppDir(): string {
@@ -39,7 +42,9 @@ export function llamaTool(tool: LlamaTool, log: (line: string) => void = console
 function llamaToolsDir(log: (line: string) => void): string {
     const bundle = path.join(nodeLlamaCppDir(), "llama", "gitRelease.bundle");
     if (!existsSync(bundle)) throw new Error(`no llama.cpp source bundle at ${bundle}`);
-    const digest = createHash("sha256").update(readFileSync(bundle)).digest("hex").slice(0, 16);
+    const hash = createHash("sha256").update(readFileSync(bundle));
+    for (const fix of FIXES) hash.update(readFileSync(fix));
+    const digest = hash.digest("hex").slice(0, 16);
     const cacheRoot = path.join(
         process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"),
         "moe-pilot",
@@ -58,6 +63,7 @@ function llamaToolsDir(log: (line: string) => void): string {
             rmSync(src, { recursive: true, force: true });
             mkdirSync(work, { recursive: true });
             run("git", ["clone", "--quiet", bundle, src]);
+            for (const fix of FIXES) run("git", ["apply", "--whitespace=nowarn", fix], { cwd: src });
         }
         const ccache = hasCommand("ccache")
             ? ["-DCMAKE_C_COMPILER_LAUNCHER=ccache", "-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"]

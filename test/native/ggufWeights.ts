@@ -31,6 +31,11 @@ export class GgufWeights {
         return this.info(name).dimensions.map(Number);
     }
 
+    /** Where `name`'s data starts in the file (bytes). */
+    offset(name: string): number {
+        return Number(this.info(name).fileOffset);
+    }
+
     /** Rows `first`..`first + count` of `name` (all rows by default), dequantized. */
     rows(name: string, first = 0, count?: number): Float32Array {
         const t = this.info(name);

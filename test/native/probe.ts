@@ -2,9 +2,10 @@
  * Child process for the native runtime tests: loads llama.cpp as the server does (native build,
  * or the stock binaries with MOE_PILOT_NATIVE=off: one kind per process), evaluates a prompt at
  * each expert count asked for and prints JSON: the logits of the last positions per count, and
- * (native) the routing trace of the first evaluation and two runs of adaptive routing at a cap
- * of 4 experts (p = 0.01: logits; p = 0.7: experts used per row).
- *   node --import tsx test/native/probe.ts <model.gguf> <k,k,...> <prompt>
+ * (native) the routing trace of the first evaluation and adaptive routing at its ends (p -> 1 at
+ * k = 2; p = 0.01 at a cap of 4 with k_min 1, and at a cap of 8 with k_min 2: logits) and in between
+ * (p = 0.7, cap 4: experts used per row). With `--poisoned`: logits at k = 2 and adaptive p = 0.01.
+ *   node --import tsx test/native/probe.ts <model.gguf> <k,k,...> <prompt> [--poisoned]
  */
 import { getLlama, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
 import { NativeMoeContext, llamaBinaries } from "../../server/engine/nativeMoe";
@@ -33,6 +34,20 @@ async function lastLogits(sequence: LlamaContextSequence): Promise<number[][]> {
 }
 
 const results: { k: number; logits: number[][] }[] = [];
+if (process.argv[5] === "--poisoned") {
+    // A model with one expert's weights made NaN (runtime.test.ts): at k=2 the NaN reaches the
+    // logits; adaptive routing that leaves that expert out must never compute it.
+    const context = await base.createContext({ contextSize: 256, threads: 1, sequences: 1 });
+    const sequence = context.getSequence();
+    const moe = NativeMoeContext.of(context, expertCount)!;
+    moe.setExperts(2);
+    const fixed = await lastLogits(sequence);
+    moe.setAdaptive(0.01, 1);
+    const adaptive = await lastLogits(sequence);
+    process.stdout.write(JSON.stringify({ fixed, adaptive }));
+    await llama.dispose();
+    process.exit(0);
+}
 let trace: unknown;
 let adaptive: unknown;
 let experts: number[] = [];
@@ -48,13 +63,21 @@ if (native) {
         if (trace === undefined) trace = moe.readTrace();
         else moe.readTrace();
     }
+    // adaptive routing at its two ends: every expert kept (p -> 1), only k_min kept (p -> 0)
+    moe.setExperts(2);
+    moe.setAdaptive(0.999999, 1);
+    const highP = await lastLogits(sequence);
     moe.setExperts(4);
     moe.setAdaptive(0.01, 1);
     const lowP = await lastLogits(sequence);
+    moe.setExperts(8);
+    moe.setAdaptive(0.01, 2);
+    const lowPMin2 = await lastLogits(sequence);
     moe.readTrace();
+    moe.setExperts(4);
     moe.setAdaptive(0.7, 1);
     await lastLogits(sequence);
-    adaptive = { lowP, midUsed: moe.readTrace().rows.map((r) => r.experts.length) };
+    adaptive = { highP, lowP, lowPMin2, midUsed: moe.readTrace().rows.map((r) => r.experts.length) };
 } else {
     // The reference: a model instance per count, loaded with the metadata override.
     const arch = base.fileInfo.metadata.general.architecture as string;

@@ -5,11 +5,15 @@
  *   at that k through `metadataOverrides`;
  * - the routing trace has a row per token and MoE layer, and its first row agrees with layer 0's
  *   router applied, here in TypeScript, to the first token's hidden state computed from the
- *   GGUF's own weights.
+ *   GGUF's own weights;
+ * - adaptive routing gives the stock logits at k when it keeps every expert and at k_min when it
+ *   keeps the fewest, and really skips the left-out experts: one made NaN costs nothing.
  * Each side runs in a child process (probe.ts): a process loads one kind of llama.cpp binaries.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { before, describe, test } from "node:test";
 import type { RoutingTrace } from "../../server/engine/addonTypes";
@@ -28,7 +32,7 @@ type Probe = {
     experts: number[];
     results: { k: number; logits: number[][] }[];
     trace?: RoutingTrace;
-    adaptive?: { lowP: number[][]; midUsed: number[] };
+    adaptive?: { highP: number[][]; lowP: number[][]; lowPMin2: number[][]; midUsed: number[] };
 };
 
 function probe(mode: "on" | "off"): Probe {
@@ -153,13 +157,31 @@ describe("native MoE runtime", { skip: withoutNativeBuild }, () => {
             );
     });
 
-    test("adaptive routing: per-token k within its bounds; a tiny p is exactly k=1", (t) => {
-        const { lowP, midUsed } = native.adaptive!;
-        // p = 0.01 keeps only each token's top expert, weight 1: the k=1 computation
-        const k1 = native.results[1]!;
+    test("adaptive routing: the stock build's logits at k when it keeps every expert, and at k_min when it keeps the fewest", () => {
+        const { highP, lowP, lowPMin2 } = native.adaptive!;
+        const [k2, k1] = [stock.results[0]!, stock.results[1]!];
+        assert.equal(k2.k, 2);
         assert.equal(k1.k, 1);
-        const maxDiff = Math.max(...lowP.flatMap((row, p) => row.map((v, t) => Math.abs(v - k1.logits[p]![t]!))));
-        assert.ok(maxDiff < 1e-3, `adaptive p=0.01 differs from k=1 by ${maxDiff}`);
+        const maxDiff = (a: number[][], b: number[][]) =>
+            Math.max(...a.flatMap((row, p) => row.map((v, t) => Math.abs(v - b[p]![t]!))));
+        // p -> 1 keeps both of the trained k=2
+        assert.ok(
+            maxDiff(highP, k2.logits) < 1e-3,
+            `p=0.999999, k<=2 differs from stock k=2 by ${maxDiff(highP, k2.logits)}`
+        );
+        // p = 0.01 keeps only k_min: its top expert at weight 1 (cap 4), or its top two (cap 8, k_min 2)
+        assert.ok(
+            maxDiff(lowP, k1.logits) < 1e-3,
+            `p=0.01, k<=4 differs from stock k=1 by ${maxDiff(lowP, k1.logits)}`
+        );
+        assert.ok(
+            maxDiff(lowPMin2, k2.logits) < 1e-3,
+            `p=0.01, k_min=2, k<=8 differs from stock k=2 by ${maxDiff(lowPMin2, k2.logits)}`
+        );
+    });
+
+    test("adaptive routing: per-token k within its bounds", (t) => {
+        const { midUsed } = native.adaptive!;
         assert.ok(midUsed.length > 0);
         assert.ok(
             midUsed.every((n) => n >= 1 && n <= 4),
@@ -168,5 +190,60 @@ describe("native MoE runtime", { skip: withoutNativeBuild }, () => {
         const average = midUsed.reduce((a, b) => a + b, 0) / midUsed.length;
         assert.ok(average > 1 && average < 4, `p=0.7 picks between 1 and 4 experts on average (${average.toFixed(2)})`);
         t.diagnostic(`adaptive p=0.7, k<=4: average k ${average.toFixed(2)} over ${midUsed.length} token-layer rows`);
+    });
+
+    test("adaptive routing skips the experts it leaves out: an expert made NaN, never first, costs nothing", async (t) => {
+        // Layer 0's expert that this prompt's tokens choose second but never first (trace at k=2).
+        const rows = native.trace!.rows.filter((r) => r.layer === 0);
+        const first = new Set(rows.map((r) => r.experts[0]!));
+        const victim = rows.map((r) => r.experts[1]!).find((e) => !first.has(e));
+        if (victim === undefined) return t.skip("every expert layer 0 chose second was also chosen first");
+        // Its down projection's Q8_0 block scales set to NaN (f16 0x7e00), in a copy of the model.
+        const weights = await GgufWeights.open(MODEL);
+        const [rowLength, rowsPerExpert] = weights.shape("blk.0.ffn_down_exps.weight") as [number, number];
+        const blocks = rowLength / 32,
+            rowBytes = blocks * 34;
+        const bytes = readFileSync(MODEL);
+        const start = weights.offset("blk.0.ffn_down_exps.weight") + victim * rowsPerExpert * rowBytes;
+        for (let b = 0; b < rowsPerExpert * blocks; b++) bytes.writeUInt16LE(0x7e00, start + b * 34);
+        const dir = mkdtempSync(path.join(os.tmpdir(), "moe-pilot-poisoned-"));
+        const poisoned = path.join(dir, "poisoned.gguf");
+        writeFileSync(poisoned, bytes);
+        try {
+            const out = JSON.parse(
+                execFileSync(
+                    process.execPath,
+                    [
+                        "--import",
+                        "tsx",
+                        path.join(import.meta.dirname, "probe.ts"),
+                        poisoned,
+                        "2",
+                        PROMPT,
+                        "--poisoned"
+                    ],
+                    {
+                        cwd: ROOT,
+                        env: { ...process.env, MOE_PILOT_NATIVE: "on" },
+                        encoding: "utf8",
+                        maxBuffer: 64 << 20
+                    }
+                )
+            ) as { fixed: (number | null)[][]; adaptive: (number | null)[][] };
+            // JSON writes NaN as null: at k=2 the poisoned expert reaches the logits (weight > 0)...
+            assert.ok(
+                out.fixed.flat().some((v) => v === null),
+                `expert ${victim} of layer 0 made NaN did not reach the k=2 logits`
+            );
+            // ...while adaptive routing, keeping each token's top expert only, never computes it
+            // (a kernel that computed it would give NaN x 0 = NaN): the stock build's k=1 logits
+            const k1 = stock.results[1]!.logits;
+            const diff = Math.max(
+                ...out.adaptive.flatMap((row, p) => row.map((v, j) => Math.abs((v ?? NaN) - k1[p]![j]!)))
+            );
+            assert.ok(diff < 1e-3, `adaptive p=0.01 on the poisoned model differs from stock k=1 by ${diff}`);
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
     });
 });
