@@ -18,9 +18,10 @@ import { parseArgs } from "node:util";
 import { getLlama, type LlamaContextSequence, type LlamaModel, LlamaLogLevel, type Token } from "node-llama-cpp";
 import { NativeMoeContext, llamaBinaries } from "../server/engine/nativeMoe";
 import { createTokenDecoder } from "../server/engine/tokenText";
-import { EMBEDDED_MODEL_FILE } from "../server/models/embeddedModel";
+import { EMBEDDED_COMPLETION_ADAPTIVE, EMBEDDED_MODEL_FILE } from "../server/models/embeddedModel";
 import { SYNTHETIC_SHAPES, syntheticMoe, syntheticSizes } from "../pipeline/syntheticMoe";
 import { lineChart } from "./lineChart";
+import { bytesPerToken, copyBandwidth } from "./machine";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const { values } = parseArgs({ options: { quick: { type: "boolean" }, threads: { type: "string" } } });
@@ -43,9 +44,18 @@ const promptText = ["server/engine/Engine.ts", "server/completion/CompletionFeat
     .map((f) => readFileSync(path.join(ROOT, f), "utf8"))
     .join("\n");
 
-type Speed = { k: number; prefill: number; decode: number };
+/** A way to route: a fixed k, or adaptive routing (gate mass p, at least kMin) capped at k. */
+type Setting = { name: string; k: number; adaptive?: { p: number; kMin: number } };
+/** averageK: over the decoded tokens' rows of the routing trace (the setting's k when fixed). */
+type Speed = { setting: string; k: number; averageK: number; prefill: number; decode: number };
 
-async function speeds(model: LlamaModel, expertCount: number, counts: number[]): Promise<Speed[]> {
+const fixed = (counts: number[]): Setting[] => counts.map((k) => ({ name: `k=${k}`, k }));
+/** Adaptive routing capped at the trained k, at each gate mass p (the rule `auto` chooses from). */
+const ADAPTIVE_P = [0.5, 0.6, 0.7, 0.8, 0.9];
+const adaptive = (cap: number): Setting[] =>
+    ADAPTIVE_P.map((p) => ({ name: `adaptive p=${p}, k≤${cap}`, k: cap, adaptive: { p, kMin: 1 } }));
+
+async function speeds(model: LlamaModel, expertCount: number, settings: Setting[]): Promise<Speed[]> {
     const context = await model.createContext({
         contextSize: SPEED.promptTokens + SPEED.decodeTokens + 16,
         threads: THREADS,
@@ -55,8 +65,9 @@ async function speeds(model: LlamaModel, expertCount: number, counts: number[]):
     const sequence = context.getSequence();
     const prompt = model.tokenize(promptText, false).slice(0, SPEED.promptTokens);
     const out: Speed[] = [];
-    for (const k of counts) {
-        moe.setExperts(k);
+    for (const s of settings) {
+        moe.setExperts(s.k);
+        moe.setAdaptive(s.adaptive?.p ?? 0, s.adaptive?.kMin ?? 1);
         const prefill: number[] = [],
             decode: number[] = [];
         for (let run = 0; run <= SPEED.runs; run++) {
@@ -66,11 +77,22 @@ async function speeds(model: LlamaModel, expertCount: number, counts: number[]):
                 decode.push(r.decode);
             } // run 0 warms the graph and the page cache
         }
-        out.push({ k, prefill: median(prefill), decode: median(decode) });
+        // the experts the decoded tokens used, from one more run with the trace on (not timed)
+        let averageK = s.k;
+        if (s.adaptive) {
+            moe.setTrace(true, 1 << 16);
+            await timeOnce(sequence, prompt);
+            const rows = moe.readTrace().rows.filter((r) => r.pos >= prompt.length);
+            averageK = rows.reduce((a, r) => a + r.experts.length, 0) / rows.length;
+            moe.setTrace(false);
+        }
+        out.push({ setting: s.name, k: s.k, averageK, prefill: median(prefill), decode: median(decode) });
         console.log(
-            `  k=${k}: prefill ${median(prefill).toFixed(1)} tokens/s, decode ${median(decode).toFixed(1)} tokens/s`
+            `  ${s.name}: prefill ${median(prefill).toFixed(1)} tokens/s, decode ${median(decode).toFixed(1)} tokens/s` +
+                (s.adaptive ? `, average k ${averageK.toFixed(2)}` : "")
         );
     }
+    moe.setAdaptive(0);
     await context.dispose();
     return out;
 }
@@ -116,11 +138,7 @@ function heldOutText(): { source: string; text: string } {
 
 type Quality = { setting: string; k: number; averageK: number; bitsPerByte: number };
 
-async function quality(
-    model: LlamaModel,
-    expertCount: number,
-    settings: { name: string; k: number; adaptive?: { p: number; kMin: number } }[]
-): Promise<Quality[]> {
+async function quality(model: LlamaModel, expertCount: number, settings: Setting[]): Promise<Quality[]> {
     const { text } = heldOutText();
     const tokens = model.tokenize(text, false);
     const windows: Token[][] = [];
@@ -183,12 +201,12 @@ console.log(
 console.log("embedded demo model: speed");
 const embedded = await llama.loadModel({ modelPath: embeddedPath, gpuLayers: 0 });
 const eMeta = embedded.fileInfo.architectureMetadata as { expert_count: number; expert_used_count: number };
-const embeddedSpeeds = await speeds(embedded, eMeta.expert_count, [1, 2, 4, 8]);
+const eTrained = eMeta.expert_used_count;
+const embeddedSpeeds = await speeds(embedded, eMeta.expert_count, [...fixed([1, 2, 4, 8]), ...adaptive(eTrained)]);
 console.log(`embedded demo model: held-out quality (${heldOutText().source}, ${PERPLEXITY.tokens} tokens)`);
 const embeddedQuality = await quality(embedded, eMeta.expert_count, [
-    ...[1, 2, 4, 8].map((k) => ({ name: `k=${k}`, k })),
-    { name: "adaptive p=0.6, k≤2", k: 2, adaptive: { p: 0.6, kMin: 1 } },
-    { name: "adaptive p=0.8, k≤2", k: 2, adaptive: { p: 0.8, kMin: 1 } },
+    ...fixed([1, 2, 4, 8]),
+    ...adaptive(eTrained),
     { name: "adaptive p=0.8, k≤8", k: 8, adaptive: { p: 0.8, kMin: 1 } },
     { name: "adaptive p=0.95, k≤8", k: 8, adaptive: { p: 0.95, kMin: 1 } }
 ]);
@@ -201,7 +219,9 @@ const synthetic = await llama.loadModel({ modelPath: syntheticPath, gpuLayers: 0
 const vocab = (synthetic.fileInfo.metadata.tokenizer!.ggml!.tokens as string[]).length;
 const syntheticCounts = QUICK ? [1, 8, 64] : [1, 2, 4, 8, 16, 32, 64];
 console.log("synthetic MoE: speed");
-const syntheticSpeeds = (await speeds(synthetic, shape.experts, syntheticCounts)).map((s) => ({
+const syntheticSpeeds = (
+    await speeds(synthetic, shape.experts, [...fixed(syntheticCounts), ...adaptive(shape.expertsUsed)])
+).map((s) => ({
     ...s,
     bytesPerToken: syntheticSizes(shape, vocab, s.k).bytesPerToken
 }));
@@ -226,8 +246,50 @@ const commit = (() => {
         return "unknown";
     }
 })();
-const trainedE = embeddedSpeeds.find((s) => s.k === eMeta.expert_used_count)!,
-    trainedS = syntheticSpeeds.find((s) => s.k === shape.expertsUsed)!;
+const isFixed = (s: { setting: string }) => s.setting.startsWith("k=");
+const trainedE = embeddedSpeeds.find((s) => isFixed(s) && s.k === eTrained)!,
+    trainedS = syntheticSpeeds.find((s) => isFixed(s) && s.k === shape.expertsUsed)!;
+const trainedQ = embeddedQuality.find((q) => q.setting === `k=${eTrained}`)!;
+
+// `auto` for completion: the adaptive setting (capped at the trained k) that is fastest while the
+// demo model's held-out bits/byte stays within 1% of the trained k's. Fewer experts are never
+// slower on the memory-bound model, so it is the smallest p within the bound; speed on the synthetic one.
+const QUALITY_BOUND = 1.01;
+const withinBound = ADAPTIVE_P.filter(
+    (p) =>
+        embeddedQuality.find((q) => q.setting === `adaptive p=${p}, k≤${eTrained}`)!.bitsPerByte <=
+        trainedQ.bitsPerByte * QUALITY_BOUND
+);
+const autoP = withinBound.length > 0 ? Math.min(...withinBound) : undefined;
+const syntheticAuto =
+    autoP === undefined
+        ? undefined
+        : syntheticSpeeds.find((s) => s.setting === `adaptive p=${autoP}, k≤${shape.expertsUsed}`)!;
+
+// the server's `auto` uses the value committed in server/models/embeddedModel.ts: say when this run disagrees
+const autoNote =
+    autoP === EMBEDDED_COMPLETION_ADAPTIVE.p
+        ? `The server's \`auto\` uses it (server/models/embeddedModel.ts).`
+        : `**The server's \`auto\` uses p=${EMBEDDED_COMPLETION_ADAPTIVE.p} (server/models/embeddedModel.ts), not what this run measured: update it.**`;
+if (autoP !== EMBEDDED_COMPLETION_ADAPTIVE.p) console.log(autoNote.replaceAll("*", ""));
+
+/** Decode tokens/s of a fixed k = k̄ (not an integer): time per token interpolated between the two fixed counts around it. */
+function fixedAt(speedsOf: Speed[], kBar: number): number {
+    const fixedRows = speedsOf.filter(isFixed).sort((a, b) => a.k - b.k);
+    const lo = [...fixedRows].reverse().find((s) => s.k <= kBar) ?? fixedRows[0]!;
+    const hi = fixedRows.find((s) => s.k >= kBar) ?? fixedRows.at(-1)!;
+    if (hi.k === lo.k) return lo.decode;
+    const f = (kBar - lo.k) / (hi.k - lo.k);
+    return 1 / ((1 - f) / lo.decode + f / hi.decode);
+}
+
+// the machine's limit at the trained k: one thread's copy bandwidth / the weight bytes a token reads
+const bandwidth = copyBandwidth();
+const limitS = bandwidth / (await bytesPerToken(syntheticPath, shape.expertsUsed)).bytes;
+const summary =
+    `adaptive ${syntheticAuto ? (syntheticAuto.decode / trainedS.decode).toFixed(2) : "n/a"}x  ` +
+    `speculative-edit n/a  speculative-fresh n/a  ` +
+    `limit ${((trainedS.decode / limitS) * 100).toFixed(0)}%`;
 const x = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
 const sizes = syntheticSizes(shape, vocab);
 
@@ -248,7 +310,13 @@ native/patches), CPU only, ${THREADS} thread${THREADS > 1 ? "s" : ""} (the serve
 
 | k | prefill tokens/s | decode tokens/s | decode vs trained k | held-out bits/byte |
 |---|---|---|---|---|
-${embeddedSpeeds.map((s) => `| ${s.k}${s.k === eMeta.expert_used_count ? " (trained)" : ""} | ${s.prefill.toFixed(0)} | ${s.decode.toFixed(0)} | ${x(s.decode, trainedE.decode)} | ${embeddedQuality.find((q) => q.setting === `k=${s.k}`)!.bitsPerByte.toFixed(3)} |`).join("\n")}
+${embeddedSpeeds
+    .filter(isFixed)
+    .map(
+        (s) =>
+            `| ${s.k}${s.k === eMeta.expert_used_count ? " (trained)" : ""} | ${s.prefill.toFixed(0)} | ${s.decode.toFixed(0)} | ${x(s.decode, trainedE.decode)} | ${embeddedQuality.find((q) => q.setting === `k=${s.k}`)!.bitsPerByte.toFixed(3)} |`
+    )
+    .join("\n")}
 
 The demo model is tiny (6.7 M parameters): a token's work is mostly outside the experts (the
 8k-token output layer, attention), so k moves its speed little.
@@ -258,18 +326,24 @@ Held-out quality: ${PERPLEXITY.tokens} tokens of ${heldOutText().source}, in ${P
 ### Adaptive routing
 
 Each token keeps the fewest of its top experts whose renormalised gate mass reaches p (at least
-one, at most the cap); the average k comes from the routing trace. The left-out experts get
-weight 0 but the CPU kernels still compute them, so this measures quality only: a speed gain
-would need the kernels to skip them.
+one, at most the cap); the others cost no matrix work (native/patches/llama.cpp/0002). Average k:
+the routing trace's, over the decoded tokens (speed) and over the held-out windows (quality).
+\`auto\` for completion is the fastest setting capped at the trained k whose bits/byte stays within
+${((QUALITY_BOUND - 1) * 100).toFixed(0)}% of the trained k's (${(trainedQ.bitsPerByte * QUALITY_BOUND).toFixed(3)}): ${autoP === undefined ? "none qualifies, so `auto` keeps the trained k" : `**p=${autoP}**`}. ${autoNote}
 
-| setting | average k | held-out bits/byte |
-|---|---|---|
+| setting | average k (decode) | decode tokens/s | vs trained k | average k (held-out) | held-out bits/byte | vs trained k |
+|---|---|---|---|---|---|---|
 ${embeddedQuality
-    .filter((q) => !q.setting.startsWith("k=") || q.k === eMeta.expert_used_count)
-    .map(
-        (q) =>
-            `| ${q.setting}${q.k === eMeta.expert_used_count && q.setting.startsWith("k=") ? " (trained, fixed)" : ""} | ${q.averageK.toFixed(2)} | ${q.bitsPerByte.toFixed(3)} |`
-    )
+    .filter((q) => !isFixed(q) || q.k === eTrained)
+    .map((q) => {
+        const sp = embeddedSpeeds.find((s) => s.setting === q.setting);
+        const mark = isFixed(q)
+            ? " (trained, fixed)"
+            : q.setting === `adaptive p=${autoP}, k≤${eTrained}`
+              ? " (auto)"
+              : "";
+        return `| ${q.setting}${mark} | ${sp ? sp.averageK.toFixed(2) : "–"} | ${sp ? sp.decode.toFixed(0) : "–"} | ${sp ? x(sp.decode, trainedE.decode) : "–"} | ${q.averageK.toFixed(2)} | ${q.bitsPerByte.toFixed(3)} | ${((q.bitsPerByte / trainedQ.bitsPerByte - 1) * 100).toFixed(1)}% |`;
+    })
     .join("\n")}
 
 ## Synthetic memory-bound MoE
@@ -279,10 +353,41 @@ ${shape.description}: ${(sizes.bytes / 2 ** 30).toFixed(2)} GiB on disk, made by
 
 | k | prefill tokens/s | decode tokens/s | decode vs k=${shape.expertsUsed} | weights read per token | implied bandwidth |
 |---|---|---|---|---|---|
-${syntheticSpeeds.map((s) => `| ${s.k}${s.k === shape.expertsUsed ? " (trained)" : ""} | ${s.prefill.toFixed(1)} | ${s.decode.toFixed(1)} | ${x(s.decode, trainedS.decode)} | ${(s.bytesPerToken / 2 ** 20).toFixed(0)} MiB | ${((s.bytesPerToken * s.decode) / 1e9).toFixed(1)} GB/s |`).join("\n")}
+${syntheticSpeeds
+    .filter(isFixed)
+    .map(
+        (s) =>
+            `| ${s.k}${s.k === shape.expertsUsed ? " (trained)" : ""} | ${s.prefill.toFixed(1)} | ${s.decode.toFixed(1)} | ${x(s.decode, trainedS.decode)} | ${(s.bytesPerToken / 2 ** 20).toFixed(0)} MiB | ${((s.bytesPerToken * s.decode) / 1e9).toFixed(1)} GB/s |`
+    )
+    .join("\n")}
 
 Implied bandwidth = weight bytes a decoded token reads x decode tokens/s: where it stays flat as k
 grows, decoding is bound by memory bandwidth and its speed falls in proportion to the bytes.
+
+### Adaptive routing
+
+The same settings as on the demo model, capped at this model's trained k=${shape.expertsUsed}. "Fixed k = k̄":
+the fixed-k speeds above interpolated (in time per token) at the average k the setting used; a
+ratio near 1.00x says the left-out experts cost nothing. Its router is random (with a popularity
+skew), so its gate mass is spread differently from the demo model's and the same p keeps a different k̄.
+
+| setting | average k (decode) | decode tokens/s | vs trained k | fixed k = k̄ | vs fixed k = k̄ |
+|---|---|---|---|---|---|
+${syntheticSpeeds
+    .filter((s) => !isFixed(s))
+    .map((s) => {
+        const f = fixedAt(syntheticSpeeds, s.averageK);
+        return `| ${s.setting}${s === syntheticAuto ? " (auto)" : ""} | ${s.averageK.toFixed(2)} | ${s.decode.toFixed(1)} | ${x(s.decode, trainedS.decode)} | ${f.toFixed(1)} | ${x(s.decode, f)} |`;
+    })
+    .join("\n")}
+
+## Summary
+
+The machine's limit at the trained k: one thread copies ${(bandwidth / 1e9).toFixed(1)} GB/s (read + write); a
+token reads ${((await bytesPerToken(syntheticPath, shape.expertsUsed)).bytes / 2 ** 20).toFixed(0)} MiB, so at most ${limitS.toFixed(0)} tokens/s. Adaptive: the synthetic model at \`auto\`'s
+setting ÷ its trained k; limit: its trained-k decode ÷ that limit. Speculative decoding: not measured yet.
+
+\`${summary}\`
 
 Run time: ${Math.round((Date.now() - started) / 1000)} s.
 `;
@@ -290,18 +395,26 @@ Run time: ${Math.round((Date.now() - started) / 1000)} s.
 const svg = lineChart([
     {
         title: "Decode speed vs k (relative to the trained k)",
-        xLabel: "experts per token (k)",
+        xLabel: "experts per token (k; adaptive: average)",
         yLabel: "decode speed, x trained k",
         logX: true,
         yFrom0: true,
         series: [
             {
                 name: `synthetic MoE (k=${shape.expertsUsed} trained)`,
-                points: syntheticSpeeds.map((s) => ({ x: s.k, y: s.decode / trainedS.decode }))
+                points: syntheticSpeeds.filter(isFixed).map((s) => ({ x: s.k, y: s.decode / trainedS.decode }))
+            },
+            {
+                name: "synthetic MoE, adaptive (average k)",
+                dashed: true,
+                points: syntheticSpeeds
+                    .filter((s) => !isFixed(s))
+                    .map((s) => ({ x: s.averageK, y: s.decode / trainedS.decode }))
+                    .sort((a, b) => a.x - b.x)
             },
             {
                 name: `embedded demo (k=${eMeta.expert_used_count} trained)`,
-                points: embeddedSpeeds.map((s) => ({ x: s.k, y: s.decode / trainedE.decode }))
+                points: embeddedSpeeds.filter(isFixed).map((s) => ({ x: s.k, y: s.decode / trainedE.decode }))
             }
         ]
     },
@@ -323,6 +436,7 @@ const svg = lineChart([
                 points: embeddedQuality
                     .filter((q) => !q.setting.startsWith("k="))
                     .map((q) => ({ x: q.averageK, y: q.bitsPerByte }))
+                    .sort((a, b) => a.x - b.x)
             }
         ]
     }
@@ -333,4 +447,5 @@ if (!QUICK) {
     writeFileSync(path.join(ROOT, "docs", "bench-experts.svg"), svg);
     console.log("wrote docs/bench-experts.md and docs/bench-experts.svg");
 } else console.log(md);
+console.log(summary);
 await llama.dispose();

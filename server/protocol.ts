@@ -209,6 +209,8 @@ export type StatusParams = {
     model?: ModelSummary;
     /** Experts per token the completion workload uses now (0 when not MoE). */
     completionK?: number;
+    /** Adaptive routing on top of `completionK` (its cap), when on: gate mass `p`, at least `kMin`. */
+    completionAdaptive?: { p: number; kMin: number };
     expertMode?: ExpertMode;
     /** Generation speed of the last completion, tokens per second. */
     tokensPerSecond?: number;
@@ -339,7 +341,8 @@ export type LayerRouting = {
     windowHitRate?: Record<number, number>;
 };
 
-export type WorkloadRouting = { tokens: number; droppedRows: number; layers: LayerRouting[] };
+/** `averageK`: experts a token used per MoE layer, on average (below the k in use under adaptive routing). */
+export type WorkloadRouting = { tokens: number; averageK: number; droppedRows: number; layers: LayerRouting[] };
 
 /** The expert cache's state (server/cache/ExpertCache.ts). */
 export type ExpertCacheStatus = {

@@ -28,7 +28,7 @@ export function routingMarkdown(stats: RoutingStatsResult, modelName: string): s
         const dropped = w.droppedRows
             ? `\n\n${w.droppedRows} trace rows were dropped (a prompt longer than the trace buffer).`
             : "";
-        return `## ${title}\n\n${w.tokens} tokens.${dropped}\n\n${[head, rule, ...rows].join("\n")}\n`;
+        return `## ${title}\n\n${w.tokens} tokens, ${w.averageK.toFixed(2)} experts per token and layer on average.${dropped}\n\n${[head, rule, ...rows].join("\n")}\n`;
     };
     return (
         `# Expert routing: ${modelName}\n\n${stats.expertCount} experts per layer, ${k} per token as trained. ` +

@@ -57,7 +57,9 @@ export class StatusBar implements vscode.Disposable {
                 break;
             case "ready": {
                 const m = s.model!;
-                const experts = m.isMoe ? ` · k=${s.completionK}/${m.expertCount}` : "";
+                const experts = m.isMoe
+                    ? ` · k${s.completionAdaptive ? "≤" : "="}${s.completionK}/${m.expertCount}`
+                    : "";
                 const speed = s.tokensPerSecond ? ` · ${s.tokensPerSecond} tok/s` : "";
                 this.item.text = `${s.expertMode === "remote" ? "$(remote)" : "$(hubot)"} ${shortName(m.name)}${experts}${speed}`;
                 tooltip.appendText(`${m.name}${m.isEmbedded ? " — embedded demo model" : ""}\n`);
@@ -67,7 +69,9 @@ export class StatusBar implements vscode.Disposable {
                     s.expertMode === "remote"
                         ? `Runs on a remote engine at ${m.path}: the MoE controls (expert counts, routing, expert cache) are not available.\n\n`
                         : m.isMoe
-                          ? `Experts: ${s.completionK} of ${m.expertCount} per token for completion (trained: ${m.trainedK}; ${expertModeText(s.expertMode)})\n\n`
+                          ? s.completionAdaptive
+                              ? `Experts: up to ${s.completionK} of ${m.expertCount} per token for completion, adaptive: each token keeps its top experts until their gate mass reaches ${s.completionAdaptive.p} (trained: ${m.trainedK}; ${expertModeText(s.expertMode)}). The routing report shows the average.\n\n`
+                              : `Experts: ${s.completionK} of ${m.expertCount} per token for completion (trained: ${m.trainedK}; ${expertModeText(s.expertMode)})\n\n`
                           : "Dense model: expert settings do not apply.\n\n"
                 );
                 if (m.fimSource === "none")

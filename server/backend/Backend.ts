@@ -18,7 +18,13 @@ export type Capabilities = {
 };
 
 /** What the status bar and the model card show of a backend. */
-export type BackendStatus = { model: ModelSummary; completionK: number; expertMode: ExpertMode };
+export type BackendStatus = {
+    model: ModelSummary;
+    completionK: number;
+    /** Adaptive routing on top of `completionK` (its cap), when on. */
+    completionAdaptive?: { p: number; kMin: number };
+    expertMode: ExpertMode;
+};
 
 export type CompletionRequest = {
     input: PromptInput;

@@ -173,8 +173,8 @@ export class EngineFeature implements Feature {
     }
 
     private readyStatus(backend: Backend): StatusParams {
-        const { model, completionK, expertMode } = backend.status;
-        return { state: "ready", model, completionK, expertMode };
+        const { model, completionK, completionAdaptive, expertMode } = backend.status;
+        return { state: "ready", model, completionK, completionAdaptive, expertMode };
     }
 
     private warn(warning: string) {

@@ -25,10 +25,11 @@ import type {
 import type { ExpertCache } from "../cache/ExpertCache";
 import { buildFimPrompt, type FimTokens, type Tokenizer } from "../completion/fimFormats";
 import { generate, generationSummary } from "../completion/generate";
-import { chooseK, type ExpertModel } from "../experts/expertCount";
+import { type AdaptiveRouting, chooseK, type ExpertModel, routingText } from "../experts/expertCount";
 import type { Logger } from "../log";
 import type { ModelInspection } from "../models/inspectModel";
 import { recommendedK } from "../models/registry";
+import { embeddedAdaptive } from "../models/embeddedModel";
 import type { ExpertCacheStatus, RoutingStatsResult, Settings } from "../protocol";
 import type { RoutingTrace } from "../routing/RoutingTrace";
 import { type ComputeLane, Priority } from "./ComputeLane";
@@ -79,13 +80,15 @@ export const expertModel = (m: ModelInspection): ExpertModel => ({
     name: m.name,
     expertCount: m.expertCount,
     trainedK: m.trainedK,
-    recommendedK: recommendedK(m.path)
+    recommendedK: recommendedK(m.path),
+    adaptive: embeddedAdaptive(m.path)
 });
 
 export class LocalBackend implements Backend {
     readonly capabilities: Capabilities;
     readonly models: { completion: ModelInspection; chat?: ModelInspection };
     private completionK: number;
+    private completionAdaptive: AdaptiveRouting | undefined;
     private statusValue: BackendStatus;
     /** Chat contexts by k (stock binaries: one per k; native: one, under -1). */
     private readonly chats = new Map<number, Promise<ChatContext>>();
@@ -101,6 +104,7 @@ export class LocalBackend implements Backend {
     constructor(private readonly parts: LocalParts) {
         this.models = { completion: parts.completionModel, chat: parts.chatModel };
         this.completionK = parts.completionK;
+        this.completionAdaptive = parts.status.completionAdaptive;
         this.statusValue = parts.status;
         const model = parts.completionModel;
         this.capabilities = {
@@ -133,7 +137,8 @@ export class LocalBackend implements Backend {
     }
 
     get identity(): string {
-        return `${this.parts.generation}/k${this.completionK}`;
+        const a = this.completionAdaptive;
+        return `${this.parts.generation}/k${this.completionK}${a ? `/p${a.p}/min${a.kMin}` : ""}`;
     }
 
     get status(): BackendStatus {
@@ -215,14 +220,17 @@ export class LocalBackend implements Backend {
         // On the lane: never change a context's graph while one of its evaluations runs.
         await lane.run(Priority.Completion, undefined, async () => {
             if (this.disposed) return;
-            if (moe.experts !== choice.k) {
-                moe.setExperts(choice.k);
-                await completion.sequence.clearHistory();
-            }
+            if (moe.route(choice)) await completion.sequence.clearHistory();
             this.completionK = choice.k;
+            this.completionAdaptive = choice.adaptive;
         });
-        this.statusValue = { ...this.statusValue, completionK: choice.k, expertMode: choice.mode };
-        log.info(`completion k=${choice.k} (${choice.mode})`);
+        this.statusValue = {
+            ...this.statusValue,
+            completionK: choice.k,
+            completionAdaptive: choice.adaptive,
+            expertMode: choice.mode
+        };
+        log.info(`completion ${routingText(choice)} (${choice.mode})`);
         return { applied: true, warnings: choice.warning ? [choice.warning] : [] };
     }
 

@@ -9,7 +9,7 @@
 import type { LlamaContext, LlamaModel } from "node-llama-cpp";
 import { type ExpertCacheStart, startExpertCache } from "../cache/startExpertCache";
 import { modelFim } from "../completion/modelFim";
-import { chooseK } from "../experts/expertCount";
+import { chooseK, routingText } from "../experts/expertCount";
 import { placeExperts } from "../experts/expertPlacement";
 import type { Logger } from "../log";
 import { chatModelFit } from "../models/chatModelFit";
@@ -102,7 +102,7 @@ export async function loadLocalBackend(load: LocalLoad): Promise<{ backend: Loca
         if (load.superseded()) throw new SupersededLoadError();
 
         const moe = native ? NativeMoeContext.of(context, inspection.expertCount) : undefined;
-        moe?.setExperts(choice.k);
+        moe?.route(choice);
         const trace = moe
             ? new RoutingTrace(
                   { completion: inspection, chat: chatModel ?? inspection },
@@ -121,7 +121,7 @@ export async function loadLocalBackend(load: LocalLoad): Promise<{ backend: Loca
         const decode = createTokenDecoder(model, inspection.fileInfo);
         log.info(`completion prompt format: ${fim.source} (${fim.family}, ${fim.order.toUpperCase()})`);
         log.info(
-            `loaded ${inspection.path} (${inspection.architecture}, ${inspection.expertCount} experts, completion k=${choice.k}, ${choice.mode}), context ${context.contextSize} tokens, ${threads} threads`
+            `loaded ${inspection.path} (${inspection.architecture}, ${inspection.expertCount} experts, completion ${routingText(choice)}, ${choice.mode}), context ${context.contextSize} tokens, ${threads} threads`
         );
 
         const backend = new LocalBackend({
@@ -150,6 +150,7 @@ export async function loadLocalBackend(load: LocalLoad): Promise<{ backend: Loca
             cache: { instance: cache.cache, status: cache.status },
             status: {
                 completionK: choice.k,
+                completionAdaptive: choice.adaptive,
                 expertMode: choice.mode,
                 model: {
                     name: inspection.name,

@@ -35,6 +35,7 @@ export function llamaBinaries(): LlamaOptions {
 
 export class NativeMoeContext {
     private tracing = false;
+    private adaptive: { p: number; kMin: number } | undefined;
 
     private constructor(
         private readonly addon: AddonMoeMethods,
@@ -94,10 +95,22 @@ export class NativeMoeContext {
     /**
      * Adaptive routing: each token keeps the fewest of its top experts (at least `kMin`, at most
      * the context's count) whose renormalised gate mass reaches `p`; `p` = 0 turns it off. The
-     * left-out experts get weight 0 but are still computed (quality is measured, not speed).
+     * left-out experts get weight 0 and, on the CPU, cost no matrix work.
      */
     setAdaptive(p: number, kMin = 1) {
         this.addon.setMoeAdaptive(p, kMin);
+        this.adaptive = p > 0 && p < 1 ? { p, kMin } : undefined;
+    }
+
+    /**
+     * The expert-count policy's choice: k, and adaptive routing on top of it or off. Returns
+     * whether the routing changed (a context's cached prompt was computed with the old one).
+     */
+    route(choice: { k: number; adaptive?: { p: number; kMin: number } }): boolean {
+        const before = `${this.experts}/${this.adaptive?.p ?? 0}/${this.adaptive?.kMin ?? 1}`;
+        this.setExperts(choice.k);
+        this.setAdaptive(choice.adaptive?.p ?? 0, choice.adaptive?.kMin ?? 1);
+        return before !== `${this.experts}/${this.adaptive?.p ?? 0}/${this.adaptive?.kMin ?? 1}`;
     }
 
     get isTracing(): boolean {

@@ -13,6 +13,19 @@ import { ModelFileError } from "../errors";
 
 export const EMBEDDED_MODEL_FILE = path.join("models", "embedded", "moe-pilot-demo.gguf");
 
+/**
+ * `auto`'s routing for completion on the embedded model: adaptive routing capped at its trained
+ * k=2, at the gate mass `npm run bench:experts` found fastest while the held-out bits/byte stays
+ * within 1% of the trained k's (docs/bench-experts.md; the bench says so when a retrained model
+ * calls for another value).
+ */
+export const EMBEDDED_COMPLETION_ADAPTIVE = { p: 0.7, kMin: 1 } as const;
+
+/** The measured adaptive routing of a file, when it is the embedded model (by its place in the extension). */
+export function embeddedAdaptive(modelPath: string): typeof EMBEDDED_COMPLETION_ADAPTIVE | undefined {
+    return path.resolve(modelPath).endsWith(path.sep + EMBEDDED_MODEL_FILE) ? EMBEDDED_COMPLETION_ADAPTIVE : undefined;
+}
+
 /** `extensionRoot` is the folder holding `dist/` (the extension, or this repository). */
 export function embeddedModelPath(extensionRoot: string): string {
     return path.join(extensionRoot, EMBEDDED_MODEL_FILE);

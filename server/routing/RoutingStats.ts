@@ -102,8 +102,11 @@ export class RoutingStats {
 
     summary(): WorkloadRouting {
         const layers = [...this.layers.entries()].sort((a, b) => a[0] - b[0]).map(([i, l]) => l.summary(i));
+        const all = [...this.layers.values()];
+        const rows = all.reduce((n, l) => n + l.tokens, 0);
         return {
-            tokens: Math.max(0, ...[...this.layers.values()].map((l) => l.tokens)),
+            tokens: Math.max(0, ...all.map((l) => l.tokens)),
+            averageK: rows === 0 ? 0 : all.reduce((n, l) => n + l.uses, 0) / rows,
             droppedRows: this.dropped,
             layers
         };

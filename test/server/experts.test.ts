@@ -2,11 +2,14 @@
  * Per-workload expert counts through the real server, on the embedded model, in both modes:
  * the native runtime (one model instance, k set per context between requests) and the fallback
  * with stock binaries (MOE_PILOT_NATIVE=off: a model instance per k). Greedy decoding on the same
- * llama.cpp means both must write the same completions and chat answers at each k.
+ * llama.cpp means both must write the same completions and chat answers at each k. `auto` for
+ * completion is adaptive routing on the native runtime (the embedded model's measured setting)
+ * and the trained k on stock binaries.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type RoutingStatsResult, RoutingStatsRequest, type StatusParams } from "../../server/protocol";
+import { EMBEDDED_COMPLETION_ADAPTIVE } from "../../server/models/embeddedModel";
 import { TestClient } from "./lspClient";
 import { withoutNativeBuild } from "../nativeBuild";
 
@@ -22,6 +25,9 @@ const ask = (experts: "auto" | number) => ({
 
 type Session = {
     modes: StatusParams["expertMode"][];
+    /** The status's adaptive routing at `auto`, and the routing statistics after one completion there. */
+    autoAdaptive: StatusParams["completionAdaptive"];
+    autoStats: RoutingStatsResult;
     reloads: number;
     completions: Record<string, string>;
     chats: Record<string, { text: string; experts: number }>;
@@ -37,6 +43,7 @@ async function session(env: NodeJS.ProcessEnv): Promise<Session> {
         const first = await client.settled();
         assert.equal(first.state, "ready", first.message);
         const modes = [first.expertMode];
+        const autoAdaptive = first.completionAdaptive;
         await client.open(DOC, TEXT, "python");
         const complete = async () => ((await client.complete(DOC, AT))?.items[0]?.insertText as string) ?? "";
         const setExperts = async (experts: number) => {
@@ -45,12 +52,20 @@ async function session(env: NodeJS.ProcessEnv): Promise<Session> {
                 settings: { moePilot: { completion: { debounceMs: 0, experts } } }
             });
             const s = await client.status.next(
-                (x) => x.state === "ready" && x.completionK === experts && client.status.all.indexOf(x) >= seen,
+                (x) =>
+                    x.state === "ready" &&
+                    x.completionK === experts &&
+                    !x.completionAdaptive &&
+                    client.status.all.indexOf(x) >= seen,
                 `completion k=${experts}`
             );
             modes.push(s.expertMode);
         };
         const completions: Record<string, string> = {};
+        // `auto` first (the default): on the native runtime, the embedded model's measured adaptive routing
+        completions.auto = await complete();
+        const autoStats = await client.connection.sendRequest(RoutingStatsRequest.type);
+        await setExperts(2);
         completions.k2 = await complete();
         await setExperts(1);
         completions.k1 = await complete();
@@ -70,6 +85,8 @@ async function session(env: NodeJS.ProcessEnv): Promise<Session> {
         }
         return {
             modes,
+            autoAdaptive,
+            autoStats,
             completions,
             chats,
             chunkRouting,
@@ -87,7 +104,11 @@ describe("expert counts per workload", () => {
 
     test("native runtime: k changes on the running contexts, no reload", { skip: withoutNativeBuild }, async () => {
         native = await session({});
-        assert.deepEqual(native.modes, ["native", "native", "native"]);
+        assert.deepEqual(native.modes, ["native", "native", "native", "native"]);
+        // auto: adaptive routing capped at the trained k=2, fewer experts per token on average
+        assert.deepEqual(native.autoAdaptive, EMBEDDED_COMPLETION_ADAPTIVE);
+        const averageK = native.autoStats.completion!.averageK;
+        assert.ok(averageK >= 1 && averageK < 2, `auto's completion used ${averageK} experts per token and layer`);
         assert.equal(native.reloads, 0, "changing the completion k did not load the model again");
         assert.equal(native.completions.k2again, native.completions.k2, "back at k=2, the k=2 completion again");
         assert.deepEqual(
@@ -142,11 +163,18 @@ describe("expert counts per workload", () => {
 
     test("fallback (stock binaries): the same text at every k, through a model instance per k", async () => {
         const stock = await session({ MOE_PILOT_NATIVE: "off" });
-        assert.deepEqual(stock.modes, ["trained", "override", "trained"]);
-        assert.equal(stock.reloads, 2, "the stock binaries need a load per completion k change");
+        assert.deepEqual(stock.modes, ["trained", "trained", "override", "trained"]);
+        assert.equal(stock.autoAdaptive, undefined, "stock binaries: auto is the trained k, no adaptive routing");
+        assert.equal(stock.completions.auto, stock.completions.k2);
+        assert.equal(
+            stock.reloads,
+            3,
+            "the stock binaries need a load per completion expert setting change (auto → 2 too)"
+        );
         // Against the native runtime's run, when there is one: the same text at every k.
         if (native) {
-            assert.deepEqual(stock.completions, native.completions);
+            const fixedK = ({ auto: _, ...rest }: Record<string, string>) => rest;
+            assert.deepEqual(fixedK(stock.completions), fixedK(native.completions));
             assert.deepEqual(stock.chats, native.chats);
         }
         assert.equal(stock.stats.available, false);

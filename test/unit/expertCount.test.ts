@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import path from "node:path";
 import { chooseK, type ExpertModel } from "../../server/experts/expertCount";
+import { EMBEDDED_COMPLETION_ADAPTIVE, EMBEDDED_MODEL_FILE, embeddedAdaptive } from "../../server/models/embeddedModel";
 
 const qwen: ExpertModel = {
     name: "Qwen3-Coder",
@@ -42,4 +44,24 @@ test("the mode says how a count is applied: native runtime, the trained count, o
     assert.equal(chooseK(demo, "chat", 1, false, "s").mode, "override");
     assert.equal(chooseK(demo, "chat", 1, true, "s").mode, "native");
     assert.equal(chooseK(demo, "completion", 3, true, "s").warning, undefined);
+});
+
+test("auto with measured adaptive routing: completion on the native runtime gets it, capped at the trained k; chat, stock binaries and numbers do not", () => {
+    const measured: ExpertModel = { ...demo, adaptive: { p: 0.8, kMin: 1 } };
+    assert.deepEqual(chooseK(measured, "completion", "auto", true, "s"), {
+        k: 2,
+        mode: "native",
+        adaptive: { p: 0.8, kMin: 1 }
+    });
+    assert.deepEqual(chooseK(measured, "chat", "auto", true, "s"), { k: 2, mode: "native" });
+    assert.deepEqual(chooseK(measured, "completion", "auto", false, "s"), { k: 2, mode: "trained" });
+    assert.deepEqual(chooseK(measured, "completion", 1, true, "s"), { k: 1, mode: "native" });
+    // a registry model has no measured setting: its documented starting point, as before
+    assert.equal(chooseK(qwen, "completion", "auto", true, "s").adaptive, undefined);
+});
+
+test("embeddedAdaptive names the embedded model's measured setting by its place, and nothing else", () => {
+    assert.deepEqual(embeddedAdaptive(path.join("/opt/ext", EMBEDDED_MODEL_FILE)), EMBEDDED_COMPLETION_ADAPTIVE);
+    assert.equal(embeddedAdaptive("/models/Qwen3-Coder-30B-A3B-Instruct-Q4_K_M.gguf"), undefined);
+    assert.equal(embeddedAdaptive("/tmp/moe-pilot-demo.gguf"), undefined);
 });

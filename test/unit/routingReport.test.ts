@@ -10,6 +10,7 @@ test("the routing report: a table per workload, the reason when unavailable", ()
             trainedK: 2,
             completion: {
                 tokens: 70,
+                averageK: 1.43,
                 droppedRows: 0,
                 layers: [
                     {
@@ -21,11 +22,12 @@ test("the routing report: a table per workload, the reason when unavailable", ()
                     }
                 ]
             },
-            chat: { tokens: 0, droppedRows: 0, layers: [] }
+            chat: { tokens: 0, averageK: 0, droppedRows: 0, layers: [] }
         },
         "demo"
     );
     assert.match(md, /^# Expert routing: demo/);
+    assert.match(md, /70 tokens, 1\.43 experts per token and layer on average\./);
     assert.match(
         md,
         /\| 0 \| 1\.20 \| 50\.0% \| 60\.0% \| 90\.0% \| 100\.0% \| 1 \(71\.4%\), 7 \(21\.4%\), 0 \(7\.1%\) \|/
