@@ -191,7 +191,7 @@ export const SETTINGS: { [P in SettingPath]: SettingDescriptor<At<Settings, P>> 
         check: wordOrInteger(["auto"], 1, 256),
         default: "auto",
         description:
-            "Experts per token for inline completion on a Mixture-of-Experts model: `auto` or a number. Fewer experts are faster. With the native runtime the change applies at the next completion, without reloading the model."
+            "Experts per token for inline completion on a Mixture-of-Experts model: `auto` or a number. Fewer experts are faster. `auto` on the embedded model with the native runtime is adaptive routing, up to the trained count: each token keeps only the experts that carry most of its gate weight (measured within 1% of the trained count's quality); otherwise the model's recommended or trained count. With the native runtime the change applies at the next completion, without reloading the model."
     },
     "chat.experts": {
         check: wordOrInteger(["auto"], 1, 256),
