@@ -97,17 +97,25 @@ async function speeds(model: LlamaModel, expertCount: number, settings: Setting[
     return out;
 }
 
-/** Prefill of the prompt (to its first generated token), then greedy decoding of SPEED.decodeTokens more. */
+/**
+ * Prefill of the prompt (to its first generated token), then greedy decoding of up to
+ * SPEED.decodeTokens more; the rate counts the tokens really decoded (an end-of-generation token
+ * ends the run early, and an empty step must not count as a decoded token).
+ */
 async function timeOnce(sequence: LlamaContextSequence, prompt: Token[]) {
     await sequence.clearHistory();
     const it = sequence.evaluate(prompt, { temperature: 0 })[Symbol.asyncIterator]();
     const t0 = performance.now();
     await it.next();
     const t1 = performance.now();
-    for (let i = 0; i < SPEED.decodeTokens; i++) await it.next();
+    let decoded = 0;
+    for (let i = 0; i < SPEED.decodeTokens; i++) {
+        if ((await it.next()).done) break;
+        decoded++;
+    }
     const t2 = performance.now();
     await it.return?.();
-    return { prefill: prompt.length / ((t1 - t0) / 1000), decode: SPEED.decodeTokens / ((t2 - t1) / 1000) };
+    return { prefill: prompt.length / ((t1 - t0) / 1000), decode: decoded / ((t2 - t1) / 1000) };
 }
 
 /** Held-out text: the corpus's held-out split when it is here (npm run model:train made it), else the project's own TypeScript. */
