@@ -8,7 +8,7 @@
  * events do not arrive. A change is reported once the file has stopped changing (a copy in
  * progress is one change, not hundreds).
  */
-import { type Stats, unwatchFile, watchFile } from "node:fs";
+import { type Stats, statSync, unwatchFile, watchFile } from "node:fs";
 
 export type ModelFileChange = "changed" | "deleted";
 
@@ -31,11 +31,28 @@ export function watchModelFiles(
                 setTimeout(() => onChange(deleted ? "deleted" : "changed", file), deleted ? 0 : SETTLE_MS)
             );
         };
+        // watchFile's own first stat comes a moment later: a file replaced meanwhile would be its
+        // baseline and never reported. So the stat at the start is checked again after one poll.
+        const baseline = statOf(file);
         watchFile(file, { interval: POLL_MS, persistent: false }, listener);
+        const recheck = setTimeout(() => {
+            const now = statOf(file);
+            if (baseline && now && now.ino !== baseline.ino) listener(now, baseline);
+        }, POLL_MS);
+        recheck.unref();
+        timers.set(`${file}#recheck`, recheck);
         return [file, listener] as const;
     });
     return () => {
         for (const [file, listener] of listeners) unwatchFile(file, listener);
         for (const timer of timers.values()) clearTimeout(timer);
     };
+}
+
+function statOf(file: string): Stats | undefined {
+    try {
+        return statSync(file);
+    } catch {
+        return undefined;
+    }
 }
