@@ -20,6 +20,7 @@ import { NativeMoeContext, llamaBinaries } from "../server/engine/nativeMoe";
 import { createTokenDecoder } from "../server/engine/tokenText";
 import { EMBEDDED_COMPLETION_ADAPTIVE, EMBEDDED_MODEL_FILE } from "../server/models/embeddedModel";
 import { SYNTHETIC_SHAPES, syntheticMoe, syntheticSizes } from "../pipeline/syntheticMoe";
+import type { AdaptiveRouting } from "../server/protocol";
 import { lineChart } from "./lineChart";
 import { bytesPerToken, copyBandwidth } from "./machine";
 
@@ -45,7 +46,7 @@ const promptText = ["server/engine/Engine.ts", "server/completion/CompletionFeat
     .join("\n");
 
 /** A way to route: a fixed k, or adaptive routing (gate mass p, at least kMin) capped at k. */
-type Setting = { name: string; k: number; adaptive?: { p: number; kMin: number } };
+type Setting = { name: string; k: number; adaptive?: AdaptiveRouting };
 /** averageK: over the decoded tokens' rows of the routing trace (the setting's k when fixed). */
 type Speed = { setting: string; k: number; averageK: number; prefill: number; decode: number };
 
@@ -293,7 +294,8 @@ function fixedAt(speedsOf: Speed[], kBar: number): number {
 
 // the machine's limit at the trained k: one thread's copy bandwidth / the weight bytes a token reads
 const bandwidth = copyBandwidth();
-const limitS = bandwidth / (await bytesPerToken(syntheticPath, shape.expertsUsed)).bytes;
+const trainedBytes = (await bytesPerToken(syntheticPath, shape.expertsUsed)).bytes;
+const limitS = bandwidth / trainedBytes;
 const summary =
     `adaptive ${syntheticAuto ? (syntheticAuto.decode / trainedS.decode).toFixed(2) : "n/a"}x  ` +
     `speculative-edit n/a  speculative-fresh n/a  ` +
@@ -392,7 +394,7 @@ ${syntheticSpeeds
 ## Summary
 
 The machine's limit at the trained k: one thread copies ${(bandwidth / 1e9).toFixed(1)} GB/s (read + write); a
-token reads ${((await bytesPerToken(syntheticPath, shape.expertsUsed)).bytes / 2 ** 20).toFixed(0)} MiB, so at most ${limitS.toFixed(0)} tokens/s. Adaptive: the synthetic model at \`auto\`'s
+token reads ${(trainedBytes / 2 ** 20).toFixed(0)} MiB, so at most ${limitS.toFixed(0)} tokens/s. Adaptive: the synthetic model at \`auto\`'s
 setting ÷ its trained k; limit: its trained-k decode ÷ that limit. Speculative decoding: not measured yet.
 
 \`${summary}\`

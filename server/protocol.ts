@@ -204,13 +204,16 @@ export type ModelSummary = {
     chat?: { name: string; path: string; isMoe: boolean; expertCount: number; trainedK: number };
 };
 
+/** Adaptive routing: each token keeps the fewest of its top experts whose renormalised gate mass reaches `p` (at least `kMin`). */
+export type AdaptiveRouting = { p: number; kMin: number };
+
 export type StatusParams = {
     state: ServerState;
     model?: ModelSummary;
     /** Experts per token the completion workload uses now (0 when not MoE). */
     completionK?: number;
-    /** Adaptive routing on top of `completionK` (its cap), when on: gate mass `p`, at least `kMin`. */
-    completionAdaptive?: { p: number; kMin: number };
+    /** Adaptive routing on top of `completionK` (its cap), when on. */
+    completionAdaptive?: AdaptiveRouting;
     expertMode?: ExpertMode;
     /** Generation speed of the last completion, tokens per second. */
     tokensPerSecond?: number;

@@ -8,7 +8,7 @@
 import type { ChatTurn } from "../chat/fitConversation";
 import type { PromptInput } from "../completion/promptInput";
 import type { ModelInspection } from "../models/inspectModel";
-import type { ChatChunk, ChatResult, ExpertMode, ModelSummary, RoutingStatsResult } from "../protocol";
+import type { AdaptiveRouting, ChatChunk, ChatResult, ExpertMode, ModelSummary, RoutingStatsResult } from "../protocol";
 import type { ResolvedSampling } from "../chat/sampling";
 
 /** What the backend can do beyond completion and chat, and why not when it cannot. */
@@ -22,7 +22,7 @@ export type BackendStatus = {
     model: ModelSummary;
     completionK: number;
     /** Adaptive routing on top of `completionK` (its cap), when on. */
-    completionAdaptive?: { p: number; kMin: number };
+    completionAdaptive?: AdaptiveRouting;
     expertMode: ExpertMode;
 };
 

@@ -25,12 +25,12 @@ import type {
 import type { ExpertCache } from "../cache/ExpertCache";
 import { buildFimPrompt, type FimTokens, type Tokenizer } from "../completion/fimFormats";
 import { generate, generationSummary } from "../completion/generate";
-import { type AdaptiveRouting, chooseK, type ExpertModel, routingText } from "../experts/expertCount";
+import { chooseK, type ExpertModel, routingText } from "../experts/expertCount";
 import type { Logger } from "../log";
 import type { ModelInspection } from "../models/inspectModel";
 import { recommendedK } from "../models/registry";
 import { embeddedAdaptive } from "../models/embeddedModel";
-import type { ExpertCacheStatus, RoutingStatsResult, Settings } from "../protocol";
+import type { AdaptiveRouting, ExpertCacheStatus, RoutingStatsResult, Settings } from "../protocol";
 import type { RoutingTrace } from "../routing/RoutingTrace";
 import { type ComputeLane, Priority } from "./ComputeLane";
 import { loadModelFile } from "./llama";

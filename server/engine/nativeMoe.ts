@@ -16,6 +16,7 @@ import type {
     RoutingTrace,
     TensorOverride
 } from "./addonTypes";
+import type { AdaptiveRouting } from "../protocol";
 
 /**
  * Which llama.cpp binaries `getLlama` loads. Never download or compile at run time: the project's
@@ -35,7 +36,7 @@ export function llamaBinaries(): LlamaOptions {
 
 export class NativeMoeContext {
     private tracing = false;
-    private adaptive: { p: number; kMin: number } | undefined;
+    private adaptive: AdaptiveRouting | undefined;
 
     private constructor(
         private readonly addon: AddonMoeMethods,
@@ -106,7 +107,7 @@ export class NativeMoeContext {
      * The expert-count policy's choice: k, and adaptive routing on top of it or off. Returns
      * whether the routing changed (a context's cached prompt was computed with the old one).
      */
-    route(choice: { k: number; adaptive?: { p: number; kMin: number } }): boolean {
+    route(choice: { k: number; adaptive?: AdaptiveRouting }): boolean {
         const before = `${this.experts}/${this.adaptive?.p ?? 0}/${this.adaptive?.kMin ?? 1}`;
         this.setExperts(choice.k);
         this.setAdaptive(choice.adaptive?.p ?? 0, choice.adaptive?.kMin ?? 1);

@@ -13,7 +13,7 @@
  * - the mode says how the count is applied: the native runtime on one model instance, the
  *   trained count on stock binaries, or a model instance loaded with a metadata override.
  */
-import type { ExpertMode } from "../protocol";
+import type { AdaptiveRouting, ExpertMode } from "../protocol";
 
 export type Workload = "completion" | "chat";
 
@@ -28,9 +28,6 @@ export type ExpertModel = {
     /** Adaptive routing measured on this model for completion: the fastest within 1% of the trained k's quality. */
     adaptive?: AdaptiveRouting;
 };
-
-/** Each token keeps the fewest of its top experts whose renormalised gate mass reaches `p` (at least `kMin`). */
-export type AdaptiveRouting = { p: number; kMin: number };
 
 /** `adaptive`: on top of `k`, which is then its cap. */
 export type ExpertChoice = { k: number; mode: ExpertMode; adaptive?: AdaptiveRouting; warning?: string };
