@@ -33,6 +33,11 @@ async function lastLogits(sequence: LlamaContextSequence): Promise<number[][]> {
         .map((o) => [...o!.next.logits.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v));
 }
 
+/** Writes the answer and waits until it is out: a pipe takes 64 KiB at once, and exit drops the rest. */
+function print(value: unknown): Promise<void> {
+    return new Promise((done) => process.stdout.write(JSON.stringify(value), () => done()));
+}
+
 const results: { k: number; logits: number[][] }[] = [];
 if (process.argv[5] === "--poisoned") {
     // A model with one expert's weights made NaN (runtime.test.ts): at k=2 the NaN reaches the
@@ -44,7 +49,7 @@ if (process.argv[5] === "--poisoned") {
     const fixed = await lastLogits(sequence);
     moe.setAdaptive(0.01, 1);
     const adaptive = await lastLogits(sequence);
-    process.stdout.write(JSON.stringify({ fixed, adaptive }));
+    await print({ fixed, adaptive });
     await llama.dispose();
     process.exit(0);
 }
@@ -94,7 +99,5 @@ if (native) {
     }
     experts = counts;
 }
-process.stdout.write(
-    JSON.stringify({ buildType: llama.buildType, native, tokens: [...tokens], experts, results, trace, adaptive })
-);
+await print({ buildType: llama.buildType, native, tokens: [...tokens], experts, results, trace, adaptive });
 await llama.dispose();
