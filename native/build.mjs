@@ -9,6 +9,7 @@
 //
 // After it, `getLlama({ build: "never" })` loads the patched build (node-llama-cpp prefers a local
 // build to its prebuilt binaries); the server checks for the patched methods before using them.
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -35,6 +36,13 @@ function main() {
     const pinned = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")).dependencies["node-llama-cpp"];
     if (version !== pinned)
         throw new Error(`node-llama-cpp ${version} is installed, the patches are for ${pinned}: run npm install`);
+
+    try {
+        patchPackage(nlc);
+    } catch (e) {
+        // not fatal: drafts are then verified one token deep (slower speculation, the same output)
+        console.warn(`native: node-llama-cpp's JavaScript could not be patched: ${e instanceof Error ? e.message : e}`);
+    }
 
     const llamaDir = path.join(nlc, "llama");
     const patches = listPatches();
@@ -108,6 +116,30 @@ function main() {
 }
 
 /** native/patches/<target>/*.patch in name order; target is `llama.cpp` or `addon`. */
+/**
+ * node-llama-cpp's own JavaScript (patches/node-llama-cpp): applied to the installed package in
+ * place, once (a patch whose reverse applies is in already). No build: the prebuilt binaries get
+ * it too, so it is applied before the native build is tried, and is not part of its hash.
+ */
+function patchPackage(nlc) {
+    const dir = path.join(patchesDir, "node-llama-cpp");
+    if (!existsSync(dir)) return;
+    // the package sits inside the project's git work tree (node_modules): keep git from looking above it
+    const options = { cwd: nlc, env: { ...process.env, GIT_CEILING_DIRECTORIES: path.dirname(nlc) }, stdio: "pipe" };
+    for (const name of readdirSync(dir)
+        .filter((n) => n.endsWith(".patch"))
+        .sort()) {
+        const file = path.join(dir, name);
+        try {
+            execFileSync("git", ["apply", "--reverse", "--check", file], options);
+            continue; // in already
+        } catch {
+            execFileSync("git", ["apply", "--whitespace=nowarn", file], options);
+            console.log(`native: applied ${name} to node-llama-cpp`);
+        }
+    }
+}
+
 function listPatches() {
     const out = [];
     for (const target of ["llama.cpp", "addon"]) {

@@ -417,7 +417,11 @@ function chatCases(files: CorpusFile[]): ChatCase[] {
 async function chatFigures(llama: Llama, modelPath: string, files: CorpusFile[]) {
     const inspection = await inspectModel(modelPath);
     const model = await llama.loadModel({ modelPath });
-    const chat = await createChatContext(model, inspection, 2048, EVALUATION.threads, () => undefined);
+    // without speculation: a seeded answer's random draws would fall elsewhere, and the card's figures move
+    const chat = await createChatContext(model, inspection, 2048, EVALUATION.threads, () => undefined, {
+        enabled: false,
+        llama
+    });
     const session = localChatSession(
         chat,
         inspection.trainedK,

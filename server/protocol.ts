@@ -24,6 +24,8 @@ export type Settings = {
     threads: number;
     /** KV-cache size of the completion context, in tokens. */
     contextSize: number;
+    /** Prompt-lookup drafts verified with the next token (server/speculation/). */
+    speculativeDecoding: boolean;
     completion: CompletionSettings;
     chat: ChatSettings;
     gpu: GpuSettings;

@@ -10,6 +10,7 @@ import type { LaneTurn } from "../engine/ComputeLane";
 import type { TokenDecoder } from "../engine/tokenText";
 import { answerCut } from "./answerGuard";
 import { type ChatSampling, REPEAT_PENALTY_WINDOW } from "./sampling";
+import { LookupPredictor } from "../speculation/LookupPredictor";
 
 type ChatStop = "end-of-turn" | "max-tokens" | "cancelled" | "repeating";
 
@@ -52,6 +53,7 @@ export async function generateChat(options: {
     let text = "";
 
     const s = options.sampling;
+    const predictor = sequence.tokenPredictor instanceof LookupPredictor ? sequence.tokenPredictor : undefined;
     const evaluation = sequence.evaluate(prompt.slice(keep), {
         temperature: s.temperature,
         topK: s.topK,
@@ -62,7 +64,11 @@ export async function generateChat(options: {
         repeatPenalty:
             s.repeatPenalty !== 1 || s.presencePenalty !== 0
                 ? {
-                      punishTokens: () => tokens.slice(-REPEAT_PENALTY_WINDOW),
+                      // in a verify batch, with the draft tokens before the position sampled
+                      punishTokens: () =>
+                          (predictor ? [...tokens, ...predictor.draftBeforeSample()] : tokens).slice(
+                              -REPEAT_PENALTY_WINDOW
+                          ),
                       maxPunishTokens: REPEAT_PENALTY_WINDOW,
                       penalty: s.repeatPenalty,
                       presencePenalty: s.presencePenalty

@@ -13,6 +13,7 @@
 import { type LlamaContextSequence, type LlamaModel, TokenBias } from "node-llama-cpp";
 import type { TokenDecoder } from "../engine/tokenText";
 import type { Token } from "./fimFormats";
+import { LookupPredictor } from "../speculation/LookupPredictor";
 import { allowedToSpell, type Spelling, spellingOf, spellingRest, withoutHealed } from "./tokenHealing";
 
 type StopReason = "end-of-generation" | "max-tokens" | "time-budget" | "complete" | "cancelled";
@@ -97,6 +98,12 @@ export async function generate(
     let run: Token[] = [];
     const spelling = options.heal && spellingOf(heal, options.heal.members ?? []);
     const tokenBias = spelling ? spellingBias(model, spelling, options.heal!.vocabulary, () => raw) : undefined;
+    // No drafts while healing: the bias of a verify batch's later positions would not know its earlier tokens.
+    const predictor = sequence.tokenPredictor instanceof LookupPredictor ? sequence.tokenPredictor : undefined;
+    if (predictor) {
+        let free = !spelling;
+        predictor.allowed = () => (free ||= allowedToSpell(options.heal!.vocabulary, spelling!, raw) === undefined);
+    }
 
     for await (const token of sequence.evaluate(toEvaluate, { temperature: 0, ...(tokenBias ? { tokenBias } : {}) })) {
         if (firstTokenAt === undefined) {

@@ -250,11 +250,18 @@ export class LocalBackend implements Backend {
             // Kept as a promise, so two chats starting at once share one context.
             const modelK = native ? inspection.trainedK : choice.k || inspection.trainedK;
             chat = this.instance(inspection, modelK).then((model) =>
-                createChatContext(model, inspection, contextSize(settings, inspection), threads, (context) => {
-                    const moe = native ? NativeMoeContext.of(context, inspection.expertCount) : undefined;
-                    if (moe) trace?.attach(moe, inspection.path, inspection.expertCount);
-                    return moe;
-                })
+                createChatContext(
+                    model,
+                    inspection,
+                    contextSize(settings, inspection),
+                    threads,
+                    (context) => {
+                        const moe = native ? NativeMoeContext.of(context, inspection.expertCount) : undefined;
+                        if (moe) trace?.attach(moe, inspection.path, inspection.expertCount);
+                        return moe;
+                    },
+                    { enabled: settings.speculativeDecoding, llama: this.parts.llama }
+                )
             );
             this.chats.set(key, chat);
             chat.catch(() => this.chats.delete(key));

@@ -20,6 +20,7 @@ import { RoutingTrace } from "../routing/RoutingTrace";
 import type { ComputeLane } from "./ComputeLane";
 import { type LlamaRuntime, loadModelFile } from "./llama";
 import { contextSize, expertModel, LocalBackend } from "./LocalBackend";
+import { sequenceOf } from "../speculation/LookupPredictor";
 import { NativeMoeContext } from "./nativeMoe";
 import { createTokenDecoder, vocabularyTexts } from "./tokenText";
 
@@ -138,7 +139,13 @@ export async function loadLocalBackend(load: LocalLoad): Promise<{ backend: Loca
             completion: {
                 model,
                 context,
-                sequence: context.getSequence(),
+                sequence: sequenceOf(context, {
+                    enabled: settings.speculativeDecoding,
+                    llama,
+                    fileInfo: inspection.fileInfo,
+                    expertsUsed: choice.k || inspection.trainedK,
+                    moe
+                }),
                 decode,
                 fim,
                 tokenizer,

@@ -8,6 +8,7 @@ import {
     type ChatHistoryItem,
     type ChatWrapper,
     GeneralChatWrapper,
+    type Llama,
     type LlamaContext,
     type LlamaContextSequence,
     type LlamaModel,
@@ -21,6 +22,7 @@ import type { ModelInspection } from "../models/inspectModel";
 import type { RoutingActivity } from "../protocol";
 import { activity } from "../routing/RoutingStats";
 import type { RoutingTrace } from "../routing/RoutingTrace";
+import { sequenceOf } from "../speculation/LookupPredictor";
 import { type ComputeLane, Priority } from "./ComputeLane";
 import type { NativeMoeContext } from "./nativeMoe";
 import { createTokenDecoder, type TokenDecoder } from "./tokenText";
@@ -44,19 +46,26 @@ export async function createChatContext(
     inspection: ModelInspection,
     contextSize: number,
     threads: number,
-    moeOf: (context: LlamaContext) => NativeMoeContext | undefined
+    moeOf: (context: LlamaContext) => NativeMoeContext | undefined,
+    speculation: { enabled: boolean; llama: Llama }
 ): Promise<ChatContext> {
     const context = await model.createContext({ contextSize, threads, sequences: 1 });
     const templateFromModel = typeof model.fileInfo.metadata.tokenizer?.chat_template === "string";
+    const moe = moeOf(context);
     return {
         model,
         context,
-        sequence: context.getSequence(),
+        sequence: sequenceOf(context, {
+            ...speculation,
+            fileInfo: inspection.fileInfo,
+            expertsUsed: inspection.trainedK,
+            moe
+        }),
         decode: createTokenDecoder(model, inspection.fileInfo),
         chatWrapper: templateFromModel ? resolveChatWrapper(model) : new GeneralChatWrapper(),
         templateFromModel,
         expertCount: inspection.expertCount,
-        moe: moeOf(context)
+        moe
     };
 }
 

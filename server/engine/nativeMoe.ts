@@ -37,6 +37,8 @@ export function llamaBinaries(): LlamaOptions {
 export class NativeMoeContext {
     private tracing = false;
     private adaptive: AdaptiveRouting | undefined;
+    /** Rows `peekTrace` has seen that `readTrace` has not yet returned. */
+    private held: RoutingTrace = { rows: [], dropped: 0 };
 
     private constructor(
         private readonly addon: AddonMoeMethods,
@@ -122,6 +124,7 @@ export class NativeMoeContext {
     setTrace(enabled: boolean, capacityRows = 1 << 16) {
         this.addon.setMoeTrace(enabled, capacityRows);
         this.tracing = enabled;
+        if (!enabled) this.held = { rows: [], dropped: 0 };
     }
 
     /**
@@ -146,11 +149,32 @@ export class NativeMoeContext {
 
     /** Takes every row recorded since the last read (between evaluations). */
     readTrace(): RoutingTrace {
+        const fresh = this.drain();
+        const held = this.held;
+        this.held = { rows: [], dropped: 0 };
+        if (held.rows.length === 0 && held.dropped === 0) return fresh;
+        for (const row of fresh.rows) held.rows.push(row);
+        return { rows: held.rows, dropped: held.dropped + fresh.dropped };
+    }
+
+    /**
+     * The rows recorded since the last look, left for `readTrace` too: speculative decoding reads
+     * the routing between steps without taking it from the routing statistics.
+     */
+    peekTrace(): RoutingRow[] {
+        const fresh = this.drain(256); // a decode step's rows: layers x a few tokens
+        for (const row of fresh.rows) this.held.rows.push(row);
+        this.held.dropped += fresh.dropped;
+        return fresh.rows;
+    }
+
+    /** Reads the ring in chunks of `chunkRows` (each read allocates its buffers). */
+    private drain(chunkRows = 4096): RoutingTrace {
         const rows: RoutingRow[] = [];
         let dropped = 0;
         const width = this.expertCount;
         for (;;) {
-            const chunk = this.addon.readMoeTrace(4096, width);
+            const chunk = this.addon.readMoeTrace(chunkRows, width);
             dropped += chunk.dropped;
             for (let r = 0; r < chunk.rows; r++) {
                 const used = chunk.used[r]!;
@@ -162,7 +186,7 @@ export class NativeMoeContext {
                     weights: Array.from(chunk.weights.subarray(at, at + used))
                 });
             }
-            if (chunk.rows < 4096) return { rows, dropped };
+            if (chunk.rows < chunkRows) return { rows, dropped };
         }
     }
 }

@@ -182,6 +182,13 @@ export const SETTINGS: { [P in SettingPath]: SettingDescriptor<At<Settings, P>> 
         description:
             "Context size, in tokens, of the completion and chat contexts (capped at what the model was trained for)."
     },
+    speculativeDecoding: {
+        check: boolean,
+        default: true,
+        reload: true,
+        description:
+            "Speculative decoding for completion and chat on a local model: the tokens that followed the text's last few tokens where they occurred before (in the file, the context, the conversation) are checked in one step with the next token, and those the model agrees with are kept. The output is the same as without it. On a Mixture-of-Experts model a draft is shortened when its tokens would read many other experts, so it is used only where it saves time."
+    },
     "completion.enabled": {
         check: boolean,
         default: true,

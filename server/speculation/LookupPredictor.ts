@@ -1,0 +1,220 @@
+/**
+ * Speculative decoding for a sequence: node-llama-cpp's token predictor interface (it evaluates
+ * the draft with the next token in one batch, keeps the tokens the model agrees with, and erases
+ * the rest; greedy output is the same as without it), with prompt-lookup drafts (lookupDraft.ts)
+ * whose length the MoE-aware policy picks (draftPolicy.ts).
+ *
+ * The policy learns from what happens here: the time between two calls of `predictTokens` is one
+ * verify step (node-llama-cpp asks for a draft before each evaluation, and none while it hands
+ * out tokens it already verified), and the tokens pushed after a draft say how much of it held.
+ * The experts a batch chose come from the routing trace (read without taking it from the routing
+ * statistics: NativeMoeContext.peekTrace).
+ */
+import {
+    type GgufFileInfo,
+    type GgufTensorInfo,
+    type Llama,
+    type LlamaContext,
+    type LlamaContextSequence,
+    type Token,
+    TokenPredictor
+} from "node-llama-cpp";
+import type { RoutingRow } from "../engine/addonTypes";
+import { NativeMoeContext } from "../engine/nativeMoe";
+import type { TypeGeometry } from "../cache/expertSlices";
+import { DraftPolicy, MAX_DRAFT, type StepBytes } from "./draftPolicy";
+import { lookupDraft } from "./lookupDraft";
+
+/** One position's routing: the experts it chose in each layer (by the trace's layer index). */
+type PositionRouting = Map<number, readonly number[]>;
+
+export class LookupPredictor extends TokenPredictor {
+    readonly policy: DraftPolicy;
+    /** Whether drafts may be made now (off while token healing constrains the next tokens). */
+    allowed: () => boolean = () => true;
+    private state: Token[] = [];
+    private readonly routing = new Map<number, PositionRouting>();
+    /** The draft being verified, and the step it was evaluated in. */
+    private pending: { draft: Token[]; matchLength: number; matched: number } | undefined;
+    private step: { at: number; tokens: number } | undefined;
+    /** The draft offered for the step being evaluated, and how many of its positions were sampled. */
+    private offered: Token[] = [];
+    private sampled = 0;
+    /** The next evaluation is a prompt's (timed as a decode step it would teach the policy nonsense). */
+    private prefill = true;
+
+    constructor(
+        bytes: StepBytes,
+        /** The routing rows recorded since the last call (undefined on stock binaries: no trace). */
+        private readonly newRoutingRows?: () => RoutingRow[]
+    ) {
+        super();
+        this.policy = new DraftPolicy(bytes);
+    }
+
+    reset({ stateTokens }: { stateTokens: Token[] }) {
+        // routing recorded for positions whose tokens changed is another text's
+        let same = 0;
+        while (same < stateTokens.length && same < this.state.length && stateTokens[same] === this.state[same]) same++;
+        for (const pos of this.routing.keys()) if (pos >= same) this.routing.delete(pos);
+        this.state = stateTokens.slice();
+        this.pending = undefined;
+        this.step = undefined;
+        this.prefill = true;
+    }
+
+    pushTokens(tokens: Token[]) {
+        for (const token of tokens) {
+            this.state.push(token);
+            const p = this.pending;
+            if (!p) continue;
+            const hit = token === p.draft[p.matched];
+            if (hit) p.matched++;
+            if (!hit || p.matched === p.draft.length) {
+                this.policy.observeDraft(p.matchLength, p.draft.length, p.matched);
+                this.pending = undefined;
+            }
+        }
+    }
+
+    predictTokens(): Token[] {
+        const now = performance.now();
+        const rows = this.readRouting();
+        if (this.step)
+            this.policy.observeStep(now - this.step.at, this.step.tokens, this.stepLoads(rows, this.step.tokens));
+        const draft = this.allowed() ? this.draft() : [];
+        this.step = this.prefill ? undefined : { at: performance.now(), tokens: 1 + draft.length };
+        this.prefill = false;
+        this.offered = draft;
+        this.sampled = 0;
+        return draft;
+    }
+
+    /**
+     * For a sampler that reads what was generated (a repeat penalty): the draft tokens before the
+     * position sampled now. node-llama-cpp samples a verify batch's positions in order, each as if
+     * the draft before it held (if it did not, the sample is thrown away).
+     */
+    draftBeforeSample(): Token[] {
+        return this.offered.slice(0, this.sampled++);
+    }
+
+    private draft(): Token[] {
+        // a draft outstanding (node-llama-cpp asks again before all of it was handed out) is not judged twice
+        this.pending = undefined;
+        const match = lookupDraft(this.state, MAX_DRAFT);
+        if (!match) return [];
+        // the next token is the one after the match's end; the draft, the ones after it
+        const n = this.policy.choose(match.length, this.loads(match.end, match.draft.length));
+        if (n === 0) return [];
+        const draft = match.draft.slice(0, n);
+        this.pending = { draft, matchLength: match.length, matched: 0 };
+        return draft;
+    }
+
+    /**
+     * Expert loads (summed over layers) of a batch of the tokens at `from`..`from + i`, for i up to
+     * `extra`: the union of their experts per layer, where the trace has them; a position it has
+     * not seen counts as `expertsUsed` new experts in every layer.
+     */
+    private loads(from: number, extra: number): number[] {
+        const { layers, expertsUsed, expertCount } = this.policy.bytes;
+        if (expertCount === 0) return new Array<number>(extra + 1).fill(0);
+        const sets = new Map<number, Set<number>>();
+        let unknown = 0;
+        const out: number[] = [];
+        for (let i = 0; i <= extra; i++) {
+            const routing = from + i < this.state.length - 1 ? this.routing.get(from + i) : undefined;
+            if (routing)
+                for (const [layer, experts] of routing) {
+                    const set = sets.get(layer) ?? new Set<number>();
+                    for (const e of experts) set.add(e);
+                    sets.set(layer, set);
+                }
+            else unknown++;
+            let total = 0;
+            for (const set of sets.values()) total += Math.min(expertCount, set.size + unknown * expertsUsed);
+            total += Math.max(0, layers - sets.size) * Math.min(expertCount, unknown * expertsUsed);
+            out.push(total);
+        }
+        return out;
+    }
+
+    /** Files the rows recorded since the last call by position; returns them. */
+    private readRouting(): RoutingRow[] {
+        const rows = this.newRoutingRows?.() ?? [];
+        for (const row of rows) {
+            const routing = this.routing.get(row.pos) ?? new Map<number, readonly number[]>();
+            routing.set(row.layer, row.experts);
+            this.routing.set(row.pos, routing);
+        }
+        return rows;
+    }
+
+    /** The expert loads of the step just evaluated: its rows' union per layer (an estimate without a trace). */
+    private stepLoads(rows: readonly RoutingRow[], tokens: number): number {
+        const { layers, expertsUsed, expertCount } = this.policy.bytes;
+        if (rows.length === 0) return layers * Math.min(expertCount, tokens * expertsUsed);
+        const sets = new Map<number, Set<number>>();
+        for (const row of rows) {
+            const set = sets.get(row.layer) ?? new Set<number>();
+            for (const e of row.experts) set.add(e);
+            sets.set(row.layer, set);
+        }
+        let total = 0;
+        for (const set of sets.values()) total += set.size;
+        return total;
+    }
+}
+
+/**
+ * The bytes a step reads, from the model's tensor table: every tensor once per batch except the
+ * expert tensors (`*_exps`: per expert chosen) and the token embedding (a row per token, unless
+ * the output layer shares it).
+ */
+function stepBytesOf(
+    tensors: readonly GgufTensorInfo[],
+    geometry: TypeGeometry,
+    expertsUsed: number
+): StepBytes {
+    const hasOutput = tensors.some((t) => t.name === "output.weight");
+    let fixed = 0,
+        expertTotal = 0,
+        expertCount = 0;
+    const expertLayers = new Set<string>();
+    for (const t of tensors) {
+        const dims = t.dimensions.map(Number);
+        const g = geometry(t.ggmlType);
+        const bytes = g ? (dims.reduce((a, d) => a * d, 1) / g.blockSize) * g.typeSize : 0;
+        const expert = /^blk\.(\d+)\.ffn_\w+_exps\.weight$/.exec(t.name);
+        if (expert) {
+            expertCount = dims.at(-1)!;
+            expertTotal += bytes;
+            expertLayers.add(expert[1]!);
+        } else if (!(t.name === "token_embd.weight" && hasOutput)) fixed += bytes;
+    }
+    const layers = expertLayers.size;
+    return {
+        fixed,
+        expert: layers > 0 ? expertTotal / expertCount / layers : 0,
+        layers,
+        expertsUsed,
+        expertCount
+    };
+}
+
+/**
+ * The context's sequence, with prompt-lookup speculation unless the setting turned it off; the
+ * draft policy is told the bytes a step of `fileInfo`'s model reads at `expertsUsed` experts, and
+ * reads `moe`'s routing trace where the native runtime records one.
+ */
+export function sequenceOf(
+    context: LlamaContext,
+    speculation: { enabled: boolean; llama: Llama; fileInfo: GgufFileInfo; expertsUsed: number; moe?: NativeMoeContext }
+): LlamaContextSequence {
+    if (!speculation.enabled) return context.getSequence();
+    const { llama, fileInfo, expertsUsed, moe } = speculation;
+    const bytes = stepBytesOf(fileInfo.fullTensorInfo ?? [], NativeMoeContext.typeGeometry(llama), expertsUsed);
+    const tokenPredictor = new LookupPredictor(bytes, moe && (() => (moe.isTracing ? moe.peekTrace() : [])));
+    return context.getSequence({ tokenPredictor });
+}
