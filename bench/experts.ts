@@ -15,13 +15,23 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { getLlama, type LlamaContextSequence, type LlamaModel, LlamaLogLevel, type Token } from "node-llama-cpp";
+import {
+    getLlama,
+    type LlamaContextSequence,
+    type LlamaModel,
+    LlamaLogLevel,
+    readGgufFileInfo,
+    type Token
+} from "node-llama-cpp";
 import { NativeMoeContext, llamaBinaries } from "../server/engine/nativeMoe";
 import { createTokenDecoder } from "../server/engine/tokenText";
 import { EMBEDDED_COMPLETION_ADAPTIVE, EMBEDDED_MODEL_FILE } from "../server/models/embeddedModel";
 import { SYNTHETIC_SHAPES, syntheticMoe, syntheticSizes } from "../pipeline/syntheticMoe";
 import type { AdaptiveRouting } from "../server/protocol";
+import { generate } from "../server/completion/generate";
+import { type LookupPredictor, sequenceOf } from "../server/speculation/LookupPredictor";
 import { lineChart } from "./lineChart";
+import { makeWorkload } from "./peer/workload";
 import { bytesPerToken, copyBandwidth } from "./machine";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
@@ -199,6 +209,120 @@ async function quality(model: LlamaModel, expertCount: number, settings: Setting
     return out;
 }
 
+// ---- speculative decoding ------------------------------------------------------------------------
+
+const SPECULATION = { prompts: QUICK ? 2 : 6, promptTokens: 512 };
+type Workload = "edit" | "fresh";
+type Speculation = {
+    workload: Workload;
+    plain: number;
+    speculative: number;
+    tokens: number;
+    drafts: number;
+    drafted: number;
+    accepted: number;
+};
+
+/**
+ * The prompts: edit-like, the document before the cursor at completion requests of bench:peer's
+ * replayed editing session (held-out files typed back in, with an edit far above the cursor);
+ * fresh, held-out text from its beginning to a point in it.
+ */
+function speculationPrompts(): Record<Workload, string[]> {
+    const workload = makeWorkload(ROOT, 2, 300); // as bench:peer replays it
+    const docs = new Map<number, string>();
+    const requests: string[] = [];
+    for (const step of workload.steps) {
+        if (step.kind === "open") docs.set(step.file, step.text);
+        else if (step.kind === "insert") {
+            const doc = docs.get(step.file)!;
+            docs.set(step.file, doc.slice(0, step.offset) + step.text + doc.slice(step.offset));
+        } else if (step.reason === "pause") requests.push(docs.get(step.file)!.slice(0, step.offset));
+    }
+    const every = (xs: string[]) =>
+        Array.from(
+            { length: SPECULATION.prompts },
+            (_, i) => xs[Math.floor(((i + 0.5) * xs.length) / SPECULATION.prompts)]!
+        );
+    const fresh = heldOutText()
+        .text.split(/\n(?=\S)/)
+        .reduce<string[]>((chunks, part) => {
+            const last = chunks.at(-1);
+            if (last !== undefined && last.length < 3000) chunks[chunks.length - 1] = `${last}\n${part}`;
+            else chunks.push(part);
+            return chunks;
+        }, []);
+    return { edit: every(requests), fresh: every(fresh) };
+}
+
+/**
+ * Greedy completions through the server's own generate() on a sequence with and without the
+ * server's speculation (a fresh predictor per workload: it learns during the run, as in the
+ * server), the routing trace on as in the server; decode tokens/s over all the prompts.
+ */
+async function speculation(
+    model: LlamaModel,
+    modelPath: string,
+    expertCount: number,
+    prompts: Record<Workload, string[]>
+): Promise<Speculation[]> {
+    const fileInfo = model.fileInfo;
+    const full = await readGgufFileInfo(modelPath, { readTensorInfo: true });
+    const decode = createTokenDecoder(model, fileInfo);
+    const out: Speculation[] = [];
+    for (const workload of ["edit", "fresh"] as const) {
+        const sides: Record<string, { tokens: number; ms: number; predictor?: LookupPredictor }> = {};
+        for (const enabled of [false, true]) {
+            const context = await model.createContext({
+                contextSize: SPECULATION.promptTokens + SPEED.decodeTokens + 64,
+                threads: THREADS,
+                sequences: 1
+            });
+            const moe = NativeMoeContext.of(context, expertCount)!;
+            moe.setTrace(true);
+            const sequence = sequenceOf(context, {
+                enabled,
+                llama,
+                fileInfo: full,
+                expertsUsed: model.fileInfo.architectureMetadata.expert_used_count as number,
+                moe
+            });
+            let tokens = 0,
+                ms = 0;
+            for (const text of prompts[workload]) {
+                const prompt = model.tokenize(text, true).slice(-SPECULATION.promptTokens);
+                const r = await generate(model, sequence, decode, prompt, {
+                    maxTokens: SPEED.decodeTokens,
+                    deadline: Infinity,
+                    signal: new AbortController().signal
+                });
+                moe.readTrace();
+                // the first token is the prompt's; the rest are decoded
+                tokens += Math.max(0, r.generatedTokens - 1);
+                ms += r.decodeMs;
+            }
+            sides[String(enabled)] = { tokens, ms, predictor: sequence.tokenPredictor as LookupPredictor | undefined };
+            await context.dispose();
+        }
+        const plain = sides.false!,
+            spec = sides.true!;
+        const stats = spec.predictor!.policy.stats();
+        const row: Speculation = {
+            workload,
+            plain: plain.tokens / (plain.ms / 1000),
+            speculative: spec.tokens / (spec.ms / 1000),
+            tokens: spec.tokens,
+            ...stats
+        };
+        out.push(row);
+        console.log(
+            `  ${workload}: plain ${row.plain.toFixed(1)} tokens/s, speculative ${row.speculative.toFixed(1)} (${(row.speculative / row.plain).toFixed(2)}x); ` +
+                `${row.drafts} drafts, ${row.accepted} of ${row.drafted} draft tokens accepted`
+        );
+    }
+    return out;
+}
+
 // ---- run ----------------------------------------------------------------------------------------
 
 const started = Date.now();
@@ -219,6 +343,9 @@ const embeddedQuality = await quality(embedded, eMeta.expert_count, [
     { name: "adaptive p=0.8, k≤8", k: 8, adaptive: { p: 0.8, kMin: 1 } },
     { name: "adaptive p=0.95, k≤8", k: 8, adaptive: { p: 0.95, kMin: 1 } }
 ]);
+console.log("embedded demo model: speculative decoding");
+const prompts = speculationPrompts();
+const embeddedSpeculation = await speculation(embedded, embeddedPath, eMeta.expert_count, prompts);
 await embedded.dispose();
 
 const shape = SYNTHETIC_SHAPES.memoryBound;
@@ -234,6 +361,8 @@ const syntheticSpeeds = (
     ...s,
     bytesPerToken: syntheticSizes(shape, vocab, s.k).bytesPerToken
 }));
+console.log("synthetic MoE: speculative decoding");
+const syntheticSpeculation = await speculation(synthetic, syntheticPath, shape.experts, prompts);
 await synthetic.dispose();
 
 // ---- report -------------------------------------------------------------------------------------
@@ -296,9 +425,20 @@ function fixedAt(speedsOf: Speed[], kBar: number): number {
 const bandwidth = copyBandwidth();
 const trainedBytes = (await bytesPerToken(syntheticPath, shape.expertsUsed)).bytes;
 const limitS = bandwidth / trainedBytes;
+const speculationRatio = (w: Workload) => {
+    const r = syntheticSpeculation.find((s) => s.workload === w)!;
+    return (r.speculative / r.plain).toFixed(2);
+};
+const speculationRows = (rows: Speculation[]) =>
+    rows
+        .map(
+            (r) =>
+                `| ${r.workload === "edit" ? "edit-like (bench:peer's replayed edits)" : "fresh (held-out text)"} | ${r.plain.toFixed(1)} | ${r.speculative.toFixed(1)} | ${x(r.speculative, r.plain)} | ${r.drafts} | ${r.drafted > 0 ? ((r.accepted / r.drafted) * 100).toFixed(0) : "–"}% | ${r.drafts > 0 ? (r.drafted / r.drafts).toFixed(1) : "–"} | ${r.tokens > 0 ? ((r.accepted / r.tokens) * 100).toFixed(0) : "–"}% |`
+        )
+        .join("\n");
 const summary =
     `adaptive ${syntheticAuto ? (syntheticAuto.decode / trainedS.decode).toFixed(2) : "n/a"}x  ` +
-    `speculative-edit n/a  speculative-fresh n/a  ` +
+    `speculative-edit ${speculationRatio("edit")}x  speculative-fresh ${speculationRatio("fresh")}x  ` +
     `limit ${((trainedS.decode / limitS) * 100).toFixed(0)}%`;
 const x = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
 const sizes = syntheticSizes(shape, vocab);
@@ -391,11 +531,38 @@ ${syntheticSpeeds
     })
     .join("\n")}
 
+## Speculative decoding
+
+Prompt-lookup drafts (server/speculation/), through the server's own \`generate()\`, greedy, with
+and without speculation on the same prompts: ${SPECULATION.prompts} edit-like prompts (the document before the
+cursor at completion requests of bench:peer's replayed editing session) and ${SPECULATION.prompts} fresh ones (held-out
+text), the last ${SPECULATION.promptTokens} tokens each, ${SPEED.decodeTokens} tokens generated; the routing trace on, as in the server. The
+draft policy starts from its priors on each workload and learns during it. Acceptance: draft tokens
+the model agreed with; "of decoded": the share of decoded tokens that came from drafts.
+
+The demo model (6.7 M parameters) sits in the CPU's caches: a batch of n tokens costs about n
+times one, so no draft can pay there, and the policy learns to make few. The synthetic model is
+memory-bound but its text is random: it copies from its prompt only by chance (it does repeat its
+own loops, which the drafts follow).
+
+Embedded demo model:
+
+| workload | plain tokens/s | speculative tokens/s | ratio | drafts | accepted | draft length | of decoded |
+|---|---|---|---|---|---|---|---|
+${speculationRows(embeddedSpeculation)}
+
+Synthetic memory-bound MoE:
+
+| workload | plain tokens/s | speculative tokens/s | ratio | drafts | accepted | draft length | of decoded |
+|---|---|---|---|---|---|---|---|
+${speculationRows(syntheticSpeculation)}
+
 ## Summary
 
 The machine's limit at the trained k: one thread copies ${(bandwidth / 1e9).toFixed(1)} GB/s (read + write); a
 token reads ${(trainedBytes / 2 ** 20).toFixed(0)} MiB, so at most ${limitS.toFixed(0)} tokens/s. Adaptive: the synthetic model at \`auto\`'s
-setting ÷ its trained k; limit: its trained-k decode ÷ that limit. Speculative decoding: not measured yet.
+setting ÷ its trained k; limit: its trained-k decode ÷ that limit; speculative: the synthetic model's decode
+with speculation ÷ without, on each workload.
 
 \`${summary}\`
 

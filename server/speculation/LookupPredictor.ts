@@ -172,11 +172,7 @@ export class LookupPredictor extends TokenPredictor {
  * expert tensors (`*_exps`: per expert chosen) and the token embedding (a row per token, unless
  * the output layer shares it).
  */
-function stepBytesOf(
-    tensors: readonly GgufTensorInfo[],
-    geometry: TypeGeometry,
-    expertsUsed: number
-): StepBytes {
+function stepBytesOf(tensors: readonly GgufTensorInfo[], geometry: TypeGeometry, expertsUsed: number): StepBytes {
     const hasOutput = tensors.some((t) => t.name === "output.weight");
     let fixed = 0,
         expertTotal = 0,
