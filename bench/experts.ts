@@ -38,7 +38,17 @@ const ROOT = path.resolve(import.meta.dirname, "..");
 const { values } = parseArgs({ options: { quick: { type: "boolean" }, threads: { type: "string" } } });
 const QUICK = values.quick === true;
 // the server's default on this machine: physical cores minus one (one on 2 cores)
-const llama = await getLlama({ ...llamaBinaries(), progressLogs: false, logLevel: LlamaLogLevel.error });
+/** llama.cpp's own timing lines (llama_perf, info level: LlamaContext.printTimings); errors pass through. */
+const perfLines: string[] = [];
+const llama = await getLlama({
+    ...llamaBinaries(),
+    progressLogs: false,
+    logLevel: LlamaLogLevel.info,
+    logger: (level, message) => {
+        if (message.includes("llama_perf_context_print")) perfLines.push(message);
+        else if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) console.error(message.trimEnd());
+    }
+});
 const THREADS = Number(values.threads ?? Math.max(1, llama.cpuMathCores - 1));
 if (!NativeMoeContext.isAvailable(llama))
     throw new Error(
@@ -113,20 +123,25 @@ async function speeds(model: LlamaModel, expertCount: number, settings: Setting[
  * SPEED.decodeTokens more; the rate counts the tokens really decoded (an end-of-generation token
  * ends the run early, and an empty step must not count as a decoded token).
  */
-async function timeOnce(sequence: LlamaContextSequence, prompt: Token[]) {
+async function timeOnce(sequence: LlamaContextSequence, prompt: Token[], decodeTokens = SPEED.decodeTokens) {
     await sequence.clearHistory();
     const it = sequence.evaluate(prompt, { temperature: 0 })[Symbol.asyncIterator]();
     const t0 = performance.now();
     await it.next();
     const t1 = performance.now();
     let decoded = 0;
-    for (let i = 0; i < SPEED.decodeTokens; i++) {
+    for (let i = 0; i < decodeTokens; i++) {
         if ((await it.next()).done) break;
         decoded++;
     }
     const t2 = performance.now();
     await it.return?.();
-    return { prefill: prompt.length / ((t1 - t0) / 1000), decode: decoded / ((t2 - t1) / 1000) };
+    return {
+        prefill: prompt.length / ((t1 - t0) / 1000),
+        decode: decoded / ((t2 - t1) / 1000),
+        decoded,
+        decodeMs: t2 - t1
+    };
 }
 
 /** Held-out text: the corpus's held-out split when it is here (npm run model:train made it), else the project's own TypeScript. */
@@ -323,6 +338,73 @@ async function speculation(
     return out;
 }
 
+// ---- where a decoded token's time goes ---------------------------------------------------------
+
+const ACCOUNTING = { shortPrompt: 64, longPrompt: 1536 };
+/** ms per decoded token at the trained k. */
+type Accounting = {
+    /** The decode loop's wall time in JavaScript, and llama.cpp's own eval time (llama_perf), same tokens. */
+    wall: number;
+    eval: number;
+    /** At a short and a long prompt: with llama.cpp's default attention (the server's) and without flash attention. */
+    short: { server: number; off: number };
+    long: { server: number; off: number };
+};
+
+/**
+ * The parts of a decoded token measured apart: the JavaScript round trip (the loop's wall time
+ * less llama.cpp's eval time), the attention over the KV cache (the slope of ms per token between
+ * a short and a long prompt), with llama.cpp's default attention (flash attention, on the CPU too)
+ * and without flash attention.
+ */
+async function accounting(model: LlamaModel): Promise<Accounting> {
+    const prompt = (n: number) => model.tokenize(promptText.repeat(8), false).slice(0, n);
+    const msPerToken = async (promptTokens: number, flash: "auto" | false, timings = false) => {
+        const context = await model.createContext({
+            contextSize: promptTokens + SPEED.decodeTokens + 16,
+            threads: THREADS,
+            sequences: 1,
+            flashAttention: flash,
+            performanceTracking: timings
+        });
+        const sequence = context.getSequence();
+        let decoded = 0,
+            ms = 0;
+        const times: number[] = [];
+        for (let run = 0; run <= SPEED.runs; run++) {
+            const r = await timeOnce(sequence, prompt(promptTokens));
+            decoded += r.decoded;
+            ms += r.decodeMs;
+            if (run > 0) times.push(r.decodeMs / r.decoded);
+        }
+        let evalMs: number | undefined;
+        if (timings) {
+            perfLines.length = 0;
+            await context.printTimings();
+            const line = perfLines.find((l) => /\beval time/.test(l) && !/prompt eval/.test(l));
+            const m = line && /eval time =\s*([\d.]+) ms \/\s*(\d+) runs/.exec(line);
+            if (m) evalMs = Number(m[1]) / Number(m[2]);
+        }
+        await context.dispose();
+        return { ms: median(times), wall: ms / decoded, evalMs };
+    };
+    const timed = await msPerToken(SPEED.promptTokens, "auto", true);
+    const out: Accounting = {
+        wall: timed.wall,
+        eval: timed.evalMs ?? timed.wall,
+        short: { server: (await msPerToken(ACCOUNTING.shortPrompt, "auto")).ms, off: 0 },
+        long: { server: (await msPerToken(ACCOUNTING.longPrompt, "auto")).ms, off: 0 }
+    };
+    out.short.off = (await msPerToken(ACCOUNTING.shortPrompt, false)).ms;
+    out.long.off = (await msPerToken(ACCOUNTING.longPrompt, false)).ms;
+    console.log(
+        `  JavaScript ${(out.wall - out.eval).toFixed(2)} ms of ${out.wall.toFixed(2)} per token; ` +
+            `decode at ${ACCOUNTING.shortPrompt}/${ACCOUNTING.longPrompt}-token prompts: ${out.short.server.toFixed(1)}/${out.long.server.toFixed(1)} ms, ` +
+            `without flash attention ${out.short.off.toFixed(1)}/${out.long.off.toFixed(1)} ms`
+    );
+    return out;
+}
+
 // ---- run ----------------------------------------------------------------------------------------
 
 const started = Date.now();
@@ -361,6 +443,8 @@ const syntheticSpeeds = (
     ...s,
     bytesPerToken: syntheticSizes(shape, vocab, s.k).bytesPerToken
 }));
+console.log("synthetic MoE: where a decoded token's time goes");
+const syntheticAccounting = await accounting(synthetic);
 console.log("synthetic MoE: speculative decoding");
 const syntheticSpeculation = await speculation(synthetic, syntheticPath, shape.experts, prompts);
 await synthetic.dispose();
@@ -425,6 +509,30 @@ function fixedAt(speedsOf: Speed[], kBar: number): number {
 const bandwidth = copyBandwidth();
 const trainedBytes = (await bytesPerToken(syntheticPath, shape.expertsUsed)).bytes;
 const limitS = bandwidth / trainedBytes;
+
+// A decoded token at the trained k in parts (synthetic model, the speed table's prompt): the
+// JavaScript round trip, the attention over the KV cache (its slope over the context, at the speed
+// table's mean context), the experts (the slope of ms per token over k around the trained k) and
+// what remains: the fixed weights (attention projections, router, norms, output layer) and the graph.
+const fixedBytes = (await bytesPerToken(syntheticPath, 0)).bytes;
+const parts = (() => {
+    const a = syntheticAccounting;
+    const total = 1000 / trainedS.decode;
+    const javascript = Math.max(0, a.wall - a.eval);
+    const perPosition = (a.long.server - a.short.server) / (ACCOUNTING.longPrompt - ACCOUNTING.shortPrompt);
+    const attention = perPosition * (SPEED.promptTokens + SPEED.decodeTokens / 2);
+    const points = syntheticSpeeds
+        .filter((r) => isFixed(r) && r.k <= 2 * shape.expertsUsed)
+        .map((r) => [r.k, 1000 / r.decode]);
+    const mx = points.reduce((t, [k]) => t + k!, 0) / points.length;
+    const my = points.reduce((t, [, ms]) => t + ms!, 0) / points.length;
+    const perExpert =
+        points.reduce((t, [k, ms]) => t + (k! - mx) * (ms! - my), 0) / points.reduce((t, [k]) => t + (k! - mx) ** 2, 0);
+    const experts = perExpert * shape.expertsUsed;
+    return { total, javascript, attention, experts, rest: total - javascript - attention - experts };
+})();
+const partRow = (name: string, ms: number, bytes?: number) =>
+    `| ${name} | ${ms.toFixed(1)} | ${((ms / parts.total) * 100).toFixed(0)}% | ${bytes ? `${(bytes / 2 ** 20).toFixed(0)} MiB` : "–"} | ${bytes ? `${(bytes / ms / 1e6).toFixed(1)} GB/s` : "–"} | ${bytes ? ((bytes / bandwidth) * 1000).toFixed(1) : "–"} |`;
 const speculationRatio = (w: Workload) => {
     const r = syntheticSpeculation.find((s) => s.workload === w)!;
     return (r.speculative / r.plain).toFixed(2);
@@ -540,10 +648,13 @@ text), the last ${SPECULATION.promptTokens} tokens each, ${SPEED.decodeTokens} t
 draft policy starts from its priors on each workload and learns during it. Acceptance: draft tokens
 the model agreed with; "of decoded": the share of decoded tokens that came from drafts.
 
-The demo model (6.7 M parameters) sits in the CPU's caches: a batch of n tokens costs about n
-times one, so no draft can pay there, and the policy learns to make few. The synthetic model is
-memory-bound but its text is random: it copies from its prompt only by chance (it does repeat its
-own loops, which the drafts follow).
+The demo model (6.7 M parameters) sits in the CPU's caches: a verify batch costs nearly what its
+tokens cost one by one, so a draft pays only where most of it holds, and node-llama-cpp's
+speculative path costs about 0.2 ms per token whether it drafts or not (a sixth of a step there,
+under a hundredth on the synthetic model). So \`speculativeDecoding: auto\` leaves it off on a model
+whose token reads under 64 MiB; the rows below force it on. The synthetic model is memory-bound but its text is
+random: it copies from its prompt only by chance, and the drafts that hold are mostly its own
+loops, on both workloads.
 
 Embedded demo model:
 
@@ -556,6 +667,39 @@ Synthetic memory-bound MoE:
 | workload | plain tokens/s | speculative tokens/s | ratio | drafts | accepted | draft length | of decoded |
 |---|---|---|---|---|---|---|---|
 ${speculationRows(syntheticSpeculation)}
+
+## Where a decoded token's time goes
+
+The synthetic MoE at its trained k (${shape.expertsUsed}), the speed table's ${SPEED.promptTokens}-token prompt, ${THREADS} thread${THREADS > 1 ? "s" : ""}: ${parts.total.toFixed(1)} ms per token. JavaScript:
+the decode loop's wall time (${syntheticAccounting.wall.toFixed(1)} ms per token) less llama.cpp's own eval time
+(${syntheticAccounting.eval.toFixed(1)} ms, llama_perf) — the round trip through node-llama-cpp and the sampling.
+Attention: ${ACCOUNTING.shortPrompt}- and ${ACCOUNTING.longPrompt}-token prompts decode at ${syntheticAccounting.short.server.toFixed(1)} and
+${syntheticAccounting.long.server.toFixed(1)} ms per token; the slope, at this table's mean context. Experts: the slope of
+ms per token over k (k ≤ ${2 * shape.expertsUsed}, the table above) x ${shape.expertsUsed}. The rest: the fixed weights (attention projections,
+router, norms, output layer) and the graph. "At the limit": the part's bytes at the copy bandwidth.
+
+| part | ms per token | share | weights read | rate | ms at the limit |
+|---|---|---|---|---|---|
+${partRow("JavaScript round trip and sampling", parts.javascript)}
+${partRow(`attention over the KV cache (${SPEED.promptTokens + SPEED.decodeTokens / 2} positions on average)`, parts.attention)}
+${partRow(`expert weights (${shape.expertsUsed} of ${shape.experts} in each of ${shape.layers} layers)`, parts.experts, trainedBytes - fixedBytes)}
+${partRow("fixed weights and the rest of the graph", parts.rest, fixedBytes)}
+${partRow("a decoded token", parts.total, trainedBytes)}
+
+The attention is llama.cpp's default, flash attention (\`auto\` turns it on for the CPU too), as in the
+server. Without it the synthetic model decodes at ${syntheticAccounting.short.off.toFixed(1)} ms per token at the ${ACCOUNTING.shortPrompt}-token prompt and
+${syntheticAccounting.long.off.toFixed(1)} at ${ACCOUNTING.longPrompt} (with it: ${syntheticAccounting.short.server.toFixed(1)} and ${syntheticAccounting.long.server.toFixed(1)}; ${x(syntheticAccounting.long.server, syntheticAccounting.long.off)} the time at ${ACCOUNTING.longPrompt}), and a verify batch costs less.
+The server keeps it all the same: without it llama.cpp's attention sums depend on which KV cache
+cells hold the positions and on the batch, so a greedy completion changes with the editing history
+and with speculation (test/server/soak.test.ts and test/native/speculation.test.ts fail without
+it). A CPU flash-attention decode as fast as the plain one is llama.cpp's to make.
+
+What remains is llama.cpp's CPU kernels. A token's experts go through \`MUL_MAT_ID\`, which calls
+the Q8_0 dot product (\`ggml_vec_dot_q8_0_q8_0\`) row by row, while on a CPU with AMX the fixed
+weights sit in the AMX buffer type and go through its VNNI kernels (that buffer type does not take
+\`MUL_MAT_ID\`): compare the two rates above. Flash attention's inner loop calls \`ggml_vec_dot_f16\`
+on 64-element rows and an exponential, once per head and KV position. (Kernel names from \`perf record\` on the
+development machine.)
 
 ## Summary
 

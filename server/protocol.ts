@@ -25,7 +25,7 @@ export type Settings = {
     /** KV-cache size of the completion context, in tokens. */
     contextSize: number;
     /** Prompt-lookup drafts verified with the next token (server/speculation/). */
-    speculativeDecoding: boolean;
+    speculativeDecoding: "auto" | "on" | "off";
     completion: CompletionSettings;
     chat: ChatSettings;
     gpu: GpuSettings;

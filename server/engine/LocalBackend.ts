@@ -38,6 +38,7 @@ import { type ChatContext, createChatContext, localChatSession, ModelUnloadedErr
 import { NativeMoeContext } from "./nativeMoe";
 import { rewriteOn } from "./rewrite";
 import { RoutingEmbedder } from "./routingEmbedder";
+import { speculationSetting } from "../speculation/LookupPredictor";
 import type { TokenDecoder } from "./tokenText";
 
 /** The completion workload's context and what prompts are built with, valid until the next load. */
@@ -260,7 +261,7 @@ export class LocalBackend implements Backend {
                         if (moe) trace?.attach(moe, inspection.path, inspection.expertCount);
                         return moe;
                     },
-                    { enabled: settings.speculativeDecoding, llama: this.parts.llama }
+                    { enabled: speculationSetting(settings.speculativeDecoding), llama: this.parts.llama }
                 )
             );
             this.chats.set(key, chat);

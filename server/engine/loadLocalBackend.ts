@@ -20,7 +20,7 @@ import { RoutingTrace } from "../routing/RoutingTrace";
 import type { ComputeLane } from "./ComputeLane";
 import { type LlamaRuntime, loadModelFile } from "./llama";
 import { contextSize, expertModel, LocalBackend } from "./LocalBackend";
-import { sequenceOf } from "../speculation/LookupPredictor";
+import { sequenceOf, speculationSetting } from "../speculation/LookupPredictor";
 import { NativeMoeContext } from "./nativeMoe";
 import { createTokenDecoder, vocabularyTexts } from "./tokenText";
 
@@ -140,7 +140,7 @@ export async function loadLocalBackend(load: LocalLoad): Promise<{ backend: Loca
                 model,
                 context,
                 sequence: sequenceOf(context, {
-                    enabled: settings.speculativeDecoding,
+                    enabled: speculationSetting(settings.speculativeDecoding),
                     llama,
                     fileInfo: inspection.fileInfo,
                     expertsUsed: choice.k || inspection.trainedK,

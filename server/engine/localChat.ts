@@ -47,7 +47,7 @@ export async function createChatContext(
     contextSize: number,
     threads: number,
     moeOf: (context: LlamaContext) => NativeMoeContext | undefined,
-    speculation: { enabled: boolean; llama: Llama }
+    speculation: { enabled: boolean | "auto"; llama: Llama }
 ): Promise<ChatContext> {
     const context = await model.createContext({ contextSize, threads, sequences: 1 });
     const templateFromModel = typeof model.fileInfo.metadata.tokenizer?.chat_template === "string";

@@ -183,11 +183,11 @@ export const SETTINGS: { [P in SettingPath]: SettingDescriptor<At<Settings, P>> 
             "Context size, in tokens, of the completion and chat contexts (capped at what the model was trained for)."
     },
     speculativeDecoding: {
-        check: boolean,
-        default: true,
+        check: oneOf(["auto", "on", "off"]),
+        default: "auto",
         reload: true,
         description:
-            "Speculative decoding for completion and chat on a local model: the tokens that followed the text's last few tokens where they occurred before (in the file, the context, the conversation) are checked in one step with the next token, and those the model agrees with are kept. The output is the same as without it. On a Mixture-of-Experts model a draft is shortened when its tokens would read many other experts, so it is used only where it saves time."
+            "Speculative decoding for completion and chat on a local model: the tokens that followed the text's last few tokens where they occurred before (in the file, the context, the conversation) are checked in one step with the next token, and those the model agrees with are kept. Greedy output (inline completion) is the same as without it; sampled chat answers come from the same distribution. On a Mixture-of-Experts model a draft is shortened when its tokens would read many other experts. `auto`: on for a model whose token reads at least 64 MiB of weights (every registry model), off for one small enough to sit in the CPU's caches (the embedded demo model), where checking drafts costs more than it saves."
     },
     "completion.enabled": {
         check: boolean,

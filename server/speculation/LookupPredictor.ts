@@ -23,7 +23,7 @@ import type { RoutingRow } from "../engine/addonTypes";
 import { NativeMoeContext } from "../engine/nativeMoe";
 import type { TypeGeometry } from "../cache/expertSlices";
 import { DraftPolicy, MAX_DRAFT, type StepBytes } from "./draftPolicy";
-import { lookupDraft } from "./lookupDraft";
+import { type LookupMatch, lookupDraft } from "./lookupDraft";
 
 /** One position's routing: the experts it chose in each layer (by the trace's layer index). */
 type PositionRouting = Map<number, readonly number[]>;
@@ -36,7 +36,8 @@ export class LookupPredictor extends TokenPredictor {
     private readonly routing = new Map<number, PositionRouting>();
     /** The draft being verified, and the step it was evaluated in. */
     private pending: { draft: Token[]; matchLength: number; matched: number } | undefined;
-    private step: { at: number; tokens: number } | undefined;
+    /** The step being evaluated: when it started, its first position and its tokens. */
+    private step: { at: number; from: number; tokens: number } | undefined;
     /** The draft offered for the step being evaluated, and how many of its positions were sampled. */
     private offered: Token[] = [];
     private sampled = 0;
@@ -79,11 +80,19 @@ export class LookupPredictor extends TokenPredictor {
 
     predictTokens(): Token[] {
         const now = performance.now();
-        const rows = this.readRouting();
-        if (this.step)
-            this.policy.observeStep(now - this.step.at, this.step.tokens, this.stepLoads(rows, this.step.tokens));
-        const draft = this.allowed() ? this.draft() : [];
-        this.step = this.prefill ? undefined : { at: performance.now(), tokens: 1 + draft.length };
+        const step = this.step;
+        const found = this.allowed() ? lookupDraft(this.state, MAX_DRAFT) : undefined;
+        // a match no draft could pay for, even one whose tokens all chose the same experts, is not costed
+        const match = found && this.policy.mayPay(found.length) ? found : undefined;
+        // The routing is read only when it is needed (a verify step to learn from, a draft to
+        // cost): on a model small enough to sit in the caches, reading it every token costs more
+        // than speculation can save. The rows wait in the runtime's ring until then.
+        if ((step && step.tokens > 1) || match) this.readRouting();
+        if (step) this.policy.observeStep(now - step.at, step.tokens, this.stepLoads(step.from, step.tokens));
+        const draft = match ? this.draft(match) : [];
+        this.step = this.prefill
+            ? undefined
+            : { at: performance.now(), from: this.state.length - 1, tokens: 1 + draft.length };
         this.prefill = false;
         this.offered = draft;
         this.sampled = 0;
@@ -99,11 +108,9 @@ export class LookupPredictor extends TokenPredictor {
         return this.offered.slice(0, this.sampled++);
     }
 
-    private draft(): Token[] {
+    private draft(match: LookupMatch): Token[] {
         // a draft outstanding (node-llama-cpp asks again before all of it was handed out) is not judged twice
         this.pending = undefined;
-        const match = lookupDraft(this.state, MAX_DRAFT);
-        if (!match) return [];
         // the next token is the one after the match's end; the draft, the ones after it
         const n = this.policy.choose(match.length, this.loads(match.end, match.draft.length));
         if (n === 0) return [];
@@ -140,27 +147,32 @@ export class LookupPredictor extends TokenPredictor {
         return out;
     }
 
-    /** Files the rows recorded since the last call by position; returns them. */
-    private readRouting(): RoutingRow[] {
-        const rows = this.newRoutingRows?.() ?? [];
-        for (const row of rows) {
+    /** Files the rows recorded since the last read by position. */
+    private readRouting() {
+        for (const row of this.newRoutingRows?.() ?? []) {
             const routing = this.routing.get(row.pos) ?? new Map<number, readonly number[]>();
             routing.set(row.layer, row.experts);
             this.routing.set(row.pos, routing);
         }
-        return rows;
     }
 
-    /** The expert loads of the step just evaluated: its rows' union per layer (an estimate without a trace). */
-    private stepLoads(rows: readonly RoutingRow[], tokens: number): number {
+    /**
+     * The expert loads of the step that evaluated `tokens` positions from `from`: their experts'
+     * union per layer, from the trace (a single token's are not read: its k per layer, as when
+     * there is no trace).
+     */
+    private stepLoads(from: number, tokens: number): number {
         const { layers, expertsUsed, expertCount } = this.policy.bytes;
-        if (rows.length === 0) return layers * Math.min(expertCount, tokens * expertsUsed);
+        const estimate = layers * Math.min(expertCount, tokens * expertsUsed);
+        if (tokens === 1) return estimate;
         const sets = new Map<number, Set<number>>();
-        for (const row of rows) {
-            const set = sets.get(row.layer) ?? new Set<number>();
-            for (const e of row.experts) set.add(e);
-            sets.set(row.layer, set);
-        }
+        for (let pos = from; pos < from + tokens; pos++)
+            for (const [layer, experts] of this.routing.get(pos) ?? []) {
+                const set = sets.get(layer) ?? new Set<number>();
+                for (const e of experts) set.add(e);
+                sets.set(layer, set);
+            }
+        if (sets.size === 0) return estimate;
         let total = 0;
         for (const set of sets.values()) total += set.size;
         return total;
@@ -199,18 +211,36 @@ function stepBytesOf(tensors: readonly GgufTensorInfo[], geometry: TypeGeometry,
     };
 }
 
+/** A token that reads fewer weight bytes than this sits in the CPU's caches, or nearly: speculation costs more there than it saves. */
+const MEMORY_BOUND_BYTES = 64 * 2 ** 20;
+
+/** The setting's word as `sequenceOf` takes it. */
+export function speculationSetting(setting: "auto" | "on" | "off"): boolean | "auto" {
+    return setting === "auto" ? "auto" : setting === "on";
+}
+
 /**
- * The context's sequence, with prompt-lookup speculation unless the setting turned it off; the
- * draft policy is told the bytes a step of `fileInfo`'s model reads at `expertsUsed` experts, and
- * reads `moe`'s routing trace where the native runtime records one.
+ * The context's sequence, with prompt-lookup speculation when `enabled` (`auto`: when a token of
+ * the model reads at least MEMORY_BOUND_BYTES: on the embedded demo model, a few MB, node-llama-cpp's
+ * speculative path alone costs about 0.2 ms of a 1.7 ms step and drafts rarely make it up,
+ * bench:experts); the draft policy is told the bytes a step of `fileInfo`'s model reads at
+ * `expertsUsed` experts, and reads `moe`'s routing trace where the native runtime records one.
  */
 export function sequenceOf(
     context: LlamaContext,
-    speculation: { enabled: boolean; llama: Llama; fileInfo: GgufFileInfo; expertsUsed: number; moe?: NativeMoeContext }
+    speculation: {
+        enabled: boolean | "auto";
+        llama: Llama;
+        fileInfo: GgufFileInfo;
+        expertsUsed: number;
+        moe?: NativeMoeContext;
+    }
 ): LlamaContextSequence {
-    if (!speculation.enabled) return context.getSequence();
+    if (speculation.enabled === false) return context.getSequence();
     const { llama, fileInfo, expertsUsed, moe } = speculation;
     const bytes = stepBytesOf(fileInfo.fullTensorInfo ?? [], NativeMoeContext.typeGeometry(llama), expertsUsed);
+    const tokenBytes = bytes.fixed + bytes.expert * bytes.layers * Math.min(bytes.expertCount, expertsUsed);
+    if (speculation.enabled === "auto" && tokenBytes < MEMORY_BOUND_BYTES) return context.getSequence();
     const tokenPredictor = new LookupPredictor(bytes, moe && (() => (moe.isTracing ? moe.peekTrace() : [])));
     return context.getSequence({ tokenPredictor });
 }

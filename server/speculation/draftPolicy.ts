@@ -79,6 +79,13 @@ export class DraftPolicy {
         return best;
     }
 
+    /** Whether a draft after a match of `matchLength` pays at best: its tokens read no expert the next token does not. */
+    mayPay(matchLength: number): boolean {
+        const { layers, expertsUsed, expertCount } = this.bytes;
+        const loads = layers * Math.min(expertCount, expertsUsed);
+        return this.choose(matchLength, new Array<number>(MAX_DRAFT + 1).fill(loads)) > 0;
+    }
+
     /** A draft's outcome: of `drafted` tokens after a match of `matchLength`, the first `accepted` were right. */
     observeDraft(matchLength: number, drafted: number, accepted: number) {
         for (const b of this.acceptance) {

@@ -63,6 +63,32 @@ describe("speculative decoding", () => {
             signal: new AbortController().signal
         });
 
+    test("auto: no predictor on the demo model, whose token reads a few MB (speculation costs more than it saves there)", async () => {
+        const fileInfo = await readGgufFileInfo(MODEL, { readTensorInfo: true });
+        const context = await model.createContext({ contextSize: 256, threads: 1, sequences: 1 });
+        try {
+            const sequence = sequenceOf(context, { enabled: "auto", llama, fileInfo, expertsUsed: 2 });
+            assert.equal(sequence.tokenPredictor, undefined);
+            // the same tensor table with every tensor 64 times larger: a memory-bound model, speculation on
+            const large = {
+                ...fileInfo,
+                fullTensorInfo: fileInfo.fullTensorInfo!.map((t) => ({
+                    ...t,
+                    dimensions: [...t.dimensions.slice(0, -1), Number(t.dimensions.at(-1)) * 64]
+                }))
+            };
+            const other = await model.createContext({ contextSize: 256, threads: 1, sequences: 1 });
+            try {
+                const on = sequenceOf(other, { enabled: "auto", llama, fileInfo: large, expertsUsed: 2 });
+                assert.ok(on.tokenPredictor, "a token reading hundreds of MB: speculation on");
+            } finally {
+                await other.dispose();
+            }
+        } finally {
+            await context.dispose();
+        }
+    });
+
     test("completion: the same greedy text with and without drafts, the cache reused between requests", async (t) => {
         for (const [name, prompt] of Object.entries(PROMPTS)) {
             const plain = await complete(sides.plain, prompt);

@@ -59,5 +59,10 @@ describe("draft length", () => {
             compute.observeDraft(12, 2, 1);
         }
         assert.equal(compute.choose(12, [8, 8, 8, 8]), 0);
+        // so a match there is not costed at all (the routing is not read)
+        assert.equal(compute.mayPay(12), false);
+        const lucky = new DraftPolicy(bytes);
+        lucky.observeStep(30, 1, k);
+        assert.equal(lucky.mayPay(12), true);
     });
 });

@@ -304,7 +304,8 @@ describe("chat panel UI", () => {
             type: "state",
             state: state([], { model: { name: "Qwen3", expertCount: 128, trainedK: 8, demo: false } })
         });
-        assert.equal(await page.isVisible("#demo"), false);
+        // the state message renders on the page's next turn: wait for it (fails if the line stays)
+        await page.locator("#demo").waitFor({ state: "hidden", timeout: 5000 });
         await page.close();
     });
 });
