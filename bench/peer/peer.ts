@@ -358,6 +358,9 @@ function writePage(runs: ModelRun[], w: Workload, slim: Workload, bandwidth: num
         execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim() +
         (dirty ? " with uncommitted changes" : "");
     const x = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+    // the figures the reading below quotes: the demo model's run, and the largest model's
+    const demo = { ours: summary(runs[0]!.ours), peer: summary(runs[0]!.peer) };
+    const big = { ours: summary(runs.at(-1)!.ours), peer: summary(runs.at(-1)!.peer) };
     const sections = runs.map((run) => {
         const o = summary(run.ours),
             p = summary(run.peer);
@@ -491,14 +494,15 @@ ${sections.join("\n")}
 ## Reading the figures
 
 - **Where the time goes.** Ours sends the model a suffix-first (SPM) prompt, so a keystroke
-  extends the cached prompt by a few tokens (median 5 evaluated on the demo model) where the
+  extends the cached prompt by a few tokens (median ${demo.ours.promptMedian} evaluated on the demo model) where the
   peer's prefix-suffix-middle prompt re-evaluates the suffix after the cursor each time (median
-  128). Ours completes a statement being written to the end of its line and stops generating at
+  ${demo.peer.promptMedian}). Ours completes a statement being written to the end of its line and stops generating at
   the newline (as Copilot and Tabby do); the peer generates up to 128 tokens or 500 ms.
-- **Where ours is not ahead.** Decode tokens/s on the tiny demo model: a token costs about 1 ms
-  there and node-llama-cpp's round trip to JavaScript per token (about 0.2 ms) shows; on the
-  memory-bound model ours decodes faster. Peak RSS: our server is a Node process (about 130 MiB
-  before any model) — 4.8x the peer on a 7 MB model, 1.1x on a 1.4 GB one.
+- **Where ours is not ahead.** Decode tokens/s on the tiny demo model: a token costs about
+  ${(1000 / demo.ours.decodeTps).toFixed(1)} ms there and node-llama-cpp's round trip to JavaScript per token (about 0.2 ms) shows, and
+  when the model runs, ours takes ${x(demo.ours.ranP50, demo.peer.ranP50)} the peer's time (p50); on the memory-bound model ours
+  decodes faster. Peak RSS: our server is a Node process (about 130 MiB before any model) —
+  ${x(demo.ours.peakRss, demo.peer.peakRss)} the peer on a 7 MB model${runs.length > 1 ? `, ${x(big.ours.peakRss, big.peer.peakRss)} on a 1.4 GB one` : ""}.
 - **Quality.** Both sides greedy at the same k, but not from the same prompt (order, window,
   extra context, our token healing), so their suggestions mostly differ ("same suggestion" above);
   that the same prompt gives the same logits at every k is what test/native/runtime.test.ts
