@@ -689,8 +689,8 @@ ${partRow("a decoded token", parts.total, trainedBytes)}
 The attention is llama.cpp's default, flash attention (\`auto\` turns it on for the CPU too), as in the
 server. Without it the synthetic model decodes at ${syntheticAccounting.short.off.toFixed(1)} ms per token at the ${ACCOUNTING.shortPrompt}-token prompt and
 ${syntheticAccounting.long.off.toFixed(1)} at ${ACCOUNTING.longPrompt} (with it: ${syntheticAccounting.short.server.toFixed(1)} and ${syntheticAccounting.long.server.toFixed(1)}; ${x(syntheticAccounting.long.server, syntheticAccounting.long.off)} the time at ${ACCOUNTING.longPrompt}), and a verify batch costs less.
-The server keeps it all the same: without it llama.cpp's attention sums depend on which KV cache
-cells hold the positions and on the batch, so a greedy completion changes with the editing history
+The server keeps it all the same: without it llama.cpp's attention results depend on the KV
+cache's history (where its cells hold the positions, as far as we can tell) and on the batch, so a greedy completion changes with the editing history
 and with speculation (test/server/soak.test.ts and test/native/speculation.test.ts fail without
 it). A CPU flash-attention decode as fast as the plain one is llama.cpp's to make.
 
