@@ -370,6 +370,17 @@ export type ExpertCacheStatus = {
     tokens?: number;
 };
 
+/** Speculative decoding on the completion sequence (server/speculation/), since the load. */
+export type SpeculationStatus = {
+    on: boolean;
+    /** Why, in words: the setting, or what `auto` saw. */
+    reason: string;
+    /** Drafts verified, tokens drafted, draft tokens the model agreed with. */
+    drafts: number;
+    drafted: number;
+    accepted: number;
+};
+
 export type RoutingStatsResult = {
     /** False with stock llama.cpp binaries (no trace) or a dense model. */
     available: boolean;
@@ -380,6 +391,8 @@ export type RoutingStatsResult = {
     trainedK: number;
     completion?: WorkloadRouting;
     chat?: WorkloadRouting;
+    /** Local models only (a remote engine has none). */
+    speculation?: SpeculationStatus;
 };
 
 /** Client → server: the routing statistics of each workload since the model was loaded. */

@@ -3,12 +3,13 @@
  * (moePilot/routing/stats) as Markdown: per workload and MoE layer, how evenly the experts are used, how often a token
  * reuses the previous token's experts, and the best hit rate a cache of C experts could reach.
  */
-import type { ExpertCacheStatus, RoutingStatsResult, WorkloadRouting } from "../server/protocol";
+import type { ExpertCacheStatus, RoutingStatsResult, SpeculationStatus, WorkloadRouting } from "../server/protocol";
 
 const pct = (x: number | undefined) => (x === undefined ? "–" : `${(100 * x).toFixed(1)}%`);
 
 export function routingMarkdown(stats: RoutingStatsResult, modelName: string): string {
-    if (!stats.available) return `# Expert routing\n\n${stats.reason ?? "Not available."}\n`;
+    if (!stats.available)
+        return `# Expert routing\n\n${stats.reason ?? "Not available."}\n${speculationSection(stats.speculation)}`;
     const k = stats.trainedK;
     const sizes = [1, 2, 4].map((m) => Math.min(stats.expertCount, m * k));
     const section = (title: string, w: WorkloadRouting | undefined) => {
@@ -33,8 +34,21 @@ export function routingMarkdown(stats: RoutingStatsResult, modelName: string): s
     return (
         `# Expert routing: ${modelName}\n\n${stats.expertCount} experts per layer, ${k} per token as trained. ` +
         `Best hit rate: over 64-token windows, the share of expert uses that a per-layer cache holding the window's C most used experts would serve.\n\n` +
-        `${cacheSection(stats.cache)}${section("Inline completion", stats.completion)}\n${section("Chat and actions", stats.chat)}`
+        `${cacheSection(stats.cache)}${section("Inline completion", stats.completion)}\n${section("Chat and actions", stats.chat)}` +
+        speculationSection(stats.speculation)
     );
+}
+
+/** Speculative decoding on the completion sequence (server/speculation/): whether, why, how often drafts held. */
+function speculationSection(s: SpeculationStatus | undefined): string {
+    if (!s) return "";
+    const figures =
+        s.drafts > 0
+            ? ` ${s.drafts} drafts verified since the load; ${s.accepted} of their ${s.drafted} tokens held (${pct(s.accepted / s.drafted)}).`
+            : s.on
+              ? " No drafts yet."
+              : "";
+    return `\n## Speculative decoding (inline completion)\n\n${s.reason[0]!.toUpperCase()}${s.reason.slice(1)}.${figures}\n`;
 }
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;

@@ -38,7 +38,7 @@ import { type ChatContext, createChatContext, localChatSession, ModelUnloadedErr
 import { NativeMoeContext } from "./nativeMoe";
 import { rewriteOn } from "./rewrite";
 import { RoutingEmbedder } from "./routingEmbedder";
-import { speculationSetting } from "../speculation/LookupPredictor";
+import { LookupPredictor, speculationSetting } from "../speculation/LookupPredictor";
 import type { TokenDecoder } from "./tokenText";
 
 /** The completion workload's context and what prompts are built with, valid until the next load. */
@@ -53,6 +53,8 @@ type LocalCompletion = {
     vocabulary: readonly string[];
     /** The native runtime's controls on the context (undefined on stock binaries). */
     moe?: NativeMoeContext;
+    /** Whether the sequence speculates, and why (speculation/LookupPredictor.ts#speculationChoice). */
+    speculation: { on: boolean; reason: string };
 };
 
 export type LocalParts = {
@@ -279,16 +281,26 @@ export class LocalBackend implements Backend {
     routingStats(): RoutingStatsResult {
         const model = this.parts.completionModel;
         const base = { expertCount: model.expertCount, trainedK: model.trainedK };
-        const { trace, cache } = this.parts;
+        const { trace, cache, completion } = this.parts;
+        const predictor = completion.sequence.tokenPredictor;
+        const speculation = {
+            on: completion.speculation.on,
+            reason: completion.speculation.reason,
+            ...(predictor instanceof LookupPredictor
+                ? predictor.policy.stats()
+                : { drafts: 0, drafted: 0, accepted: 0 })
+        };
         if (!this.capabilities.moe.available || !trace)
             return {
                 ...base,
                 available: false,
-                reason: this.capabilities.moe.available ? undefined : this.capabilities.moe.reason
+                reason: this.capabilities.moe.available ? undefined : this.capabilities.moe.reason,
+                speculation
             };
         return {
             ...base,
             available: true,
+            speculation,
             cache: trace.cacheStatus(cache.status),
             completion: trace.stats.completion.summary(),
             chat: trace.stats.chat.summary()

@@ -20,7 +20,7 @@ import { RoutingTrace } from "../routing/RoutingTrace";
 import type { ComputeLane } from "./ComputeLane";
 import { type LlamaRuntime, loadModelFile } from "./llama";
 import { contextSize, expertModel, LocalBackend } from "./LocalBackend";
-import { sequenceOf, speculationSetting } from "../speculation/LookupPredictor";
+import { sequenceOf, speculationChoice, speculationSetting } from "../speculation/LookupPredictor";
 import { NativeMoeContext } from "./nativeMoe";
 import { createTokenDecoder, vocabularyTexts } from "./tokenText";
 
@@ -125,6 +125,12 @@ export async function loadLocalBackend(load: LocalLoad): Promise<{ backend: Loca
             `loaded ${inspection.path} (${inspection.architecture}, ${inspection.expertCount} experts, completion ${routingText(choice)}, ${choice.mode}), context ${context.contextSize} tokens, ${threads} threads`
         );
 
+        const speculation = {
+            enabled: speculationSetting(settings.speculativeDecoding),
+            llama,
+            fileInfo: inspection.fileInfo,
+            expertsUsed: choice.k || inspection.trainedK
+        };
         const backend = new LocalBackend({
             llama,
             lane: load.lane,
@@ -139,13 +145,8 @@ export async function loadLocalBackend(load: LocalLoad): Promise<{ backend: Loca
             completion: {
                 model,
                 context,
-                sequence: sequenceOf(context, {
-                    enabled: speculationSetting(settings.speculativeDecoding),
-                    llama,
-                    fileInfo: inspection.fileInfo,
-                    expertsUsed: choice.k || inspection.trainedK,
-                    moe
-                }),
+                sequence: sequenceOf(context, { ...speculation, moe }),
+                speculation: speculationChoice(speculation),
                 decode,
                 fim,
                 tokenizer,

@@ -219,28 +219,46 @@ export function speculationSetting(setting: "auto" | "on" | "off"): boolean | "a
     return setting === "auto" ? "auto" : setting === "on";
 }
 
+/** What the sequences of a model are given: `enabled` (`auto`: decided by the bytes a token reads) and the model. */
+export type SpeculationRequest = {
+    enabled: boolean | "auto";
+    llama: Llama;
+    fileInfo: GgufFileInfo;
+    expertsUsed: number;
+};
+
+/** Whether a model's sequences speculate, why in words, and the bytes a step reads (the draft policy's). */
+export function speculationChoice(request: SpeculationRequest): { on: boolean; reason: string; bytes: StepBytes } {
+    const { enabled, llama, fileInfo, expertsUsed } = request;
+    const bytes = stepBytesOf(fileInfo.fullTensorInfo ?? [], NativeMoeContext.typeGeometry(llama), expertsUsed);
+    const tokenBytes = bytes.fixed + bytes.expert * bytes.layers * Math.min(bytes.expertCount, expertsUsed);
+    const mib = `${(tokenBytes / 2 ** 20).toFixed(tokenBytes < 2 ** 24 ? 1 : 0)} MiB`;
+    if (enabled !== "auto")
+        return { on: enabled, reason: `${enabled ? "on" : "off"}: moePilot.speculativeDecoding`, bytes };
+    return tokenBytes >= MEMORY_BOUND_BYTES
+        ? { on: true, reason: `on (auto): a token reads ${mib} of weights`, bytes }
+        : {
+              on: false,
+              reason: `off (auto): a token reads ${mib} of weights, few enough to sit in the CPU's caches, where checking drafts costs more than it saves`,
+              bytes
+          };
+}
+
 /**
- * The context's sequence, with prompt-lookup speculation when `enabled` (`auto`: when a token of
- * the model reads at least MEMORY_BOUND_BYTES: on the embedded demo model, a few MB, node-llama-cpp's
- * speculative path alone costs about 0.2 ms of a 1.7 ms step and drafts rarely make it up,
- * bench:experts); the draft policy is told the bytes a step of `fileInfo`'s model reads at
- * `expertsUsed` experts, and reads `moe`'s routing trace where the native runtime records one.
+ * The context's sequence, with prompt-lookup speculation when `speculationChoice` says so
+ * (`auto`: when a token of the model reads at least MEMORY_BOUND_BYTES; on the embedded demo
+ * model, a few MB, node-llama-cpp's speculative path alone costs about 0.2 ms of a 1.7 ms step and
+ * drafts rarely make it up, bench:experts); the draft policy is told the bytes a step reads, and
+ * reads `moe`'s routing trace where the native runtime records one.
  */
 export function sequenceOf(
     context: LlamaContext,
-    speculation: {
-        enabled: boolean | "auto";
-        llama: Llama;
-        fileInfo: GgufFileInfo;
-        expertsUsed: number;
-        moe?: NativeMoeContext;
-    }
+    speculation: SpeculationRequest & { moe?: NativeMoeContext }
 ): LlamaContextSequence {
     if (speculation.enabled === false) return context.getSequence();
-    const { llama, fileInfo, expertsUsed, moe } = speculation;
-    const bytes = stepBytesOf(fileInfo.fullTensorInfo ?? [], NativeMoeContext.typeGeometry(llama), expertsUsed);
-    const tokenBytes = bytes.fixed + bytes.expert * bytes.layers * Math.min(bytes.expertCount, expertsUsed);
-    if (speculation.enabled === "auto" && tokenBytes < MEMORY_BOUND_BYTES) return context.getSequence();
-    const tokenPredictor = new LookupPredictor(bytes, moe && (() => (moe.isTracing ? moe.peekTrace() : [])));
+    const choice = speculationChoice(speculation);
+    if (!choice.on) return context.getSequence();
+    const { moe } = speculation;
+    const tokenPredictor = new LookupPredictor(choice.bytes, moe && (() => (moe.isTracing ? moe.peekTrace() : [])));
     return context.getSequence({ tokenPredictor });
 }

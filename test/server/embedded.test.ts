@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 import { EMBEDDED_MODEL_FILE } from "../../server/models/embeddedModel";
+import { RoutingStatsRequest } from "../../server/protocol";
 import { ROOT, TestClient } from "./lspClient";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "moe-pilot-embedded-"));
@@ -31,6 +32,10 @@ describe("the embedded demo model", () => {
             const list = await client.complete(uri, { line: 4, character: 11 });
             assert.ok(list && list.items.length === 1, "a suggestion");
             assert.ok(String(list.items[0]!.insertText).trim().length > 0);
+            // a token of the demo model reads a few MB: `auto` leaves speculation off, and says why
+            const { speculation } = await client.connection.sendRequest(RoutingStatsRequest.type);
+            assert.equal(speculation?.on, false);
+            assert.match(speculation!.reason, /^off \(auto\): a token reads [\d.]+ MiB of weights/);
         } finally {
             await client.stop();
         }

@@ -114,6 +114,11 @@ describe("expert counts per workload", () => {
         assert.deepEqual(native.modes, ["native", "native", "native", "native"]);
         // auto: adaptive routing capped at the trained k=2, fewer experts per token on average
         assert.deepEqual(native.autoAdaptive, EMBEDDED_COMPLETION_ADAPTIVE);
+        // this session turned speculation off: the statistics say so, and why
+        assert.deepEqual(
+            { on: native.autoStats.speculation?.on, reason: native.autoStats.speculation?.reason },
+            { on: false, reason: "off: moePilot.speculativeDecoding" }
+        );
         const averageK = native.autoStats.completion!.averageK;
         assert.ok(averageK >= 1 && averageK < 2, `auto's completion used ${averageK} experts per token and layer`);
         assert.equal(native.reloads, 0, "changing the completion k did not load the model again");

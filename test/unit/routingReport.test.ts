@@ -70,3 +70,38 @@ test("the routing report: the expert cache's state, on or off with its reason", 
     );
     assert.match(off, /## Expert cache\n\nOff: the model fits\./);
 });
+
+test("the routing report: speculative decoding, with its reason and how often drafts held", () => {
+    const base = { available: true, expertCount: 8, trainedK: 2 } as const;
+    const on = routingMarkdown(
+        {
+            ...base,
+            speculation: {
+                on: true,
+                reason: "on (auto): a token reads 239 MiB of weights",
+                drafts: 4,
+                drafted: 10,
+                accepted: 7
+            }
+        },
+        "synthetic"
+    );
+    assert.match(
+        on,
+        /## Speculative decoding \(inline completion\)\n\nOn \(auto\): a token reads 239 MiB of weights\. 4 drafts verified since the load; 7 of their 10 tokens held \(70\.0%\)\./
+    );
+    const off = routingMarkdown(
+        {
+            available: false,
+            reason: "Stock binaries.",
+            expertCount: 8,
+            trainedK: 2,
+            speculation: { on: false, reason: "off: moePilot.speculativeDecoding", drafts: 0, drafted: 0, accepted: 0 }
+        },
+        "demo"
+    );
+    assert.match(
+        off,
+        /Stock binaries\.\n\n## Speculative decoding \(inline completion\)\n\nOff: moePilot\.speculativeDecoding\.\n$/
+    );
+});
