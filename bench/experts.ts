@@ -29,7 +29,7 @@ import { EMBEDDED_COMPLETION_ADAPTIVE, EMBEDDED_MODEL_FILE } from "../server/mod
 import { SYNTHETIC_SHAPES, syntheticMoe, syntheticSizes } from "../pipeline/syntheticMoe";
 import type { AdaptiveRouting } from "../server/protocol";
 import { generate } from "../server/completion/generate";
-import { type LookupPredictor, sequenceOf } from "../server/speculation/LookupPredictor";
+import { type LookupPredictor, sequenceOf, speculationChoice } from "../server/speculation/LookupPredictor";
 import { lineChart } from "./lineChart";
 import { makeWorkload } from "./peer/workload";
 import { bytesPerToken, copyBandwidth } from "./machine";
@@ -295,13 +295,16 @@ async function speculation(
             });
             const moe = NativeMoeContext.of(context, expertCount)!;
             moe.setTrace(true);
-            const sequence = sequenceOf(context, {
-                enabled,
-                llama,
-                fileInfo: full,
-                expertsUsed: model.fileInfo.architectureMetadata.expert_used_count as number,
+            const sequence = sequenceOf(
+                context,
+                speculationChoice({
+                    enabled: enabled ? "on" : "off",
+                    llama,
+                    fileInfo: full,
+                    expertsUsed: model.fileInfo.architectureMetadata.expert_used_count as number
+                }),
                 moe
-            });
+            );
             let tokens = 0,
                 ms = 0;
             for (const text of prompts[workload]) {

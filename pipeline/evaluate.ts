@@ -419,7 +419,7 @@ async function chatFigures(llama: Llama, modelPath: string, files: CorpusFile[])
     const model = await llama.loadModel({ modelPath });
     // without speculation: a seeded answer's random draws would fall elsewhere, and the card's figures move
     const chat = await createChatContext(model, inspection, 2048, EVALUATION.threads, () => undefined, {
-        enabled: false,
+        enabled: "off",
         llama
     });
     const session = localChatSession(

@@ -38,7 +38,7 @@ import { type ChatContext, createChatContext, localChatSession, ModelUnloadedErr
 import { NativeMoeContext } from "./nativeMoe";
 import { rewriteOn } from "./rewrite";
 import { RoutingEmbedder } from "./routingEmbedder";
-import { LookupPredictor, speculationSetting } from "../speculation/LookupPredictor";
+import { LookupPredictor } from "../speculation/LookupPredictor";
 import type { TokenDecoder } from "./tokenText";
 
 /** The completion workload's context and what prompts are built with, valid until the next load. */
@@ -263,7 +263,7 @@ export class LocalBackend implements Backend {
                         if (moe) trace?.attach(moe, inspection.path, inspection.expertCount);
                         return moe;
                     },
-                    { enabled: speculationSetting(settings.speculativeDecoding), llama: this.parts.llama }
+                    { enabled: settings.speculativeDecoding, llama: this.parts.llama }
                 )
             );
             this.chats.set(key, chat);
@@ -284,8 +284,7 @@ export class LocalBackend implements Backend {
         const { trace, cache, completion } = this.parts;
         const predictor = completion.sequence.tokenPredictor;
         const speculation = {
-            on: completion.speculation.on,
-            reason: completion.speculation.reason,
+            ...completion.speculation,
             ...(predictor instanceof LookupPredictor
                 ? predictor.policy.stats()
                 : { drafts: 0, drafted: 0, accepted: 0 })

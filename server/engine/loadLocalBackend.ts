@@ -20,7 +20,7 @@ import { RoutingTrace } from "../routing/RoutingTrace";
 import type { ComputeLane } from "./ComputeLane";
 import { type LlamaRuntime, loadModelFile } from "./llama";
 import { contextSize, expertModel, LocalBackend } from "./LocalBackend";
-import { sequenceOf, speculationChoice, speculationSetting } from "../speculation/LookupPredictor";
+import { sequenceOf, speculationChoice } from "../speculation/LookupPredictor";
 import { NativeMoeContext } from "./nativeMoe";
 import { createTokenDecoder, vocabularyTexts } from "./tokenText";
 
@@ -125,12 +125,12 @@ export async function loadLocalBackend(load: LocalLoad): Promise<{ backend: Loca
             `loaded ${inspection.path} (${inspection.architecture}, ${inspection.expertCount} experts, completion ${routingText(choice)}, ${choice.mode}), context ${context.contextSize} tokens, ${threads} threads`
         );
 
-        const speculation = {
-            enabled: speculationSetting(settings.speculativeDecoding),
+        const speculation = speculationChoice({
+            enabled: settings.speculativeDecoding,
             llama,
             fileInfo: inspection.fileInfo,
             expertsUsed: choice.k || inspection.trainedK
-        };
+        });
         const backend = new LocalBackend({
             llama,
             lane: load.lane,
@@ -145,8 +145,8 @@ export async function loadLocalBackend(load: LocalLoad): Promise<{ backend: Loca
             completion: {
                 model,
                 context,
-                sequence: sequenceOf(context, { ...speculation, moe }),
-                speculation: speculationChoice(speculation),
+                sequence: sequenceOf(context, speculation, moe),
+                speculation: { on: speculation.on, reason: speculation.reason },
                 decode,
                 fim,
                 tokenizer,

@@ -8,7 +8,6 @@ import {
     type ChatHistoryItem,
     type ChatWrapper,
     GeneralChatWrapper,
-    type Llama,
     type LlamaContext,
     type LlamaContextSequence,
     type LlamaModel,
@@ -22,7 +21,7 @@ import type { ModelInspection } from "../models/inspectModel";
 import type { RoutingActivity } from "../protocol";
 import { activity } from "../routing/RoutingStats";
 import type { RoutingTrace } from "../routing/RoutingTrace";
-import { sequenceOf } from "../speculation/LookupPredictor";
+import { sequenceOf, speculationChoice, type SpeculationRequest } from "../speculation/LookupPredictor";
 import { type ComputeLane, Priority } from "./ComputeLane";
 import type { NativeMoeContext } from "./nativeMoe";
 import { createTokenDecoder, type TokenDecoder } from "./tokenText";
@@ -47,7 +46,7 @@ export async function createChatContext(
     contextSize: number,
     threads: number,
     moeOf: (context: LlamaContext) => NativeMoeContext | undefined,
-    speculation: { enabled: boolean | "auto"; llama: Llama }
+    speculation: Pick<SpeculationRequest, "enabled" | "llama">
 ): Promise<ChatContext> {
     const context = await model.createContext({ contextSize, threads, sequences: 1 });
     const templateFromModel = typeof model.fileInfo.metadata.tokenizer?.chat_template === "string";
@@ -55,12 +54,11 @@ export async function createChatContext(
     return {
         model,
         context,
-        sequence: sequenceOf(context, {
-            ...speculation,
-            fileInfo: inspection.fileInfo,
-            expertsUsed: inspection.trainedK,
+        sequence: sequenceOf(
+            context,
+            speculationChoice({ ...speculation, fileInfo: inspection.fileInfo, expertsUsed: inspection.trainedK }),
             moe
-        }),
+        ),
         decode: createTokenDecoder(model, inspection.fileInfo),
         chatWrapper: templateFromModel ? resolveChatWrapper(model) : new GeneralChatWrapper(),
         templateFromModel,

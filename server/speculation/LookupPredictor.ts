@@ -214,27 +214,23 @@ function stepBytesOf(tensors: readonly GgufTensorInfo[], geometry: TypeGeometry,
 /** A token that reads fewer weight bytes than this sits in the CPU's caches, or nearly: speculation costs more there than it saves. */
 const MEMORY_BOUND_BYTES = 64 * 2 ** 20;
 
-/** The setting's word as `sequenceOf` takes it. */
-export function speculationSetting(setting: "auto" | "on" | "off"): boolean | "auto" {
-    return setting === "auto" ? "auto" : setting === "on";
-}
-
-/** What the sequences of a model are given: `enabled` (`auto`: decided by the bytes a token reads) and the model. */
+/** What a model's sequences are given: the setting (`auto`: decided by the bytes a token reads) and the model. */
 export type SpeculationRequest = {
-    enabled: boolean | "auto";
+    enabled: "auto" | "on" | "off";
     llama: Llama;
     fileInfo: GgufFileInfo;
     expertsUsed: number;
 };
 
 /** Whether a model's sequences speculate, why in words, and the bytes a step reads (the draft policy's). */
-export function speculationChoice(request: SpeculationRequest): { on: boolean; reason: string; bytes: StepBytes } {
+export type SpeculationChoice = { on: boolean; reason: string; bytes: StepBytes };
+
+export function speculationChoice(request: SpeculationRequest): SpeculationChoice {
     const { enabled, llama, fileInfo, expertsUsed } = request;
     const bytes = stepBytesOf(fileInfo.fullTensorInfo ?? [], NativeMoeContext.typeGeometry(llama), expertsUsed);
     const tokenBytes = bytes.fixed + bytes.expert * bytes.layers * Math.min(bytes.expertCount, expertsUsed);
     const mib = `${(tokenBytes / 2 ** 20).toFixed(tokenBytes < 2 ** 24 ? 1 : 0)} MiB`;
-    if (enabled !== "auto")
-        return { on: enabled, reason: `${enabled ? "on" : "off"}: moePilot.speculativeDecoding`, bytes };
+    if (enabled !== "auto") return { on: enabled === "on", reason: `${enabled}: moePilot.speculativeDecoding`, bytes };
     return tokenBytes >= MEMORY_BOUND_BYTES
         ? { on: true, reason: `on (auto): a token reads ${mib} of weights`, bytes }
         : {
@@ -245,20 +241,18 @@ export function speculationChoice(request: SpeculationRequest): { on: boolean; r
 }
 
 /**
- * The context's sequence, with prompt-lookup speculation when `speculationChoice` says so
- * (`auto`: when a token of the model reads at least MEMORY_BOUND_BYTES; on the embedded demo
- * model, a few MB, node-llama-cpp's speculative path alone costs about 0.2 ms of a 1.7 ms step and
- * drafts rarely make it up, bench:experts); the draft policy is told the bytes a step reads, and
- * reads `moe`'s routing trace where the native runtime records one.
+ * The context's sequence, with prompt-lookup speculation when `choice` says so (`auto`: when a
+ * token of the model reads at least MEMORY_BOUND_BYTES; on the embedded demo model, a few MB,
+ * node-llama-cpp's speculative path alone costs about 0.2 ms of a 1.7 ms step and drafts rarely
+ * make it up, bench:experts); the draft policy is told the bytes a step reads, and reads `moe`'s
+ * routing trace where the native runtime records one.
  */
 export function sequenceOf(
     context: LlamaContext,
-    speculation: SpeculationRequest & { moe?: NativeMoeContext }
+    choice: SpeculationChoice,
+    moe?: NativeMoeContext
 ): LlamaContextSequence {
-    if (speculation.enabled === false) return context.getSequence();
-    const choice = speculationChoice(speculation);
     if (!choice.on) return context.getSequence();
-    const { moe } = speculation;
     const tokenPredictor = new LookupPredictor(choice.bytes, moe && (() => (moe.isTracing ? moe.peekTrace() : [])));
     return context.getSequence({ tokenPredictor });
 }

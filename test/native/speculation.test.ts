@@ -16,7 +16,7 @@ import { generateChat } from "../../server/chat/generateChat";
 import { generate } from "../../server/completion/generate";
 import { llamaBinaries, NativeMoeContext } from "../../server/engine/nativeMoe";
 import { createTokenDecoder, vocabularyTexts } from "../../server/engine/tokenText";
-import { type LookupPredictor, sequenceOf } from "../../server/speculation/LookupPredictor";
+import { type LookupPredictor, sequenceOf, speculationChoice } from "../../server/speculation/LookupPredictor";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 const MODEL = path.join(ROOT, "models", "embedded", "moe-pilot-demo.gguf");
@@ -44,7 +44,8 @@ describe("speculative decoding", () => {
         const context = await model.createContext({ contextSize: 1024, threads: 1, sequences: 1 });
         const moe = NativeMoeContext.of(context, fileInfo.architectureMetadata.expert_count as number);
         moe?.setTrace(true);
-        const sequence = sequenceOf(context, { enabled, llama, fileInfo, expertsUsed: 2, moe });
+        const choice = speculationChoice({ enabled: enabled ? "on" : "off", llama, fileInfo, expertsUsed: 2 });
+        const sequence = sequenceOf(context, choice, moe);
         return { sequence, decode: createTokenDecoder(model, fileInfo), moe };
     }
 
@@ -67,7 +68,10 @@ describe("speculative decoding", () => {
         const fileInfo = await readGgufFileInfo(MODEL, { readTensorInfo: true });
         const context = await model.createContext({ contextSize: 256, threads: 1, sequences: 1 });
         try {
-            const sequence = sequenceOf(context, { enabled: "auto", llama, fileInfo, expertsUsed: 2 });
+            const sequence = sequenceOf(
+                context,
+                speculationChoice({ enabled: "auto", llama, fileInfo, expertsUsed: 2 })
+            );
             assert.equal(sequence.tokenPredictor, undefined);
             // the same tensor table with every tensor 64 times larger: a memory-bound model, speculation on
             const large = {
@@ -79,7 +83,10 @@ describe("speculative decoding", () => {
             };
             const other = await model.createContext({ contextSize: 256, threads: 1, sequences: 1 });
             try {
-                const on = sequenceOf(other, { enabled: "auto", llama, fileInfo: large, expertsUsed: 2 });
+                const on = sequenceOf(
+                    other,
+                    speculationChoice({ enabled: "auto", llama, fileInfo: large, expertsUsed: 2 })
+                );
                 assert.ok(on.tokenPredictor, "a token reading hundreds of MB: speculation on");
             } finally {
                 await other.dispose();
