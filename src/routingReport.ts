@@ -59,7 +59,7 @@ function cacheSection(c: ExpertCacheStatus | undefined): string {
     if (c.state === "off") return `## Expert cache\n\nOff: ${c.reason ?? "not needed"}.\n\n`;
     return (
         `## Expert cache\n\nOn: the model (${mib(c.modelBytes)}) is larger than the memory budget (${mib(c.budgetBytes)}). ` +
-        `${c.quotaPerLayer} experts pinned per layer (${c.policy} policy), ${mib(c.pinnedBytes ?? 0)} pinned in all.\n\n` +
+        `${c.quotaPerLayer} experts kept per layer (${c.policy} policy), ${mib(c.pinnedBytes ?? 0)} pinned in all.\n\n` +
         `| hit rate | predicted a layer ahead | read from storage per token | tokens |\n|---|---|---|---|\n| ${pct(c.hitRate)} | ${pct(c.predictedShare)} | ${mib(c.diskBytesPerToken ?? 0)} | ${c.tokens ?? 0} |\n\n` +
         (c.reason ? `${c.reason}\n\n` : "")
     );

@@ -37,7 +37,7 @@ type Run = {
     evaluatedTokens: number;
     decodeTokensPerSecond: number;
     readBytes: number;
-    prediction?: { predicted: number; chosen: number };
+    prediction?: { predicted: number; chosen: number; layers: { predicted: number; chosen: number; named: number }[] };
     cache?: {
         hits: number;
         uses: number;
@@ -87,6 +87,29 @@ function runConfined(modelPath: string, mode: string, limitBytes: number, budget
     }
 }
 
+/** The disk's rate for expert-sized direct reads (bytes/s), with 4 in flight (as the I/O worker keeps them) and 1. */
+function diskBandwidth(modelPath: string): { four: number; one: number } {
+    execFileSync("sync");
+    writeFileSync("/proc/sys/vm/drop_caches", "1");
+    const out = execFileSync(
+        process.execPath,
+        ["--import", "tsx", "bench/cache/decodeChild.ts", modelPath, "bandwidth", "0", "0"],
+        { cwd: ROOT, encoding: "utf8" }
+    );
+    const { rates } = JSON.parse(out) as { rates: { readers: number; bytesPerSecond: number }[] };
+    return {
+        four: rates.find((r) => r.readers === 4)!.bytesPerSecond,
+        one: rates.find((r) => r.readers === 1)!.bytesPerSecond
+    };
+}
+
+/** The token rate the disk allows a run (its bytes read per decoded token at the disk's rate), and the run's share of it. */
+function ioShare(run: Run, bandwidth: number): { allowed: number; share: number } | undefined {
+    if (run.decodeReadBytesPerToken < 2 ** 20) return undefined; // next to nothing read: not I/O-bound
+    const allowed = bandwidth / run.decodeReadBytesPerToken;
+    return { allowed, share: run.decodeTokensPerSecond / allowed };
+}
+
 /** The next-layer prediction's share of the chosen experts, when it ran. */
 const predicted = (r: Run) =>
     r.prediction && r.prediction.chosen > 0
@@ -102,28 +125,40 @@ async function main() {
         `${SYNTHETIC_SHAPES.memoryBound.description}: ${mib(fileSize)}; ${TOKENS} tokens greedy per run, 1 thread`
     );
 
-    const rows: { share: number; budget: number; limit: number; mmap: Run; policies: Run[] }[] = [];
+    const rows: Row[] = [];
     let reference: number[] | undefined;
+    const mbps = (b: number) => `${(b / 1e6).toFixed(0)} MB/s`;
     for (const share of SHARES) {
         const budget = Math.round(fileSize * share);
         const limit = budget + PROCESS_OVERHEAD;
         console.log(`\nbudget ${mib(budget)} (${(share * 100).toFixed(0)}% of the model), cgroup limit ${mib(limit)}`);
+        // measured next to each budget's runs: this disk's rate moves by tens of percent over minutes
+        const disk = diskBandwidth(modelPath);
+        console.log(
+            `  disk: ${mbps(disk.four)} for expert-sized direct reads 4 at a time (${mbps(disk.one)} one at a time)`
+        );
+        const share_ = (r: Run) => {
+            const io = ioShare(r, disk.four);
+            return io
+                ? `, ${(io.share * 100).toFixed(0)}% of the ${io.allowed.toFixed(1)} tokens/s the disk allows`
+                : "";
+        };
         const mmap = runConfined(modelPath, "mmap", limit, budget);
         console.log(
-            `  plain mmap:   ${mmap.decodeTokensPerSecond.toFixed(2)} tokens/s, ${mib(mmap.decodeReadBytesPerToken)} read per decoded token`
+            `  plain mmap:   ${mmap.decodeTokensPerSecond.toFixed(2)} tokens/s, ${mib(mmap.decodeReadBytesPerToken)} read per decoded token${share_(mmap)}`
         );
         const prefetch = runConfined(modelPath, "prefetch", limit, budget);
         console.log(
-            `  prefetch only ${prefetch.decodeTokensPerSecond.toFixed(2)} tokens/s (${(prefetch.decodeTokensPerSecond / mmap.decodeTokensPerSecond).toFixed(2)}x mmap), ${predicted(prefetch)}${mib(prefetch.decodeReadBytesPerToken)} read per decoded token`
+            `  prefetch only ${prefetch.decodeTokensPerSecond.toFixed(2)} tokens/s (${(prefetch.decodeTokensPerSecond / mmap.decodeTokensPerSecond).toFixed(2)}x mmap), ${predicted(prefetch)}${mib(prefetch.decodeReadBytesPerToken)} read per decoded token${share_(prefetch)}`
         );
         const policies: Run[] = [prefetch];
-        for (const policy of ["lru", "lfu", "score", "score+predict"]) {
+        for (const policy of CACHE_MODES) {
             const r = runConfined(modelPath, policy, limit, budget);
             policies.push(r);
             const c = r.cache!;
             console.log(
                 `  cache ${policy.padEnd(9)} ${r.decodeTokensPerSecond.toFixed(2)} tokens/s (${(r.decodeTokensPerSecond / mmap.decodeTokensPerSecond).toFixed(2)}x mmap), ` +
-                    `hit rate ${((c.hits / c.uses) * 100).toFixed(1)}% at ${c.quotaPerLayer} experts per layer, ${predicted(r)}${mib(r.decodeReadBytesPerToken)} read per decoded token, pinning ${c.pinning}`
+                    `hit rate ${((c.hits / c.uses) * 100).toFixed(1)}% at ${c.quotaPerLayer} experts per layer, ${predicted(r)}${mib(r.decodeReadBytesPerToken)} read per decoded token${share_(r)}`
             );
         }
         for (const r of [mmap, ...policies]) {
@@ -133,7 +168,7 @@ async function main() {
                     `${r.mode} at ${mib(budget)} wrote different tokens: the cache must never change results`
                 );
         }
-        rows.push({ share, budget, limit, mmap, policies });
+        rows.push({ share, budget, limit, mmap, policies, bandwidth: disk.four });
     }
     // Without a memory limit: does the budget hold by itself? (The kernel would keep the whole file.)
     const share = 0.35,
@@ -150,19 +185,31 @@ async function main() {
     });
     console.log("\nevery run wrote the same tokens");
     writePage(rows, fileSize, { budget, runs: unlimited });
+    console.log(summaryLine(rows.find((r) => r.share === 0.5) ?? rows[rows.length - 1]!));
 }
+
+/** The summary line (issue 20), at the 50% budget: the cache (score) against prefetch alone, prediction against none, its share of what the disk allows, against plain mmap. */
+function summaryLine(row: Row): string {
+    const run = (mode: string) => row.policies.find((r) => r.mode === mode)!;
+    const cache = run("score"),
+        io = ioShare(cache, row.bandwidth);
+    const x = (a: Run, b: Run) => `${(a.decodeTokensPerSecond / b.decodeTokensPerSecond).toFixed(2)}x`;
+    return `vs-prefetch ${x(cache, run("prefetch"))}  prediction ${x(run("score+predict"), cache)}  io-share ${io ? (io.share * 100).toFixed(0) : "-"}%  vs-mmap ${x(cache, row.mmap)}`;
+}
+
+type Row = { share: number; budget: number; limit: number; mmap: Run; policies: Run[]; bandwidth: number };
+
+/** The expert cache's runs at each budget, after plain mmap and prefetch alone. */
+const CACHE_MODES = ["lru", "lfu", "score", "score+pin", "score+predict"];
 
 function runName(mode: string): string {
-    const base = mode.replace(/\+predict$/, "");
+    const base = mode.replace(/\+.*$/, "");
     const name = base === "mmap" ? "plain mmap" : base === "prefetch" ? "prefetch only" : `cache, ${base}`;
-    return mode.endsWith("+predict") ? `${name} + next-layer prediction` : name;
+    if (mode.endsWith("+predict")) return `${name} + next-layer prediction`;
+    return mode.endsWith("+pin") ? `${name}, kept experts pinned (mlock)` : name;
 }
 
-function writePage(
-    rows: { share: number; budget: number; limit: number; mmap: Run; policies: Run[] }[],
-    fileSize: number,
-    unlimited: { budget: number; runs: Run[] }
-) {
+function writePage(rows: Row[], fileSize: number, unlimited: { budget: number; runs: Run[] }) {
     const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
     const dirty =
         execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], {
@@ -179,9 +226,22 @@ function writePage(
                 run.prediction && run.prediction.chosen > 0
                     ? `${((run.prediction.predicted / run.prediction.chosen) * 100).toFixed(1)}%`
                     : "";
-            return `| ${mib(r.budget)} (${(r.share * 100).toFixed(0)}%) | ${runName(run.mode)} | ${run.decodeTokensPerSecond.toFixed(2)} | ${(run.decodeTokensPerSecond / r.mmap.decodeTokensPerSecond).toFixed(2)}x | ${c ? `${((c.hits / c.uses) * 100).toFixed(1)}% (${c.quotaPerLayer}/layer)` : ""} | ${share} | ${mib(run.decodeReadBytesPerToken)} |`;
+            const io = ioShare(run, r.bandwidth);
+            return `| ${mib(r.budget)} (${(r.share * 100).toFixed(0)}%) | ${runName(run.mode)} | ${run.decodeTokensPerSecond.toFixed(2)} | ${(run.decodeTokensPerSecond / r.mmap.decodeTokensPerSecond).toFixed(2)}x | ${c ? `${((c.hits / c.uses) * 100).toFixed(1)}% (${c.quotaPerLayer}/layer)` : ""} | ${share} | ${mib(run.decodeReadBytesPerToken)} | ${io ? `${io.allowed.toFixed(1)} (${(io.share * 100).toFixed(0)}%)` : ""} | ${mib(run.residentFileBytes)} |`;
         })
     );
+    const at50 = rows.find((r) => r.share === 0.5) ?? rows[rows.length - 1]!;
+    const run = (r: Row, mode: string) => r.policies.find((x) => x.mode === mode)!;
+    const ratio = (r: Row, a: string, b: string) =>
+        (run(r, a).decodeTokensPerSecond / run(r, b).decodeTokensPerSecond).toFixed(2);
+    const predictRun = run(at50, "score+predict");
+    const perLayer = (predictRun.prediction?.layers ?? [])
+        .map((l, block) => ({ block, ...l }))
+        .filter((l) => l.chosen > 0)
+        .map(
+            (l) =>
+                `| ${l.block} | ${((l.predicted / l.chosen) * 100).toFixed(0)}% | ${l.named > 0 ? ((l.predicted / l.named) * 100).toFixed(0) : "-"}% |`
+        );
     writeFileSync(
         path.join(ROOT, "docs", "bench-cache.svg"),
         lineChart([
@@ -197,14 +257,8 @@ function writePage(
                         points: rows.map((r) => ({ x: r.share * 100, y: r.mmap.decodeTokensPerSecond })),
                         dashed: true
                     },
-                    ...[
-                        "prefetch only",
-                        "expert cache, lru",
-                        "expert cache, lfu",
-                        "expert cache, score",
-                        "expert cache, score + next-layer prediction"
-                    ].map((name, i) => ({
-                        name,
+                    ...rows[0]!.policies.map((p, i) => ({
+                        name: runName(p.mode),
                         points: rows.map((r) => ({ x: r.share * 100, y: r.policies[i]!.decodeTokensPerSecond }))
                     }))
                 ]
@@ -221,41 +275,57 @@ Machine: ${os.cpus()[0]?.model ?? "?"}, ${os.availableParallelism()} cores, ${Ma
 machine's disk. Model: ${SYNTHETIC_SHAPES.memoryBound.description} — ${mib(fileSize)}, synthetic
 (pipeline/syntheticMoe.ts; its routing skew is generated, not learned; not committed).
 
+Summary (50% budget; the cache with the score policy against prefetch alone, next-layer prediction
+against none, the cache's share of the token rate the disk allows, against plain mmap):
+
+    ${summaryLine(at50)}
+
 Each run is a fresh process in a memory cgroup (v1) whose limit is the budget plus
 ${mib(PROCESS_OVERHEAD)} for the process itself, started with the file dropped from the page cache,
 decoding ${TOKENS} tokens greedily on 1 thread after a short prompt. **Plain mmap**: llama.cpp's
-memory map, the kernel chooses what stays (and reads around each fault: this disk's read-ahead
-is 8 MiB, doubled by llama.cpp's \`POSIX_FADV_SEQUENTIAL\`). **Prefetch only**: the mechanism
-without a policy — no read-around on expert pages, and each layer's chosen experts read whole the
-moment the layer has chosen them (llama.cpp's prefetch hook, native/patches), nothing pinned.
-**Expert cache** (server/cache/ExpertCache.ts): that, plus the budget kept by the cache itself —
-the non-expert weights and each MoE layer's quota of experts (at most twice the active ones)
-pinned, the quota re-chosen by the policy from the routing trace every 8 tokens; other experts
-stay in the page cache until the weights that may be resident pass 85% of the budget, when the
-ones the policy values least are paged out. **+ next-layer prediction**
-(\`moePilot.memory.prefetchNextLayer\`): each layer's router input also goes through the next
-layer's router, and the experts it names are read a layer early. Every run wrote the same tokens.
+memory map, the kernel chooses what stays (and reads around each fault). **Prefetch only**: the
+mechanism without a policy — no read-around on expert pages, and each layer's chosen experts read
+whole the moment the layer has chosen them, nothing kept on purpose: the kernel gives it all the
+page cache the cgroup allows (the resident column: more than the budget). **Expert cache**
+(server/cache/ExpertCache.ts): that, plus the budget kept by the cache itself — the non-expert
+weights pinned, each MoE layer's quota of experts (at most twice the active ones) kept, re-chosen by
+the policy from the routing trace every 8 tokens; other experts stay in the page cache until the
+weights that may be resident pass the budget, when the ones the policy values least are paged out
+down to 95% of it. Every read and residency call runs on the native runtime's **I/O worker**
+(native/patches/addon/0003), a thread on the core the compute does not use: a layer's chosen
+experts are queued with the kernel first (the compute waits only until they are), the next
+layer's predicted ones after them, the cache's page-outs when nothing is to be read.
+**Pinned (mlock)**: the kept experts also pinned, as the cache did before the worker (now off by
+default). **+ next-layer prediction** (\`moePilot.memory.prefetchNextLayer\`): each layer's router
+input also goes through the next layer's router, and its top experts are read a layer early.
 
-**Reading it.** Nearly all of the gain over plain mmap is the mechanism (prefetch whole experts,
-no read-around): plain mmap on this disk reads around each fault in 16 MiB windows and
-re-reads the model many times a token. Inside a cgroup, "prefetch only" is faster than the
-cache: the kernel gives it all the page cache the limit allows, while the cache holds itself to
-85% of its budget (and pays for mlock and pageout calls). Among the policies, LFU and score
-beat LRU on this generated routing. Next-layer prediction names most of the experts a layer will
-choose (the column), yet decodes slower here: a layer's compute on one thread is a fraction of the
-time its experts take to read, so a layer of lead time hides little, while the wrong guesses add
-reads and the extra look at each layer splits the graph once more. It stays off by default.
-What the cache adds is the budget without a cgroup: the table below.
+**The disk**: before each budget's runs, every expert of the file read once in a scrambled order with
+direct I/O (past the page cache), 4 reads in flight; ${rows.map((r) => `${(r.bandwidth / 1e6).toFixed(0)}`).join(", ")} MB/s at the three budgets.
+"Disk allows" is that rate divided by the bytes a run read per decoded token: the token rate
+if reading were all it did; the share in brackets is the run's decode rate against it.
+
+**Reading it.** The cache against prefetch alone: ${rows.map((r) => `${ratio(r, "score", "prefetch")}x at ${(r.share * 100).toFixed(0)}%`).join(", ")};
+with its kept experts pinned: ${rows.map((r) => `${ratio(r, "score+pin", "score")}x`).join(", ")} the unpinned cache — mlock and munlock walk and
+split the mapping while holding the lock the compute thread's page faults take, so pinning stays
+off. Next-layer prediction against the cache without it: ${rows.map((r) => `${ratio(r, "score+predict", "score")}x`).join(", ")}.
+It stays off by default.
 
 ![decode speed by memory budget](bench-cache.svg)
 
-| budget | run | decode tokens/s | vs plain mmap | hit rate of the pinned experts (quota) | chosen experts predicted a layer ahead | read from storage per decoded token |
-|---|---|---|---|---|---|---|
+| budget | run | decode tokens/s | vs plain mmap | hit rate of the kept experts (quota) | chosen experts predicted a layer ahead | read from storage per decoded token | disk allows, tokens/s (share) | model resident at the end |
+|---|---|---|---|---|---|---|---|---|
 ${table.join("\n")}
+
+Next-layer prediction per layer at the 50% budget: the share of a layer's chosen experts it had named
+(recall) and of the experts it named that the layer chose (precision).
+
+| block | recall | precision |
+|---|---|---|
+${perLayer.join("\n")}
 
 **Without a memory limit** (the same budget of ${mib(unlimited.budget)}, nothing else confining the process, as on a
 laptop): the model's pages resident at the end of the run. Prefetch alone leaves the kernel to
-keep the whole model; the cache keeps it near its budget (a little above: the last token's reads).
+keep the whole model; the cache keeps it near its budget.
 
 | run | decode tokens/s | model resident |
 |---|---|---|

@@ -4,22 +4,42 @@
  * tokens, and with `cache` the expert cache's statistics.
  *   node --import tsx bench/cache/decodeChild.ts <model.gguf> <mode> <budgetBytes> <tokens>
  * mode: mmap | prefetch | lru | lfu | score; `+predict` after prefetch or a policy turns the
- * next-layer prediction on (each layer's input through the next layer's router, its experts read a layer early).
+ * next-layer prediction on (each layer's input through the next layer's router, its experts read a
+ * layer early), `+pin` after a policy pins the experts it keeps with mlock; or `bandwidth`: the
+ * disk's rate for expert-sized direct reads of the model's experts, 1 and 4 at a time.
  */
 import { readFileSync, statSync } from "node:fs";
 import { getLlama, readGgufFileInfo, type Token } from "node-llama-cpp";
 import { ExpertCache } from "../../server/cache/ExpertCache";
-import { allExpertRanges, expertLayout, prefetchTable } from "../../server/cache/expertSlices";
+import { allExpertRanges, expertLayout, expertRanges, prefetchTable } from "../../server/cache/expertSlices";
 import type { PolicyName } from "../../server/cache/policies";
 import { NativeMoeContext, llamaBinaries } from "../../server/engine/nativeMoe";
 
 const [modelPath, modeArg, budget, count] = process.argv.slice(2) as [string, string, string, string];
-const predict = modeArg.endsWith("+predict");
-const mode = modeArg.replace(/\+predict$/, "") as "mmap" | "prefetch" | PolicyName;
+const predict = modeArg.includes("+predict");
+const pin = modeArg.includes("+pin");
+const mode = modeArg.replace(/\+.*$/, "") as "mmap" | "prefetch" | "bandwidth" | PolicyName;
 const PROMPT =
     'import numpy as np\n\n\ndef moving_average(values, window):\n    """Average of each window of values."""\n';
 
 const llama = await getLlama({ ...llamaBinaries(), progressLogs: false });
+if (mode === "bandwidth") {
+    const info = await readGgufFileInfo(modelPath, { readTensorInfo: true });
+    const layout = expertLayout(info.fullTensorInfo!, NativeMoeContext.typeGeometry(llama), statSync(modelPath).size)!;
+    // every expert once, in an order that defeats read-ahead (the disk's own and the host's)
+    const experts = layout.layers.flatMap((_, l) =>
+        Array.from({ length: layout.expertCount }, (__, e) => [l, e] as const)
+    );
+    const shuffled = experts.map((x, i) => ({ x, key: (i * 2654435761) % 4294967296 })).sort((a, b) => a.key - b.key);
+    const ranges = shuffled.flatMap(({ x: [l, e] }) => expertRanges(layout, l, e));
+    const rates = [1, 4].map((readers) => {
+        const r = NativeMoeContext.readBandwidth(llama, modelPath, ranges, readers);
+        if (typeof r === "string") throw new Error(r);
+        return { readers, bytesPerSecond: r };
+    });
+    process.stdout.write(JSON.stringify({ mode: "bandwidth", expertBytes: layout.expertBytes, rates }));
+    process.exit(0);
+}
 const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
 const context = await model.createContext({ contextSize: 512, threads: 1 });
 const expertCount = (model.fileInfo.architectureMetadata as { expert_count: number }).expert_count;
@@ -38,7 +58,7 @@ if (mode === "prefetch") {
     if (prefetch !== true) throw new Error(prefetch);
 } else if (mode !== "mmap") {
     const used = (model.fileInfo.architectureMetadata as { expert_used_count: number }).expert_used_count;
-    const made = ExpertCache.create(layout, statSync(modelPath).size, Number(budget), used, control, mode);
+    const made = ExpertCache.create(layout, statSync(modelPath).size, Number(budget), used, control, mode, pin);
     if (typeof made === "string") throw new Error(made);
     cache = made;
     const prefetch = moe.setPrefetch(modelPath, cache.prefetchTable(), predict);

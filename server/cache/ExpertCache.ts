@@ -62,14 +62,16 @@ export class ExpertCache {
         private readonly policy: PolicyName,
         readonly quotaPerLayer: number,
         private readonly budgetBytes: number,
-        fileSize: number
+        fileSize: number,
+        private readonly pinExperts: boolean
     ) {
         this.caches = layout.layers.map(() => layerCache(policy, quotaPerLayer));
         this.pinned = layout.layers.map(() => new Set<number>());
         this.lastUse = new Float64Array(layout.layers.length * layout.expertCount);
         this.useCount = new Float64Array(layout.layers.length * layout.expertCount);
         this.score = new Float64Array(layout.layers.length * layout.expertCount);
-        this.lock(nonExpertRanges(layout, fileSize), layout.residentTotal);
+        this.lock(nonExpertRanges(layout, fileSize));
+        this.pinnedBytes = layout.residentTotal;
         // Experts are read whole, by prefetch (prefetchTable) or a miss: no read-around on faults,
         // which on a disk with a large read-ahead reads megabytes of other experts per fault.
         this.control("random", allExpertRanges(layout));
@@ -93,7 +95,8 @@ export class ExpertCache {
         budgetBytes: number,
         expertsUsed: number,
         control: MemoryControl,
-        policy: PolicyName = "score"
+        policy: PolicyName = "score",
+        pinExperts = PIN_EXPERTS
     ): ExpertCache | string {
         if (fileSize <= budgetBytes)
             return `the whole model (${mib(fileSize)}) fits in the memory budget (${mib(budgetBytes)})`;
@@ -101,8 +104,9 @@ export class ExpertCache {
         // needed only while that layer runs, so two layers' worth (the one running, the one being
         // read) is enough; with less the kernel evicts a layer's experts before it is done.
         const transient = expertsUsed * Math.min(2, layout.layers.length) * layout.expertBytes;
-        // Planned against 85% of the budget: a token's misses, pages shared by neighbouring experts
-        // and reads in flight are resident on top of the plan (measured: about 10% of the budget).
+        // Planned against 95% of the budget: pages shared by neighbouring experts and reads in
+        // flight are resident on top of the plan (bench:cache: 96% of the budget resident at the
+        // end of a run at 25% and 35%; 85% left a tenth of the budget unused).
         const forExperts = budgetBytes * PLAN_SHARE - layout.residentTotal - transient;
         if (forExperts <= 0)
             return `the memory budget (${mib(budgetBytes)}) does not hold the model's non-expert weights (${mib(layout.residentTotal)}) and one token's experts (${mib(transient)})`;
@@ -111,7 +115,7 @@ export class ExpertCache {
         // warm tier, where the kernel keeps pages and the policy picks what to push out.
         const fits = Math.floor(forExperts / (layout.expertBytes * layout.layers.length));
         const quota = Math.min(layout.expertCount, fits, 2 * expertsUsed);
-        return new ExpertCache(layout, control, policy, quota, budgetBytes, fileSize);
+        return new ExpertCache(layout, control, policy, quota, budgetBytes, fileSize, pinExperts);
     }
 
     /** One evaluation's routing (rows of any layers and positions): pins what the policy keeps, releases what it drops. */
@@ -192,7 +196,7 @@ export class ExpertCache {
             this.warm.delete(i);
             total -= expertBytes;
         }
-        if (out.length > 0) this.control("pageout", out);
+        if (out.length > 0) this.control("pageout", out, "queued");
     }
 
     stats(): ExpertCacheStats {
@@ -251,48 +255,50 @@ export class ExpertCache {
             for (const e of this.pinned[layer]!) all.push(...expertRanges(this.layout, layer, e));
             this.pinned[layer]!.clear();
         });
-        if (this.pinning === "on") this.control("unlock", all);
+        if (this.pinning === "on" && this.pinExperts) this.control("unlock", all);
     }
 
+    /**
+     * Brings layer `layer`'s protected experts in line with the policy's quota. They are never
+     * pushed out; with `pinExperts` they are also pinned (mlock), queued for the I/O worker — off
+     * by default: bench:cache measured the page-table work of mlock and munlock (which hold the
+     * mapping's lock the compute thread's page faults wait for) cost more than the pins saved.
+     */
     private sync(layer: number) {
         const want = this.caches[layer]!.resident,
             have = this.pinned[layer]!;
         const released: ByteRange[] = [],
             added: ByteRange[] = [];
-        let releasedCount = 0,
-            addedCount = 0;
         for (const e of have)
             if (!want.has(e)) {
                 have.delete(e);
                 released.push(...expertRanges(this.layout, layer, e));
-                releasedCount++;
             }
         for (const e of want)
             if (!have.has(e)) {
                 have.add(e);
                 added.push(...expertRanges(this.layout, layer, e));
-                addedCount++;
             }
-        if (released.length > 0) {
-            // released, not pushed out: the expert stays warm until the budget needs its room
-            if (this.pinning === "on") this.control("unlock", released);
-            this.pinnedBytes -= releasedCount * this.layout.expertBytes;
-        }
-        if (added.length > 0) this.lock(added, addedCount * this.layout.expertBytes);
+        if (!this.pinExperts) return;
+        // released, not pushed out: the expert stays warm until the budget needs its room
+        if (released.length > 0 && this.pinning === "on") this.control("unlock", released, "queued");
+        this.pinnedBytes +=
+            ((added.length - released.length) / this.layout.layers[layer]!.tensors.length) * this.layout.expertBytes;
+        if (added.length > 0) this.lock(added, "queued");
     }
 
-    private lock(ranges: ByteRange[], bytes: number) {
+    /** `queued` (after the load): on the I/O worker, whose answer carries earlier queued errors. */
+    private lock(ranges: ByteRange[], when: "now" | "queued" = "now") {
         // Read what is missing in large requests first: mlock would fault it in page by page
         // (read-around is off for expert pages).
-        this.control("willneed", ranges);
+        this.control("willneed", ranges, when);
         if (this.pinning === "on") {
-            const r = this.control("lock", ranges);
-            if (!r.ok) {
+            const r = this.control("lock", ranges, when);
+            if (!r.ok && r.error?.startsWith("lock")) {
                 this.pinning = "refused";
                 this.note = `pinning refused (${r.error}); the cache now only advises the kernel — raise \`ulimit -l\` to pin`;
             }
         }
-        this.pinnedBytes += bytes;
     }
 }
 
@@ -320,8 +326,11 @@ function processReadBytes(): number {
     }
 }
 
-/** The share of the budget the pinned tier and a token's reads are planned in. */
-const PLAN_SHARE = 0.85;
+/** The share of the budget the kept experts and a token's reads are planned in. */
+const PLAN_SHARE = 0.95;
+
+/** Pin the protected experts with mlock (MOE_PILOT_PIN_EXPERTS=1: for bench:cache's comparison). */
+const PIN_EXPERTS = process.env.MOE_PILOT_PIN_EXPERTS === "1";
 
 /** How often (in tokens) pins follow the policy (the budget is checked after every evaluation). */
 const SYNC_TOKENS = 8;

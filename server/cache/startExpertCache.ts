@@ -66,6 +66,6 @@ export function startExpertCache(
     return {
         cache,
         status: { state: "on", budgetBytes: budget.bytes, modelBytes: inspection.sizeBytes },
-        log: `expert cache on: ${formatBytes(inspection.sizeBytes)} model, budget ${formatBytes(budget.bytes)} (${budget.source}), ${cache.quotaPerLayer} of ${layout.expertCount} experts pinned per layer`
+        log: `expert cache on: ${formatBytes(inspection.sizeBytes)} model, budget ${formatBytes(budget.bytes)} (${budget.source}), ${cache.quotaPerLayer} of ${layout.expertCount} experts kept per layer`
     };
 }

@@ -29,9 +29,14 @@ export type ByteRange = { offset: number; length: number };
 
 /** Residency operations on llama.cpp's mapping of the model file (native/patches/addon/0003). */
 type MemoryOp = "lock" | "unlock" | "willneed" | "pageout" | "random" | "residency";
+/**
+ * `now`: done before it returns (residency: the bytes). `queued`: done later on the addon's I/O
+ * worker, off the compute lane; the answer carries the first error of earlier queued operations.
+ */
 export type MemoryControl = (
     op: MemoryOp,
-    ranges: readonly ByteRange[]
+    ranges: readonly ByteRange[],
+    when?: "now" | "queued"
 ) => { ok: boolean; error?: string; bytes?: Float64Array };
 
 /** A tensor buffer override: tensors whose name matches `pattern` go to `buffer` (llama.cpp's -ot). */
@@ -61,9 +66,10 @@ export type AddonMoeMethods = {
         blocks?: number,
         experts?: number,
         table?: Float64Array,
-        predict?: boolean
+        predict?: boolean,
+        minProbability?: number
     ): true | string;
-    getMoePrefetchStats?(): { predicted: number; chosen: number };
+    getMoePrefetchStats?(): { predicted: number; chosen: number; layers?: Float64Array };
 };
 
 /** What the patches add to the addon's bindings (process-wide). */
@@ -75,6 +81,12 @@ export type AddonMoeBindings = {
         op: string,
         ranges: Float64Array
     ) => { ok: boolean; error?: string; bytes?: Float64Array };
+    expertMemoryQueue?: (path: string, op: string, ranges: Float64Array) => { ok: boolean; error?: string };
+    expertReadBandwidth?: (
+        path: string,
+        ranges: Float64Array,
+        readers: number
+    ) => { bytes: number; seconds: number } | { error: string };
     getTypeSizeForGgmlType(ggmlType: number): number | undefined;
     getBlockSizeForGgmlType(ggmlType: number): number | undefined;
 };

@@ -256,7 +256,7 @@ export const SETTINGS: { [P in SettingPath]: SettingDescriptor<At<Settings, P>> 
         default: false,
         reload: true,
         description:
-            "With the expert cache: also start reading the experts the next layer will probably choose (this layer's router input through the next layer's router), a layer early. Off by default: on the project's benchmark it names most choices but decodes slower, because on a CPU a layer's compute hides little of its experts' reading time (see docs/bench-cache.md)."
+            "With the expert cache: also start reading the experts the next layer will probably choose (this layer's router input through the next layer's router, those it gives at least 8% probability), a layer early, on the I/O thread. Off by default: on the project's benchmark its guesses are nearly all right but it decodes slower than without it (see docs/bench-cache.md)."
     },
     "gpu.expertsOnCpu": {
         check: wordOrInteger(["off", "all"], 0, 1024),

@@ -65,7 +65,7 @@ describe("expert cache", { skip: withoutNativeBuild }, () => {
             `predicted a layer ahead: ${c.predictedShare}`
         );
         assert.ok(
-            withCache.logs.some((l) => /expert cache on: .* of 8 experts pinned per layer/.test(l)),
+            withCache.logs.some((l) => /expert cache on: .* of 8 experts kept per layer/.test(l)),
             "the log says so"
         );
         assert.ok(!withCache.logs.some((l) => /expert prefetch:/.test(l)), "prefetch attached to every context");

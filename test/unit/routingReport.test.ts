@@ -61,7 +61,7 @@ test("the routing report: the expert cache's state, on or off with its reason", 
     );
     assert.match(
         on,
-        /## Expert cache\n\nOn: the model \(7 MiB\) is larger than the memory budget \(4 MiB\)\. 2 experts pinned per layer \(score policy\), 3 MiB pinned/
+        /## Expert cache\n\nOn: the model \(7 MiB\) is larger than the memory budget \(4 MiB\)\. 2 experts kept per layer \(score policy\), 3 MiB pinned/
     );
     assert.match(on, /\| 75\.0% \| 62\.5% \| 1 MiB \| 40 \|/);
     const off = routingMarkdown(
