@@ -307,8 +307,12 @@ if reading were all it did; the share in brackets is the run's decode rate again
 **Reading it.** The cache against prefetch alone: ${rows.map((r) => `${ratio(r, "score", "prefetch")}x at ${(r.share * 100).toFixed(0)}%`).join(", ")};
 with its kept experts pinned: ${rows.map((r) => `${ratio(r, "score+pin", "score")}x`).join(", ")} the unpinned cache — mlock and munlock walk and
 split the mapping while holding the lock the compute thread's page faults take, so pinning stays
-off. Next-layer prediction against the cache without it: ${rows.map((r) => `${ratio(r, "score+predict", "score")}x`).join(", ")}.
-It stays off by default.
+off. Where the cache is behind prefetch alone, prefetch alone holds more than the budget (the
+resident column: ${rows.map((r) => mib(run(r, "prefetch").residentFileBytes)).join(", ")} against budgets of ${rows.map((r) => mib(r.budget)).join(", ")}), the
+cgroup's room that the cache, keeping its budget, leaves unused; so it reads more per token. Next-layer
+prediction against the cache without it: ${rows.map((r) => `${ratio(r, "score+predict", "score")}x`).join(", ")}; it names few
+experts at its confidence gate, nearly all of them right (the per-layer table), and stays off by
+default. One run each: on this shared VM a run's rate moves by up to a quarter between repeats.
 
 ![decode speed by memory budget](bench-cache.svg)
 
