@@ -1,16 +1,17 @@
 /**
  * The expert cache: runs a model larger than its memory budget. Three layers of it:
- * - pinned: the non-expert weights (attention, norms, embeddings, router, shared experts) and, in
- *   each MoE layer, a quota of experts chosen by a policy (policies.ts) fed with the routing trace
- *   after every evaluation;
+ * - kept: the non-expert weights (attention, norms, embeddings, router, shared experts), pinned at
+ *   load, and, in each MoE layer, a quota of experts chosen by a policy (policies.ts) fed with the
+ *   routing trace after every evaluation, never pushed out (pinned too only with `pinExperts`);
  * - warm: experts the kernel's page cache still holds; when what may be resident exceeds the
- *   budget, the unpinned experts the policy values least are pushed out;
+ *   budget, the other experts the policy values least are pushed out;
  * - cold: the rest, read from disk whole, the moment a layer chooses them (llama.cpp's prefetch
  *   hook, prefetchTable), with the kernel's read-around turned off for expert pages.
  *
  * The mechanism is the native runtime's `expertMemoryControl` (native/patches/addon/0003) on
  * llama.cpp's own mapping: mlock / munlock / MADV_WILLNEED / MADV_RANDOM / MADV_PAGEOUT / mincore,
- * and the context's prefetch hook (NativeMoeContext.setPrefetch). Results never change: the
+ * after the load queued for its I/O worker (off the compute lane), and the context's prefetch hook
+ * (NativeMoeContext.setPrefetch), whose reads the same worker starts. Results never change: the
  * cache decides where weights are, not which ones a token uses.
  */
 import { readFileSync } from "node:fs";
@@ -21,12 +22,12 @@ import { type LayerCache, layerCache, type PolicyName, SCORE_DECAY } from "./pol
 export type ExpertCacheStats = {
     policy: PolicyName;
     budgetBytes: number;
-    /** Experts each MoE layer keeps pinned. */
+    /** Experts each MoE layer keeps (never pushed out). */
     quotaPerLayer: number;
     expertCount: number;
-    /** Bytes pinned now: non-expert weights plus the pinned experts. */
+    /** Bytes pinned now: the non-expert weights, plus the kept experts with `pinExperts`. */
     pinnedBytes: number;
-    /** Expert uses found in the pinned quota as the policy keeps it, since the load. */
+    /** Expert uses found in the kept quota as the policy keeps it, since the load. */
     hits: number;
     uses: number;
     tokens: number;
@@ -39,7 +40,7 @@ export type ExpertCacheStats = {
 
 export class ExpertCache {
     private readonly caches: LayerCache[];
-    private readonly pinned: Set<number>[];
+    private readonly kept: Set<number>[];
     private hits = 0;
     private uses = 0;
     private tokens = 0;
@@ -66,7 +67,7 @@ export class ExpertCache {
         private readonly pinExperts: boolean
     ) {
         this.caches = layout.layers.map(() => layerCache(policy, quotaPerLayer));
-        this.pinned = layout.layers.map(() => new Set<number>());
+        this.kept = layout.layers.map(() => new Set<number>());
         this.lastUse = new Float64Array(layout.layers.length * layout.expertCount);
         this.useCount = new Float64Array(layout.layers.length * layout.expertCount);
         this.score = new Float64Array(layout.layers.length * layout.expertCount);
@@ -100,7 +101,7 @@ export class ExpertCache {
     ): ExpertCache | string {
         if (fileSize <= budgetBytes)
             return `the whole model (${mib(fileSize)}) fits in the memory budget (${mib(budgetBytes)})`;
-        // Room the missing experts are read into, next to what is pinned: a layer's misses are
+        // Room the missing experts are read into, next to what is kept: a layer's misses are
         // needed only while that layer runs, so two layers' worth (the one running, the one being
         // read) is enough; with less the kernel evicts a layer's experts before it is done.
         const transient = expertsUsed * Math.min(2, layout.layers.length) * layout.expertBytes;
@@ -176,8 +177,8 @@ export class ExpertCache {
     }
 
     /**
-     * Pushes out the least recently used unpinned experts while the weights that may be resident
-     * (non-expert weights, pinned experts, and every expert used since it was last pushed out)
+     * Pushes out the experts the policy values least, other than the kept ones, while the weights that may be resident
+     * (non-expert weights, kept experts, and every expert used since it was last pushed out)
      * exceed the budget, down to PLAN_SHARE of it. An estimate from above: the kernel may have dropped
      * some already (measureWarm corrects it from time to time).
      */
@@ -187,7 +188,7 @@ export class ExpertCache {
         if (total <= this.budgetBytes) return;
         const target = this.budgetBytes * PLAN_SHARE;
         const candidates = [...this.warm]
-            .filter((i) => !this.pinned[Math.floor(i / expertCount)]!.has(i % expertCount))
+            .filter((i) => !this.kept[Math.floor(i / expertCount)]!.has(i % expertCount))
             .sort((a, b) => this.evictionKey(a) - this.evictionKey(b));
         const out: ByteRange[] = [];
         for (const i of candidates) {
@@ -232,28 +233,28 @@ export class ExpertCache {
         }
     }
 
-    /** Resident bytes of all experts and of the pinned ones, measured (mincore). */
-    residency(): { experts: number; pinnedExperts: number } {
+    /** Resident bytes of all experts and of the kept ones, measured (mincore). */
+    residency(): { experts: number; keptExperts: number } {
         const { layers, expertCount } = this.layout;
         const ranges = allExpertRanges(this.layout);
         const perExpert = ranges.length / (layers.length * expertCount);
         const measured = this.control("residency", ranges).bytes ?? new Float64Array(ranges.length);
         let experts = 0,
-            pinnedExperts = 0;
+            keptExperts = 0;
         measured.forEach((bytes, r) => {
             const i = Math.floor(r / perExpert);
             experts += bytes;
-            if (this.pinned[Math.floor(i / expertCount)]!.has(i % expertCount)) pinnedExperts += bytes;
+            if (this.kept[Math.floor(i / expertCount)]!.has(i % expertCount)) keptExperts += bytes;
         });
-        return { experts, pinnedExperts };
+        return { experts, keptExperts };
     }
 
-    /** Releases every pin (the model is being unloaded). */
+    /** Releases the kept experts' pins, if any (the model is being unloaded). */
     dispose() {
         const all: ByteRange[] = [];
         this.layout.layers.forEach((_, layer) => {
-            for (const e of this.pinned[layer]!) all.push(...expertRanges(this.layout, layer, e));
-            this.pinned[layer]!.clear();
+            for (const e of this.kept[layer]!) all.push(...expertRanges(this.layout, layer, e));
+            this.kept[layer]!.clear();
         });
         if (this.pinning === "on" && this.pinExperts) this.control("unlock", all);
     }
@@ -266,7 +267,7 @@ export class ExpertCache {
      */
     private sync(layer: number) {
         const want = this.caches[layer]!.resident,
-            have = this.pinned[layer]!;
+            have = this.kept[layer]!;
         const released: ByteRange[] = [],
             added: ByteRange[] = [];
         for (const e of have)
@@ -294,7 +295,8 @@ export class ExpertCache {
         this.control("willneed", ranges, when);
         if (this.pinning === "on") {
             const r = this.control("lock", ranges, when);
-            if (!r.ok && r.error?.startsWith("lock")) {
+            // a queued answer carries errors of other queued operations too: only a lock's refusal counts
+            if (!r.ok && (when === "now" || r.error?.startsWith("lock"))) {
                 this.pinning = "refused";
                 this.note = `pinning refused (${r.error}); the cache now only advises the kernel — raise \`ulimit -l\` to pin`;
             }

@@ -239,8 +239,8 @@ function bindings(llama: Llama): AddonMoeBindings | undefined {
 /**
  * Next-layer prediction reads an expert ahead only when the next router, given this layer's
  * input, gives it at least this probability (softmax over its experts); 0 reads its whole top k.
- * 0.08: of 0, 0.08 and 0.15 tried at bench:cache's 25% budget, the fastest (6.13 tokens/s against
- * 6.03 and 5.86) and it reads no more than the cache without prediction (73.5 MiB a token against
- * 83.0 for the whole top k).
+ * 0.08: of 0, 0.08 and 0.15 tried at bench:cache's 25% budget (one run each, the plan then at 85%
+ * of the budget), the fastest (6.13 tokens/s against 6.03 and 5.86) and it read no more than the
+ * cache without prediction (73.5 MiB a token against 83.0 for the whole top k).
  */
 const PREDICT_MIN_PROBABILITY = 0.08;
