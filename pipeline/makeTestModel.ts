@@ -1,21 +1,22 @@
 /**
  * Writes the random-weight test models: a tiny `qwen3moe` (8 experts, top-2) and a dense `qwen3`
  * twin, both with StarCoder's real code tokenizer (FIM tokens included) taken from the vocab GGUF
- * in the llama.cpp source node-llama-cpp ships.
+ * in the llama.cpp source node-llama-cpp ships; and the architecture replicas of the registry's
+ * models (pipeline/replicas/replicas.ts) into `replicas/`.
  *
  * The weights are random: these models exercise the plumbing (loading, FIM prompts, KV reuse,
  * cancellation, expert counts), never output quality. Deterministic for a fixed seed.
  *
  *   npx tsx pipeline/makeTestModel.ts [outDir]   (default: models/test)
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync } from "node:fs";
 import path from "node:path";
-import { readGgufFileInfo } from "node-llama-cpp";
-import os from "node:os";
 import { type GgufTensor, type GgufValue, i32Array, str, strArray, u32, bool, writeGguf } from "./gguf/GgufWriter";
 import { qwen3Hyperparameters } from "./gguf/qwen3Metadata";
 import { GgmlType } from "./gguf/quantize";
-import { readLlamaCppFile } from "./llamaSource";
+import { bundledVocab, tokenId } from "./gguf/bundledVocab";
+import { normalFiller } from "./gguf/randomWeights";
+import { makeReplicas } from "./replicas/replicas";
 
 /** Shapes of the test models: tiny on purpose, so that tests load them in milliseconds. */
 export const TEST_MODEL_SHAPE = {
@@ -51,64 +52,17 @@ const CYCLES = {
     turns: ["Ċ", "```", "ts", "ĊĠĠĠĠ", "const", "Ġx", "Ġ=", "Ġy", ";", "ĊĊ", "#", "ĠAssistant", "ĊĊĊ"]
 } as const;
 
-/** mulberry32: a small seeded PRNG, so the files are byte-identical run to run. */
-function rng(seed: number) {
-    let a = seed >>> 0;
-    return () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
-
-export function normalFiller(seed: number) {
-    const uniform = rng(seed);
-    return (n: number, std: number) => {
-        const out = new Float32Array(n);
-        for (let i = 0; i < n; i += 2) {
-            const u = Math.max(uniform(), 1e-12),
-                v = uniform();
-            const r = Math.sqrt(-2 * Math.log(u)) * std;
-            out[i] = r * Math.cos(2 * Math.PI * v);
-            if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * v);
-        }
-        return out;
-    };
-}
-
-/** The `tokenizer.ggml.*` metadata of StarCoder's vocab GGUF, ready to write again. */
+/** StarCoder's tokenizer (the bundled vocab GGUF) with its FIM tokens named, ready to write again. */
 export async function starcoderTokenizer(): Promise<Record<string, GgufValue>> {
-    const tmp = path.join(os.tmpdir(), `moe-pilot-vocab-${process.pid}.gguf`);
-    writeFileSync(tmp, readLlamaCppFile("models/ggml-vocab-starcoder.gguf"));
-    try {
-        const info = await readGgufFileInfo(tmp, { readTensorInfo: false });
-        const t = info.metadata.tokenizer!.ggml!;
-        const tokens = t.tokens as string[];
-        const id = (text: string) => {
-            const i = tokens.indexOf(text);
-            if (i < 0) throw new Error(`StarCoder vocab has no ${text} token`);
-            return i;
-        };
-        return {
-            "tokenizer.ggml.model": str(t.model as string),
-            "tokenizer.ggml.pre": str(t.pre as string),
-            "tokenizer.ggml.tokens": strArray(tokens),
-            "tokenizer.ggml.token_type": i32Array(t.token_type as number[]),
-            "tokenizer.ggml.merges": strArray(t.merges as string[]),
-            "tokenizer.ggml.bos_token_id": u32(t.bos_token_id as number),
-            "tokenizer.ggml.eos_token_id": u32(t.eos_token_id as number),
-            "tokenizer.ggml.unknown_token_id": u32(t.unknown_token_id as number),
-            "tokenizer.ggml.add_bos_token": bool(false),
-            "tokenizer.ggml.fim_pre_token_id": u32(id("<fim_prefix>")),
-            "tokenizer.ggml.fim_suf_token_id": u32(id("<fim_suffix>")),
-            "tokenizer.ggml.fim_mid_token_id": u32(id("<fim_middle>")),
-            "tokenizer.ggml.fim_pad_token_id": u32(id("<fim_pad>"))
-        };
-    } finally {
-        rmSync(tmp, { force: true });
-    }
+    const vocab = await bundledVocab("ggml-vocab-starcoder.gguf");
+    return {
+        ...vocab,
+        "tokenizer.ggml.add_bos_token": bool(false),
+        "tokenizer.ggml.fim_pre_token_id": u32(tokenId(vocab, "<fim_prefix>")),
+        "tokenizer.ggml.fim_suf_token_id": u32(tokenId(vocab, "<fim_suffix>")),
+        "tokenizer.ggml.fim_mid_token_id": u32(tokenId(vocab, "<fim_middle>")),
+        "tokenizer.ggml.fim_pad_token_id": u32(tokenId(vocab, "<fim_pad>"))
+    };
 }
 
 /**
@@ -332,5 +286,8 @@ export async function makeTestModels(outDir: string) {
 if (import.meta.url === `file://${process.argv[1]}`) {
     const outDir = path.resolve(process.argv[2] ?? path.join(import.meta.dirname, "..", "models", "test"));
     await makeTestModels(outDir);
-    console.log(`test models written to ${outDir}`);
+    const replicas = await makeReplicas(path.join(outDir, "replicas"));
+    console.log(
+        `test models written to ${outDir}; architecture replicas ${replicas.length ? `written: ${replicas.join(", ")}` : "up to date"}`
+    );
 }

@@ -17,7 +17,8 @@ import path from "node:path";
 import { type GgufTensor, type GgufValue, str, u32, writeGguf } from "./gguf/GgufWriter";
 import { qwen3Hyperparameters } from "./gguf/qwen3Metadata";
 import { GgmlType } from "./gguf/quantize";
-import { normalFiller, starcoderTokenizer } from "./makeTestModel";
+import { normalFiller } from "./gguf/randomWeights";
+import { starcoderTokenizer } from "./makeTestModel";
 
 export type SyntheticShape = {
     /** What it stands for, said wherever its figures are shown. */

@@ -53,6 +53,12 @@ export const i32Array = (value: ArrayLike<number>): GgufValue => ({
     value
 });
 
+export const f32Array = (value: ArrayLike<number>): GgufValue => ({
+    type: GgufValueType.Array,
+    itemType: GgufValueType.Float32,
+    value
+});
+
 export type GgufTensor = {
     name: string;
     /** ggml order: the fastest-varying dimension first (a [rows][cols] matrix is `[cols, rows]`). */

@@ -31,6 +31,8 @@ export async function generateChat(options: {
     stopTexts: readonly string[];
     /** The model has no chat template (the general format): a role header it writes ends the answer (answerGuard.ts). */
     turnHeaders: boolean;
+    /** Which of the generated tokens are the answer, where the format interleaves others (harmony.ts); all by default. */
+    answerTokens?: (generated: Token[]) => Token[];
     sampling: ChatSampling;
     /** Fixed: the same prompt gets the same answer. */
     seed?: number;
@@ -88,7 +90,7 @@ export async function generateChat(options: {
             const token = next.value;
             if (model.isEogToken(token)) break;
             tokens.push(token);
-            text = options.decode(tokens);
+            text = options.decode(options.answerTokens ? options.answerTokens(tokens) : tokens);
             const stopAt = options.stopTexts
                 .map((s) => text.indexOf(s))
                 .filter((i) => i >= 0)

@@ -2,16 +2,20 @@
  * llama.cpp through node-llama-cpp: one `Llama` per server process (the binaries load once), and
  * model files loaded on it with the errors a user can act on.
  */
-import { getLlama, type Llama, LlamaLogLevel, type LlamaModel } from "node-llama-cpp";
+import { getLlama, type GgufFileInfo, GgufInsights, type Llama, LlamaLogLevel, type LlamaModel } from "node-llama-cpp";
 import type { Logger } from "../log";
 import type { ModelInspection } from "../models/inspectModel";
 import { errorMessage, ModelFileError } from "../errors";
 import { llamaBinaries } from "./nativeMoe";
 
 export class LlamaRuntime {
+    /** The process's runtime, once the engine has made it (`ggufInsights` uses its llama.cpp). */
+    static current: LlamaRuntime | undefined;
     private llama?: Promise<Llama>;
 
-    constructor(private readonly log: Logger) {}
+    constructor(private readonly log: Logger) {
+        LlamaRuntime.current = this;
+    }
 
     /** The binaries, loaded on first use: never a download or a build at run time (nativeMoe.ts#llamaBinaries). */
     get(): Promise<Llama> {
@@ -32,6 +36,18 @@ export class LlamaRuntime {
         this.llama = undefined;
         await llama?.dispose();
     }
+}
+
+/**
+ * node-llama-cpp's insights into a GGUF (memory needs, support), computed with the engine's
+ * llama.cpp. Without one, node-llama-cpp loads a second set of binaries of its own (its prebuilt
+ * ones, beside the project's native build) whose logger then takes llama.cpp's messages: on a
+ * load after it, llama.cpp's warnings went to standard output — in the middle of the LSP messages
+ * over stdio (seen with the Qwen3-Coder, gpt-oss and DeepSeek-Coder-V2 replicas, whose
+ * vocabularies warn: the client lost the framing and never saw the load end).
+ */
+export async function ggufInsights(fileInfo: GgufFileInfo): Promise<GgufInsights> {
+    return GgufInsights.from(fileInfo, LlamaRuntime.current ? await LlamaRuntime.current.get() : undefined);
 }
 
 /**

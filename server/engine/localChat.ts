@@ -8,6 +8,7 @@ import {
     type ChatHistoryItem,
     type ChatWrapper,
     GeneralChatWrapper,
+    HarmonyChatWrapper,
     type LlamaContext,
     type LlamaContextSequence,
     type LlamaModel,
@@ -16,6 +17,7 @@ import {
 } from "node-llama-cpp";
 import type { ChatSession } from "../backend/Backend";
 import { generateChat } from "../chat/generateChat";
+import { harmonyAnswer, harmonyTokens } from "../chat/harmony";
 import type { ChatTurn } from "../chat/fitConversation";
 import type { ModelInspection } from "../models/inspectModel";
 import type { RoutingActivity } from "../protocol";
@@ -35,6 +37,8 @@ export type ChatContext = {
     chatWrapper: ChatWrapper;
     /** False when the model has no chat template and a general default is used. */
     templateFromModel: boolean;
+    /** The answer's tokens among those generated, for a format with channels (gpt-oss's harmony). */
+    answerTokens?: (generated: Token[]) => Token[];
     expertCount: number;
     /** The native runtime's controls (undefined on stock binaries). */
     moe?: NativeMoeContext;
@@ -51,6 +55,10 @@ export async function createChatContext(
     const context = await model.createContext({ contextSize, threads, sequences: 1 });
     const templateFromModel = typeof model.fileInfo.metadata.tokenizer?.chat_template === "string";
     const moe = moeOf(context);
+    const chatWrapper = templateFromModel ? resolveChatWrapper(model) : new GeneralChatWrapper();
+    const decode = createTokenDecoder(model, inspection.fileInfo);
+    const harmony =
+        chatWrapper instanceof HarmonyChatWrapper ? harmonyTokens((text) => specialToken(model, text)) : undefined;
     return {
         model,
         context,
@@ -59,9 +67,10 @@ export async function createChatContext(
             speculationChoice({ ...speculation, fileInfo: inspection.fileInfo, expertsUsed: inspection.trainedK }),
             moe
         ),
-        decode: createTokenDecoder(model, inspection.fileInfo),
-        chatWrapper: templateFromModel ? resolveChatWrapper(model) : new GeneralChatWrapper(),
+        decode,
+        chatWrapper,
         templateFromModel,
+        answerTokens: harmony && ((generated) => harmonyAnswer(generated, harmony, decode)),
         expertCount: inspection.expertCount,
         moe
     };
@@ -103,6 +112,7 @@ export function localChatSession(
                         prompt: tokens,
                         stopTexts,
                         turnHeaders: !chat.templateFromModel,
+                        answerTokens: chat.answerTokens,
                         sampling: sampling.sampling,
                         seed,
                         maxTokens,
@@ -140,6 +150,12 @@ function render(chat: ChatContext, turns: ChatTurn[]): { tokens: Token[]; stopTe
         .map((trigger) => trigger.values.join(""))
         .filter((text) => text !== "");
     return { tokens: state.contextText.tokenize(chat.model.tokenizer), stopTexts };
+}
+
+/** The id of a special token by its text, or undefined when the vocabulary has no such single token. */
+function specialToken(model: LlamaModel, text: string): Token | undefined {
+    const tokens = model.tokenize(text, true);
+    return tokens.length === 1 ? tokens[0] : undefined;
 }
 
 /** The model was unloaded (a reload, another model) while the answer waited or ran: ask again. */

@@ -6,7 +6,8 @@
  */
 import { open, stat } from "node:fs/promises";
 import path from "node:path";
-import { type GgufFileInfo, GgufInsights, readGgufFileInfo } from "node-llama-cpp";
+import { type GgufFileInfo, readGgufFileInfo } from "node-llama-cpp";
+import { ggufInsights } from "../engine/llama";
 import { ModelFileError, errorMessage } from "../errors";
 
 export type ModelInspection = {
@@ -78,7 +79,7 @@ export async function inspectModel(modelPath: string): Promise<ModelInspection> 
     if (Number(fileInfo.infoEndOffset) > partSizes[0]!)
         throw new ModelFileError("truncated", modelPath, `${path.basename(modelPath)} is damaged or incomplete: the file ends inside its GGUF header. Download or copy it again.`);
 
-    const insights = await GgufInsights.from(fileInfo);
+    const insights = await ggufInsights(fileInfo);
     // Each part's tensor data starts after its header: the headers plus the tensors must fit in the files.
     const dataStart = new Map<number, number>();
     for (const t of fileInfo.fullTensorInfo ?? []) {

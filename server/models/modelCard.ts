@@ -3,7 +3,8 @@
  * completion would prompt it (FIM tokens or a family template, else chat only), whether it has a
  * chat template, and whether this machine has the memory for it.
  */
-import { GgufFileType, GgufInsights } from "node-llama-cpp";
+import { GgufFileType } from "node-llama-cpp";
+import { ggufInsights } from "../engine/llama";
 import { describeSampling, samplingFor } from "../chat/sampling";
 import { type FimTokens, type Token, resolveFimTokens } from "../completion/fimFormats";
 import type { ChatSamplingSettings, ModelCard } from "../protocol";
@@ -31,7 +32,7 @@ function fimFromFile(inspection: ModelInspection): FimTokens {
 
 /** The memory the model needs on the CPU with a context of `contextSize` tokens (node-llama-cpp's estimates). */
 async function memoryNeed(inspection: ModelInspection, contextSize: number): Promise<number> {
-    const insights = await GgufInsights.from(inspection.fileInfo);
+    const insights = await ggufInsights(inspection.fileInfo);
     const context = Math.min(contextSize, inspection.trainContextSize ?? contextSize);
     const modelRam = (await insights.estimateModelResourceRequirementsV2({ gpuLayers: 0 })).cpuRam;
     const contextRam = (await insights.estimateContextResourceRequirementsV2({ contextSize: context, modelGpuLayers: 0 })).cpuRam;

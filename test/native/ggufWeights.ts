@@ -1,14 +1,12 @@
 /**
  * Reads tensors out of a GGUF file into Float32Arrays, outside llama.cpp: tensor offsets from
- * node-llama-cpp's GGUF reader, the bytes from the file, dequantized here (F32, F16, Q8_0: what
- * the project's models use). For tests that check llama.cpp's arithmetic against an independent one.
+ * node-llama-cpp's GGUF reader, the bytes from the file, dequantized by the pipeline's own codec
+ * (F32, F16, Q8_0, Q4_0, Q4_K, MXFP4: what the project's models and the architecture replicas
+ * use). For tests that check llama.cpp's arithmetic against an independent one.
  */
 import { closeSync, openSync, readSync } from "node:fs";
 import { type GgufTensorInfo, readGgufFileInfo } from "node-llama-cpp";
-
-const F32 = 0,
-    F16 = 1,
-    Q8_0 = 8;
+import { dequantize, type GgmlType, rowBytes } from "../../pipeline/gguf/quantize";
 
 export class GgufWeights {
     private constructor(
@@ -42,22 +40,16 @@ export class GgufWeights {
         const [rowLength, ...rest] = t.dimensions.map(Number) as [number, ...number[]];
         const totalRows = rest.reduce((a, b) => a * b, 1);
         const n = count ?? totalRows - first;
-        const rowBytes = bytesPerRow(t.ggmlType, rowLength);
-        const buf = Buffer.alloc(rowBytes * n);
+        const type = t.ggmlType as number as GgmlType;
+        const bytes = rowBytes(type, rowLength);
+        const buf = Buffer.alloc(bytes * n);
         const fd = openSync(this.file, "r");
         try {
-            readSync(fd, buf, 0, buf.length, Number(t.fileOffset) + rowBytes * first);
+            readSync(fd, buf, 0, buf.length, Number(t.fileOffset) + bytes * first);
         } finally {
             closeSync(fd);
         }
-        const out = new Float32Array(rowLength * n);
-        for (let r = 0; r < n; r++)
-            dequantizeRow(
-                t.ggmlType,
-                buf.subarray(r * rowBytes, (r + 1) * rowBytes),
-                out.subarray(r * rowLength, (r + 1) * rowLength)
-            );
-        return out;
+        return dequantize(buf, type, rowLength * n);
     }
 
     private info(name: string): GgufTensorInfo {
@@ -65,43 +57,6 @@ export class GgufWeights {
         if (!t) throw new Error(`no tensor ${name}`);
         return t;
     }
-}
-
-function bytesPerRow(type: number, n: number): number {
-    switch (type) {
-        case F32:
-            return 4 * n;
-        case F16:
-            return 2 * n;
-        case Q8_0:
-            return (n / 32) * 34; // blocks of 32: an f16 scale and 32 int8
-        default:
-            throw new Error(`ggml type ${type} is not read by this test helper`);
-    }
-}
-
-function dequantizeRow(type: number, src: Buffer, dst: Float32Array) {
-    if (type === F32) {
-        for (let i = 0; i < dst.length; i++) dst[i] = src.readFloatLE(4 * i);
-        return;
-    }
-    if (type === F16) {
-        for (let i = 0; i < dst.length; i++) dst[i] = halfToFloat(src.readUInt16LE(2 * i));
-        return;
-    }
-    for (let b = 0; b < dst.length / 32; b++) {
-        const d = halfToFloat(src.readUInt16LE(34 * b));
-        for (let i = 0; i < 32; i++) dst[32 * b + i] = d * src.readInt8(34 * b + 2 + i);
-    }
-}
-
-function halfToFloat(h: number): number {
-    const sign = h & 0x8000 ? -1 : 1,
-        exp = (h >> 10) & 0x1f,
-        frac = h & 0x3ff;
-    if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
-    if (exp === 31) return frac ? NaN : sign * Infinity;
-    return sign * 2 ** (exp - 15) * (1 + frac / 1024);
 }
 
 /** y = W x for W stored as `rows` rows of `x.length` (ggml's layout for a [in, out] weight). */

@@ -3,21 +3,25 @@
  * or the stock binaries with MOE_PILOT_NATIVE=off: one kind per process), evaluates a prompt at
  * each expert count asked for and prints JSON: the logits of the last positions per count, and
  * (native) the routing trace of the first evaluation and adaptive routing at its ends (p -> 1 at
- * k = 2; p = 0.01 at a cap of 4 with k_min 1, and at a cap of 8 with k_min 2: logits) and in between
- * (p = 0.7, cap 4: experts used per row). With `--poisoned`: logits at k = 2 and adaptive p = 0.01.
- *   node --import tsx test/native/probe.ts <model.gguf> <k,k,...> <prompt> [--poisoned]
+ * the trained k; p = 0.01 at a cap of twice the trained k with k_min 1, and at a cap of every
+ * expert with k_min 2: logits) and in between (p = 0.7, cap twice the trained k: experts used per
+ * row). With `--poisoned`: logits at k = 2 and adaptive p = 0.01. With `--logits=N`: N of each
+ * position's logits, evenly spaced over the vocabulary (a 150k vocabulary makes large JSON).
+ *   node --import tsx test/native/probe.ts <model.gguf> <k,k,...> <prompt> [--poisoned] [--logits=N]
  */
 import { getLlama, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
 import { NativeMoeContext, llamaBinaries } from "../../server/engine/nativeMoe";
 
-const [modelPath, ks, prompt] = process.argv.slice(2) as [string, string, string];
+const [modelPath, ks, prompt, ...flags] = process.argv.slice(2) as [string, string, string, ...string[]];
 const counts = ks.split(",").map(Number);
+const logitSample = Number(flags.find((f) => f.startsWith("--logits="))?.slice("--logits=".length) ?? 0);
 const LAST_POSITIONS = 4;
 
 const llama = await getLlama({ ...llamaBinaries(), progressLogs: false });
 const native = NativeMoeContext.isAvailable(llama);
 const base = await llama.loadModel({ modelPath, gpuLayers: 0 });
 const expertCount = base.fileInfo.architectureMetadata.expert_count as number;
+const trainedK = base.fileInfo.architectureMetadata.expert_used_count as number;
 const tokens = base.tokenize(prompt, true);
 
 /** Evaluates the whole prompt afresh on the context's sequence; the logits of its last positions. */
@@ -30,7 +34,8 @@ async function lastLogits(sequence: LlamaContextSequence): Promise<number[][]> {
     );
     return (out as ({ next: { logits: Map<Token, number> } } | undefined)[])
         .filter((o) => o?.next?.logits)
-        .map((o) => [...o!.next.logits.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v));
+        .map((o) => [...o!.next.logits.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v))
+        .map((row) => (logitSample > 0 ? row.filter((_, i) => i % Math.ceil(row.length / logitSample) === 0) : row));
 }
 
 /** Writes the answer and waits until it is out: a pipe takes 64 KiB at once, and exit drops the rest. */
@@ -39,7 +44,7 @@ function print(value: unknown): Promise<void> {
 }
 
 const results: { k: number; logits: number[][] }[] = [];
-if (process.argv[5] === "--poisoned") {
+if (flags.includes("--poisoned")) {
     // A model with one expert's weights made NaN (runtime.test.ts): at k=2 the NaN reaches the
     // logits; adaptive routing that leaves that expert out must never compute it.
     const context = await base.createContext({ contextSize: 256, threads: 1, sequences: 1 });
@@ -69,20 +74,21 @@ if (native) {
         else moe.readTrace();
     }
     // adaptive routing at its two ends: every expert kept (p -> 1), only k_min kept (p -> 0)
-    moe.setExperts(2);
+    const cap = Math.min(2 * trainedK, expertCount);
+    moe.setExperts(trainedK);
     moe.setAdaptive(0.999999, 1);
     const highP = await lastLogits(sequence);
-    moe.setExperts(4);
+    moe.setExperts(cap);
     moe.setAdaptive(0.01, 1);
     const lowP = await lastLogits(sequence);
-    moe.setExperts(8);
+    moe.setExperts(expertCount);
     moe.setAdaptive(0.01, 2);
     const lowPMin2 = await lastLogits(sequence);
     moe.readTrace();
-    moe.setExperts(4);
+    moe.setExperts(cap);
     moe.setAdaptive(0.7, 1);
     await lastLogits(sequence);
-    adaptive = { highP, lowP, lowPMin2, midUsed: moe.readTrace().rows.map((r) => r.experts.length) };
+    adaptive = { highP, lowP, lowPMin2, cap, midUsed: moe.readTrace().rows.map((r) => r.experts.length) };
 } else {
     // The reference: a model instance per count, loaded with the metadata override.
     const arch = base.fileInfo.metadata.general.architecture as string;

@@ -41,6 +41,38 @@ describe("GGUF writer", () => {
         }
     });
 
+    test("Q4_K keeps values within one step of their sub-block's range, MXFP4 on its E2M1 grid", () => {
+        const data = values(512);
+        const q4k = dequantize(quantize(data, GgmlType.Q4_K, 256), GgmlType.Q4_K, 512);
+        assert.equal(rowBytes(GgmlType.Q4_K, 256), 144);
+        for (let s = 0; s < 16; s++) {
+            const sub = data.slice(s * 32, s * 32 + 32);
+            const step = (Math.max(0, ...sub) - Math.min(0, ...sub)) / 15;
+            for (let j = 0; j < 32; j++)
+                assert.ok(Math.abs(q4k[s * 32 + j]! - sub[j]!) <= step * 1.1 + 1e-3, `Q4_K sub-block ${s} value ${j}`);
+        }
+        assert.throws(() => quantize(values(128), GgmlType.Q4_K, 128), /blocks of 256/);
+
+        const buf = quantize(data, GgmlType.MXFP4, 32);
+        assert.equal(buf.length, rowBytes(GgmlType.MXFP4, 512));
+        assert.equal(rowBytes(GgmlType.MXFP4, 32), 17);
+        const mx = dequantize(buf, GgmlType.MXFP4, 512);
+        for (let b = 0; b < 16; b++) {
+            const block = data.slice(b * 32, b * 32 + 32);
+            const top = 2 ** Math.floor(Math.log2(Math.max(...block.map(Math.abs)))); // the grid's largest gap is top / 2
+            for (let j = 0; j < 32; j++)
+                assert.ok(Math.abs(mx[b * 32 + j]! - block[j]!) <= top / 2 + 1e-6, `MXFP4 block ${b} value ${j}`);
+        }
+        // A block written by hand: exponent 128 (scale 1), nibbles 7 (12) and 15 (-12), values 0 and 16.
+        const hand = Buffer.alloc(17);
+        hand[0] = 128;
+        hand[1] = 0x07 | (0x0f << 4);
+        const decoded = dequantize(hand, GgmlType.MXFP4, 32);
+        assert.equal(decoded[0], 12);
+        assert.equal(decoded[16], -12);
+        assert.equal(decoded[1], 0);
+    });
+
     test("node-llama-cpp reads back the metadata and tensor layout we wrote", async () => {
         const file = path.join(dir, "t.gguf");
         writeGguf(
