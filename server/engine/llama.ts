@@ -40,11 +40,11 @@ export class LlamaRuntime {
 
 /**
  * node-llama-cpp's insights into a GGUF (memory needs, support), computed with the engine's
- * llama.cpp. Without one, node-llama-cpp loads a second set of binaries of its own (its prebuilt
- * ones, beside the project's native build) whose logger then takes llama.cpp's messages: on a
- * load after it, llama.cpp's warnings went to standard output — in the middle of the LSP messages
- * over stdio (seen with the Qwen3-Coder, gpt-oss and DeepSeek-Coder-V2 replicas, whose
- * vocabularies warn: the client lost the framing and never saw the load end).
+ * llama.cpp. Without one, node-llama-cpp makes a llama.cpp instance of its own; made before the
+ * engine's, it kept llama.cpp's messages from reaching the engine's logger, and node-llama-cpp's
+ * addon wrote them to standard output instead — in the middle of the LSP messages over stdio
+ * (seen with the Qwen3-Coder, gpt-oss and DeepSeek-Coder-V2 replicas, whose vocabularies warn on
+ * load: the client lost the framing and never saw the load end).
  */
 export async function ggufInsights(fileInfo: GgufFileInfo): Promise<GgufInsights> {
     return GgufInsights.from(fileInfo, LlamaRuntime.current ? await LlamaRuntime.current.get() : undefined);
