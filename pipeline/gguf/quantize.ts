@@ -32,7 +32,7 @@ const MXFP4_BLOCK = 1 + QK / 2;
 const MXFP4_VALUES = [0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12];
 
 /** Values per block of `type` (ggml's blck_size). */
-function blockSize(type: GgmlType): number {
+export function blockSize(type: GgmlType): number {
     switch (type) {
         case GgmlType.F32:
         case GgmlType.F16:

@@ -2,8 +2,10 @@
  * Architecture replicas: for each architecture the model registry recommends, a tiny random-weight
  * GGUF with that architecture's exact tensor set, hyperparameter keys and quantization types, the
  * real tokenizer (from the vocab GGUFs in the bundled llama.cpp source, with the real model's added
- * tokens at their ids) and the real chat template. The shapes are scaled down (2–3 layers, d=256);
- * the expert counts, the experts per token and the shared experts are the real ones.
+ * tokens at their ids) and the real chat template. The shapes are scaled down (2–3 layers, d=256,
+ * experts 256 wide, gpt-oss's 1024, so that the experts are a good part of the file, as in a real
+ * one, next to the real vocabulary's embeddings); the expert counts, the experts per token and the
+ * shared experts are the real ones.
  *
  * Each file is named exactly as the registry names the published file, so the server treats it as
  * that model (recommended expert counts, chat sampling, roles), as it would after a download.
@@ -215,7 +217,7 @@ const qwen3Coder: Replica = {
             heads = 8,
             kvHeads = 1,
             headDim = 64,
-            ff = 64,
+            ff = 256,
             { count, used } = this.experts;
         const vocab = await qwen3Vocab();
         const nVocab = (vocab["tokenizer.ggml.tokens"]!.value as string[]).length;
@@ -278,7 +280,7 @@ const gptOss: Replica = {
             heads = 8,
             kvHeads = 1,
             headDim = 64,
-            ff = 64,
+            ff = 1024, // experts are most of a MoE file, as in the real one (gpt-oss-20b: 2880)
             { count, used } = this.experts;
         const vocab = await harmonyVocab();
         const nVocab = (vocab["tokenizer.ggml.tokens"]!.value as string[]).length;
@@ -360,7 +362,7 @@ function deepseekCoderV2Lite(variant: "Base" | "Instruct"): Replica {
                 rope = 16,
                 dv = 32,
                 kvLora = 64,
-                ff = 64,
+                ff = 256,
                 denseFf = 512,
                 { count, used, shared } = this.experts;
             const vocab = await deepseekV2Vocab();
@@ -441,7 +443,7 @@ const olmoe: Replica = {
         const arch = "olmoe",
             layers = 2,
             heads = 4, // OLMoE's q/k norms span the whole projection: as many KV heads as heads
-            ff = 64,
+            ff = 256,
             { count, used } = this.experts;
         const vocab = await olmoeVocab();
         const nVocab = (vocab["tokenizer.ggml.tokens"]!.value as string[]).length;
@@ -497,7 +499,7 @@ const granite: Replica = {
             layers = 2,
             heads = 8,
             kvHeads = 4,
-            ff = 64,
+            ff = 256,
             { count, used } = this.experts;
         const vocab = await graniteVocab();
         const nVocab = (vocab["tokenizer.ggml.tokens"]!.value as string[]).length;

@@ -6,8 +6,9 @@
  * the trained k; p = 0.01 at a cap of twice the trained k with k_min 1, and at a cap of every
  * expert with k_min 2: logits) and in between (p = 0.7, cap twice the trained k: experts used per
  * row). With `--poisoned`: logits at k = 2 and adaptive p = 0.01. With `--logits=N`: N of each
- * position's logits, evenly spaced over the vocabulary (a 150k vocabulary makes large JSON).
- *   node --import tsx test/native/probe.ts <model.gguf> <k,k,...> <prompt> [--poisoned] [--logits=N]
+ * position's logits, evenly spaced over the vocabulary (a 150k vocabulary makes large JSON). With
+ * `--loaded-too` (native): also the logits of the native build loaded at each count.
+ *   node --import tsx test/native/probe.ts <model.gguf> <k,k,...> <prompt> [--poisoned] [--logits=N] [--loaded-too]
  */
 import { getLlama, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
 import { NativeMoeContext, llamaBinaries } from "../../server/engine/nativeMoe";
@@ -41,6 +42,24 @@ async function lastLogits(sequence: LlamaContextSequence): Promise<number[][]> {
 /** Writes the answer and waits until it is out: a pipe takes 64 KiB at once, and exit drops the rest. */
 function print(value: unknown): Promise<void> {
     return new Promise((done) => process.stdout.write(JSON.stringify(value), () => done()));
+}
+
+/** The reference: a model instance per count, loaded with the metadata override (as the fallback mode runs). */
+async function loadedAt(ks: number[]): Promise<{ k: number; logits: number[][] }[]> {
+    const arch = base.fileInfo.metadata.general.architecture as string;
+    const out: { k: number; logits: number[][] }[] = [];
+    for (const k of ks) {
+        const model: LlamaModel = await llama.loadModel({
+            modelPath,
+            gpuLayers: 0,
+            metadataOverrides: { [arch]: { expert_used_count: k } } as never
+        });
+        const context = await model.createContext({ contextSize: 256, threads: 1, sequences: 1 });
+        out.push({ k, logits: await lastLogits(context.getSequence()) });
+        await context.dispose();
+        await model.dispose();
+    }
+    return out;
 }
 
 const results: { k: number; logits: number[][] }[] = [];
@@ -90,20 +109,10 @@ if (native) {
     await lastLogits(sequence);
     adaptive = { highP, lowP, lowPMin2, cap, midUsed: moe.readTrace().rows.map((r) => r.experts.length) };
 } else {
-    // The reference: a model instance per count, loaded with the metadata override.
-    const arch = base.fileInfo.metadata.general.architecture as string;
-    for (const k of counts) {
-        const model: LlamaModel = await llama.loadModel({
-            modelPath,
-            gpuLayers: 0,
-            metadataOverrides: { [arch]: { expert_used_count: k } } as never
-        });
-        const context = await model.createContext({ contextSize: 256, threads: 1, sequences: 1 });
-        results.push({ k, logits: await lastLogits(context.getSequence()) });
-        await context.dispose();
-        await model.dispose();
-    }
+    results.push(...(await loadedAt(counts)));
     experts = counts;
 }
-await print({ buildType: llama.buildType, native, tokens: [...tokens], experts, results, trace, adaptive });
+// With `--loaded-too`, the native build loaded at each count as well: the same kernels as the per-context count.
+const loaded = native && flags.includes("--loaded-too") ? await loadedAt(counts) : undefined;
+await print({ buildType: llama.buildType, native, tokens: [...tokens], experts, results, loaded, trace, adaptive });
 await llama.dispose();

@@ -10,11 +10,42 @@
  * architecture takes, not what it writes.
  */
 import assert from "node:assert/strict";
+import { statSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { readGgufFileInfo } from "node-llama-cpp";
+import { blockSize, type GgmlType, rowBytes } from "../../pipeline/gguf/quantize";
+import { allExpertRanges, expertLayout, expertRanges, prefetchTable } from "../../server/cache/expertSlices";
 import { ModelCardRequest, RoutingStatsRequest } from "../../server/protocol";
 import { REPLICAS } from "../../pipeline/replicas/replicas";
+import { withoutNativeBuild } from "../nativeBuild";
 import { ROOT, TestClient } from "./lspClient";
+
+/** A completion and a chat answer, greedy and seeded, with the memory budget given (next-layer prediction on). */
+async function decode(modelPath: string, budget: "auto" | number) {
+    const client = await TestClient.start({
+        settings: { modelPath, completion: { debounceMs: 0 }, memory: { budget, prefetchNextLayer: true } }
+    });
+    try {
+        const status = await client.settled();
+        assert.equal(status.state, "ready", status.message);
+        const uri = "file:///w/stats.py";
+        await client.open(
+            uri,
+            "def mean(values):\n    total = 0\n    for value in values:\n        total += ",
+            "python"
+        );
+        const completion = await client.complete(uri, { line: 3, character: 17 });
+        const chat = await client.chat({ messages: [{ role: "user", content: "Explain this code." }], maxTokens: 24 });
+        return {
+            completion: completion?.items[0]?.insertText,
+            chat: chat.text,
+            cache: (await client.connection.sendRequest(RoutingStatsRequest.type)).cache
+        };
+    } finally {
+        await client.stop();
+    }
+}
 
 for (const replica of REPLICAS) {
     const modelPath = path.join(ROOT, "models", "test", "replicas", replica.file);
@@ -106,5 +137,97 @@ for (const replica of REPLICAS) {
                 `no dense block among them: ${layers.map((l) => l.layer)}`
             );
         });
+    });
+
+    describe(`the expert cache on the ${replica.architecture} replica (${replica.file})`, () => {
+        test("the slices cover exactly the routed experts' bytes; biases and shared experts stay resident", async () => {
+            const info = await readGgufFileInfo(modelPath, { readTensorInfo: true });
+            const tensors = info.fullTensorInfo!;
+            const bytesOf = (t: (typeof tensors)[number]) => {
+                const [rowLength, ...rest] = t.dimensions.map(Number) as [number, ...number[]];
+                return rowBytes(t.ggmlType as number as GgmlType, rowLength) * rest.reduce((a, b) => a * b, 1);
+            };
+            const geometry = (type: number) => ({
+                typeSize: rowBytes(type as GgmlType, blockSize(type as GgmlType)),
+                blockSize: blockSize(type as GgmlType)
+            });
+            const layout = expertLayout(tensors, geometry, 0)!;
+            const routed = tensors.filter((t) => /_exps\.weight$/.test(t.name));
+            assert.equal(layout.expertCount, count);
+            assert.deepEqual(
+                layout.layers.map((l) => l.block),
+                [...new Set(routed.map((t) => Number(/^blk\.(\d+)\./.exec(t.name)![1])))],
+                "the MoE blocks, none of the dense ones"
+            );
+            assert.equal(
+                layout.expertTotal,
+                routed.reduce((a, t) => a + bytesOf(t), 0),
+                "every routed expert's bytes, once"
+            );
+            const resident = tensors.filter((t) => !/_exps\.weight$/.test(t.name));
+            if (replica.architecture === "gpt-oss")
+                assert.ok(
+                    resident.some((t) => t.name.endsWith("ffn_down_exps.bias")),
+                    "expert biases exist"
+                );
+            if (shared > 0)
+                assert.ok(
+                    resident.some((t) => t.name.includes("shexp")),
+                    "shared experts exist"
+                );
+            const ranges = allExpertRanges(layout);
+            for (const r of ranges) {
+                const inside = routed.some(
+                    (t) => r.offset >= Number(t.fileOffset) && r.offset + r.length <= Number(t.fileOffset) + bytesOf(t)
+                );
+                assert.ok(inside, `range ${r.offset}+${r.length} lies in a routed expert tensor`);
+                const clash = resident.find(
+                    (t) => r.offset < Number(t.fileOffset) + bytesOf(t) && Number(t.fileOffset) < r.offset + r.length
+                );
+                assert.equal(
+                    clash?.name,
+                    undefined,
+                    "no range touches a resident tensor (biases, shared experts, router)"
+                );
+            }
+            // What the prefetch hook reads: each MoE block's experts' ranges, nothing for a dense block.
+            const table = prefetchTable(layout);
+            const perExpert = layout.layers[0]!.tensors.length;
+            for (let block = 0; block < table.blocks; block++) {
+                const layer = layout.layers.findIndex((l) => l.block === block);
+                for (let e = 0; e < count; e++)
+                    for (let j = 0; j < perExpert; j++) {
+                        const at = ((block * count + e) * perExpert + j) * 2;
+                        const expected = layer < 0 ? { offset: 0, length: 0 } : expertRanges(layout, layer, e)[j]!;
+                        assert.deepEqual(
+                            { offset: table.table[at], length: table.table[at + 1] },
+                            expected,
+                            `block ${block} expert ${e}`
+                        );
+                    }
+            }
+        });
+
+        test(
+            "a decode under a budget smaller than the model writes what it writes without the cache",
+            { skip: withoutNativeBuild },
+            async () => {
+                const info = await readGgufFileInfo(modelPath, { readTensorInfo: true });
+                const geometry = (type: number) => ({
+                    typeSize: rowBytes(type as GgmlType, blockSize(type as GgmlType)),
+                    blockSize: blockSize(type as GgmlType)
+                });
+                const layout = expertLayout(info.fullTensorInfo!, geometry, statSync(modelPath).size)!;
+                // everything but the experts, and half of them (the cache plans with 95% of its budget)
+                const budgetMiB = Math.ceil((layout.residentTotal + layout.expertTotal / 2) / 0.95 / 2 ** 20);
+                assert.ok(budgetMiB * 2 ** 20 < statSync(modelPath).size, "a budget smaller than the model");
+                const cached = await decode(modelPath, budgetMiB);
+                assert.equal(cached.cache?.state, "on", cached.cache?.reason);
+                const plain = await decode(modelPath, "auto");
+                assert.equal(plain.cache?.state, "off");
+                assert.equal(cached.completion, plain.completion);
+                assert.equal(cached.chat, plain.chat);
+            }
+        );
     });
 }
