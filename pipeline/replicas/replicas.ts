@@ -52,24 +52,30 @@ const SEED = 4321;
 class Tensors {
     readonly list: GgufTensor[] = [];
     private readonly fill: (n: number, std: number) => Float32Array;
-    constructor(seed: number) {
+    /** `silenced`: tensors written as zeros (a layer's outputs, for a model that repeats a cycle). */
+    constructor(
+        seed: number,
+        private readonly silenced?: RegExp
+    ) {
         this.fill = normalFiller(seed);
     }
     /** A weight mapping `inputs` values to `outputs` (ggml shape [inputs, outputs, ...rest]). */
     matrix(name: string, type: GgmlType, inputs: number, outputs: number, ...rest: number[]) {
         const n = inputs * outputs * rest.reduce((a, b) => a * b, 1);
         const std = 1 / Math.sqrt(inputs);
-        this.list.push({ name, shape: [inputs, outputs, ...rest], type, data: () => this.fill(n, std) });
+        this.push(name, [inputs, outputs, ...rest], type, () => this.fill(n, std));
     }
     /** A 1-D or 2-D F32 tensor: norms (all ones), biases and sinks (small random values). */
     vector(name: string, shape: number[], value: "ones" | number) {
         const n = shape.reduce((a, b) => a * b, 1);
-        this.list.push({
-            name,
-            shape,
-            type: GgmlType.F32,
-            data: () => (value === "ones" ? new Float32Array(n).fill(1) : this.fill(n, value))
-        });
+        this.push(name, shape, GgmlType.F32, () =>
+            value === "ones" ? new Float32Array(n).fill(1) : this.fill(n, value)
+        );
+    }
+    push(name: string, shape: number[], type: GgmlType, data: () => Float32Array) {
+        const silent = this.silenced?.test(name);
+        const n = shape.reduce((a, b) => a * b, 1);
+        this.list.push({ name, shape, type, data: silent ? () => new Float32Array(n) : data });
     }
 }
 
@@ -274,21 +280,43 @@ const gptOss: Replica = {
     standIns: [
         "tokenizer: Qwen2's BPE with harmony's special tokens stands in for o200k_harmony (not in the bundled source)"
     ],
-    async build() {
+    build: () => buildGptOss()
+};
+
+/**
+ * gpt-oss as built above, or, with `cycle`, built to write that cycle of tokens: its layers add
+ * nothing (their output projections and down projections are zero), so the last hidden state is
+ * the token's own embedding, normalised, and the output row of each cycle token's successor is
+ * that embedding (a logit of about 256 against about ±16 for any other).
+ */
+async function buildGptOss(cycle?: readonly string[]) {
+    {
         const arch = "gpt-oss",
             layers = 2, // layer 0 attends through a sliding window, layer 1 to everything
             heads = 8,
             kvHeads = 1,
             headDim = 64,
             ff = 1024, // experts are most of a MoE file, as in the real one (gpt-oss-20b: 2880)
-            { count, used } = this.experts;
+            { count, used } = gptOss.experts;
         const vocab = await harmonyVocab();
         const nVocab = (vocab["tokenizer.ggml.tokens"]!.value as string[]).length;
-        const t = new Tensors(SEED + 1);
+        const t = new Tensors(SEED + 1, cycle ? /attn_output\.|ffn_down_exps\./ : undefined);
         // MXFP4_MOE: the experts MXFP4, the other matrices Q8_0, vectors, biases, sinks and the router F32.
-        t.matrix("token_embd.weight", GgmlType.Q8_0, D, nVocab);
-        t.vector("output_norm.weight", [D], "ones");
-        t.matrix("output.weight", GgmlType.Q8_0, D, nVocab);
+        if (cycle) {
+            const embedding = normalFiller(SEED + 2)(D * nVocab, 1);
+            const output = new Float32Array(D * nVocab);
+            const ids = cycle.map((text) => tokenId(vocab, text));
+            ids.forEach((id, i) =>
+                output.set(embedding.subarray(id * D, (id + 1) * D), ids[(i + 1) % ids.length]! * D)
+            );
+            t.push("token_embd.weight", [D, nVocab], GgmlType.Q8_0, () => embedding);
+            t.vector("output_norm.weight", [D], "ones");
+            t.push("output.weight", [D, nVocab], GgmlType.Q8_0, () => output);
+        } else {
+            t.matrix("token_embd.weight", GgmlType.Q8_0, D, nVocab);
+            t.vector("output_norm.weight", [D], "ones");
+            t.matrix("output.weight", GgmlType.Q8_0, D, nVocab);
+        }
         for (let l = 0; l < layers; l++) {
             const p = `blk.${l}.`;
             t.vector(p + "attn_norm.weight", [D], "ones");
@@ -314,6 +342,14 @@ const gptOss: Replica = {
         const metadata = {
             "general.architecture": str(arch),
             ...general("gpt-oss-20b", FileType.MOSTLY_MXFP4_MOE, "gpt-oss-20b"),
+            ...(cycle
+                ? {
+                      "general.name": str("gpt-oss-20b replica built to write a harmony cycle"),
+                      "general.description": str(
+                          `Built to write ${JSON.stringify(cycle.join(""))}, for the harmony tests.`
+                      )
+                  }
+                : {}),
             ...common(arch, { context: 131072, layers, ff, heads, kvHeads }),
             [`${arch}.attention.key_length`]: u32(headDim),
             [`${arch}.attention.value_length`]: u32(headDim),
@@ -335,7 +371,23 @@ const gptOss: Replica = {
         };
         return { metadata, tensors: t.list };
     }
-};
+}
+
+/**
+ * gpt-oss replicas built to write harmony turns (the prompt ends in `<|start|>assistant`): one
+ * reasons on the analysis channel forever, one answers on the final channel and ends. The server
+ * must show none of the first and all of the second's answer (server/chat/harmony.ts).
+ */
+export const HARMONY_TEST_MODELS = {
+    analysis: {
+        file: "gpt-oss-harmony-analysis.gguf",
+        cycle: ["<|channel|>", "analysis", "<|message|>", "Thinking", "<|end|>", "<|start|>", "assistant"]
+    },
+    final: {
+        file: "gpt-oss-harmony-final.gguf",
+        cycle: ["<|channel|>", "final", "<|message|>", "Hello", "<|return|>", "assistant"]
+    }
+} as const;
 
 /**
  * DeepSeek-Coder-V2-Lite as the published (2024) GGUFs lay it out: multi-head latent attention
@@ -574,7 +626,11 @@ export async function makeReplicas(outDir: string): Promise<string[]> {
     mkdirSync(outDir, { recursive: true });
     const hash = sourceHash();
     const written: string[] = [];
-    for (const replica of REPLICAS) {
+    const models = [
+        ...REPLICAS.map((r) => ({ file: r.file, build: () => r.build() })),
+        ...Object.values(HARMONY_TEST_MODELS).map((m) => ({ file: m.file, build: () => buildGptOss(m.cycle) }))
+    ];
+    for (const replica of models) {
         const file = path.join(outDir, replica.file);
         const existing = await readGgufFileInfo(file, { readTensorInfo: false }).catch(() => undefined);
         const madeBy = (existing?.metadata as { moe_pilot?: { replica?: { source?: string } } } | undefined)?.moe_pilot;

@@ -33,6 +33,8 @@ export async function generateChat(options: {
     turnHeaders: boolean;
     /** Which of the generated tokens are the answer, where the format interleaves others (harmony.ts); all by default. */
     answerTokens?: (generated: Token[]) => Token[];
+    /** Whether a token ends the turn; by default, the model's end-of-generation tokens. */
+    endsTurn?: (token: Token) => boolean;
     sampling: ChatSampling;
     /** Fixed: the same prompt gets the same answer. */
     seed?: number;
@@ -62,6 +64,8 @@ export async function generateChat(options: {
         topP: s.topP,
         minP: s.minP,
         seed: options.seed,
+        // end-of-generation tokens come through when this loop decides what ends the turn
+        yieldEogToken: options.endsTurn !== undefined,
         // The answer's own last tokens are penalised, not the prompt's (the code it is asked about may repeat).
         repeatPenalty:
             s.repeatPenalty !== 1 || s.presencePenalty !== 0
@@ -88,7 +92,7 @@ export async function generateChat(options: {
                 break;
             }
             const token = next.value;
-            if (model.isEogToken(token)) break;
+            if (options.endsTurn ? options.endsTurn(token) : model.isEogToken(token)) break;
             tokens.push(token);
             text = options.decode(options.answerTokens ? options.answerTokens(tokens) : tokens);
             const stopAt = options.stopTexts

@@ -39,6 +39,8 @@ export type ChatContext = {
     templateFromModel: boolean;
     /** The answer's tokens among those generated, for a format with channels (gpt-oss's harmony). */
     answerTokens?: (generated: Token[]) => Token[];
+    /** Whether a token ends the turn, where the model's end-of-generation tokens would say otherwise. */
+    endsTurn?: (token: Token) => boolean;
     expertCount: number;
     /** The native runtime's controls (undefined on stock binaries). */
     moe?: NativeMoeContext;
@@ -71,6 +73,8 @@ export async function createChatContext(
         chatWrapper,
         templateFromModel,
         answerTokens: harmony && ((generated) => harmonyAnswer(generated, harmony, decode)),
+        // Harmony's <|end|> ends a message, not the turn (llama.cpp may still count it as end-of-text).
+        endsTurn: harmony && ((token) => token !== harmony.end && model.isEogToken(token)),
         expertCount: inspection.expertCount,
         moe
     };
@@ -113,6 +117,7 @@ export function localChatSession(
                         stopTexts,
                         turnHeaders: !chat.templateFromModel,
                         answerTokens: chat.answerTokens,
+                        endsTurn: chat.endsTurn,
                         sampling: sampling.sampling,
                         seed,
                         maxTokens,

@@ -17,7 +17,7 @@ import { readGgufFileInfo } from "node-llama-cpp";
 import { blockSize, type GgmlType, rowBytes } from "../../pipeline/gguf/quantize";
 import { allExpertRanges, expertLayout, expertRanges, prefetchTable } from "../../server/cache/expertSlices";
 import { ModelCardRequest, RoutingStatsRequest } from "../../server/protocol";
-import { REPLICAS } from "../../pipeline/replicas/replicas";
+import { HARMONY_TEST_MODELS, REPLICAS } from "../../pipeline/replicas/replicas";
 import { withoutNativeBuild } from "../nativeBuild";
 import { ROOT, TestClient } from "./lspClient";
 
@@ -231,3 +231,36 @@ for (const replica of REPLICAS) {
         );
     });
 }
+
+describe("gpt-oss's harmony turn: the answer is the final channel, not the analysis", () => {
+    const answer = async (model: keyof typeof HARMONY_TEST_MODELS) => {
+        const modelPath = path.join(ROOT, "models", "test", "replicas", HARMONY_TEST_MODELS[model].file);
+        const client = await TestClient.start({ settings: { modelPath } });
+        try {
+            assert.equal((await client.settled()).state, "ready");
+            const chunks: string[] = [];
+            const result = await client.chat({ messages: [{ role: "user", content: "Hi" }], maxTokens: 40 }, (c) =>
+                chunks.push(c.text)
+            );
+            assert.equal(result.template.name, "Harmony");
+            return { result, streamed: chunks.join("") };
+        } finally {
+            await client.stop();
+        }
+    };
+
+    test("a turn that only reasons shows nothing of its reasoning", async () => {
+        const { result, streamed } = await answer("analysis");
+        assert.equal(result.stopReason, "max-tokens", "it reasoned until the limit");
+        assert.equal(result.generatedTokens, 40);
+        assert.equal(result.text, "");
+        assert.equal(streamed, "");
+    });
+
+    test("a final message is the answer, and ends it", async () => {
+        const { result, streamed } = await answer("final");
+        assert.equal(result.text, "Hello");
+        assert.equal(streamed, "Hello");
+        assert.equal(result.stopReason, "end-of-turn");
+    });
+});
