@@ -154,7 +154,14 @@ function render(chat: ChatContext, turns: ChatTurn[]): { tokens: Token[]; stopTe
         .filter((trigger) => trigger.values.every((v) => typeof v === "string"))
         .map((trigger) => trigger.values.join(""))
         .filter((text) => text !== "");
-    return { tokens: state.contextText.tokenize(chat.model.tokenizer), stopTexts };
+    const tokens = state.contextText.tokenize(chat.model.tokenizer);
+    // A template that writes "Assistant: " + the answer leaves the prompt ending in a lone space
+    // (node-llama-cpp renders the model's turn up to its empty answer): a BPE model writes that
+    // space as part of its first word, and DeepSeek-Coder-V2 answers garbled after it (its README:
+    // no space after "Assistant:"). The model writes the space itself.
+    const last = tokens.length > 0 ? chat.decode([tokens.at(-1)!]) : "";
+    if (last.endsWith(" ")) tokens.splice(-1, 1, ...chat.model.tokenize(last.slice(0, -1), false));
+    return { tokens, stopTexts };
 }
 
 /** The id of a special token by its text, or undefined when the vocabulary has no such single token. */

@@ -13,9 +13,11 @@ import assert from "node:assert/strict";
 import { statSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { readGgufFileInfo } from "node-llama-cpp";
+import { getLlama, readGgufFileInfo, resolveChatWrapper } from "node-llama-cpp";
+import { llamaBinaries } from "../../server/engine/nativeMoe";
 import { blockSize, type GgmlType, rowBytes } from "../../pipeline/gguf/quantize";
 import { allExpertRanges, expertLayout, expertRanges, prefetchTable } from "../../server/cache/expertSlices";
+import { CHAT_DEFAULTS } from "../../server/chat/ChatFeature";
 import { ModelCardRequest, RoutingStatsRequest } from "../../server/protocol";
 import { HARMONY_TEST_MODELS, REPLICAS } from "../../pipeline/replicas/replicas";
 import { withoutNativeBuild } from "../nativeBuild";
@@ -112,6 +114,27 @@ for (const replica of REPLICAS) {
             );
             assert.ok(result.generatedTokens > 0);
             assert.equal(result.k, used, "chat at the trained k");
+            if (replica.architecture === "deepseek2") {
+                // node-llama-cpp renders DeepSeek's template up to "Assistant: " (the model's turn, empty);
+                // DeepSeek documents "Assistant:" (a space after it garbles the answer): the server drops it
+                const llama = await getLlama({ ...llamaBinaries(), progressLogs: false });
+                try {
+                    const model = await llama.loadModel({ modelPath, vocabOnly: true });
+                    const rendered = resolveChatWrapper(model)!
+                        .generateContextState({
+                            chatHistory: [
+                                { type: "system", text: CHAT_DEFAULTS.systemPrompt },
+                                { type: "user", text: "What does this function return?" },
+                                { type: "model", response: [] }
+                            ]
+                        })
+                        .contextText.tokenize(model.tokenizer);
+                    assert.equal(model.detokenize(rendered.slice(-1)), " ", "the rendering ends in a lone space");
+                    assert.equal(result.promptTokens, rendered.length - 1, "the server's prompt ends at 'Assistant:'");
+                } finally {
+                    await llama.dispose();
+                }
+            }
         });
 
         test("code actions are offered on a selection", async () => {
