@@ -35,9 +35,10 @@ export type Replica = {
     /** Blocks without experts, first (deepseek2's leading dense layers). */
     denseBlocks: number;
     /** How the routing weights are formed (llama.cpp's build_moe_ffn as each architecture calls it). */
-    routing: "softmax-then-top-k" | "top-k-then-softmax";
-    /** Whether the chosen experts' weights are renormalised to sum to 1. */
+    routing: "softmax-then-top-k" | "top-k-then-softmax" | "sigmoid-with-selection-bias";
+    /** Whether the chosen experts' weights are renormalised to sum to 1 (then times `weightScale`). */
     renormalised: boolean;
+    weightScale?: number;
     /** The FIM family its vocabulary's tokens name (server/completion/fimFormats.ts), or undefined for none. */
     fim?: string;
     /** What stands in where the bundled source lacks the real tokenizer or template (said in the docs). */
@@ -374,6 +375,14 @@ async function buildGptOss(cycle?: readonly string[]) {
 }
 
 /**
+ * The DeepSeek replica with DeepSeek-V3's routing (sigmoid scores, a selection bias per expert,
+ * renormalised): no registry model routes so, but a model from disk may (DeepSeek-V3, Kimi-K2),
+ * and the server must say what of the runtime does not follow it.
+ */
+export const DEEPSEEK_V3_ROUTING_FILE = "deepseek2-v3-routing.gguf";
+export const DEEPSEEK_V3_ROUTING = deepseekCoderV2Lite("Instruct", true);
+
+/**
  * gpt-oss replicas built to write harmony turns (the prompt ends in `<|start|>assistant`): one
  * reasons on the analysis channel forever, one answers on the final channel and ends. The server
  * must show none of the first and all of the second's answer (server/chat/harmony.ts).
@@ -395,15 +404,16 @@ export const HARMONY_TEST_MODELS = {
  * newer conversions split it into `attn_k_b` / `attn_v_b`), the first block dense, 64 routed
  * experts and 2 shared ones.
  */
-function deepseekCoderV2Lite(variant: "Base" | "Instruct"): Replica {
+function deepseekCoderV2Lite(variant: "Base" | "Instruct", v3Routing = false): Replica {
     return {
         registryId: `deepseek-coder-v2-lite-${variant.toLowerCase()}`,
-        file: `DeepSeek-Coder-V2-Lite-${variant}-Q4_K_M.gguf`,
+        file: v3Routing ? DEEPSEEK_V3_ROUTING_FILE : `DeepSeek-Coder-V2-Lite-${variant}-Q4_K_M.gguf`,
         architecture: "deepseek2",
         experts: { count: 64, used: 6, shared: 2 },
         denseBlocks: 1,
-        routing: "softmax-then-top-k",
-        renormalised: false,
+        routing: v3Routing ? "sigmoid-with-selection-bias" : "softmax-then-top-k",
+        renormalised: v3Routing,
+        weightScale: v3Routing ? 2.5 : undefined,
         fim: "deepseek-coder",
         standIns: [],
         async build() {
@@ -439,6 +449,7 @@ function deepseekCoderV2Lite(variant: "Base" | "Instruct"): Replica {
                     continue;
                 }
                 t.matrix(p + "ffn_gate_inp.weight", GgmlType.F32, D, count);
+                if (v3Routing) t.vector(p + "exp_probs_b.bias", [count], 0.1);
                 t.matrix(p + "ffn_gate_exps.weight", GgmlType.Q4_K, D, ff, count);
                 t.matrix(p + "ffn_up_exps.weight", GgmlType.Q4_K, D, ff, count);
                 t.matrix(p + "ffn_down_exps.weight", GgmlType.Q8_0, ff, D, count);
@@ -473,7 +484,11 @@ function deepseekCoderV2Lite(variant: "Base" | "Instruct"): Replica {
                 [`${arch}.expert_used_count`]: u32(used),
                 [`${arch}.expert_shared_count`]: u32(shared),
                 [`${arch}.expert_feed_forward_length`]: u32(ff),
-                [`${arch}.expert_weights_scale`]: f32(1),
+                [`${arch}.expert_weights_scale`]: f32(v3Routing ? 2.5 : 1),
+                // DeepSeek-V3's routing: sigmoid scores, chosen with a per-expert selection bias, renormalised
+                ...(v3Routing
+                    ? { [`${arch}.expert_gating_func`]: u32(2), [`${arch}.expert_weights_norm`]: bool(true) }
+                    : {}),
                 ...vocab,
                 "tokenizer.chat_template": str(template("deepseek-coder-v2.jinja"))
             };
@@ -628,7 +643,8 @@ export async function makeReplicas(outDir: string): Promise<string[]> {
     const written: string[] = [];
     const models = [
         ...REPLICAS.map((r) => ({ file: r.file, build: () => r.build() })),
-        ...Object.values(HARMONY_TEST_MODELS).map((m) => ({ file: m.file, build: () => buildGptOss(m.cycle) }))
+        ...Object.values(HARMONY_TEST_MODELS).map((m) => ({ file: m.file, build: () => buildGptOss(m.cycle) })),
+        { file: DEEPSEEK_V3_ROUTING_FILE, build: () => DEEPSEEK_V3_ROUTING.build() }
     ];
     for (const replica of models) {
         const file = path.join(outDir, replica.file);

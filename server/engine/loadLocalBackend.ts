@@ -11,6 +11,7 @@ import { type ExpertCacheStart, startExpertCache } from "../cache/startExpertCac
 import { modelFim } from "../completion/modelFim";
 import { chooseK, routingText } from "../experts/expertCount";
 import { placeExperts } from "../experts/expertPlacement";
+import { nextLayerPredictionLimit } from "../experts/routingSupport";
 import type { Logger } from "../log";
 import { chatModelFit } from "../models/chatModelFit";
 import { embeddedModelPath, isEmbeddedModel, verifyEmbeddedModel } from "../models/embeddedModel";
@@ -97,6 +98,12 @@ export async function loadLocalBackend(load: LocalLoad): Promise<{ backend: Loca
         if (load.superseded()) throw new SupersededLoadError();
         cache = startExpertCache(llama, inspection, settings.memory, native);
         warn(cache.warning);
+        const predictionLimit = nextLayerPredictionLimit(inspection.fileInfo);
+        const predictNextLayer = settings.memory.prefetchNextLayer && !predictionLimit;
+        if (cache.cache && settings.memory.prefetchNextLayer && predictionLimit)
+            warn(
+                `Next-layer prediction (moePilot.memory.prefetchNextLayer) is off for ${inspection.name}: ${predictionLimit}.`
+            );
         if (cache.log) log.info(cache.log);
         progress("Creating completion context", 80);
         context = await model.createContext({ contextSize: contextSize(settings, inspection), threads, sequences: 1 });
@@ -111,7 +118,7 @@ export async function loadLocalBackend(load: LocalLoad): Promise<{ backend: Loca
                       ? {
                             instance: cache.cache,
                             path: inspection.path,
-                            predictNextLayer: settings.memory.prefetchNextLayer
+                            predictNextLayer
                         }
                       : undefined,
                   log

@@ -16,7 +16,7 @@ import path from "node:path";
 import { before, describe, test } from "node:test";
 import { readGgufFileInfo } from "node-llama-cpp";
 import type { RoutingTrace } from "../../server/engine/addonTypes";
-import { REPLICAS } from "../../pipeline/replicas/replicas";
+import { DEEPSEEK_V3_ROUTING, REPLICAS } from "../../pipeline/replicas/replicas";
 import { withoutNativeBuild } from "../nativeBuild";
 import { GgufWeights } from "./ggufWeights";
 import { firstRouting } from "./routerReference";
@@ -57,8 +57,12 @@ function probe(model: string, counts: number[], mode: "on" | "off"): Probe {
 const maxDiff = (a: number[][], b: number[][]) =>
     Math.max(...a.flatMap((row, p) => row.map((v, t) => Math.abs(v - b[p]![t]!))));
 
-// One replica per architecture (DeepSeek-Coder-V2-Lite's Base and Instruct share theirs).
-const architectures = REPLICAS.filter((r, i) => REPLICAS.findIndex((o) => o.architecture === r.architecture) === i);
+// One replica per architecture (DeepSeek-Coder-V2-Lite's Base and Instruct share theirs), and
+// DeepSeek-V3's routing (sigmoid, a selection bias, renormalised and scaled) on the deepseek2 one.
+const architectures = [
+    ...REPLICAS.filter((r, i) => REPLICAS.findIndex((o) => o.architecture === r.architecture) === i),
+    DEEPSEEK_V3_ROUTING
+];
 
 for (const replica of architectures) {
     const model = path.join(ROOT, "models", "test", "replicas", replica.file);
@@ -144,10 +148,14 @@ for (const replica of architectures) {
                         `routed expert ids only: ${row.experts}`
                     );
                     const sum = row.weights.reduce((a, b) => a + b, 0);
-                    if (replica.renormalised) assert.ok(Math.abs(sum - 1) < 1e-4, `weights sum to 1 (${sum})`);
+                    const scale = replica.weightScale ?? 1;
+                    if (replica.renormalised)
+                        assert.ok(Math.abs(sum - scale) < 1e-4 * scale, `weights sum to ${scale} (${sum})`);
                     else assert.ok(sum < 1, `probabilities of all experts, not renormalised (${sum})`);
-                    for (let j = 1; j < used; j++)
-                        assert.ok(row.weights[j - 1]! >= row.weights[j]! - 1e-6, "routing order: highest first");
+                    // in routing order, highest first (a selection bias orders by biased score, not by weight)
+                    if (replica.routing !== "sigmoid-with-selection-bias")
+                        for (let j = 1; j < used; j++)
+                            assert.ok(row.weights[j - 1]! >= row.weights[j]! - 1e-6, "routing order: highest first");
                 }
             });
 

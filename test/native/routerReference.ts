@@ -12,7 +12,7 @@ import { type GgufWeights, matVec, rmsNorm } from "./ggufWeights";
 export type Routing = {
     /** The block whose router this is. */
     block: number;
-    /** Each expert's probability of being chosen (the gating function's output, before top-k). */
+    /** What each expert is ranked by (the gating function's output, with a selection bias where there is one). */
     scores: Float32Array;
     /** The chosen experts, highest first, and their weights as applied to the expert outputs. */
     experts: number[];
@@ -32,6 +32,8 @@ const softmax = (x: ArrayLike<number>) => {
 
 type Meta = {
     expert_used_count: number;
+    expert_gating_func?: number;
+    expert_weights_scale?: number;
     leading_dense_block_count?: number;
     embedding_scale?: number;
     residual_scale?: number;
@@ -136,6 +138,23 @@ export async function firstRouting(w: GgufWeights, arch: string, token: number):
                 scores: softmax(biased),
                 experts,
                 weights: Array.from(softmax(experts.map((e) => biased[e]!)))
+            };
+        }
+        if (m.expert_gating_func === 2) {
+            // DeepSeek-V3's: sigmoid scores, chosen by score plus a selection bias, the unbiased
+            // scores renormalised and scaled
+            const scores = logits.map((l) => 1 / (1 + Math.exp(-l)));
+            const bias = w.rows(p + "exp_probs_b.bias");
+            const experts = [...scores.keys()]
+                .sort((a, b) => scores[b]! + bias[b]! - scores[a]! - bias[a]!)
+                .slice(0, k);
+            const sum = experts.reduce((a, e) => a + scores[e]!, 0);
+            const scale = m.expert_weights_scale || 1;
+            return {
+                block,
+                scores: scores.map((s, e) => s + bias[e]!),
+                experts,
+                weights: experts.map((e) => (scores[e]! / sum) * scale)
             };
         }
         const scores = softmax(logits);

@@ -19,7 +19,7 @@ import { blockSize, type GgmlType, rowBytes } from "../../pipeline/gguf/quantize
 import { allExpertRanges, expertLayout, expertRanges, prefetchTable } from "../../server/cache/expertSlices";
 import { CHAT_DEFAULTS } from "../../server/chat/ChatFeature";
 import { ModelCardRequest, RoutingStatsRequest } from "../../server/protocol";
-import { HARMONY_TEST_MODELS, REPLICAS } from "../../pipeline/replicas/replicas";
+import { DEEPSEEK_V3_ROUTING_FILE, HARMONY_TEST_MODELS, REPLICAS } from "../../pipeline/replicas/replicas";
 import { withoutNativeBuild } from "../nativeBuild";
 import { ROOT, TestClient } from "./lspClient";
 
@@ -285,5 +285,36 @@ describe("gpt-oss's harmony turn: the answer is the final channel, not the analy
         assert.equal(result.text, "Hello");
         assert.equal(streamed, "Hello");
         assert.equal(result.stopReason, "end-of-turn");
+    });
+});
+
+describe("a routing the runtime does not fully follow is said in words", { skip: withoutNativeBuild }, () => {
+    test("next-layer prediction on DeepSeek-V3-style routing (sigmoid, selection bias): off, with the reason", async () => {
+        const modelPath = path.join(ROOT, "models", "test", "replicas", DEEPSEEK_V3_ROUTING_FILE);
+        const info = await readGgufFileInfo(modelPath, { readTensorInfo: true });
+        const geometry = (type: number) => ({
+            typeSize: rowBytes(type as GgmlType, blockSize(type as GgmlType)),
+            blockSize: blockSize(type as GgmlType)
+        });
+        const layout = expertLayout(info.fullTensorInfo!, geometry, statSync(modelPath).size)!;
+        const budget = Math.ceil((layout.residentTotal + layout.expertTotal / 2) / 0.95 / 2 ** 20);
+        const client = await TestClient.start({
+            settings: { modelPath, completion: { debounceMs: 0 }, memory: { budget, prefetchNextLayer: true } }
+        });
+        try {
+            assert.equal((await client.settled()).state, "ready");
+            const warning = await client.messages.find((m) => m.type === 2, "a warning");
+            assert.match(
+                warning.message,
+                /Next-layer prediction .* is off for .*: its router chooses experts with a selection bias/
+            );
+            const chat = await client.chat({ messages: [{ role: "user", content: "Hi" }], maxTokens: 8 });
+            assert.ok(chat.generatedTokens > 0, "the model runs, with the cache and without the prediction");
+            const stats = await client.connection.sendRequest(RoutingStatsRequest.type);
+            assert.equal(stats.cache?.state, "on", stats.cache?.reason);
+            assert.equal(stats.cache?.predictedShare, undefined, "nothing predicted");
+        } finally {
+            await client.stop();
+        }
     });
 });
