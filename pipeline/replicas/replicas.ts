@@ -1,8 +1,10 @@
 /**
  * Architecture replicas: for each architecture the model registry recommends, a tiny random-weight
  * GGUF with that architecture's exact tensor set, hyperparameter keys and quantization types, the
- * real tokenizer (from the vocab GGUFs in the bundled llama.cpp source, with the real model's added
- * tokens at their ids) and the real chat template. The shapes are scaled down (2–3 layers, d=256,
+ * real tokenizer (from the vocab GGUFs in the bundled llama.cpp source, with each model's added
+ * tokens where it puts them — DeepSeek-Coder-V2's FIM ids are not in any source here, so they sit
+ * in free slots —, and gpt-oss's o200k_harmony built from js-tiktoken's ranks, o200kHarmony.ts)
+ * and the real chat template (bundled, or templates/ with their sources). The shapes are scaled down (2–3 layers, d=256,
  * experts 256 wide, gpt-oss's 1024, so that the experts are a good part of the file, as in a real
  * one, next to the real vocabulary's embeddings); the expert counts, the experts per token and the
  * shared experts are the real ones.
@@ -16,17 +18,18 @@
  *   npx tsx pipeline/replicas/replicas.ts [outDir]   (default: models/test/replicas; `npm run models` runs it)
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, renameSync } from "node:fs";
 import path from "node:path";
 import { readGgufFileInfo } from "node-llama-cpp";
 import { bundledTemplate, bundledVocab, editVocab, TokenType, tokenId, tokensFrom } from "../gguf/bundledVocab";
+import { o200kHarmonyVocab } from "../gguf/o200kHarmony";
 import { bool, f32, type GgufTensor, type GgufValue, str, u32, writeGguf } from "../gguf/GgufWriter";
 import { GgmlType } from "../gguf/quantize";
 import { normalFiller } from "../gguf/randomWeights";
 
 export type Replica = {
-    /** The registry entry (server/models/registry.json) it stands for. */
-    registryId: string;
+    /** The registry entry (server/models/registry.json) it stands for; none for a routing variant. */
+    registryId?: string;
     /** The published file's name, which the replica's file takes. */
     file: string;
     architecture: string;
@@ -41,8 +44,6 @@ export type Replica = {
     weightScale?: number;
     /** The FIM family its vocabulary's tokens name (server/completion/fimFormats.ts), or undefined for none. */
     fim?: string;
-    /** What stands in where the bundled source lacks the real tokenizer or template (said in the docs). */
-    standIns: string[];
     build(): Promise<{ metadata: Record<string, GgufValue>; tensors: GgufTensor[] }>;
 };
 
@@ -66,18 +67,20 @@ class Tensors {
         const std = 1 / Math.sqrt(inputs);
         this.push(name, [inputs, outputs, ...rest], type, () => this.fill(n, std));
     }
-    /** A 1-D or 2-D F32 tensor: norms (all ones), biases and sinks (small random values). */
-    vector(name: string, shape: number[], value: "ones" | number) {
+    /** A 1-D or 2-D F32 tensor: norms (all ones), biases and sinks (normal values of standard deviation `std`). */
+    vector(name: string, shape: number[], std: "ones" | number) {
         const n = shape.reduce((a, b) => a * b, 1);
-        this.push(name, shape, GgmlType.F32, () =>
-            value === "ones" ? new Float32Array(n).fill(1) : this.fill(n, value)
-        );
+        this.push(name, shape, GgmlType.F32, () => (std === "ones" ? new Float32Array(n).fill(1) : this.fill(n, std)));
     }
     push(name: string, shape: number[], type: GgmlType, data: () => Float32Array) {
         const silent = this.silenced?.test(name);
         const n = shape.reduce((a, b) => a * b, 1);
         this.list.push({ name, shape, type, data: silent ? () => new Float32Array(n) : data });
     }
+}
+
+function vocabSize(vocab: Record<string, GgufValue>): number {
+    return (vocab["tokenizer.ggml.tokens"]!.value as readonly string[]).length;
 }
 
 /** The keys every architecture here shares (llama.cpp's common hyperparameters). */
@@ -134,25 +137,6 @@ async function qwen3Vocab() {
             ]),
             ...tokensFrom(151665, USER_DEFINED, ["<tool_response>", "</tool_response>", "<think>", "</think>"])
         ]
-    });
-}
-
-/**
- * gpt-oss's o200k_harmony is not in the bundled source: Qwen2's BPE stands in for its text tokens,
- * with harmony's special tokens (where Qwen2 leaves room for added tokens).
- */
-async function harmonyVocab() {
-    return editVocab(await bundledVocab("ggml-vocab-qwen2.gguf"), {
-        tokens: tokensFrom(151646, TokenType.CONTROL, [
-            "<|startoftext|>",
-            "<|return|>",
-            "<|constrain|>",
-            "<|channel|>",
-            "<|start|>",
-            "<|end|>",
-            "<|message|>",
-            "<|call|>"
-        ])
     });
 }
 
@@ -217,7 +201,6 @@ const qwen3Coder: Replica = {
     routing: "softmax-then-top-k",
     renormalised: true,
     fim: "qwen-coder",
-    standIns: [],
     async build() {
         const arch = "qwen3moe",
             layers = 2,
@@ -227,7 +210,7 @@ const qwen3Coder: Replica = {
             ff = 256,
             { count, used } = this.experts;
         const vocab = await qwen3Vocab();
-        const nVocab = (vocab["tokenizer.ggml.tokens"]!.value as string[]).length;
+        const nVocab = vocabSize(vocab);
         const t = new Tensors(SEED);
         t.matrix("token_embd.weight", GgmlType.Q4_K, D, nVocab);
         t.vector("output_norm.weight", [D], "ones");
@@ -278,9 +261,6 @@ const gptOss: Replica = {
     denseBlocks: 0,
     routing: "top-k-then-softmax",
     renormalised: true,
-    standIns: [
-        "tokenizer: Qwen2's BPE with harmony's special tokens stands in for o200k_harmony (not in the bundled source)"
-    ],
     build: () => buildGptOss()
 };
 
@@ -291,87 +271,82 @@ const gptOss: Replica = {
  * that embedding (a logit of about 256 against about ±16 for any other).
  */
 async function buildGptOss(cycle?: readonly string[]) {
-    {
-        const arch = "gpt-oss",
-            layers = 2, // layer 0 attends through a sliding window, layer 1 to everything
-            heads = 8,
-            kvHeads = 1,
-            headDim = 64,
-            ff = 1024, // experts are most of a MoE file, as in the real one (gpt-oss-20b: 2880)
-            { count, used } = gptOss.experts;
-        const vocab = await harmonyVocab();
-        const nVocab = (vocab["tokenizer.ggml.tokens"]!.value as string[]).length;
-        const t = new Tensors(SEED + 1, cycle ? /attn_output\.|ffn_down_exps\./ : undefined);
-        // MXFP4_MOE: the experts MXFP4, the other matrices Q8_0, vectors, biases, sinks and the router F32.
-        if (cycle) {
-            const embedding = normalFiller(SEED + 2)(D * nVocab, 1);
-            const output = new Float32Array(D * nVocab);
-            const ids = cycle.map((text) => tokenId(vocab, text));
-            ids.forEach((id, i) =>
-                output.set(embedding.subarray(id * D, (id + 1) * D), ids[(i + 1) % ids.length]! * D)
-            );
-            t.push("token_embd.weight", [D, nVocab], GgmlType.Q8_0, () => embedding);
-            t.vector("output_norm.weight", [D], "ones");
-            t.push("output.weight", [D, nVocab], GgmlType.Q8_0, () => output);
-        } else {
-            t.matrix("token_embd.weight", GgmlType.Q8_0, D, nVocab);
-            t.vector("output_norm.weight", [D], "ones");
-            t.matrix("output.weight", GgmlType.Q8_0, D, nVocab);
-        }
-        for (let l = 0; l < layers; l++) {
-            const p = `blk.${l}.`;
-            t.vector(p + "attn_norm.weight", [D], "ones");
-            t.matrix(p + "attn_q.weight", GgmlType.Q8_0, D, heads * headDim);
-            t.vector(p + "attn_q.bias", [heads * headDim], 0.1);
-            t.matrix(p + "attn_k.weight", GgmlType.Q8_0, D, kvHeads * headDim);
-            t.vector(p + "attn_k.bias", [kvHeads * headDim], 0.1);
-            t.matrix(p + "attn_v.weight", GgmlType.Q8_0, D, kvHeads * headDim);
-            t.vector(p + "attn_v.bias", [kvHeads * headDim], 0.1);
-            t.matrix(p + "attn_output.weight", GgmlType.Q8_0, heads * headDim, D);
-            t.vector(p + "attn_output.bias", [D], 0.1);
-            t.vector(p + "attn_sinks.weight", [heads], 1);
-            t.vector(p + "post_attention_norm.weight", [D], "ones");
-            t.matrix(p + "ffn_gate_inp.weight", GgmlType.F32, D, count);
-            t.vector(p + "ffn_gate_inp.bias", [count], 0.1);
-            t.matrix(p + "ffn_gate_exps.weight", GgmlType.MXFP4, D, ff, count);
-            t.vector(p + "ffn_gate_exps.bias", [ff, count], 0.1);
-            t.matrix(p + "ffn_up_exps.weight", GgmlType.MXFP4, D, ff, count);
-            t.vector(p + "ffn_up_exps.bias", [ff, count], 0.1);
-            t.matrix(p + "ffn_down_exps.weight", GgmlType.MXFP4, ff, D, count);
-            t.vector(p + "ffn_down_exps.bias", [D, count], 0.1);
-        }
-        const metadata = {
-            "general.architecture": str(arch),
-            ...general("gpt-oss-20b", FileType.MOSTLY_MXFP4_MOE, "gpt-oss-20b"),
-            ...(cycle
-                ? {
-                      "general.name": str("gpt-oss-20b replica built to write a harmony cycle"),
-                      "general.description": str(
-                          `Built to write ${JSON.stringify(cycle.join(""))}, for the harmony tests.`
-                      )
-                  }
-                : {}),
-            ...common(arch, { context: 131072, layers, ff, heads, kvHeads }),
-            [`${arch}.attention.key_length`]: u32(headDim),
-            [`${arch}.attention.value_length`]: u32(headDim),
-            [`${arch}.attention.layer_norm_rms_epsilon`]: f32(1e-5),
-            [`${arch}.attention.sliding_window`]: u32(128),
-            [`${arch}.rope.freq_base`]: f32(150000),
-            [`${arch}.rope.scaling.type`]: str("yarn"),
-            [`${arch}.rope.scaling.factor`]: f32(32),
-            [`${arch}.rope.scaling.original_context_length`]: u32(4096),
-            [`${arch}.expert_count`]: u32(count),
-            [`${arch}.expert_used_count`]: u32(used),
-            [`${arch}.expert_feed_forward_length`]: u32(ff),
-            ...vocab,
-            "tokenizer.ggml.bos_token_id": u32(tokenId(vocab, "<|startoftext|>")),
-            "tokenizer.ggml.eos_token_id": u32(tokenId(vocab, "<|return|>")),
-            "tokenizer.ggml.padding_token_id": u32(tokenId(vocab, "<|endoftext|>")),
-            "tokenizer.ggml.add_bos_token": bool(false),
-            "tokenizer.chat_template": str(bundledTemplate("openai-gpt-oss-120b.jinja"))
-        };
-        return { metadata, tensors: t.list };
+    const arch = "gpt-oss",
+        layers = 2, // layer 0 attends through a sliding window, layer 1 to everything
+        heads = 8,
+        kvHeads = 1,
+        headDim = 64,
+        // experts are most of a MoE file, as in the real one (gpt-oss-20b: 2880); a cycle needs none
+        ff = cycle ? 64 : 1024,
+        { count, used } = gptOss.experts;
+    const vocab = o200kHarmonyVocab();
+    const nVocab = vocabSize(vocab);
+    const t = new Tensors(SEED + 1, cycle ? /attn_output\.|ffn_down_exps\./ : undefined);
+    // MXFP4_MOE: the experts MXFP4, the other matrices Q8_0, vectors, biases, sinks and the router F32.
+    if (cycle) {
+        const embedding = normalFiller(SEED + 2)(D * nVocab, 1);
+        const output = new Float32Array(D * nVocab);
+        const ids = cycle.map((text) => tokenId(vocab, text));
+        ids.forEach((id, i) => output.set(embedding.subarray(id * D, (id + 1) * D), ids[(i + 1) % ids.length]! * D));
+        t.push("token_embd.weight", [D, nVocab], GgmlType.Q8_0, () => embedding);
+        t.vector("output_norm.weight", [D], "ones");
+        t.push("output.weight", [D, nVocab], GgmlType.Q8_0, () => output);
+    } else {
+        t.matrix("token_embd.weight", GgmlType.Q8_0, D, nVocab);
+        t.vector("output_norm.weight", [D], "ones");
+        t.matrix("output.weight", GgmlType.Q8_0, D, nVocab);
     }
+    for (let l = 0; l < layers; l++) {
+        const p = `blk.${l}.`;
+        t.vector(p + "attn_norm.weight", [D], "ones");
+        t.matrix(p + "attn_q.weight", GgmlType.Q8_0, D, heads * headDim);
+        t.vector(p + "attn_q.bias", [heads * headDim], 0.1);
+        t.matrix(p + "attn_k.weight", GgmlType.Q8_0, D, kvHeads * headDim);
+        t.vector(p + "attn_k.bias", [kvHeads * headDim], 0.1);
+        t.matrix(p + "attn_v.weight", GgmlType.Q8_0, D, kvHeads * headDim);
+        t.vector(p + "attn_v.bias", [kvHeads * headDim], 0.1);
+        t.matrix(p + "attn_output.weight", GgmlType.Q8_0, heads * headDim, D);
+        t.vector(p + "attn_output.bias", [D], 0.1);
+        t.vector(p + "attn_sinks.weight", [heads], 1);
+        t.vector(p + "post_attention_norm.weight", [D], "ones");
+        t.matrix(p + "ffn_gate_inp.weight", GgmlType.F32, D, count);
+        t.vector(p + "ffn_gate_inp.bias", [count], 0.1);
+        t.matrix(p + "ffn_gate_exps.weight", GgmlType.MXFP4, D, ff, count);
+        t.vector(p + "ffn_gate_exps.bias", [ff, count], 0.1);
+        t.matrix(p + "ffn_up_exps.weight", GgmlType.MXFP4, D, ff, count);
+        t.vector(p + "ffn_up_exps.bias", [ff, count], 0.1);
+        t.matrix(p + "ffn_down_exps.weight", GgmlType.MXFP4, ff, D, count);
+        t.vector(p + "ffn_down_exps.bias", [D, count], 0.1);
+    }
+    const metadata = {
+        "general.architecture": str(arch),
+        ...general("gpt-oss-20b", FileType.MOSTLY_MXFP4_MOE, "gpt-oss-20b"),
+        ...(cycle
+            ? {
+                  "general.name": str("gpt-oss-20b replica built to write a harmony cycle"),
+                  "general.description": str(`Built to write ${JSON.stringify(cycle.join(""))}, for the harmony tests.`)
+              }
+            : {}),
+        ...common(arch, { context: 131072, layers, ff, heads, kvHeads }),
+        [`${arch}.attention.key_length`]: u32(headDim),
+        [`${arch}.attention.value_length`]: u32(headDim),
+        [`${arch}.attention.layer_norm_rms_epsilon`]: f32(1e-5),
+        [`${arch}.attention.sliding_window`]: u32(128),
+        [`${arch}.rope.freq_base`]: f32(150000),
+        [`${arch}.rope.scaling.type`]: str("yarn"),
+        [`${arch}.rope.scaling.factor`]: f32(32),
+        [`${arch}.rope.scaling.original_context_length`]: u32(4096),
+        [`${arch}.expert_count`]: u32(count),
+        [`${arch}.expert_used_count`]: u32(used),
+        [`${arch}.expert_feed_forward_length`]: u32(ff),
+        ...vocab,
+        "tokenizer.ggml.bos_token_id": u32(tokenId(vocab, "<|startoftext|>")),
+        "tokenizer.ggml.eos_token_id": u32(tokenId(vocab, "<|return|>")),
+        "tokenizer.ggml.padding_token_id": u32(tokenId(vocab, "<|endoftext|>")),
+        "tokenizer.ggml.add_bos_token": bool(false),
+        "tokenizer.chat_template": str(bundledTemplate("openai-gpt-oss-120b.jinja"))
+    };
+    return { metadata, tensors: t.list };
 }
 
 /**
@@ -406,7 +381,7 @@ export const HARMONY_TEST_MODELS = {
  */
 function deepseekCoderV2Lite(variant: "Base" | "Instruct", v3Routing = false): Replica {
     return {
-        registryId: `deepseek-coder-v2-lite-${variant.toLowerCase()}`,
+        registryId: v3Routing ? undefined : `deepseek-coder-v2-lite-${variant.toLowerCase()}`,
         file: v3Routing ? DEEPSEEK_V3_ROUTING_FILE : `DeepSeek-Coder-V2-Lite-${variant}-Q4_K_M.gguf`,
         architecture: "deepseek2",
         experts: { count: 64, used: 6, shared: 2 },
@@ -415,7 +390,6 @@ function deepseekCoderV2Lite(variant: "Base" | "Instruct", v3Routing = false): R
         renormalised: v3Routing,
         weightScale: v3Routing ? 2.5 : undefined,
         fim: "deepseek-coder",
-        standIns: [],
         async build() {
             const arch = "deepseek2",
                 layers = 3,
@@ -428,7 +402,7 @@ function deepseekCoderV2Lite(variant: "Base" | "Instruct", v3Routing = false): R
                 denseFf = 512,
                 { count, used, shared } = this.experts;
             const vocab = await deepseekV2Vocab();
-            const nVocab = (vocab["tokenizer.ggml.tokens"]!.value as string[]).length;
+            const nVocab = vocabSize(vocab);
             const t = new Tensors(SEED + 2);
             t.matrix("token_embd.weight", GgmlType.Q4_K, D, nVocab);
             t.vector("output_norm.weight", [D], "ones");
@@ -505,7 +479,6 @@ const olmoe: Replica = {
     denseBlocks: 0,
     routing: "softmax-then-top-k",
     renormalised: false,
-    standIns: [],
     async build() {
         const arch = "olmoe",
             layers = 2,
@@ -513,7 +486,7 @@ const olmoe: Replica = {
             ff = 256,
             { count, used } = this.experts;
         const vocab = await olmoeVocab();
-        const nVocab = (vocab["tokenizer.ggml.tokens"]!.value as string[]).length;
+        const nVocab = vocabSize(vocab);
         const t = new Tensors(SEED + 3);
         t.matrix("token_embd.weight", GgmlType.Q4_K, D, nVocab);
         t.vector("output_norm.weight", [D], "ones");
@@ -560,7 +533,6 @@ const granite: Replica = {
     // Granite 3.1's vocabulary keeps StarCoder's FIM tokens (llama.cpp and the server find them),
     // though IBM publishes it as a chat model.
     fim: "starcoder",
-    standIns: [],
     async build() {
         const arch = "granitemoe",
             layers = 2,
@@ -569,7 +541,7 @@ const granite: Replica = {
             ff = 256,
             { count, used } = this.experts;
         const vocab = await graniteVocab();
-        const nVocab = (vocab["tokenizer.ggml.tokens"]!.value as string[]).length;
+        const nVocab = vocabSize(vocab);
         const t = new Tensors(SEED + 4);
         // Granite ties its output layer to the token embeddings: the file has no output.weight.
         t.matrix("token_embd.weight", GgmlType.Q4_K, D, nVocab);
@@ -620,9 +592,14 @@ export const REPLICAS: readonly Replica[] = [
     granite
 ];
 
-/** A hash of what a replica is made from: a file made by other code or another vocab is made again. */
+/**
+ * A hash of what the replicas are made from — this code, the codec, the templates kept here, and
+ * the versions of the packages the vocabularies and the other templates come from — so that a
+ * file made from anything else is made again.
+ */
 function sourceHash(): string {
     const h = createHash("sha256");
+    const pipeline = path.join(import.meta.dirname, "..");
     for (const file of [
         "replicas/replicas.ts",
         "gguf/bundledVocab.ts",
@@ -630,8 +607,16 @@ function sourceHash(): string {
         "gguf/GgufWriter.ts",
         "gguf/randomWeights.ts"
     ])
-        h.update(readFileSync(path.join(import.meta.dirname, "..", file)));
+        h.update(readFileSync(path.join(pipeline, file)));
+    const templates = path.join(import.meta.dirname, "templates");
+    for (const file of readdirSync(templates).sort()) h.update(file).update(readFileSync(path.join(templates, file)));
+    for (const pkg of ["node-llama-cpp", "js-tiktoken"]) h.update(`${pkg}@${packageVersion(pkg)}`);
     return h.digest("hex").slice(0, 16);
+}
+
+function packageVersion(name: string): string {
+    const root = path.join(import.meta.dirname, "..", "..", "node_modules", name, "package.json");
+    return (JSON.parse(readFileSync(root, "utf8")) as { version: string }).version;
 }
 
 const HASH_KEY = "moe_pilot.replica.source";

@@ -31,8 +31,13 @@ export async function generateChat(options: {
     stopTexts: readonly string[];
     /** The model has no chat template (the general format): a role header it writes ends the answer (answerGuard.ts). */
     turnHeaders: boolean;
-    /** Which of the generated tokens are the answer, where the format interleaves others (harmony.ts); all by default. */
-    answerTokens?: (generated: Token[]) => Token[];
+    /**
+     * For a format that interleaves the answer with other messages (harmony.ts): the answer's
+     * tokens among those generated, and whether the turn is over; by default, all of them.
+     */
+    readTurn?: (generated: Token[]) => { answer: Token[]; ended: boolean };
+    /** The prompt's trailing space was left for the model to write: not part of the answer. */
+    leadingSpace?: boolean;
     /** Whether a token ends the turn; by default, the model's end-of-generation tokens. */
     endsTurn?: (token: Token) => boolean;
     sampling: ChatSampling;
@@ -94,13 +99,22 @@ export async function generateChat(options: {
             const token = next.value;
             if (options.endsTurn ? options.endsTurn(token) : model.isEogToken(token)) break;
             tokens.push(token);
-            text = options.decode(options.answerTokens ? options.answerTokens(tokens) : tokens);
+            const read = options.readTurn?.(tokens);
+            if (read?.ended) break;
+            text = options.decode(read ? read.answer : tokens);
+            if (options.leadingSpace && text.startsWith(" ")) text = text.slice(1);
             const stopAt = options.stopTexts
                 .map((s) => text.indexOf(s))
                 .filter((i) => i >= 0)
                 .sort((a, b) => a - b)[0];
             if (stopAt !== undefined) {
                 text = text.slice(0, stopAt);
+                break;
+            }
+            // a loop in what is not shown (endless reasoning) stops the turn too
+            const hiddenLoop = read && answerCut(options.decode(tokens), false)?.reason === "repeating";
+            if (hiddenLoop) {
+                stopReason = "repeating";
                 break;
             }
             const cut = answerCut(text, options.turnHeaders);

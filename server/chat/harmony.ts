@@ -1,11 +1,13 @@
 /**
  * gpt-oss writes its turn in OpenAI's harmony format: messages on channels, each
- * `<|channel|>NAME<|message|>TEXT` ended by `<|end|>` (and the next begun by `<|start|>assistant`),
+ * `<|channel|>NAME<|message|>TEXT` ended by `<|end|>` (the next begun by `<|start|>assistant`),
  * the last by `<|return|>` (or `<|call|>` for a tool call). Its reasoning goes to the `analysis`
  * channel and its answer to `final`; the reasoning is not the answer, and OpenAI's guidance is that
- * users are not shown it as one. The server's token loop keeps every token; this picks out the
- * answer's: the text of `final` messages (or of a message without a channel), nothing of the others.
- * A turn with no harmony structure at all (a model that ignores the format) is shown as written.
+ * users are not shown it as one. The server's token loop keeps every token; this reads the turn
+ * so far: the answer's tokens (the text of `final` messages, or of a message without a channel),
+ * how many went to other channels, and whether the turn has ended — a message for a role other
+ * than the assistant (a model writing the user's next turn) ends it.
+ * A turn that does not begin in harmony (a model that ignores the format) is shown as written.
  */
 import type { Token } from "node-llama-cpp";
 
@@ -31,37 +33,56 @@ export function harmonyTokens(special: (text: string) => Token | undefined): Har
     return Object.values(ids).every((id) => id !== undefined) ? (ids as HarmonyTokens) : undefined;
 }
 
+export type HarmonyTurn = {
+    /** The tokens of the answer, in order; it only grows as tokens are added. */
+    answer: Token[];
+    /** Tokens written on other channels (reasoning, tool calls): not shown. */
+    hidden: number;
+    /** A message for another role began: the assistant's turn is over. */
+    ended: boolean;
+};
+
 /**
- * The tokens of `generated` that belong to the answer: the bodies of its `final` messages.
- * `headerText` decodes a message header's tokens (between `<|channel|>` and `<|message|>`: the
- * channel's name, and a recipient or constraint for tool calls).
+ * The turn `generated` so far. `headerText` decodes a header's tokens (the role after `<|start|>`;
+ * the channel's name, with a recipient or constraint for tool calls, after `<|channel|>`).
  */
-export function harmonyAnswer(
+export function harmonyTurn(
     generated: readonly Token[],
     ids: HarmonyTokens,
     headerText: (tokens: Token[]) => string
-): Token[] {
-    if (!generated.some((t) => t === ids.channel || t === ids.message)) return [...generated];
-    const answer: Token[] = [];
-    let state: "header" | "body" | "between" = "header";
+): HarmonyTurn {
+    const first = generated[0];
+    if (first !== undefined && first !== ids.channel && first !== ids.message && first !== ids.start)
+        return { answer: [...generated], hidden: 0, ended: false };
+    const turn: HarmonyTurn = { answer: [], hidden: 0, ended: false };
+    let state: "role" | "header" | "body" | "between" = "header";
     let header: Token[] = [];
     let shown = false;
     for (const token of generated) {
-        if (token === ids.message) {
-            // a message without a channel is the answer; a channel named final (with nothing after its name) is too
-            const name = headerText(header).trim();
+        if (token === ids.start) {
+            state = "role";
+            header = [];
+        } else if (token === ids.channel || token === ids.message) {
+            // the role, with a recipient after it for a tool call ("assistant to=functions.x")
+            if (state === "role" && !/^assistant\b/.test(headerText(header).trim())) {
+                turn.ended = true;
+                break;
+            }
+            if (token === ids.channel) {
+                state = "header";
+                header = [];
+                continue;
+            }
+            // a channel named final (nothing after its name), or no channel at all, is the answer
+            const name = state === "header" ? headerText(header).trim() : "";
             shown = name === "" || name === "final";
             state = "body";
-            header = [];
-        } else if (token === ids.channel) {
-            state = "header";
-            header = [];
-        } else if (token === ids.end || token === ids.returnToken || token === ids.call) {
-            state = "between";
-        } else if (token === ids.start) {
-            state = "between"; // the role that follows is not part of any message
-        } else if (state === "header") header.push(token);
-        else if (state === "body" && shown) answer.push(token);
+        } else if (token === ids.end || token === ids.returnToken || token === ids.call) state = "between";
+        else if (state === "role" || state === "header") header.push(token);
+        else if (state === "body") {
+            if (shown) turn.answer.push(token);
+            else turn.hidden++;
+        }
     }
-    return answer;
+    return turn;
 }

@@ -27,11 +27,15 @@ export class LlamaRuntime {
                 const text = message.trimEnd();
                 if (text) this.log.debug(`llama.cpp [${level}] ${text}`);
             }
+        }).catch((e: unknown) => {
+            this.llama = undefined; // the next use tries again rather than failing for good
+            throw e;
         });
         return this.llama;
     }
 
     async dispose() {
+        if (LlamaRuntime.current === this) LlamaRuntime.current = undefined;
         const llama = await this.llama?.catch(() => undefined);
         this.llama = undefined;
         await llama?.dispose();

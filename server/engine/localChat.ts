@@ -17,7 +17,7 @@ import {
 } from "node-llama-cpp";
 import type { ChatSession } from "../backend/Backend";
 import { generateChat } from "../chat/generateChat";
-import { harmonyAnswer, harmonyTokens } from "../chat/harmony";
+import { harmonyTokens, harmonyTurn } from "../chat/harmony";
 import type { ChatTurn } from "../chat/fitConversation";
 import type { ModelInspection } from "../models/inspectModel";
 import type { RoutingActivity } from "../protocol";
@@ -37,8 +37,8 @@ export type ChatContext = {
     chatWrapper: ChatWrapper;
     /** False when the model has no chat template and a general default is used. */
     templateFromModel: boolean;
-    /** The answer's tokens among those generated, for a format with channels (gpt-oss's harmony). */
-    answerTokens?: (generated: Token[]) => Token[];
+    /** The answer among the tokens generated, for a format with channels (gpt-oss's harmony). */
+    readTurn?: (generated: Token[]) => { answer: Token[]; ended: boolean };
     /** Whether a token ends the turn, where the model's end-of-generation tokens would say otherwise. */
     endsTurn?: (token: Token) => boolean;
     expertCount: number;
@@ -72,7 +72,7 @@ export async function createChatContext(
         decode,
         chatWrapper,
         templateFromModel,
-        answerTokens: harmony && ((generated) => harmonyAnswer(generated, harmony, decode)),
+        readTurn: harmony && ((generated) => harmonyTurn(generated, harmony, decode)),
         // Harmony's <|end|> ends a message, not the turn (llama.cpp may still count it as end-of-text).
         endsTurn: harmony && ((token) => token !== harmony.end && model.isEogToken(token)),
         expertCount: inspection.expertCount,
@@ -102,7 +102,7 @@ export function localChatSession(
                     chat.moe.setExperts(k);
                     await chat.sequence.clearHistory();
                 }
-                const { tokens, stopTexts } = render(chat, turns);
+                const { tokens, stopTexts, leadingSpace } = render(chat, turns);
                 // With the native runtime each piece says which experts its tokens went through (the answer's, not the prompt's).
                 const routing = (): RoutingActivity | undefined => {
                     const rows = (trace?.take("chat", chat.moe) ?? []).filter((r) => r.pos >= tokens.length);
@@ -116,7 +116,8 @@ export function localChatSession(
                         prompt: tokens,
                         stopTexts,
                         turnHeaders: !chat.templateFromModel,
-                        answerTokens: chat.answerTokens,
+                        readTurn: chat.readTurn,
+                        leadingSpace,
                         endsTurn: chat.endsTurn,
                         sampling: sampling.sampling,
                         seed,
@@ -140,7 +141,7 @@ export function localChatSession(
 }
 
 /** The conversation as prompt tokens, through the model's chat template, ready for the model's turn. */
-function render(chat: ChatContext, turns: ChatTurn[]): { tokens: Token[]; stopTexts: string[] } {
+function render(chat: ChatContext, turns: ChatTurn[]): { tokens: Token[]; stopTexts: string[]; leadingSpace: boolean } {
     const history: ChatHistoryItem[] = turns.map((t) =>
         t.role === "system"
             ? { type: "system", text: t.text }
@@ -159,9 +160,11 @@ function render(chat: ChatContext, turns: ChatTurn[]): { tokens: Token[]; stopTe
     // (node-llama-cpp renders the model's turn up to its empty answer): a BPE model writes that
     // space as part of its first word, and DeepSeek-Coder-V2 answers garbled after it (its README:
     // no space after "Assistant:"). The model writes the space itself.
+    // The answer then begins with that space, which the template writes itself on the next turn.
     const last = tokens.length > 0 ? chat.decode([tokens.at(-1)!]) : "";
-    if (last.endsWith(" ")) tokens.splice(-1, 1, ...chat.model.tokenize(last.slice(0, -1), false));
-    return { tokens, stopTexts };
+    const leadingSpace = last.endsWith(" ");
+    if (leadingSpace) tokens.splice(-1, 1, ...chat.model.tokenize(last.slice(0, -1), false));
+    return { tokens, stopTexts, leadingSpace };
 }
 
 /** The id of a special token by its text, or undefined when the vocabulary has no such single token. */

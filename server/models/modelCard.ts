@@ -14,7 +14,11 @@ import { type MachineMemory, machineMemory, modelFit, registryModelForFile } fro
 /** llama.cpp's token types of special tokens (GgufMetadataTokenizerTokenType, a const enum). */
 const CONTROL = 3, USER_DEFINED = 4;
 
-/** FIM markers from the vocabulary in the file (the same choice modelFim.ts makes on a loaded model). */
+/**
+ * FIM markers from the vocabulary in the file: the GGUF's FIM keys, else a family's tokens found by
+ * their text (llama.cpp finds the same tokens on a loaded model, which modelFim.ts then reports as
+ * the GGUF's own).
+ */
 function fimFromFile(inspection: ModelInspection): FimTokens {
     const tokenizer = inspection.fileInfo.metadata.tokenizer?.ggml;
     const tokens: readonly string[] = tokenizer?.tokens ?? [];

@@ -14,7 +14,10 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { before, describe, test } from "node:test";
-import { readGgufFileInfo } from "node-llama-cpp";
+import { getLlama, readGgufFileInfo } from "node-llama-cpp";
+import { Tiktoken } from "js-tiktoken/lite";
+import o200kBase from "js-tiktoken/ranks/o200k_base";
+import { llamaBinaries } from "../../server/engine/nativeMoe";
 import type { RoutingTrace } from "../../server/engine/addonTypes";
 import { DEEPSEEK_V3_ROUTING, REPLICAS } from "../../pipeline/replicas/replicas";
 import { withoutNativeBuild } from "../nativeBuild";
@@ -134,6 +137,7 @@ for (const replica of architectures) {
                     trace.rows.every((r) => r.layer >= replica.denseBlocks),
                     "no rows for dense blocks (deepseek2's first)"
                 );
+                // the last block runs only for the positions whose logits are wanted
                 for (let block = replica.denseBlocks; block < blocks - 1; block++)
                     assert.deepEqual(
                         trace.rows.filter((r) => r.layer === block).map((r) => r.pos),
@@ -190,3 +194,29 @@ for (const replica of architectures) {
         }
     );
 }
+
+describe("gpt-oss's tokenizer in its replica is o200k_harmony", () => {
+    test("llama.cpp tokenizes code and prose as OpenAI's tiktoken does", async () => {
+        const llama = await getLlama({ ...llamaBinaries(), progressLogs: false });
+        try {
+            const gptOss = REPLICAS.find((r) => r.architecture === "gpt-oss")!;
+            const model = await llama.loadModel({
+                modelPath: path.join(ROOT, "models", "test", "replicas", gptOss.file),
+                vocabOnly: true
+            });
+            const tiktoken = new Tiktoken(o200kBase);
+            for (const text of [
+                PROMPT,
+                "export function mean(values: number[]): number {\n\treturn values.reduce((a, b) => a + b, 0) / values.length;\n}\n",
+                "Grüße, 世界! It's 3.14159 — naïve café (£42)\r\n    \n"
+            ])
+                assert.deepEqual([...model.tokenize(text)], tiktoken.encode(text), JSON.stringify(text));
+            assert.deepEqual(
+                [...model.tokenize("<|start|>assistant<|channel|>final<|message|>", true)].slice(0, 1),
+                [200006]
+            );
+        } finally {
+            await llama.dispose();
+        }
+    });
+});
