@@ -72,6 +72,27 @@ class Tensors {
         const n = shape.reduce((a, b) => a * b, 1);
         this.push(name, shape, GgmlType.F32, () => (std === "ones" ? new Float32Array(n).fill(1) : this.fill(n, std)));
     }
+    /**
+     * A block's attention as Q4_K_M lays it out (Q4_K; attn_v in Q6_K, for which Q8_0 stands in):
+     * its norm and projections, and q/k norms `qkNorm` wide where the architecture has them.
+     */
+    attention(p: string, qDim: number, kvDim: number, qkNorm?: number) {
+        this.vector(p + "attn_norm.weight", [D], "ones");
+        this.matrix(p + "attn_q.weight", GgmlType.Q4_K, D, qDim);
+        this.matrix(p + "attn_k.weight", GgmlType.Q4_K, D, kvDim);
+        this.matrix(p + "attn_v.weight", GgmlType.Q8_0, D, kvDim);
+        this.matrix(p + "attn_output.weight", GgmlType.Q4_K, qDim, D);
+        if (qkNorm) {
+            this.vector(p + "attn_q_norm.weight", [qkNorm], "ones");
+            this.vector(p + "attn_k_norm.weight", [qkNorm], "ones");
+        }
+    }
+    /** A block's routed experts, `count` of width `ff`, as Q4_K_M lays them out (ffn_down: Q8_0 for Q6_K). */
+    routedExperts(p: string, count: number, ff: number) {
+        this.matrix(p + "ffn_gate_exps.weight", GgmlType.Q4_K, D, ff, count);
+        this.matrix(p + "ffn_up_exps.weight", GgmlType.Q4_K, D, ff, count);
+        this.matrix(p + "ffn_down_exps.weight", GgmlType.Q8_0, ff, D, count);
+    }
     push(name: string, shape: number[], type: GgmlType, data: () => Float32Array) {
         const silent = this.silenced?.test(name);
         const n = shape.reduce((a, b) => a * b, 1);
@@ -218,18 +239,10 @@ const qwen3Coder: Replica = {
         t.matrix("output.weight", GgmlType.Q8_0, D, nVocab);
         for (let l = 0; l < layers; l++) {
             const p = `blk.${l}.`;
-            t.vector(p + "attn_norm.weight", [D], "ones");
-            t.matrix(p + "attn_q.weight", GgmlType.Q4_K, D, heads * headDim);
-            t.matrix(p + "attn_k.weight", GgmlType.Q4_K, D, kvHeads * headDim);
-            t.matrix(p + "attn_v.weight", GgmlType.Q8_0, D, kvHeads * headDim);
-            t.matrix(p + "attn_output.weight", GgmlType.Q4_K, heads * headDim, D);
-            t.vector(p + "attn_q_norm.weight", [headDim], "ones");
-            t.vector(p + "attn_k_norm.weight", [headDim], "ones");
+            t.attention(p, heads * headDim, kvHeads * headDim, headDim); // per-head q/k norms
             t.vector(p + "ffn_norm.weight", [D], "ones");
             t.matrix(p + "ffn_gate_inp.weight", GgmlType.F32, D, count);
-            t.matrix(p + "ffn_gate_exps.weight", GgmlType.Q4_K, D, ff, count);
-            t.matrix(p + "ffn_up_exps.weight", GgmlType.Q4_K, D, ff, count);
-            t.matrix(p + "ffn_down_exps.weight", GgmlType.Q8_0, ff, D, count);
+            t.routedExperts(p, count, ff);
         }
         const metadata = {
             "general.architecture": str(arch),
@@ -424,9 +437,7 @@ function deepseekCoderV2Lite(variant: "Base" | "Instruct", v3Routing = false): R
                 }
                 t.matrix(p + "ffn_gate_inp.weight", GgmlType.F32, D, count);
                 if (v3Routing) t.vector(p + "exp_probs_b.bias", [count], 0.1);
-                t.matrix(p + "ffn_gate_exps.weight", GgmlType.Q4_K, D, ff, count);
-                t.matrix(p + "ffn_up_exps.weight", GgmlType.Q4_K, D, ff, count);
-                t.matrix(p + "ffn_down_exps.weight", GgmlType.Q8_0, ff, D, count);
+                t.routedExperts(p, count, ff);
                 t.matrix(p + "ffn_gate_shexp.weight", GgmlType.Q4_K, D, ff * shared);
                 t.matrix(p + "ffn_up_shexp.weight", GgmlType.Q4_K, D, ff * shared);
                 t.matrix(p + "ffn_down_shexp.weight", GgmlType.Q8_0, ff * shared, D);
@@ -493,18 +504,10 @@ const olmoe: Replica = {
         t.matrix("output.weight", GgmlType.Q8_0, D, nVocab);
         for (let l = 0; l < layers; l++) {
             const p = `blk.${l}.`;
-            t.vector(p + "attn_norm.weight", [D], "ones");
-            t.matrix(p + "attn_q.weight", GgmlType.Q4_K, D, D);
-            t.matrix(p + "attn_k.weight", GgmlType.Q4_K, D, D);
-            t.matrix(p + "attn_v.weight", GgmlType.Q8_0, D, D);
-            t.matrix(p + "attn_output.weight", GgmlType.Q4_K, D, D);
-            t.vector(p + "attn_q_norm.weight", [D], "ones");
-            t.vector(p + "attn_k_norm.weight", [D], "ones");
+            t.attention(p, D, D, D); // q/k norms over the whole projection
             t.vector(p + "ffn_norm.weight", [D], "ones");
             t.matrix(p + "ffn_gate_inp.weight", GgmlType.F32, D, count);
-            t.matrix(p + "ffn_gate_exps.weight", GgmlType.Q4_K, D, ff, count);
-            t.matrix(p + "ffn_up_exps.weight", GgmlType.Q4_K, D, ff, count);
-            t.matrix(p + "ffn_down_exps.weight", GgmlType.Q8_0, ff, D, count);
+            t.routedExperts(p, count, ff);
         }
         const metadata = {
             "general.architecture": str(arch),
@@ -549,16 +552,10 @@ const granite: Replica = {
         for (let l = 0; l < layers; l++) {
             const p = `blk.${l}.`;
             const headDim = D / heads;
-            t.vector(p + "attn_norm.weight", [D], "ones");
-            t.matrix(p + "attn_q.weight", GgmlType.Q4_K, D, D);
-            t.matrix(p + "attn_k.weight", GgmlType.Q4_K, D, kvHeads * headDim);
-            t.matrix(p + "attn_v.weight", GgmlType.Q8_0, D, kvHeads * headDim);
-            t.matrix(p + "attn_output.weight", GgmlType.Q4_K, D, D);
+            t.attention(p, D, kvHeads * headDim);
             t.vector(p + "ffn_norm.weight", [D], "ones");
             t.matrix(p + "ffn_gate_inp.weight", GgmlType.F32, D, count);
-            t.matrix(p + "ffn_gate_exps.weight", GgmlType.Q4_K, D, ff, count);
-            t.matrix(p + "ffn_up_exps.weight", GgmlType.Q4_K, D, ff, count);
-            t.matrix(p + "ffn_down_exps.weight", GgmlType.Q8_0, ff, D, count);
+            t.routedExperts(p, count, ff);
         }
         const metadata = {
             "general.architecture": str(arch),
