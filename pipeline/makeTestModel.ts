@@ -16,7 +16,7 @@ import { qwen3Hyperparameters } from "./gguf/qwen3Metadata";
 import { GgmlType } from "./gguf/quantize";
 import { bundledVocab, tokenId } from "./gguf/bundledVocab";
 import { normalFiller } from "./gguf/randomWeights";
-import { makeReplicas } from "./replicas/replicas";
+import { makeReplicas, qwen3Vocab } from "./replicas/replicas";
 
 /** Shapes of the test models: tiny on purpose, so that tests load them in milliseconds. */
 export const TEST_MODEL_SHAPE = {
@@ -37,7 +37,8 @@ export const TEST_MODEL_FILES = {
     moe: "moe-pilot-test-moe.gguf",
     dense: "moe-pilot-test-dense.gguf",
     loop: "moe-pilot-test-loop.gguf",
-    turns: "moe-pilot-test-turns.gguf"
+    turns: "moe-pilot-test-turns.gguf",
+    strike: "moe-pilot-test-strike.gguf"
 } as const;
 
 /**
@@ -49,7 +50,9 @@ export const TEST_MODEL_FILES = {
 const CYCLES = {
     loop: ["It", "Ġgoes", "Ġaround", "Ġand", "Ġround", ".", "Ċ"],
     // The prompt ends in a newline ("### Assistant\n"): that token starts the fence.
-    turns: ["Ċ", "```", "ts", "ĊĠĠĠĠ", "const", "Ġx", "Ġ=", "Ġy", ";", "ĊĊ", "#", "ĠAssistant", "ĊĊĊ"]
+    turns: ["Ċ", "```", "ts", "ĊĠĠĠĠ", "const", "Ġx", "Ġ=", "Ġy", ";", "ĊĊ", "#", "ĠAssistant", "ĊĊĊ"],
+    // With Qwen's vocabulary, where `</s>` is ordinary text that llama.cpp takes for an end (tokenText.ts).
+    strike: ["Ċ", "<s>", "old", "</s>"]
 } as const;
 
 /** StarCoder's tokenizer (the bundled vocab GGUF) with its FIM tokens named, ready to write again. */
@@ -281,6 +284,7 @@ export async function makeTestModels(outDir: string) {
         buildModel(kind, tokenizer, path.join(outDir, TEST_MODEL_FILES[kind]));
     for (const name of ["loop", "turns"] as const)
         buildModel("moe", tokenizer, path.join(outDir, TEST_MODEL_FILES[name]), CYCLES[name]);
+    buildModel("moe", await qwen3Vocab(), path.join(outDir, TEST_MODEL_FILES.strike), CYCLES.strike);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -130,7 +130,7 @@ function general(name: string, fileType: number, replicaOf: string): Record<stri
 const FileType = { MOSTLY_Q4_K_M: 15, MOSTLY_MXFP4_MOE: 38 } as const;
 
 /** Qwen2's BPE (Qwen3 kept it) with Qwen3-Coder's added tokens at their ids. */
-async function qwen3Vocab() {
+export async function qwen3Vocab() {
     const { CONTROL, USER_DEFINED } = TokenType;
     return editVocab(await bundledVocab("ggml-vocab-qwen2.gguf"), {
         tokens: [

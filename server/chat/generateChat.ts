@@ -7,7 +7,7 @@
  */
 import type { LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import type { LaneTurn } from "../engine/ComputeLane";
-import type { TokenDecoder } from "../engine/tokenText";
+import { endsGeneration, type TokenDecoder } from "../engine/tokenText";
 import { answerCut } from "./answerGuard";
 import { type ChatSampling, REPEAT_PENALTY_WINDOW } from "./sampling";
 import { LookupPredictor } from "../speculation/LookupPredictor";
@@ -38,7 +38,7 @@ export async function generateChat(options: {
     readTurn?: (generated: Token[]) => { answer: Token[]; ended: boolean };
     /** The prompt's trailing space was left for the model to write: not part of the answer. */
     leadingSpace?: boolean;
-    /** Whether a token ends the turn; by default, the model's end-of-generation tokens. */
+    /** Whether a token ends the turn; by default, the model's end-of-generation tokens (tokenText.ts `endsGeneration`). */
     endsTurn?: (token: Token) => boolean;
     sampling: ChatSampling;
     /** Fixed: the same prompt gets the same answer. */
@@ -69,8 +69,8 @@ export async function generateChat(options: {
         topP: s.topP,
         minP: s.minP,
         seed: options.seed,
-        // end-of-generation tokens come through when this loop decides what ends the turn
-        yieldEogToken: options.endsTurn !== undefined,
+        // end-of-generation tokens come through: this loop decides what ends the turn (tokenText.ts)
+        yieldEogToken: true,
         // The answer's own last tokens are penalised, not the prompt's (the code it is asked about may repeat).
         repeatPenalty:
             s.repeatPenalty !== 1 || s.presencePenalty !== 0
@@ -86,6 +86,7 @@ export async function generateChat(options: {
                   }
                 : undefined
     });
+    const ends = endsGeneration(model);
     const iterator = evaluation[Symbol.asyncIterator]();
     try {
         while (true) {
@@ -97,7 +98,7 @@ export async function generateChat(options: {
                 break;
             }
             const token = next.value;
-            if (options.endsTurn ? options.endsTurn(token) : model.isEogToken(token)) break;
+            if ((options.endsTurn ?? ends)(token)) break;
             tokens.push(token);
             const read = options.readTurn?.(tokens);
             if (read?.ended) break;

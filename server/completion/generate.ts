@@ -11,7 +11,7 @@
  * after `object.`, to spell one of the object's members.
  */
 import { type LlamaContextSequence, type LlamaModel, TokenBias } from "node-llama-cpp";
-import type { TokenDecoder } from "../engine/tokenText";
+import { endsGeneration, isTextToken, type TokenDecoder } from "../engine/tokenText";
 import type { Token } from "./fimFormats";
 import { LookupPredictor } from "../speculation/LookupPredictor";
 import { allowedToSpell, type Spelling, spellingOf, spellingRest, withoutHealed } from "./tokenHealing";
@@ -105,7 +105,14 @@ export async function generate(
         predictor.allowed = () => (free ||= allowedToSpell(options.heal!.vocabulary, spelling!, raw) === undefined);
     }
 
-    for await (const token of sequence.evaluate(toEvaluate, { temperature: 0, ...(tokenBias ? { tokenBias } : {}) })) {
+    const ends = endsGeneration(model),
+        plainText = isTextToken(model);
+    // End-of-generation tokens come through so that this loop decides (tokenText.ts: `</s>` in Qwen's vocabulary).
+    for await (const token of sequence.evaluate(toEvaluate, {
+        temperature: 0,
+        yieldEogToken: true,
+        ...(tokenBias ? { tokenBias } : {})
+    })) {
         if (firstTokenAt === undefined) {
             firstTokenAt = performance.now();
             options.onFirstToken?.(firstTokenAt - started);
@@ -114,8 +121,8 @@ export async function generate(
             stopReason = "cancelled";
             break;
         }
-        const special = model.isSpecialToken(token);
-        if (model.isEogToken(token) || (special && options.specialTokens !== "text")) {
+        const special = model.isSpecialToken(token) && !plainText(token);
+        if (ends(token) || (special && options.specialTokens !== "text")) {
             stopReason = "end-of-generation";
             break;
         }

@@ -26,7 +26,7 @@ import type { RoutingTrace } from "../routing/RoutingTrace";
 import { sequenceOf, speculationChoice, type SpeculationRequest } from "../speculation/LookupPredictor";
 import { type ComputeLane, Priority } from "./ComputeLane";
 import type { NativeMoeContext } from "./nativeMoe";
-import { createTokenDecoder, type TokenDecoder } from "./tokenText";
+import { createTokenDecoder, endsGeneration, type TokenDecoder } from "./tokenText";
 
 /** A chat's llama.cpp context, shared by the sessions at its expert count(s). */
 export type ChatContext = {
@@ -59,6 +59,7 @@ export async function createChatContext(
     const moe = moeOf(context);
     const chatWrapper = templateFromModel ? resolveChatWrapper(model) : new GeneralChatWrapper();
     const decode = createTokenDecoder(model, inspection.fileInfo);
+    const ends = endsGeneration(model);
     const harmony =
         chatWrapper instanceof HarmonyChatWrapper ? harmonyTokens((text) => specialToken(model, text)) : undefined;
     return {
@@ -74,7 +75,7 @@ export async function createChatContext(
         templateFromModel,
         readTurn: harmony && ((generated) => harmonyTurn(generated, harmony, decode)),
         // Harmony's <|end|> ends a message, not the turn (llama.cpp may still count it as end-of-text).
-        endsTurn: harmony && ((token) => token !== harmony.end && model.isEogToken(token)),
+        endsTurn: harmony && ((token) => token !== harmony.end && ends(token)),
         expertCount: inspection.expertCount,
         moe
     };

@@ -28,6 +28,28 @@ function* range(from: number, to: number) {
 }
 
 const CONTROL_TOKEN_TYPE = 3;
+const NORMAL_TOKEN_TYPE = 1;
+
+/**
+ * Whether a generated token ends the generation. llama.cpp takes any token spelled `</s>` for an
+ * end-of-generation token (and makes it a control token), but in Qwen's vocabulary — every Qwen
+ * model's — `</s>` is ordinary text, HTML's closing strikethrough tag: a Qwen model writing it
+ * would stop mid-line. A token the file itself types as ordinary text ends nothing, unless the
+ * file names it its end-of-sequence token.
+ */
+export function endsGeneration(model: LlamaModel): (token: Token) => boolean {
+    const types = (model.fileInfo.metadata.tokenizer?.ggml as { token_type?: readonly number[] } | undefined)
+        ?.token_type;
+    const named = new Set([model.tokens.eos, model.tokens.eot].filter((t) => t !== null));
+    return (token) => model.isEogToken(token) && (types?.[token] !== NORMAL_TOKEN_TYPE || named.has(token));
+}
+
+/** Whether the file types a token as ordinary text (llama.cpp may still call it special: `</s>`). */
+export function isTextToken(model: LlamaModel): (token: Token) => boolean {
+    const types = (model.fileInfo.metadata.tokenizer?.ggml as { token_type?: readonly number[] } | undefined)
+        ?.token_type;
+    return (token) => types?.[token] === NORMAL_TOKEN_TYPE;
+}
 
 export function createTokenDecoder(model: LlamaModel, fileInfo: GgufFileInfo): TokenDecoder {
     const ggml = fileInfo.metadata.tokenizer?.ggml as

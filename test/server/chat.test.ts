@@ -152,3 +152,17 @@ describe("chat over LSP", () => {
         await assert.rejects(client.chat({ ...ask("x"), k: 0 }), /k must be/);
     });
 });
+
+describe("end of generation", () => {
+    test("`</s>` written as text does not end an answer (Qwen's vocabulary types it as text; llama.cpp takes it for an end)", async () => {
+        const client = await TestClient.start({ settings: { modelPath: TEST_MODELS.strike } });
+        try {
+            assert.equal((await client.settled()).state, "ready");
+            const result = await client.chat({ ...ask("Strike it through."), maxTokens: 6 });
+            assert.equal(result.text, "<s>old</s>\n<s>old", "the answer goes on past </s>");
+            assert.equal(result.stopReason, "max-tokens");
+        } finally {
+            assert.equal(await client.stop(), 0);
+        }
+    });
+});

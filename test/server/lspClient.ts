@@ -51,7 +51,9 @@ export const TEST_MODELS = {
     dense: path.join(ROOT, "models", "test", "moe-pilot-test-dense.gguf"),
     /** Built to repeat one line forever, and to write a fence then a turn header of its own (pipeline/makeTestModel.ts). */
     loop: path.join(ROOT, "models", "test", "moe-pilot-test-loop.gguf"),
-    turns: path.join(ROOT, "models", "test", "moe-pilot-test-turns.gguf")
+    turns: path.join(ROOT, "models", "test", "moe-pilot-test-turns.gguf"),
+    /** Writes `<s>old</s>` on each line, with Qwen's vocabulary (`</s>` is text there). */
+    strike: path.join(ROOT, "models", "test", "moe-pilot-test-strike.gguf")
 };
 
 type Waiter<T> = { match: (v: T) => boolean; resolve: (v: T) => void };
