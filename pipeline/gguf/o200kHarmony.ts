@@ -9,19 +9,7 @@
 import o200kBase from "js-tiktoken/ranks/o200k_base";
 import { bool, type GgufValue, i32Array, str, strArray, u32 } from "./GgufWriter";
 import { TokenType } from "./bundledVocab";
-
-/** GPT-2's printable stand-in for each byte (its `bytes_to_unicode`). */
-function byteCharacters(): string[] {
-    const printable = [
-        ...Array.from({ length: 94 }, (_, i) => 33 + i), // "!".."~"
-        ...Array.from({ length: 12 }, (_, i) => 161 + i), // "¡".."¬"
-        ...Array.from({ length: 82 }, (_, i) => 174 + i) // "®".."ÿ"
-    ];
-    const chars: string[] = [];
-    let extra = 0;
-    for (let b = 0; b < 256; b++) chars[b] = String.fromCodePoint(printable.includes(b) ? b : 256 + extra++);
-    return chars;
-}
+import { byteCharacters } from "../../server/engine/tokenText";
 
 /** o200k_harmony's special tokens, from 199,998 to 201,087 (the rest reserved). */
 function harmonySpecials(): string[] {

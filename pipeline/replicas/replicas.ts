@@ -602,7 +602,9 @@ function sourceHash(): string {
         "gguf/bundledVocab.ts",
         "gguf/quantize.ts",
         "gguf/GgufWriter.ts",
-        "gguf/randomWeights.ts"
+        "gguf/randomWeights.ts",
+        "gguf/o200kHarmony.ts",
+        "../server/engine/tokenText.ts" // GPT-2's byte characters
     ])
         h.update(readFileSync(path.join(pipeline, file)));
     const templates = path.join(import.meta.dirname, "templates");

@@ -168,7 +168,11 @@ function render(chat: ChatContext, turns: ChatTurn[]): { tokens: Token[]; stopTe
     return { tokens, stopTexts, leadingSpace };
 }
 
-/** The id of a special token by its text, or undefined when the vocabulary has no such single token. */
+/**
+ * The id of a special token by its text, or undefined when the vocabulary has no such single
+ * token. Unlike modelFim.ts's, it does not ask llama.cpp whether the token is special: llama.cpp
+ * makes harmony's `<|channel|>`, `<|message|>` and `<|start|>` user-defined on load.
+ */
 function specialToken(model: LlamaModel, text: string): Token | undefined {
     const tokens = model.tokenize(text, true);
     return tokens.length === 1 ? tokens[0] : undefined;

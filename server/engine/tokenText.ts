@@ -11,16 +11,16 @@ import type { GgufFileInfo, LlamaModel, Token } from "node-llama-cpp";
 
 export type TokenDecoder = (tokens: readonly Token[]) => string;
 
-/** GPT-2's reversible map: printable character → byte. */
-function charToByte(): Map<string, number> {
+/** GPT-2's byte-level BPE: the printable character each byte is written as in a vocabulary. */
+export function byteCharacters(): string[] {
     const printable = [...range(0x21, 0x7e), ...range(0xa1, 0xac), ...range(0xae, 0xff)];
-    const map = new Map<string, number>();
     let extra = 0;
-    for (let b = 0; b < 256; b++) {
-        const code = printable.includes(b) ? b : 256 + extra++;
-        map.set(String.fromCodePoint(code), b);
-    }
-    return map;
+    return Array.from({ length: 256 }, (_, b) => String.fromCodePoint(printable.includes(b) ? b : 256 + extra++));
+}
+
+/** The same, backwards: character → byte. */
+function charToByte(): Map<string, number> {
+    return new Map(byteCharacters().map((c, b) => [c, b]));
 }
 
 function* range(from: number, to: number) {
@@ -38,17 +38,20 @@ const NORMAL_TOKEN_TYPE = 1;
  * file names it its end-of-sequence token.
  */
 export function endsGeneration(model: LlamaModel): (token: Token) => boolean {
-    const types = (model.fileInfo.metadata.tokenizer?.ggml as { token_type?: readonly number[] } | undefined)
-        ?.token_type;
+    const types = fileTokenTypes(model);
     const named = new Set([model.tokens.eos, model.tokens.eot].filter((t) => t !== null));
     return (token) => model.isEogToken(token) && (types?.[token] !== NORMAL_TOKEN_TYPE || named.has(token));
 }
 
 /** Whether the file types a token as ordinary text (llama.cpp may still call it special: `</s>`). */
 export function isTextToken(model: LlamaModel): (token: Token) => boolean {
-    const types = (model.fileInfo.metadata.tokenizer?.ggml as { token_type?: readonly number[] } | undefined)
-        ?.token_type;
+    const types = fileTokenTypes(model);
     return (token) => types?.[token] === NORMAL_TOKEN_TYPE;
+}
+
+/** The token types the GGUF gives its vocabulary (llama.cpp may change some on load). */
+function fileTokenTypes(model: LlamaModel): readonly number[] | undefined {
+    return (model.fileInfo.metadata.tokenizer?.ggml as { token_type?: readonly number[] } | undefined)?.token_type;
 }
 
 export function createTokenDecoder(model: LlamaModel, fileInfo: GgufFileInfo): TokenDecoder {
