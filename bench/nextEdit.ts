@@ -10,7 +10,7 @@
  * `didChange`, the changed characters only), and `moePilot/nextEdit` is asked at the cursor.
  * Conditions: the demo model on the local engine; the same file through the remote engine with a
  * real llama-server (built from the bundled llama.cpp); and the demo model before its next-edit
- * training (stage two, from git history), which shows what the training added.
+ * stage (stage three, from git history), which shows what that stage added.
  *
  * Figures, per kind and over all: exact match (the proposal, applied, gives the file with one of
  * the lines the edit calls for changed as it should be; location and text), edit similarity of the
@@ -36,8 +36,8 @@ const { values } = parseArgs({
 });
 const PER_KIND = Number(values.cases ?? 25);
 const modelPath = values.model ?? path.join(ROOT, EMBEDDED_MODEL_FILE);
-/** The last commit whose demo model is stage two's (before the next-edit stage). */
-const STAGE_TWO = "a6f5d3b";
+/** The last commit whose demo model is stage three's (before the next-edit stage). */
+const STAGE_THREE = "666b1ba";
 const FOLDER = "/nextedit-bench";
 
 /** The edit as a user types it: the characters that differ, and the cursor after them. */
@@ -139,20 +139,20 @@ if (!values["no-remote"]) {
     }
 }
 
-// What the model did before its next-edit training: stage two's file, from git history (not for another --model).
+// What the model did before its next-edit stage: stage three's file, from git history (not for another --model).
 if (values.model === undefined) {
-    const stageTwo = path.join(ROOT, ".cache", "stage2.gguf");
-    if (!existsSync(stageTwo))
+    const stageThree = path.join(ROOT, ".cache", "stage3.gguf");
+    if (!existsSync(stageThree))
         writeFileSync(
-            stageTwo,
-            execFileSync("git", ["show", `${STAGE_TWO}:models/embedded/moe-pilot-demo.gguf`], {
+            stageThree,
+            execFileSync("git", ["show", `${STAGE_THREE}:models/embedded/moe-pilot-demo.gguf`], {
                 cwd: ROOT,
                 maxBuffer: 1 << 30
             })
         );
     conditions.push({
-        name: "before next-edit training (stage two), local",
-        outcomes: await run("stage two", { ...local, modelPath: stageTwo }, all)
+        name: "before the next-edit stage (stage three), local",
+        outcomes: await run("stage three", { ...local, modelPath: stageThree }, all)
     });
 }
 

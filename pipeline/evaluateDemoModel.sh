@@ -3,8 +3,8 @@
 #   npm run model:eval      (needs the corpus and the training output: npm run model:train)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-npx tsx pipeline/evaluate.ts models/embedded/moe-pilot-demo.gguf .cache/corpus .cache/train-ctx models/embedded/eval.json
-# The previous model's figures, when the evaluation of it was kept (models/embedded/eval-stage2.json), for the before/after table.
+npx tsx pipeline/evaluate.ts models/embedded/moe-pilot-demo.gguf .cache/corpus .cache/train-edit models/embedded/eval.json
+# The previous model's figures, when the evaluation of it was kept (models/embedded/eval-stage3.json), for the before/after table.
 PREVIOUS=""
-[ -f models/embedded/eval-stage2.json ] && PREVIOUS=models/embedded/eval-stage2.json
-npx tsx pipeline/modelCard.ts models/embedded/eval.json .cache/train-ctx/manifest.json .cache/corpus/summary.json docs/MODEL_CARD.md $PREVIOUS
+[ -f models/embedded/eval-stage3.json ] && PREVIOUS=models/embedded/eval-stage3.json
+npx tsx pipeline/modelCard.ts models/embedded/eval.json .cache/train-edit/manifest.json .cache/corpus/summary.json docs/MODEL_CARD.md $PREVIOUS

@@ -115,9 +115,28 @@ const manifest = JSON.parse(readFileSync(manifestJson, "utf8")) as {
         minutes: number;
         log: { step: number; heldout_loss: number }[];
     };
+    stage4?: {
+        settings: {
+            seed: number;
+            sequence: number;
+            batch: number;
+            lr: number;
+            target_weight: number;
+            next_edit: number;
+            nothing_follows: number;
+            repo_fim: number;
+            chat: number;
+            editor_fim: number;
+        };
+        steps: number;
+        tokens: number;
+        minutes: number;
+        log: { step: number; heldout_loss: number }[];
+    };
 };
 const ft = manifest.finetune;
 const s3 = manifest.stage3;
+const s4 = manifest.stage4;
 const longest = Math.max(manifest.training.sequence, ft?.settings.sequence ?? 0);
 const corpus = JSON.parse(readFileSync(summaryJson, "utf8")) as {
     stats: Record<string, { files: number; bytes: number }>;
@@ -195,12 +214,26 @@ Stage three (\`pipeline/train/finetune_context.py\`, starting from the stage-two
 file. The loss is ${pct(1 - (s3.settings.target_weight ?? 0.5))} the mean over every token, ${pct(s3.settings.target_weight ?? 0.5)} the mean over samples of what each asks the model to write.
 ${s3.settings.copy ? `${pct(s3.settings.copy)} copying samples: random tokens, then the same tokens again (the stage-two model had no copying from its context at all: on random tokens repeated, its loss fell only from 11.0 to 10.5 nats/token); ` : ""}${pct(s3.settings.repo_fim)} completions cut right before a name another file of the same package defines, with that
 definition's chunk (or, a fifth of the time, only other chunks) before the file in the server's
-\`<file_sep>path:line\` format; ${pct(s3.settings.next_edit)} next edits in the project's format (a recent edit as a diff hunk, a region,
+\`<file_sep>path:line\` format; ${pct(s3.settings.next_edit)} next edits in the project's first format (a recent edit as a diff hunk, a region,
 the region rewritten: a rename at a declaration and its next use, a parameter added and a call, the
 same fix at another occurrence, a key added to an object literal, and edits with nothing to follow);
 ${pct(s3.settings.chat)} chat (stage two's tasks, "what does it return" answered in a sentence, two-turn conversations,
 workspace chunks attached as \`@workspace\` attaches them); ${pct(s3.settings.editor_fim)} stage two's editor-shaped FIM; the rest plain text.
 Held-out loss on ${s3.settings.sequence}-token windows: ${s3.log.map((l) => `step ${l.step}: ${l.heldout_loss.toFixed(2)}`).join(", ")}.
+`
+        : ""
+}${
+    s4
+        ? `
+Stage four (\`pipeline/train/finetune_next_edit.py\`, from the stage-three model file, read back the same way): ${s4.steps} steps of
+${s4.settings.batch} x ${s4.settings.sequence} tokens (${(s4.tokens / 1e6).toFixed(1)} M tokens, ${s4.minutes} minutes, seed ${s4.settings.seed}, lr ${s4.settings.lr} cosine) on next edits in the
+project's format. Stage three asked the model to write a five-line region again with the next edit made in it, and it
+never learnt to copy the region; here the server shows the change the user made in whole tokens and one candidate line,
+and the model writes the change that line takes (the same for a rename or a repeated fix, its own for a call that needs
+the new parameter or a literal the new key), or nothing. ${pct(s4.settings.next_edit)} of the sequences are next edits, packed as many
+as fit (${pct(s4.settings.nothing_follows)} of them with nothing to follow); ${pct(s4.settings.repo_fim)} stage three's repository completions, ${pct(s4.settings.chat)} its chat,
+${pct(s4.settings.editor_fim)} editor-shaped FIM, the rest plain text; the loss ${pct(s4.settings.target_weight)} what each sample asks for.
+Held-out loss on ${s4.settings.sequence}-token windows: ${s4.log.map((l) => `step ${l.step}: ${l.heldout_loss.toFixed(2)}`).join(", ")}.
 `
         : ""
 }
@@ -305,10 +338,10 @@ function previousSection(): string {
     const b = at(before, k),
         a = at(ev, k);
     return `
-Before and after stage three, k=${k}, the same evaluation (this code, these held-out files) on the stage-two model file
+Before and after stage four, k=${k}, the same evaluation (this code, these held-out files) on the stage-three model file
 (\`${before.model}\` before it was replaced) and on this one:
 
-| | stage two | stage three |
+| | stage three | stage four |
 |---|---|---|
 ${[
     row("held-out bits/byte", b.bpb, a.bpb),
@@ -375,7 +408,7 @@ function nextEditSection(): string {
     return `
 Next edits, ${ne.cases} held-out files with an edit each, made as training makes them (\`pipeline/train/next_edits.py\`; a case a
 parser finds broken is left out), through the server's own proposal (\`server/nextEdit/proposeNextEdit.ts\`: the project's
-format, the candidate regions, the checks), greedy, no time budget. Exact match: the proposal gives the file with one of the
+format, the candidate lines, the checks), greedy, no time budget. Exact match: the proposal gives the file with one of the
 lines the edit calls for changed as it should be (location and text); ${pct(ne.nothingProposed)} of the cases got no proposal.
 
 | kind | cases | EM |

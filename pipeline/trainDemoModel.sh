@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Retrains the embedded demo model from scratch and evaluates it: about 2 h 15 min on 2 CPU cores.
+# Retrains the embedded demo model from scratch and evaluates it: about 2 h 35 min on 2 CPU cores.
 #   npm run model:train
-#   npm run model:train -- --stage3    only stage three (about 35 min), from stage two's model file in
-#                                      git history, read back exactly (pipeline/train/from_gguf.py)
+#   npm run model:train -- --stage3    stages three and four (about 55 min), from stage two's model file
+#                                      in git history, read back exactly (pipeline/train/from_gguf.py)
+#   npm run model:train -- --stage4    only stage four (about 16 min), from stage three's model file
 # Same seed, same steps, same corpus versions: the same model (see docs/MODEL_CARD.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +18,12 @@ fi
 
 npx tsx pipeline/corpus/collect.ts .cache/corpus
 mkdir -p models/embedded
-if [ "${1:-}" = "--stage3" ]; then
+if [ "${1:-}" = "--stage4" ]; then
+    # Stage three's model file as git history holds it; its log is models/embedded/stage3.log.
+    git show 666b1ba:models/embedded/moe-pilot-demo.gguf > .cache/stage3.gguf
+    echo "7d90d452b75b277a9494a845e164dd77806081272eb79d23944c09654d37b763  .cache/stage3.gguf" | sha256sum --quiet -c -
+    $PY pipeline/train/from_gguf.py --stage3 .cache/stage3.gguf .cache/train-ctx
+elif [ "${1:-}" = "--stage3" ]; then
     # Stage two's model file as git history holds it (the last commit whose demo model is stage two's),
     # read back exactly; its stages' logs are models/embedded/training.log and finetune.log.
     git show a6f5d3b:models/embedded/moe-pilot-demo.gguf > .cache/stage2.gguf
@@ -28,10 +34,14 @@ else
     # Stage two: editor-shaped fill-in-the-middle, the chat format, 512-token sequences (about 20 minutes).
     $PY pipeline/train/finetune_fim.py --base .cache/train --corpus .cache/corpus --out .cache/train-fim 2>&1 | tee models/embedded/finetune.log
 fi
-# Stage three: repository context, next edits, chat that ends (600 steps, about 35 minutes).
-$PY pipeline/train/finetune_context.py --base .cache/train-fim --corpus .cache/corpus --out .cache/train-ctx 2>&1 | tee models/embedded/stage3.log
-npx tsx pipeline/exportModel.ts .cache/train-ctx models/embedded/moe-pilot-demo.gguf q8_0
-$PY pipeline/train/encode_heldout.py .cache/train-ctx/tokenizer.json .cache/corpus/heldout.jsonl .cache/heldout-ids.json
-npx tsx pipeline/checkTokenizer.ts .cache/train-ctx/tokenizer.json .cache/heldout-ids.json
-npx tsx pipeline/checkExport.ts .cache/train-ctx models/embedded/moe-pilot-demo.gguf
+if [ "${1:-}" != "--stage4" ]; then
+    # Stage three: repository context, chat that ends (600 steps, about 35 minutes).
+    $PY pipeline/train/finetune_context.py --base .cache/train-fim --corpus .cache/corpus --out .cache/train-ctx 2>&1 | tee models/embedded/stage3.log
+fi
+# Stage four: next edits in the project's format (300 steps, about 16 minutes).
+$PY pipeline/train/finetune_next_edit.py --base .cache/train-ctx --corpus .cache/corpus --out .cache/train-edit 2>&1 | tee models/embedded/stage4.log
+npx tsx pipeline/exportModel.ts .cache/train-edit models/embedded/moe-pilot-demo.gguf q8_0
+$PY pipeline/train/encode_heldout.py .cache/train-edit/tokenizer.json .cache/corpus/heldout.jsonl .cache/heldout-ids.json
+npx tsx pipeline/checkTokenizer.ts .cache/train-edit/tokenizer.json .cache/heldout-ids.json
+npx tsx pipeline/checkExport.ts .cache/train-edit models/embedded/moe-pilot-demo.gguf
 bash pipeline/evaluateDemoModel.sh

@@ -52,7 +52,7 @@ export class NextEditController implements vscode.Disposable {
     }
 
     private get enabled(): boolean {
-        return vscode.workspace.getConfiguration("moePilot").get<boolean>("nextEdit.enabled", false);
+        return vscode.workspace.getConfiguration("moePilot").get<boolean>("nextEdit.enabled", true);
     }
 
     private changed(e: vscode.TextDocumentChangeEvent) {

@@ -316,6 +316,63 @@ def chat3_sample(tok: Tokenizer, f: dict, window: str, rng: random.Random, lengt
     return chat_sample(tok, f, window, rng, length)
 
 
+def make_sampler(tok: Tokenizer, train_files: list[dict], rng: random.Random, shares: dict):
+    """`sample(kind=None)`: one training sample of `kind` (drawn by `shares` when None) from a window of a training
+    file (languages equally, files by size), or None when the window had none to give. Stage four draws its own
+    kinds and asks this one for the others."""
+    packages = Packages(train_files)
+    by_lang: dict[str, list[int]] = {}
+    for i, f in enumerate(train_files):
+        by_lang.setdefault(f["language"], []).append(i)
+    weights = {lang: np.array([len(train_files[i]["text"]) for i in idx], dtype=np.float64) for lang, idx in by_lang.items()}
+    weights = {lang: w / w.sum() for lang, w in weights.items()}
+    L = shares["sequence"]
+
+    def window() -> tuple[int, dict, str, int]:
+        """A training file's index, the file, a window of it that starts on a line, and that line's number."""
+        lang = rng.choice(sorted(by_lang))
+        index = by_lang[lang][int(np.random.choice(len(by_lang[lang]), p=weights[lang]))]
+        f = train_files[index]
+        text = f["text"]
+        span = int(L * 3.5)
+        start = rng.randrange(max(1, len(text) - span + 1))
+        # Windows start on a line, so line numbers and regions are whole lines.
+        start = text.rfind("\n", 0, start) + 1
+        return index, f, text[start:start + span], text.count("\n", 0, start)
+
+    def sample(kind: str | None = None) -> tuple[list[int], int] | None:
+        index, f, window_text, first_line = window()
+        r = rng.random()
+        if kind is None:
+            at = 0.0
+            kind = "text"
+            for name, share in [("copy", "copy"), ("repo", "repo_fim"), ("edit", "next_edit"), ("chat", "chat"), ("fim", "editor_fim")]:
+                at += shares[share]
+                if r < at:
+                    kind = name
+                    break
+        if kind == "copy":
+            return copy_sample(rng, L)
+        # Each kind with where its targets start: the middle, the next edit, the first answer (the prompt is given).
+        if kind == "repo":
+            return repo_sample(tok, packages, f, index, rng, L)
+        if kind == "edit":
+            return next_edit_sample(tok, f, window_text, rng, L, first_line)
+        if kind == "chat":
+            seq = chat3_sample(tok, f, window_text, rng, L, packages)
+            if seq is None:
+                return None
+            made = answer_from(tok, tok.decode(seq[1:-1]), "### Assistant\n", [EOS])
+            return made if len(made[0]) <= L + 1 else None
+        if kind == "fim":
+            seq = editor_sample(tok, window_text, rng, L)
+            return None if seq is None else (seq, seq.index(FIM_MIDDLE) + 1)
+        return tok.encode(window_text)[:L] + [EOS], 0
+
+    sample.window = window
+    return sample
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--base", default=".cache/train-fim")
@@ -342,51 +399,8 @@ def main():
     tok = Tokenizer.load(os.path.join(args.base, "tokenizer.json"))
     train_files = load(os.path.join(args.corpus, "train.jsonl"))
     held_files = load(os.path.join(args.corpus, "heldout.jsonl"))
-    packages = Packages(train_files)
-    by_lang: dict[str, list[int]] = {}
-    for i, f in enumerate(train_files):
-        by_lang.setdefault(f["language"], []).append(i)
-    weights = {lang: np.array([len(train_files[i]["text"]) for i in idx], dtype=np.float64) for lang, idx in by_lang.items()}
-    weights = {lang: w / w.sum() for lang, w in weights.items()}
     L = STAGE3["sequence"]
-
-    def sample(kind: str | None = None) -> list[int] | None:
-        lang = rng.choice(sorted(by_lang))
-        index = by_lang[lang][int(np.random.choice(len(by_lang[lang]), p=weights[lang]))]
-        f = train_files[index]
-        text = f["text"]
-        span = int(L * 3.5)
-        start = rng.randrange(max(1, len(text) - span + 1))
-        # Windows start on a line, so line numbers and regions are whole lines.
-        start = text.rfind("\n", 0, start) + 1
-        window = text[start:start + span]
-        r = rng.random()
-        shares = STAGE3
-        if kind is None:
-            at = 0.0
-            kind = "text"
-            for name, share in [("copy", "copy"), ("repo", "repo_fim"), ("edit", "next_edit"), ("chat", "chat"), ("fim", "editor_fim")]:
-                at += shares[share]
-                if r < at:
-                    kind = name
-                    break
-        if kind == "copy":
-            return copy_sample(rng, L)
-        # Each kind with where its targets start: the middle, the next edit, the first answer (the prompt is given).
-        if kind == "repo":
-            return repo_sample(tok, packages, f, index, rng, L)
-        if kind == "edit":
-            return next_edit_sample(tok, f, window, rng, L, text.count("\n", 0, start))
-        if kind == "chat":
-            seq = chat3_sample(tok, f, window, rng, L, packages)
-            if seq is None:
-                return None
-            made = answer_from(tok, tok.decode(seq[1:-1]), "### Assistant\n", [EOS])
-            return made if len(made[0]) <= L + 1 else None
-        if kind == "fim":
-            seq = editor_sample(tok, window, rng, L)
-            return None if seq is None else (seq, seq.index(FIM_MIDDLE) + 1)
-        return tok.encode(window)[:L] + [EOS], 0
+    sample = make_sampler(tok, train_files, rng, STAGE3)
 
     if args.show:
         for kind in ["repo", "edit", "chat"]:

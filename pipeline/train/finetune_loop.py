@@ -4,7 +4,7 @@ matrices only, linear warm-up then cosine to `min_lr_ratio`, the load-balancing 
 clipping at 1.0, held-out loss every `eval_every_steps`. Same settings and samples: the same steps.
 
 A sample is a list of L+1 tokens, every one a target (stage two), or `(tokens, start, length)`
-(stage three): the loss is then a mix, weighted by `target_weight`, of the mean over every token up
+(stage three; stage four's packed samples give a list of `(start, end)` spans for `start`): the loss is then a mix, weighted by `target_weight`, of the mean over every token up
 to `length` (padding is not counted) and the mean over samples of what each asks the model to write
 (from `start`: a middle, an answer, a next edit), so a one-line middle weighs as much as a page of
 text without the model unlearning the text around it.
@@ -61,7 +61,8 @@ def finetune(model: MoEModel, c: Config, settings: dict, sample: Callable[[], li
             target = torch.zeros_like(real)
             for i, (_, start, end) in enumerate(samples):
                 real[i, : end - 1] = True
-                target[i, max(0, start - 1): end - 1] = True
+                for a, b in start if isinstance(start, list) else [(start, end)]:
+                    target[i, max(0, a - 1): b - 1] = True
             logits, routing = model(batch[:, :-1])
             per_token = F.cross_entropy(logits.reshape(-1, c.vocab), batch[:, 1:].reshape(-1), reduction="none").view(real.shape)
             every = (per_token * real).sum() / real.sum().clamp(min=1)

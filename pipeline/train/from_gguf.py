@@ -3,11 +3,12 @@ Reads the demo model's GGUF back into a trainer checkpoint, so a later stage sta
 file that ships (not from a checkpoint only the machine that trained it has):
 
   python3 pipeline/train/from_gguf.py .cache/stage2.gguf .cache/train-fim   (pipeline/trainDemoModel.sh --stage3)
+  python3 pipeline/train/from_gguf.py --stage3 .cache/stage3.gguf .cache/train-ctx   (--stage4)
 
 Writes model.pt (the GGUF's tensors, Q8_0 dequantized, under the trainer's parameter names),
 tokenizer.json (the GGUF's tokens and merges) and manifest.json (the architecture from the GGUF;
-stages one and two as their scripts and their committed logs, models/embedded/training.log and
-finetune.log, record them,
+stages one and two, and three with --stage3, as their scripts and their committed logs,
+models/embedded/training.log, finetune.log and stage3.log, record them,
 so the model card can still describe them). Reads the GGUF with llama.cpp's own gguf-py, from the
 llama.cpp source node-llama-cpp carries (the native build unpacks it).
 """
@@ -31,6 +32,7 @@ sys.path.insert(0, GGUF_PY)
 from gguf import GGUFReader  # noqa: E402
 from gguf.quants import dequantize  # noqa: E402
 
+from finetune_context import STAGE3  # noqa: E402
 from finetune_fim import FINETUNE  # noqa: E402
 from model import Config, MoEModel  # noqa: E402
 from train import TRAINING, export  # noqa: E402
@@ -58,6 +60,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("gguf")
     ap.add_argument("out")
+    ap.add_argument("--stage3", action="store_true", help="the file is stage three's: its log (models/embedded/stage3.log) goes into the manifest too")
     args = ap.parse_args()
     reader = GGUFReader(args.gguf)
     arch = field(reader, "general.architecture")
@@ -108,6 +111,10 @@ def main():
                      "minutes": stage2[-1]["minutes"]},
         "from_gguf": os.path.relpath(os.path.abspath(args.gguf), ROOT),
     }
+    if args.stage3:
+        stage3 = log_lines(os.path.join(embedded, "stage3.log"))
+        info["stage3"] = {"settings": STAGE3, "steps": stage3[-1]["step"], "tokens": stage3[-1]["tokens"], "log": stage3,
+                          "minutes": stage3[-1]["minutes"]}
     export(model, c, tok, args.out, info)
     print(f"{args.gguf}: {len(reader.tensors)} tensors, {info['parameters'] / 1e6:.2f} M parameters -> {args.out}")
 

@@ -190,3 +190,109 @@ def synthesize(lines: list[str], language: str, rng: random.Random, text: str | 
     found = follow is not None and edit_line >= 0
     return {"kind": kind, "edit_line": edit_line, "edited": edited, "follow": follow if found else None,
             "target": target if found else None, "change": change if found else None}
+
+
+# ---------- the project's next-edit format (server/nextEdit/tokenChange.ts and nextEditFormats.ts write the same) ----------
+
+# Code's tokens for a change: words, runs of spaces, runs of other characters (`==` and `===` are one token each).
+CHANGE_TOKEN = re.compile(r"[A-Za-z0-9_$]+|\s+|[^A-Za-z0-9_$\s]+")
+
+
+def _kind(ch: str) -> int:
+    return 0 if re.match(r"[A-Za-z0-9_$]", ch) else 1 if ch.isspace() else 2
+
+
+def token_change(before: str, after: str) -> tuple[str, str] | None:
+    """The part of `before` that `after` changes, in whole tokens (common tokens at both ends left out), widened by
+    the token before it (else after) while what it removes is only space: `total` → `grandTotal`; `==` → `===`;
+    `b` → `b, options` for a parameter added after `b`. None when they are the same or the change spans lines."""
+    if before == after:
+        return None
+    a, b = CHANGE_TOKEN.findall(before), CHANGE_TOKEN.findall(after)
+    p = 0
+    while p < len(a) and p < len(b) and a[p] == b[p]:
+        p += 1
+    s = 0
+    while s < len(a) - p and s < len(b) - p and a[-1 - s] == b[-1 - s]:
+        s += 1
+    start, end_a, end_b = p, len(a) - s, len(b) - s
+    while not "".join(a[start:end_a]).strip():
+        if start > 0:
+            start -= 1
+        elif end_a < len(a):
+            end_a += 1
+            end_b += 1
+        else:
+            return None
+    removed, added = "".join(a[start:end_a]), "".join(b[start:end_b])
+    return None if "\n" in removed or "\n" in added else (removed, added)
+
+
+def apply_change(line: str, removed: str, added: str) -> str | None:
+    """`line` with every whole-token occurrence of `removed` made `added` (not `==` inside `===`, not `total` inside
+    `subtotal`); None when there is none."""
+    if not removed:
+        return None
+    out, i, found = [], 0, False
+    while True:
+        j = line.find(removed, i)
+        if j < 0:
+            break
+        end = j + len(removed)
+        if (j > 0 and _kind(line[j - 1]) == _kind(removed[0]) != 1) or (end < len(line) and _kind(line[end]) == _kind(removed[-1]) != 1):
+            out.append(line[i:j + 1])
+            i = j + 1
+            continue
+        out.append(line[i:j] + added)
+        i, found = end, True
+    return "".join(out) + line[i:] if found else None
+
+
+def next_edit_prompt(path: str, edit_line: int, change: tuple[str, str], line_number: int, line: str) -> str:
+    """What the server sends for one candidate line (after a `<file_sep>`); the answer follows: `-removed\\n+added`
+    for the change that line takes, or nothing."""
+    return f"{path}\n### Edit {edit_line + 1}\n-{change[0]}\n+{change[1]}\n### Line {line_number + 1}\n{line}\n### Next\n"
+
+
+def next_edit_answer(change: tuple[str, str], line: str, target: str) -> str | None:
+    """The answer that turns `line` into `target`: the edit's own change where it does, else the line's own."""
+    if apply_change(line, *change) == target:
+        return f"-{change[0]}\n+{change[1]}"
+    own = token_change(line, target)
+    return f"-{own[0]}\n+{own[1]}" if own and apply_change(line, *own) == target else None
+
+
+def next_edit_example(f: dict, window: str, rng: random.Random, first_line: int = 0, nothing: bool = False) -> tuple[str, str] | None:
+    """A next edit of a training or held-out window in the project's format: (the prompt after its `<file_sep>`, the
+    answer), or None when the window gives none. `nothing`: an edit with nothing to follow at the line shown (the
+    answer is empty): a candidate line that holds what the edit removed but is not to change (a comment added
+    somewhere), or a line that does not hold it at all."""
+    lines = window.split("\n")[:-1]  # the window's last line may be cut short
+    if len(lines) < 8:
+        return None
+    path = relative_path(f["path"])
+    if nothing:
+        edit_line = rng.randrange(len(lines))
+        stripped = lines[edit_line].rstrip()
+        if not stripped:
+            return None
+        edited = stripped + ("  # checked" if f["language"] == "python" else " // checked")
+        change = token_change(lines[edit_line], edited)
+        if change is None:
+            return None
+        others = [j for j in range(len(lines)) if j != edit_line and lines[j].strip()]
+        holding = [j for j in others if apply_change(lines[j], *change) is not None]
+        pool = holding if holding and rng.random() < 0.5 else others
+        if not pool:
+            return None
+        line = rng.choice(pool)
+        return next_edit_prompt(path, first_line + edit_line, change, first_line + line, lines[line]), ""
+    made = synthesize(lines, f["language"], rng, window)
+    edit_line, follow = made["edit_line"], made["follow"]
+    if follow is None:
+        return None
+    change = token_change(lines[edit_line], made["edited"][edit_line])
+    answer = change and next_edit_answer(change, lines[follow], made["target"])
+    if not answer:
+        return None
+    return next_edit_prompt(path, first_line + edit_line, change, first_line + follow, lines[follow]), answer

@@ -1,11 +1,11 @@
 """
-Does the model make the next edit? On held-out files (never trained on), next-edit samples made as
-training makes them (finetune_context.py next_edit_sample, only edits that something follows):
-the answer written greedily, compared with the line the edit calls for (exact match), and the
-answer's token accuracy teacher-forced. A minute, so a change of format or mix is seen before a
-full run.
+Does the model make the next edit? On held-out files (never trained on), next edits made as stage
+four makes them (next_edits.py `next_edit_example`, only edits that something follows): the answer
+written greedily and applied to the line shown, against the line the edit calls for (exact
+match), and the answer's token accuracy teacher-forced. A minute, so a change of format or mix is
+seen before a full run.
 
-  python3 pipeline/train/probe_next_edit.py .cache/train-ctx [--cases 40]
+  python3 pipeline/train/probe_next_edit.py .cache/train-edit [--cases 40] [--show 5]
 """
 from __future__ import annotations
 
@@ -18,9 +18,19 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from finetune_context import STAGE3, next_edit_sample  # noqa: E402
+from finetune_next_edit import edit_tokens  # noqa: E402
+from next_edits import apply_change, next_edit_example  # noqa: E402
 from tokenizer import EOS  # noqa: E402
 from train import load, load_checkpoint  # noqa: E402
+
+
+def applied(prompt: str, answer: str) -> str | None:
+    """The line shown in `prompt` with the change `answer` names, or None when it names none that applies."""
+    line = prompt.split("\n### Line ", 1)[1].split("\n", 1)[1].rsplit("\n### Next\n", 1)[0]
+    parts = answer.split("\n")
+    if len(parts) < 2 or not parts[0].startswith("-") or not parts[1].startswith("+") or len(parts[0]) < 2:
+        return None
+    return apply_change(line, parts[0][1:], parts[1][1:])
 
 
 def main():
@@ -28,40 +38,43 @@ def main():
     ap.add_argument("checkpoint")
     ap.add_argument("--corpus", default=".cache/corpus")
     ap.add_argument("--cases", type=int, default=40)
+    ap.add_argument("--nothing", action="store_true", help="edits with nothing to follow: how often the answer is empty")
     ap.add_argument("--show", type=int, default=0, help="print this many cases")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     model, c, tok = load_checkpoint(args.checkpoint)
+    model.eval()
     held = load(os.path.join(args.corpus, "heldout.jsonl"))
-    rng = random.Random(STAGE3["seed"] + 2)
+    rng = random.Random(1357)
     exact = correct = total = cases = 0
     while cases < args.cases:
         f = rng.choice(held)
         text = f["text"]
         start = text.rfind("\n", 0, rng.randrange(max(1, len(text) - 1800))) + 1
-        made = next_edit_sample(tok, f, text[start:start + 1800], rng, STAGE3["sequence"], text.count("\n", 0, start), follows_only=True)
+        made = next_edit_example(f, text[start:start + 1800], rng, text.count("\n", 0, start), nothing=args.nothing)
         if made is None:
             continue
         cases += 1
-        seq, at = made
+        prompt, answer = edit_tokens(tok, made)
+        seq = prompt + answer
         with torch.no_grad():
             logits, _ = model(torch.tensor([seq[:-1]]))
-            guess = logits[0, at - 1:].argmax(-1)
-            correct += int((guess == torch.tensor(seq[at:])).sum())
-            total += len(seq) - at
-            out = list(seq[:at])
-            # As the server stops it: the end of text or a heading; and a few tokens past the answer's length.
-            while len(out) < len(seq) + 8 and "\n### " not in tok.decode(out[at:]):
+            guess = logits[0, len(prompt) - 1:].argmax(-1)
+            correct += int((guess == torch.tensor(answer)).sum())
+            total += len(answer)
+            out = list(prompt)
+            while len(out) < len(seq) + 16:
                 logits, _ = model(torch.tensor([out]))
                 nxt = int(logits[0, -1].argmax())
                 if nxt == EOS:
                     break
                 out.append(nxt)
-        want, got = tok.decode(seq[at:-1]), tok.decode(out[at:]).split("\n### ")[0]
-        exact += want == got
+        got = tok.decode(out[len(prompt):])
+        right = got == made[1] or (made[1] != "" and applied(made[0], got) == applied(made[0], made[1]))
+        exact += right
         if cases <= args.show:
-            print(f"--- case {cases}\n{tok.decode(seq[1:at])}\n>>> want: {want!r}\n>>> got:  {got!r}", flush=True)
+            print(f"--- case {cases} {'right' if right else 'wrong'}\n{made[0]}>>> want: {made[1]!r}\n>>> got:  {got!r}", flush=True)
     print(json.dumps({"cases": cases, "exact": round(exact / cases, 4), "token_accuracy": round(correct / total, 4)}))
 
 

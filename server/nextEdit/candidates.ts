@@ -7,8 +7,8 @@
  * the token it changed (whitespace to whitespace), the function whose call parentheses it is in,
  * the first key of the object literal it is in. The lines outside the edit that contain an anchor
  * are the candidates, below the edit first (code is read and changed downwards), nearest first.
- * The model then rewrites a small region around each candidate (Copilot's NES and Zeta rewrite a
- * region too; they take the cursor's, which cannot reach a use fifty lines below).
+ * The model is then asked about each candidate line (Copilot's NES and Zeta rewrite a region
+ * around the cursor instead, which cannot reach a use fifty lines below).
  */
 import type { Hunk } from "./editHistory";
 
@@ -94,11 +94,6 @@ export function candidateLines(lines: string[], hunk: Hunk, limit = 3, gap = 3):
         if (chosen.every((c) => Math.abs(c - line) >= gap)) chosen.push(line);
     }
     return chosen;
-}
-
-/** The region the model rewrites around `line`: whole lines, `[start, end)`. */
-export function regionAround(line: number, lineCount: number, before = 2, after = 2) {
-    return { start: Math.max(0, line - before), end: Math.min(lineCount, line + after + 1) };
 }
 
 export type TextEdit = {

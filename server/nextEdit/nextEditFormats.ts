@@ -2,10 +2,10 @@
  * Next-edit prompts, one per format a model was trained on, and how each one's answer is read
  * back into the region's new lines.
  *
- * - `moe-pilot`, the embedded demo model's (pipeline/train/finetune_context.py writes exactly
- *   this): the file's path, the newest edit as a diff hunk, a small region of the file, and the
- *   region as the next edit leaves it. Its regions are the candidates of candidates.ts, away from
- *   the cursor: a rename's next use is often far below it.
+ * - `moe-pilot`, the embedded demo model's (pipeline/train/next_edits.py writes exactly this):
+ *   the file's path, the change the newest edit made in whole tokens (tokenChange.ts), one
+ *   candidate line of candidates.ts (away from the cursor: a rename's next use is often far below
+ *   it), and the model writes the change that line takes, or nothing.
  * - `zeta`, Zed's Zeta (v1, zed-industries/zeta): an instruction, the user's edits as unified
  *   diffs, an excerpt with an editable region around the cursor; the answer is the excerpt from
  *   the region's start marker on (Zed's `parse_edits`).
@@ -17,8 +17,9 @@
  * tokenized as such (the local engine), as the FIM prompt does.
  */
 import type { PromptPart } from "../backend/Backend";
-import { candidateLines, regionAround } from "./candidates";
+import { candidateLines } from "./candidates";
 import type { Hunk } from "./editHistory";
+import { applyChange, type TokenChange, tokenChange } from "./tokenChange";
 
 type NextEditFormatName = "moe-pilot" | "zeta" | "sweep";
 
@@ -50,30 +51,39 @@ const lineList = (text: string) => text.replace(/\n$/, "").split("\n");
 
 // ---------- moe-pilot ----------
 
+/** The change the newest edit of this file made, in whole tokens; undefined when there is none to follow. */
+function ownChange(input: NextEditInput): TokenChange | undefined {
+    const own = input.edits[0];
+    if (!own || own.path !== input.path) return undefined;
+    return tokenChange(own.before.join("\n"), own.after.join("\n"));
+}
+
 const moePilot: NextEditFormat = {
     name: "moe-pilot",
     regions(input) {
-        // The newest edit of this file (edits of other files come after it), or none.
+        // One line each: the demo model writes the change a line takes, not the line (it copies badly).
         const own = input.edits[0];
-        if (!own || own.path !== input.path) return [];
-        return candidateLines(input.lines, own).map((line) => regionAround(line, input.lines.length));
+        if (!own || !ownChange(input)) return [];
+        return candidateLines(input.lines, own).map((line) => ({ start: line, end: line + 1 }));
     },
     prompt(input, region) {
         const edit = input.edits[0]!;
-        const diff = [...edit.before.map((l) => `-${l}`), ...edit.after.map((l) => `+${l}`)].join("\n");
+        const change = ownChange(input)!;
         return [
             { special: "<file_sep>" },
-            `${input.path}\n### Edit\n@@ line ${edit.line + 1} @@\n${diff}\n` +
-                `### Region ${region.start + 1}-${region.end}\n${input.lines.slice(region.start, region.end).join("\n")}\n### Next\n`
+            `${input.path}\n### Edit ${edit.line + 1}\n-${change.removed}\n+${change.added}\n` +
+                `### Line ${region.start + 1}\n${input.lines[region.start]}\n### Next\n`
         ];
     },
-    // A heading of its own, or a file separator: the rewrite is over (what follows is no part of it).
+    // A heading of its own, or a file separator: the answer is over (what follows is no part of it).
     stop: ["\n### ", "<file_sep>"],
-    parse(output, _input, region) {
-        const lines = lineList(output.split("\n### ")[0]!);
-        // A rewrite of a few lines keeps about as many: anything else is the model wandering off.
-        const count = region.end - region.start;
-        return Math.abs(lines.length - count) <= 2 ? lines : undefined;
+    parse(output, input, region) {
+        // `-removed` and `+added`, made at every whole-token occurrence in the line; nothing, or a change the line
+        // does not hold, is no proposal.
+        const [minus, plus] = output.split("\n");
+        if (!minus?.startsWith("-") || plus?.startsWith("+") !== true) return undefined;
+        const line = applyChange(input.lines[region.start]!, { removed: minus.slice(1), added: plus.slice(1) });
+        return line === undefined ? undefined : [line];
     }
 };
 

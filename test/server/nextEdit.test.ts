@@ -35,36 +35,28 @@ describe("next edits", () => {
         assert.deepEqual(await ask("file:///never/opened.ts", 0, 0), { items: [] });
     });
 
-    // The demo model does not follow the next-edit format yet: stage three's next-edit samples did not teach it to
-    // copy the region (0 of 12 training-format samples right, greedy, pipeline/train probe): run, not counted.
-    const DEMO_MODEL_CANNOT =
-        "the embedded demo model does not follow the next-edit format yet (docs/bench-nextedit.md)";
-    test(
-        "a variable renamed at its declaration: the proposal renames its next use",
-        { todo: DEMO_MODEL_CANNOT },
-        async (t) => {
-            // The user types the new name over the old one (one change, as a paste of the name would be).
-            await client.edit(
-                URI,
-                {
-                    start: { line: DECLARED.line, character: DECLARED.start },
-                    end: { line: DECLARED.line, character: DECLARED.end }
-                },
-                "net"
-            );
-            const started = performance.now();
-            const { items } = await ask(URI, DECLARED.line, DECLARED.start + 3);
-            t.diagnostic(`proposal after ${(performance.now() - started).toFixed(0)} ms: ${JSON.stringify(items)}`);
-            assert.equal(items.length, 1, "one proposal");
-            const [item] = items;
-            assert.ok(item!.range.start.line > DECLARED.line, "below the declaration, away from the cursor");
-            const line = INVOICE.split("\n")[item!.range.start.line]!;
-            const renamed =
-                line.slice(0, item!.range.start.character) + item!.newText + line.slice(item!.range.end.character);
-            assert.match(renamed, /\bnet\b/, `the use is renamed: ${renamed}`);
-            assert.doesNotMatch(renamed, /\bsubtotal\b/);
-        }
-    );
+    test("a variable renamed at its declaration: the proposal renames its next use", async (t) => {
+        // The user types the new name over the old one (one change, as a paste of the name would be).
+        await client.edit(
+            URI,
+            {
+                start: { line: DECLARED.line, character: DECLARED.start },
+                end: { line: DECLARED.line, character: DECLARED.end }
+            },
+            "net"
+        );
+        const started = performance.now();
+        const { items } = await ask(URI, DECLARED.line, DECLARED.start + 3);
+        t.diagnostic(`proposal after ${(performance.now() - started).toFixed(0)} ms: ${JSON.stringify(items)}`);
+        assert.equal(items.length, 1, "one proposal");
+        const [item] = items;
+        assert.ok(item!.range.start.line > DECLARED.line, "below the declaration, away from the cursor");
+        const line = INVOICE.split("\n")[item!.range.start.line]!;
+        const renamed =
+            line.slice(0, item!.range.start.character) + item!.newText + line.slice(item!.range.end.character);
+        assert.match(renamed, /\bnet\b/, `the use is renamed: ${renamed}`);
+        assert.doesNotMatch(renamed, /\bsubtotal\b/);
+    });
 
     test("asked again without an edit, the same answer from the cache: the model does not run again", async () => {
         const ran = () => client.logs.all.filter((l) => /next edit \(moe-pilot\) at lines/.test(l.message)).length;

@@ -6,6 +6,7 @@ import { anchors, applyEdit, candidateLines, regionEdit } from "../../server/nex
 import { COALESCE_MS, EditHistory, type Hunk, MAX_HUNK_LINES } from "../../server/nextEdit/editHistory";
 import { nextEditFormat, type NextEditInput, unifiedDiff } from "../../server/nextEdit/nextEditFormats";
 import { proposeNextEdit } from "../../server/nextEdit/proposeNextEdit";
+import { applyChange, tokenChange } from "../../server/nextEdit/tokenChange";
 
 const FILE = "file:///w/cart.ts";
 const CODE = [
@@ -164,25 +165,23 @@ describe("next-edit formats", () => {
     const text = (parts: ReturnType<ReturnType<typeof nextEditFormat>["prompt"]>) =>
         parts.map((p) => (typeof p === "string" ? p : p.special)).join("");
 
-    test("the demo model's: the prompt it was trained on, its region around the use", () => {
+    test("the demo model's: the prompt it was trained on, one candidate line, the change it names", () => {
         const format = nextEditFormat("auto", "MoE Pilot demo", "/x/moe-pilot-demo.gguf");
         assert.equal(format.name, "moe-pilot");
         const [region] = format.regions(input);
-        assert.deepEqual(region, { start: 1, end: 6 });
+        assert.deepEqual(region, { start: 3, end: 4 }, "the use, the line alone");
         const prompt = format.prompt(input, region!);
         assert.deepEqual(prompt[0], { special: "<file_sep>" }, "the separator is a special token, the rest text");
         assert.equal(
             text(prompt),
-            "<file_sep>src/cart.ts\n### Edit\n@@ line 1 @@\n-let count = 0;\n+let total = 0;\n### Region 2-6\na\nb\nuse(count);\nc\nd\n### Next\n"
+            "<file_sep>src/cart.ts\n### Edit 1\n-count\n+total\n### Line 4\nuse(count);\n### Next\n"
         );
-        assert.deepEqual(format.parse("a\nb\nuse(total);\nc\nd\n", input, region!), [
-            "a",
-            "b",
-            "use(total);",
-            "c",
-            "d"
-        ]);
-        assert.equal(format.parse("a\n", input, region!), undefined, "a rewrite that lost most of the region is none");
+        assert.deepEqual(format.parse("-count\n+total", input, region!), ["use(total);"]);
+        assert.equal(format.parse("", input, region!), undefined, "nothing to change");
+        assert.equal(format.parse("-amount\n+total", input, region!), undefined, "a change the line does not hold");
+        assert.equal(format.parse("+total\n-count", input, region!), undefined, "not the format");
+        const multiLine: NextEditInput = { ...input, edits: [{ ...hunk(0, ["a"], ["a", "b"]), path: "src/cart.ts" }] };
+        assert.deepEqual(format.regions(multiLine), [], "a change across lines is none to follow");
     });
 
     test("Zeta's and Sweep's, recognised from the model's name", () => {
@@ -251,7 +250,7 @@ describe("a proposal's checks", () => {
     ) => proposeNextEdit(input, format, { rewrite, syntaxErrors, timeBudgetMs: 10_000 });
 
     test("the first region whose rewrite changes something is the proposal", async () => {
-        const { edit, tried } = await propose(answers("a();\nb();\nuse(total);\nc();\nd();"));
+        const { edit, tried } = await propose(answers("-count\n+total"));
         assert.equal(tried, 1);
         assert.deepEqual(edit, {
             range: { start: { line: 3, character: 4 }, end: { line: 3, character: 9 } },
@@ -260,24 +259,53 @@ describe("a proposal's checks", () => {
     });
 
     test("an answer cut short, one that undoes the user's edit, one that breaks the syntax: none is proposed", async () => {
-        const cut = { text: "a();\nb();", ended: false as const };
+        const cut = { text: "-count\n+to", ended: false as const };
         assert.equal((await propose(answers(cut))).edit, undefined, "cut short by a budget");
-        const undo = "let count = 0;\na();\nb();\nuse(count);";
+        const undo = "-total\n+count";
         const undoing: NextEditInput = { ...input, lines: input.lines };
         assert.equal(
             (
                 await proposeNextEdit(
                     undoing,
-                    { ...format, regions: () => [{ start: 0, end: 4 }] },
+                    { ...format, regions: () => [{ start: 0, end: 1 }] },
                     { rewrite: answers(undo), syntaxErrors: async () => 0, timeBudgetMs: 10_000 }
                 )
             ).edit,
             undefined,
             "the user's edit put back"
         );
-        const broken = await propose(answers("a();\nb();\nuse(total;\nc();\nd();"), async (text) =>
+        const broken = await propose(answers("-count);\n+total;"), async (text) =>
             text.includes("use(total;") ? 1 : 0
         );
         assert.equal(broken.edit, undefined, "a new syntax error");
+    });
+});
+
+describe("an edit as a change of whole tokens", () => {
+    test("the changed tokens, widened past a change that removes only space", () => {
+        assert.deepEqual(tokenChange("    const total = sum(items);", "    const grandTotal = sum(items);"), {
+            removed: "total",
+            added: "grandTotal"
+        });
+        assert.deepEqual(tokenChange("if (a == b) {", "if (a === b) {"), { removed: "==", added: "===" });
+        assert.deepEqual(tokenChange("def f(a, b):", "def f(a, b, options):"), { removed: "b", added: "b, options" });
+        assert.deepEqual(tokenChange("x = { a: 1 }", "x = { a: 1, id: undefined }"), {
+            removed: "1",
+            added: "1, id: undefined"
+        });
+        assert.deepEqual(tokenChange("run()", "  run()"), { removed: "run", added: "  run" }, "an indent");
+        assert.equal(tokenChange("same", "same"), undefined);
+        assert.equal(tokenChange("a", "a\nb"), undefined, "across lines");
+    });
+
+    test("made again at whole-token occurrences only", () => {
+        assert.equal(applyChange("if (a == b && c === d)", { removed: "==", added: "===" }), "if (a === b && c === d)");
+        assert.equal(
+            applyChange("return subtotal + total * total", { removed: "total", added: "grandTotal" }),
+            "return subtotal + grandTotal * grandTotal"
+        );
+        assert.equal(applyChange("r = f(x, y)", { removed: "y", added: "y, options" }), "r = f(x, y, options)");
+        assert.equal(applyChange("subtotal", { removed: "total", added: "x" }), undefined);
+        assert.equal(applyChange("a", { removed: "", added: "x" }), undefined);
     });
 });

@@ -1,0 +1,170 @@
+"""
+Fourth training stage: next edits in the project's format (issue 21), on the stage-three model.
+
+  python3 pipeline/train/finetune_next_edit.py --base .cache/train-ctx --corpus .cache/corpus --out .cache/train-edit
+
+Stage three asked the model to write a region of five lines again with the next edit made in it:
+it never learnt to (0 of 20 held-out regions), and a one-line region did little better (1 of 30
+after 320 steps): a 6.7 M-parameter model copies a line badly and loses its place after the
+changed word. So the format asks for less: the server works out the change the user made, in
+whole tokens (`total` → `grandTotal`, `==` → `===`, `b` → `b, options`), and shows one candidate
+line (server/nextEdit/candidates.ts finds them); the model writes the change that line takes —
+the same one for a rename or a repeated fix, one of its own for a call that needs the new
+parameter or a literal the new key — or nothing (next_edits.py `next_edit_prompt`):
+
+    <file_sep>path
+    ### Edit 12
+    -total
+    +grandTotal
+    ### Line 40
+        return total / count;
+    ### Next
+    -total
+    +grandTotal<|endoftext|>
+
+A sample of next edits packs as many as fit in a sequence (each is about 60 tokens; padded one to a
+sequence, nine tenths of the compute would be padding); the loss counts each answer. A fifth of
+them have nothing to follow. The rest of the mix is stage three's, so completion and chat are kept.
+Files it never saw stay held out (the corpus's split). Same seed, same steps: the same model.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(__file__))
+from finetune_context import make_sampler  # noqa: E402
+from finetune_loop import finetune  # noqa: E402
+from model import Config, MoEModel  # noqa: E402
+from next_edits import next_edit_example  # noqa: E402
+from tokenizer import EOS, FILE_SEP, Tokenizer  # noqa: E402
+from train import export, load  # noqa: E402
+
+STAGE4 = {
+    "seed": 9753,
+    "sequence": 512,
+    "batch": 8,
+    "steps": 300,
+    "lr": 5e-4,
+    "min_lr_ratio": 0.05,
+    "warmup_steps": 10,
+    "weight_decay": 0.1,
+    "balance_coef": 0.01,
+    "target_weight": 0.3,
+    # Shares of the samples (a next-edit sample is a sequence of them); the rest is plain text.
+    "next_edit": 0.4,
+    "nothing_follows": 0.2,
+    "repo_fim": 0.15,
+    "chat": 0.1,
+    "editor_fim": 0.25,
+    "copy": 0.0,
+    "eval_every_steps": 50,
+    "eval_tokens": 16384,
+}
+
+
+def edit_tokens(tok: Tokenizer, made: tuple[str, str]) -> tuple[list[int], list[int]]:
+    """A next edit's prompt as the server sends it (the file separator, then the text) and its answer with the end."""
+    prompt, answer = made
+    return [FILE_SEP] + tok.encode(prompt), tok.encode(answer) + [EOS]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--base", default=".cache/train-ctx")
+    ap.add_argument("--corpus", default=".cache/corpus")
+    ap.add_argument("--out", default=".cache/train-edit")
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--show", type=int, default=0, help="print this many next-edit samples and stop")
+    ap.add_argument("--stop-after", type=int, default=None, help="stop after this many steps, schedule unchanged")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting changed, for an experiment (not the embedded model's)")
+    args = ap.parse_args()
+    for item in args.set:
+        key, value = item.split("=", 1)
+        if key not in STAGE4:
+            raise SystemExit(f"no setting {key}")
+        STAGE4[key] = type(STAGE4[key])(value)
+    os.makedirs(args.out, exist_ok=True)
+    torch.set_num_threads(args.threads)
+    random.seed(STAGE4["seed"])
+    np.random.seed(STAGE4["seed"])
+    torch.manual_seed(STAGE4["seed"])
+    rng = random.Random(STAGE4["seed"])
+    started = time.time()
+
+    tok = Tokenizer.load(os.path.join(args.base, "tokenizer.json"))
+    train_files = load(os.path.join(args.corpus, "train.jsonl"))
+    held_files = load(os.path.join(args.corpus, "heldout.jsonl"))
+    L = STAGE4["sequence"]
+    sample = make_sampler(tok, train_files, rng, STAGE4)
+
+    def one_edit() -> tuple[list[int], list[int]]:
+        nothing = rng.random() < STAGE4["nothing_follows"]
+        while True:
+            _, f, window, first_line = sample.window()
+            made = next_edit_example(f, window, rng, first_line, nothing)
+            if made is not None:
+                return edit_tokens(tok, made)
+
+    def packed_edits() -> tuple[list[int], list[tuple[int, int]]]:
+        seq: list[int] = []
+        spans: list[tuple[int, int]] = []
+        while True:
+            prompt, answer = one_edit()
+            if len(seq) + len(prompt) + len(answer) > L + 1:
+                return seq, spans
+            spans.append((len(seq) + len(prompt), len(seq) + len(prompt) + len(answer)))
+            seq += prompt + answer
+
+    if args.show:
+        for _ in range(args.show):
+            prompt, answer = one_edit()
+            print(f"=====\n{tok.decode(prompt)}----- answer\n{tok.decode(answer)}\n")
+        return
+
+    def padded():
+        r = rng.random()
+        if r < STAGE4["next_edit"]:
+            seq, spans = packed_edits()
+            return (seq + [EOS] * (L + 1))[: L + 1], spans, len(seq)
+        at = STAGE4["next_edit"]
+        kind = "text"
+        for name, share in [("repo", "repo_fim"), ("chat", "chat"), ("fim", "editor_fim"), ("copy", "copy")]:
+            at += STAGE4[share]
+            if r < at:
+                kind = name
+                break
+        made = None
+        while made is None:
+            made = sample(kind)
+        seq, start = made
+        return (seq + [EOS] * (L + 1))[: L + 1], start, min(len(seq), L + 1)
+
+    held_tokens = []
+    for f in held_files:
+        held_tokens += [FILE_SEP] + tok.encode(f["text"])
+    held = torch.tensor(held_tokens[: STAGE4["eval_tokens"] // L * L + 1])
+    with open(os.path.join(args.base, "manifest.json")) as f:
+        base = json.load(f)
+    c = Config(**base["config"])
+    model = MoEModel(c)
+    model.load_state_dict(torch.load(os.path.join(args.base, "model.pt")))
+    tok.save(os.path.join(args.out, "tokenizer.json"))
+
+    step, tokens_seen, log = finetune(model, c, STAGE4, padded, held, started, stop_after=args.stop_after)
+
+    info = {k: v for k, v in base.items() if k not in ("config", "tensors")}
+    info["stage4"] = {"settings": STAGE4, "steps": step, "tokens": tokens_seen, "log": log, "minutes": round((time.time() - started) / 60, 1)}
+    export(model, c, tok, args.out, info)
+    print(f"done in {(time.time() - started) / 60:.1f} min", flush=True)
+
+
+if __name__ == "__main__":
+    main()
