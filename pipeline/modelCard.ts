@@ -229,8 +229,9 @@ Stage four (\`pipeline/train/finetune_next_edit.py\`, from the stage-three model
 ${s4.settings.batch} x ${s4.settings.sequence} tokens (${(s4.tokens / 1e6).toFixed(1)} M tokens, ${s4.minutes} minutes, seed ${s4.settings.seed}, lr ${s4.settings.lr} cosine) on next edits in the
 project's format. Stage three asked the model to write a five-line region again with the next edit made in it, and it
 never learnt to copy the region; here the server shows the change the user made in whole tokens and one candidate line,
-and the model writes the change that line takes (the same for a rename or a repeated fix, its own for a call that needs
-the new parameter or a literal the new key), or nothing. ${pct(s4.settings.next_edit)} of the sequences are next edits, packed as many
+and the model answers \`=\` when the line takes the same change (a rename's use, a repeated fix), writes the change of its
+own that it takes (a call that needs the new parameter, a literal the new key), or nothing; a third of the renames are to
+a name unrelated to the old one. ${pct(s4.settings.next_edit)} of the sequences are next edits, packed as many
 as fit (${pct(s4.settings.nothing_follows)} of them with nothing to follow); ${pct(s4.settings.repo_fim)} stage three's repository completions, ${pct(s4.settings.chat)} its chat,
 ${pct(s4.settings.editor_fim)} editor-shaped FIM, the rest plain text; the loss ${pct(s4.settings.target_weight)} what each sample asks for.
 Held-out loss on ${s4.settings.sequence}-token windows: ${s4.log.map((l) => `step ${l.step}: ${l.heldout_loss.toFixed(2)}`).join(", ")}.

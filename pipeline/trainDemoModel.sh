@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Retrains the embedded demo model from scratch and evaluates it: about 2 h 35 min on 2 CPU cores.
+# Retrains the embedded demo model from scratch and evaluates it: about 2 h 40 min on 2 CPU cores.
 #   npm run model:train
-#   npm run model:train -- --stage3    stages three and four (about 55 min), from stage two's model file
+#   npm run model:train -- --stage3    stages three and four (about 60 min), from stage two's model file
 #                                      in git history, read back exactly (pipeline/train/from_gguf.py)
-#   npm run model:train -- --stage4    only stage four (about 16 min), from stage three's model file
+#   npm run model:train -- --stage4    only stage four (about 20 min), from stage three's model file
 # Same seed, same steps, same corpus versions: the same model (see docs/MODEL_CARD.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,7 +38,7 @@ if [ "${1:-}" != "--stage4" ]; then
     # Stage three: repository context, chat that ends (600 steps, about 35 minutes).
     $PY pipeline/train/finetune_context.py --base .cache/train-fim --corpus .cache/corpus --out .cache/train-ctx 2>&1 | tee models/embedded/stage3.log
 fi
-# Stage four: next edits in the project's format (300 steps, about 16 minutes).
+# Stage four: next edits in the project's format (400 steps, about 20 minutes).
 $PY pipeline/train/finetune_next_edit.py --base .cache/train-ctx --corpus .cache/corpus --out .cache/train-edit 2>&1 | tee models/embedded/stage4.log
 npx tsx pipeline/exportModel.ts .cache/train-edit models/embedded/moe-pilot-demo.gguf q8_0
 $PY pipeline/train/encode_heldout.py .cache/train-edit/tokenizer.json .cache/corpus/heldout.jsonl .cache/heldout-ids.json

@@ -15,7 +15,8 @@ Why, per kind of sample:
   time, only other chunks, so the model learns to use a chunk only when it helps).
 * Next edits (issue 21), in a format of this project's design: the
   file's name, the user's recent edit as a diff hunk, a region of the file, and the region
-  rewritten as the next edit would leave it (the request issue 21 adds will send exactly this):
+  rewritten as the next edit would leave it (the server's first format; stage four,
+  finetune_next_edit.py, teaches the one it sends now):
 
       <file_sep>path
       ### Edit
@@ -209,7 +210,7 @@ def answer_from(tok: Tokenizer, text: str, marker: str, head: list[int]) -> tupl
 
 
 def next_edit_text(path: str, edit_line: int, old: str, new: str, region_start: int, region: list[str], rewritten: list[str]) -> str:
-    """The prompt format the server sends (server/nextEdit/), then the answer."""
+    """Stage three's next-edit format (the server's first; it now sends stage four's), then the answer."""
     return (f"{path}\n### Edit\n@@ line {edit_line + 1} @@\n-{old}\n+{new}\n"
             f"### Region {region_start + 1}-{region_start + len(region)}\n" + "\n".join(region) + "\n### Next\n" + "\n".join(rewritten))
 

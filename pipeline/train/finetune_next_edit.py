@@ -8,9 +8,9 @@ it never learnt to (0 of 20 held-out regions), and a one-line region did little 
 after 320 steps): a 6.7 M-parameter model copies a line badly and loses its place after the
 changed word. So the format asks for less: the server works out the change the user made, in
 whole tokens (`total` → `grandTotal`, `==` → `===`, `b` → `b, options`), and shows one candidate
-line (server/nextEdit/candidates.ts finds them); the model writes the change that line takes —
-the same one for a rename or a repeated fix, one of its own for a call that needs the new
-parameter or a literal the new key — or nothing (next_edits.py `next_edit_prompt`):
+line (server/nextEdit/candidates.ts finds them); the model answers `=` when that line takes the
+same change (a rename's use, the same fix), writes the change of its own that it takes (a call
+that needs the new parameter, a literal the new key), or nothing (next_edits.py):
 
     <file_sep>path
     ### Edit 12
@@ -19,8 +19,12 @@ parameter or a literal the new key — or nothing (next_edits.py `next_edit_prom
     ### Line 40
         return total / count;
     ### Next
-    -total
-    +grandTotal<|endoftext|>
+    =<|endoftext|>
+
+Even a rename's `-total` / `+grandTotal` written out was too much: 52% of held-out edits right
+after 400 steps, and `subcategories` for `subtotal` (a name of several tokens, copied from the
+prompt, goes astray after its first token). A third of the renames are to a name unrelated to the
+old one (`subtotal` → `net`), as users rename.
 
 A sample of next edits packs as many as fit in a sequence (each is about 60 tokens; padded one to a
 sequence, nine tenths of the compute would be padding); the loss counts each answer. A fifth of
@@ -51,19 +55,19 @@ STAGE4 = {
     "seed": 9753,
     "sequence": 512,
     "batch": 8,
-    "steps": 300,
-    "lr": 5e-4,
+    "steps": 400,
+    "lr": 3e-4,
     "min_lr_ratio": 0.05,
     "warmup_steps": 10,
     "weight_decay": 0.1,
     "balance_coef": 0.01,
-    "target_weight": 0.3,
+    "target_weight": 0.25,
     # Shares of the samples (a next-edit sample is a sequence of them); the rest is plain text.
-    "next_edit": 0.4,
+    "next_edit": 0.3,
     "nothing_follows": 0.2,
-    "repo_fim": 0.15,
+    "repo_fim": 0.1,
     "chat": 0.1,
-    "editor_fim": 0.25,
+    "editor_fim": 0.35,
     "copy": 0.0,
     "eval_every_steps": 50,
     "eval_tokens": 16384,
@@ -119,7 +123,9 @@ def main():
         while True:
             prompt, answer = one_edit()
             if len(seq) + len(prompt) + len(answer) > L + 1:
-                return seq, spans
+                if spans:
+                    return seq, spans
+                continue  # an edit longer than a sequence (a line of thousands of characters): another one
             spans.append((len(seq) + len(prompt), len(seq) + len(prompt) + len(answer)))
             seq += prompt + answer
 

@@ -15,7 +15,7 @@ import random
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from next_edits import relative_path, synthesize  # noqa: E402
+from next_edits import UNRELATED, relative_path, synthesize  # noqa: E402
 
 # A draw inside each kind's share of synthesize's (rename < 0.4 ≤ parameter < 0.55 ≤ fix < 0.8 ≤ key < 0.9).
 KINDS = {"rename": 0.2, "parameter": 0.5, "fix": 0.7, "key": 0.85}
@@ -37,7 +37,7 @@ def main():
             if made_of_kind >= per_kind:
                 break
             lines = f["text"].split("\n")[:MAX_LINES]
-            made = synthesize(lines, f["language"], rng, draw=draw)
+            made = synthesize(lines, f["language"], rng, draw=draw, unrelated=UNRELATED)
             if made["follow"] is None:
                 continue
             line, change = made["edit_line"], made["change"]

@@ -1,6 +1,6 @@
 """
-Edits made from the code itself, for the next-edit stage of training (finetune_context.py) and for
-bench:nextedit's held-out cases (next_edit_cases.py): a rename at a declaration (the uses follow), a
+Edits made from the code itself, for the next-edit stages of training (finetune_context.py's first
+format, finetune_next_edit.py's) and for bench:nextedit's held-out cases (next_edit_cases.py): a rename at a declaration (the uses follow), a
 parameter added to a function (the calls), the same fix at another occurrence (`==` → `===`, `var`
 → `let`, …), a key added to an object literal (the other literals with that first key). No torch here.
 """
@@ -85,20 +85,27 @@ RENAMES = [lambda n: n + "Value", lambda n: "new" + n[:1].upper() + n[1:], lambd
            lambda n: n[:1] + n[1:].replace("e", "", 1) if len(n) > 4 else n + "2", lambda n: "_" + n, lambda n: n + "Count",
            lambda n: n.replace("_", "") if "_" in n else n + "Id"]
 PARAMS = ["options", "context", "signal", "index", "force", "config"]
+# Stage four's and the bench's share of renames to an unrelated name (users rename `subtotal` to `net`).
+UNRELATED = 1 / 3
+NAMES = ("net amount result value count items total data entry node options state key index size list target source "
+         "payload record current parts buffer handler limit offset label text").split()
 
 
-def synthesize(lines: list[str], language: str, rng: random.Random, text: str | None = None, draw: float | None = None) -> dict:
+def synthesize(lines: list[str], language: str, rng: random.Random, text: str | None = None, draw: float | None = None,
+               unrelated: float = 0.0) -> dict:
     """An edit of one of `lines` and the next edit it calls for, drawn with `rng`: `kind` (the draw), `edit_line`,
     `edited` (the lines after the edit), `follow` (the line the next edit changes; None when none was found), `target`
     (that line changed) and `change` (what the next edit does to a line: the bench accepts it at any line it changes).
     `text`: what the lines come from, where declarations are read (a training window, whose last line may be cut);
-    `draw`: the kind's draw, given (the bench asks for each kind), else drawn."""
+    `draw`: the kind's draw, given (the bench asks for each kind), else drawn; `unrelated`: the share of renames to a name
+    unrelated to the old one (0 draws nothing more, as stage three's samples were drawn)."""
     change = None
     kind = rng.random() if draw is None else draw
     edited = list(lines)
     follow: int | None = None
     edit_line = -1
     if kind < 0.4:  # a rename at the declaration; the next use follows
+        window_words = set(IDENT.findall("\n".join(lines)))
         decls = [(name, i) for name, i, _ in declarations("\n".join(lines) if text is None else text) if len(name) >= 3]
         rng.shuffle(decls)
         for name, i in decls:
@@ -106,7 +113,11 @@ def synthesize(lines: list[str], language: str, rng: random.Random, text: str | 
             later = [j for j in range(i + 1, len(lines)) if word.search(lines[j])]
             if not later:
                 continue
-            new_name = rng.choice(RENAMES)(name)
+            # A new name made from the old one, or (`unrelated` of the time) one unrelated to it (`subtotal` → `net`).
+            if unrelated and rng.random() < unrelated:
+                new_name = rng.choice([w for w in NAMES if w not in window_words] or [name + "2"])
+            else:
+                new_name = rng.choice(RENAMES)(name)
             if new_name == name or not IDENT.fullmatch(new_name):
                 continue
             edit_line = i
@@ -249,15 +260,21 @@ def apply_change(line: str, removed: str, added: str) -> str | None:
 
 
 def next_edit_prompt(path: str, edit_line: int, change: tuple[str, str], line_number: int, line: str) -> str:
-    """What the server sends for one candidate line (after a `<file_sep>`); the answer follows: `-removed\\n+added`
-    for the change that line takes, or nothing."""
+    """What the server sends for one candidate line (after a `<file_sep>`); the answer follows: `=` when the line takes
+    the edit's own change (a rename's use, the same fix), `-removed\\n+added` for a change of its own (a call that needs
+    the new parameter), or nothing."""
     return f"{path}\n### Edit {edit_line + 1}\n-{change[0]}\n+{change[1]}\n### Line {line_number + 1}\n{line}\n### Next\n"
 
 
+# The answer for "the edit's own change": a tiny model copies a name of several tokens badly (it wrote `subcategories`
+# for `subtotal`); deciding that the line takes the same change is what it has to get right.
+SAME = "="
+
+
 def next_edit_answer(change: tuple[str, str], line: str, target: str) -> str | None:
-    """The answer that turns `line` into `target`: the edit's own change where it does, else the line's own."""
+    """The answer that turns `line` into `target`: `=` where the edit's own change does, else the line's own change."""
     if apply_change(line, *change) == target:
-        return f"-{change[0]}\n+{change[1]}"
+        return SAME
     own = token_change(line, target)
     return f"-{own[0]}\n+{own[1]}" if own and apply_change(line, *own) == target else None
 
@@ -287,7 +304,7 @@ def next_edit_example(f: dict, window: str, rng: random.Random, first_line: int 
             return None
         line = rng.choice(pool)
         return next_edit_prompt(path, first_line + edit_line, change, first_line + line, lines[line]), ""
-    made = synthesize(lines, f["language"], rng, window)
+    made = synthesize(lines, f["language"], rng, window, unrelated=UNRELATED)
     edit_line, follow = made["edit_line"], made["follow"]
     if follow is None:
         return None

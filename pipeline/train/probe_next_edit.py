@@ -19,15 +19,19 @@ import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
 from finetune_next_edit import edit_tokens  # noqa: E402
-from next_edits import apply_change, next_edit_example  # noqa: E402
+from next_edits import SAME, apply_change, next_edit_example  # noqa: E402
 from tokenizer import EOS  # noqa: E402
 from train import load, load_checkpoint  # noqa: E402
 
 
 def applied(prompt: str, answer: str) -> str | None:
-    """The line shown in `prompt` with the change `answer` names, or None when it names none that applies."""
+    """The line shown in `prompt` with the change `answer` names (as the server reads it: `=` is the edit's own change,
+    else `-removed` and `+added`), or None when it names none that applies."""
     line = prompt.split("\n### Line ", 1)[1].split("\n", 1)[1].rsplit("\n### Next\n", 1)[0]
+    edit = prompt.split("\n### Edit ", 1)[1].split("\n### Line ", 1)[0].split("\n")[1:]
     parts = answer.split("\n")
+    if parts[0].strip() == SAME:
+        parts = edit
     if len(parts) < 2 or not parts[0].startswith("-") or not parts[1].startswith("+") or len(parts[0]) < 2:
         return None
     return apply_change(line, parts[0][1:], parts[1][1:])
@@ -70,8 +74,10 @@ def main():
                 if nxt == EOS:
                     break
                 out.append(nxt)
-        got = tok.decode(out[len(prompt):])
-        right = got == made[1] or (made[1] != "" and applied(made[0], got) == applied(made[0], made[1]))
+        # Cut where the server stops (a heading, a file separator).
+        got = tok.decode(out[len(prompt):]).split("\n### ")[0].split("<file_sep>")[0]
+        want = applied(made[0], made[1])
+        right = got.strip() == "" if made[1] == "" else want is not None and applied(made[0], got) == want
         exact += right
         if cases <= args.show:
             print(f"--- case {cases} {'right' if right else 'wrong'}\n{made[0]}>>> want: {made[1]!r}\n>>> got:  {got!r}", flush=True)

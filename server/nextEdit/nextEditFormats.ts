@@ -5,7 +5,8 @@
  * - `moe-pilot`, the embedded demo model's (pipeline/train/next_edits.py writes exactly this):
  *   the file's path, the change the newest edit made in whole tokens (tokenChange.ts), one
  *   candidate line of candidates.ts (away from the cursor: a rename's next use is often far below
- *   it), and the model writes the change that line takes, or nothing.
+ *   it), and the model answers `=` when the line takes the same change, the change of its own
+ *   that it takes (`-removed` / `+added`), or nothing.
  * - `zeta`, Zed's Zeta (v1, zed-industries/zeta): an instruction, the user's edits as unified
  *   diffs, an excerpt with an editable region around the cursor; the answer is the excerpt from
  *   the region's start marker on (Zed's `parse_edits`).
@@ -51,38 +52,58 @@ const lineList = (text: string) => text.replace(/\n$/, "").split("\n");
 
 // ---------- moe-pilot ----------
 
-/** The change the newest edit of this file made, in whole tokens; undefined when there is none to follow. */
-function ownChange(input: NextEditInput): TokenChange | undefined {
+/**
+ * The change the newest edit of this file made, in whole tokens, and its line; undefined when there is none to
+ * follow. A hunk's lines that it left as they were (a neighbouring edit merged in) are not part of it.
+ */
+function ownChange(input: NextEditInput): (TokenChange & { line: number }) | undefined {
     const own = input.edits[0];
     if (!own || own.path !== input.path) return undefined;
-    return tokenChange(own.before.join("\n"), own.after.join("\n"));
+    let { before, after } = own;
+    let first = 0;
+    while (first < before.length - 1 && first < after.length - 1 && before[first] === after[first]) first++;
+    before = before.slice(first);
+    after = after.slice(first);
+    while (before.length > 1 && after.length > 1 && before.at(-1) === after.at(-1)) {
+        before = before.slice(0, -1);
+        after = after.slice(0, -1);
+    }
+    const change = tokenChange(before.join("\n"), after.join("\n"));
+    return change && { ...change, line: own.line + first };
 }
+
+/** The answer "the line takes the edit's own change" (a tiny model decides that well; it copies a long name badly). */
+const SAME = "=";
 
 const moePilot: NextEditFormat = {
     name: "moe-pilot",
     regions(input) {
-        // One line each: the demo model writes the change a line takes, not the line (it copies badly).
+        // One line each: the demo model names the change a line takes, not the line (it copies badly).
         const own = input.edits[0];
         if (!own || !ownChange(input)) return [];
         return candidateLines(input.lines, own).map((line) => ({ start: line, end: line + 1 }));
     },
     prompt(input, region) {
-        const edit = input.edits[0]!;
         const change = ownChange(input)!;
         return [
             { special: "<file_sep>" },
-            `${input.path}\n### Edit ${edit.line + 1}\n-${change.removed}\n+${change.added}\n` +
+            `${input.path}\n### Edit ${change.line + 1}\n-${change.removed}\n+${change.added}\n` +
                 `### Line ${region.start + 1}\n${input.lines[region.start]}\n### Next\n`
         ];
     },
     // A heading of its own, or a file separator: the answer is over (what follows is no part of it).
     stop: ["\n### ", "<file_sep>"],
     parse(output, input, region) {
-        // `-removed` and `+added`, made at every whole-token occurrence in the line; nothing, or a change the line
-        // does not hold, is no proposal.
-        const [minus, plus] = output.split("\n");
-        if (!minus?.startsWith("-") || plus?.startsWith("+") !== true) return undefined;
-        const line = applyChange(input.lines[region.start]!, { removed: minus.slice(1), added: plus.slice(1) });
+        // `=`: the edit's own change; or `-removed` and `+added`, the line's own. Made at every whole-token occurrence
+        // in the line; nothing, or a change the line does not hold, is no proposal.
+        const [first, second] = output.split("\n");
+        const change =
+            first?.trim() === SAME
+                ? ownChange(input)
+                : first?.startsWith("-") && second?.startsWith("+")
+                  ? { removed: first.slice(1), added: second.slice(1) }
+                  : undefined;
+        const line = change && applyChange(input.lines[region.start]!, change);
         return line === undefined ? undefined : [line];
     }
 };

@@ -7,11 +7,16 @@
  * two must agree, so change both or neither.
  */
 
+/** Whitespace as Python's `str.isspace` has it (JavaScript's `\s` differs: `\ufeff` in, `\x1c`–`\x1f` and `\x85` out). */
+const SPACE = "\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+const IS_SPACE = new RegExp(`^[${SPACE}]$`);
+const ONLY_SPACE = new RegExp(`^[${SPACE}]*$`);
+
 /** Code's tokens for a change: words, runs of spaces, runs of other characters (`==` and `===` are one token each). */
-const TOKEN = /[A-Za-z0-9_$]+|\s+|[^A-Za-z0-9_$\s]+/g;
+const TOKEN = new RegExp(`[A-Za-z0-9_$]+|[${SPACE}]+|[^A-Za-z0-9_$${SPACE}]+`, "g");
 
 /** 0: word, 1: space, 2: other. */
-const kindOf = (ch: string) => (/[A-Za-z0-9_$]/.test(ch) ? 0 : /\s/.test(ch) ? 1 : 2);
+const kindOf = (ch: string) => (/[A-Za-z0-9_$]/.test(ch) ? 0 : IS_SPACE.test(ch) ? 1 : 2);
 
 export type TokenChange = { removed: string; added: string };
 
@@ -32,7 +37,7 @@ export function tokenChange(before: string, after: string): TokenChange | undefi
     let start = p;
     let endA = a.length - s;
     let endB = b.length - s;
-    while (a.slice(start, endA).join("").trim() === "") {
+    while (ONLY_SPACE.test(a.slice(start, endA).join(""))) {
         if (start > 0) start--;
         else if (endA < a.length) {
             endA++;

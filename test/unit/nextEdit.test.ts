@@ -176,12 +176,22 @@ describe("next-edit formats", () => {
             text(prompt),
             "<file_sep>src/cart.ts\n### Edit 1\n-count\n+total\n### Line 4\nuse(count);\n### Next\n"
         );
-        assert.deepEqual(format.parse("-count\n+total", input, region!), ["use(total);"]);
+        assert.deepEqual(format.parse("=", input, region!), ["use(total);"], "the edit's own change");
+        assert.deepEqual(format.parse("-count\n+total", input, region!), ["use(total);"], "a change named");
+        assert.deepEqual(format.parse("-use\n+run", input, region!), ["run(count);"], "a change of the line's own");
         assert.equal(format.parse("", input, region!), undefined, "nothing to change");
         assert.equal(format.parse("-amount\n+total", input, region!), undefined, "a change the line does not hold");
         assert.equal(format.parse("+total\n-count", input, region!), undefined, "not the format");
         const multiLine: NextEditInput = { ...input, edits: [{ ...hunk(0, ["a"], ["a", "b"]), path: "src/cart.ts" }] };
         assert.deepEqual(format.regions(multiLine), [], "a change across lines is none to follow");
+        // A hunk of three lines of which only the last changed (a neighbouring edit merged in): that line's change.
+        const merged: NextEditInput = {
+            ...input,
+            lines: ["a", "b", "let total = 0;", "use(count);"],
+            edits: [{ ...hunk(0, ["a", "b", "let count = 0;"], ["a", "b", "let total = 0;"]), path: "src/cart.ts" }]
+        };
+        const [use] = format.regions(merged);
+        assert.match(text(format.prompt(merged, use!)), /### Edit 3\n-count\n\+total\n### Line 4\n/);
     });
 
     test("Zeta's and Sweep's, recognised from the model's name", () => {
@@ -250,7 +260,7 @@ describe("a proposal's checks", () => {
     ) => proposeNextEdit(input, format, { rewrite, syntaxErrors, timeBudgetMs: 10_000 });
 
     test("the first region whose rewrite changes something is the proposal", async () => {
-        const { edit, tried } = await propose(answers("-count\n+total"));
+        const { edit, tried } = await propose(answers("="));
         assert.equal(tried, 1);
         assert.deepEqual(edit, {
             range: { start: { line: 3, character: 4 }, end: { line: 3, character: 9 } },
