@@ -340,7 +340,7 @@ function previousSection(): string {
         a = at(ev, k);
     return `
 Before and after stage four, k=${k}, the same evaluation (this code, these held-out files) on the stage-three model file
-(\`${before.model}\` before it was replaced) and on this one:
+(evaluated as \`${before.model}\`, the file this one replaced) and on this one:
 
 | | stage three | stage four |
 |---|---|---|
