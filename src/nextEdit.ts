@@ -101,6 +101,8 @@ export class NextEditController implements vscode.Disposable {
             void vscode.commands.executeCommand("editor.action.inlineSuggest.trigger");
             return;
         }
+        // Tab is the proposal's now: a completion shown at the cursor (the rest of a name just typed) would take the key.
+        void vscode.commands.executeCommand("editor.action.inlineSuggest.hide");
         editor.setDecorations(removed, range.isEmpty ? [] : [range]);
         const shown = newText.replace(/\n/g, "⏎");
         editor.setDecorations(added, [

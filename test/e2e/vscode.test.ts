@@ -106,6 +106,14 @@ const editorText = () =>
         .first()
         .evaluate((lines) => {
             const copy = lines.cloneNode(true) as HTMLElement;
+            // A decoration's text (a next-edit proposal's new text) is CSS `::after` content, which innerText leaves out:
+            // read it from the editor's own spans (the rules apply there) into the copy's.
+            const spans = lines.querySelectorAll("span");
+            const copies = copy.querySelectorAll("span");
+            spans.forEach((span, i) => {
+                const content = getComputedStyle(span, "::after").content;
+                if (content.startsWith('"')) copies[i]!.append(content.slice(1, -1).replace(/\\(.)/g, "$1"));
+            });
             for (const ghost of copy.querySelectorAll("[class*='ghost-text']")) ghost.remove();
             document.body.appendChild(copy); // innerText needs a rendered node
             const text = copy.innerText;
