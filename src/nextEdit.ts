@@ -58,6 +58,9 @@ export class NextEditController implements vscode.Disposable {
     private changed(e: vscode.TextDocumentChangeEvent) {
         const editor = vscode.window.activeTextEditor;
         if (!editor || e.document !== editor.document || e.contentChanges.length === 0) return;
+        // A proposal being worked out is for text that is not there any more: stop it, so the model is free for the
+        // completion this keystroke asks for.
+        this.asking?.cancel();
         this.clear();
         if (!this.enabled) return;
         clearTimeout(this.timer);

@@ -68,24 +68,19 @@ random tokens repeated, what only copying predicts), on the way here:
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import random
 import re
 import sys
-import time
 
 import numpy as np
-import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
 from finetune_fim import FENCE_LANG, SYSTEM_PROMPT, chat_sample, documented_functions, editor_sample  # noqa: E402
-from finetune_loop import finetune  # noqa: E402
-from model import Config, MoEModel  # noqa: E402
+from finetune_loop import stage_setup, train_stage  # noqa: E402
 from next_edits import IDENT, declarations, package_of, relative_path, synthesize  # noqa: E402
 from tokenizer import EOS, FILE_SEP, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, Tokenizer  # noqa: E402
-from train import export, load  # noqa: E402
+from train import load  # noqa: E402
 
 STAGE3 = {
     "seed": 8642,
@@ -375,27 +370,7 @@ def make_sampler(tok: Tokenizer, train_files: list[dict], rng: random.Random, sh
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--base", default=".cache/train-fim")
-    ap.add_argument("--corpus", default=".cache/corpus")
-    ap.add_argument("--out", default=".cache/train-ctx")
-    ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
-    ap.add_argument("--show", type=int, default=0, help="print this many samples of each kind and stop")
-    ap.add_argument("--stop-after", type=int, default=None, help="stop after this many steps, schedule unchanged (a check that a run repeats, or a partial run to probe)")
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting changed, for an experiment (not the embedded model's)")
-    args = ap.parse_args()
-    for item in args.set:
-        key, value = item.split("=", 1)
-        if key not in STAGE3:
-            raise SystemExit(f"no setting {key}")
-        STAGE3[key] = type(STAGE3[key])(value)
-    os.makedirs(args.out, exist_ok=True)
-    torch.set_num_threads(args.threads)
-    random.seed(STAGE3["seed"])
-    np.random.seed(STAGE3["seed"])
-    torch.manual_seed(STAGE3["seed"])
-    rng = random.Random(STAGE3["seed"])
-    started = time.time()
+    args, rng, started = stage_setup(STAGE3, ".cache/train-fim", ".cache/train-ctx", "print this many samples of each kind and stop")
 
     tok = Tokenizer.load(os.path.join(args.base, "tokenizer.json"))
     train_files = load(os.path.join(args.corpus, "train.jsonl"))
@@ -423,23 +398,7 @@ def main():
         seq, start = made
         return (seq + [EOS] * (L + 1))[: L + 1], start, min(len(seq), L + 1)
 
-    held_tokens = []
-    for f in held_files:
-        held_tokens += [FILE_SEP] + tok.encode(f["text"])
-    held = torch.tensor(held_tokens[: STAGE3["eval_tokens"] // L * L + 1])
-    with open(os.path.join(args.base, "manifest.json")) as f:
-        base = json.load(f)
-    c = Config(**base["config"])
-    model = MoEModel(c)
-    model.load_state_dict(torch.load(os.path.join(args.base, "model.pt")))
-    tok.save(os.path.join(args.out, "tokenizer.json"))
-
-    step, tokens_seen, log = finetune(model, c, STAGE3, padded, held, started, stop_after=args.stop_after)
-
-    info = {k: v for k, v in base.items() if k not in ("config", "tensors")}
-    info["stage3"] = {"settings": STAGE3, "steps": step, "tokens": tokens_seen, "log": log, "minutes": round((time.time() - started) / 60, 1)}
-    export(model, c, tok, args.out, info)
-    print(f"done in {(time.time() - started) / 60:.1f} min", flush=True)
+    train_stage("stage3", STAGE3, args, tok, held_files, padded, started)
 
 
 if __name__ == "__main__":

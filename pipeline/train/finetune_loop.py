@@ -11,15 +11,70 @@ text without the model unlearning the text around it.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import math
+import os
+import random
 import time
 from typing import Callable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from model import Config, MoEModel, balance_loss
+from tokenizer import FILE_SEP, Tokenizer
+from train import export
+
+
+def stage_setup(settings: dict, base: str, out: str, show_help: str) -> tuple[argparse.Namespace, random.Random, float]:
+    """A fine-tuning stage's command line (`--set key=value` changes `settings` in place), its seeds and threads:
+    the arguments, the samples' random generator and the start time."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--base", default=base)
+    ap.add_argument("--corpus", default=".cache/corpus")
+    ap.add_argument("--out", default=out)
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--show", type=int, default=0, help=show_help)
+    ap.add_argument("--stop-after", type=int, default=None, help="stop after this many steps, schedule unchanged (a check that a run repeats, or a partial run to probe)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting changed, for an experiment (not the embedded model's)")
+    args = ap.parse_args()
+    for item in args.set:
+        key, value = item.split("=", 1)
+        if key not in settings:
+            raise SystemExit(f"no setting {key}")
+        settings[key] = type(settings[key])(value)
+    os.makedirs(args.out, exist_ok=True)
+    torch.set_num_threads(args.threads)
+    random.seed(settings["seed"])
+    np.random.seed(settings["seed"])
+    torch.manual_seed(settings["seed"])
+    return args, random.Random(settings["seed"]), time.time()
+
+
+def train_stage(name: str, settings: dict, args: argparse.Namespace, tok: Tokenizer, held_files: list[dict],
+                sample: Callable[[], tuple], started: float) -> None:
+    """Fine-tunes the model in `args.base` on `sample()` and exports it to `args.out`, with the earlier stages' record
+    and this one's under `name`."""
+    L = settings["sequence"]
+    held_tokens = []
+    for f in held_files:
+        held_tokens += [FILE_SEP] + tok.encode(f["text"])
+    held = torch.tensor(held_tokens[: settings["eval_tokens"] // L * L + 1])
+    with open(os.path.join(args.base, "manifest.json")) as f:
+        base = json.load(f)
+    c = Config(**base["config"])
+    model = MoEModel(c)
+    model.load_state_dict(torch.load(os.path.join(args.base, "model.pt")))
+    tok.save(os.path.join(args.out, "tokenizer.json"))
+
+    step, tokens_seen, log = finetune(model, c, settings, sample, held, started, stop_after=args.stop_after)
+
+    info = {k: v for k, v in base.items() if k not in ("config", "tensors")}
+    info[name] = {"settings": settings, "steps": step, "tokens": tokens_seen, "log": log, "minutes": round((time.time() - started) / 60, 1)}
+    export(model, c, tok, args.out, info)
+    print(f"done in {(time.time() - started) / 60:.1f} min", flush=True)
 
 
 def finetune(model: MoEModel, c: Config, settings: dict, sample: Callable[[], list[int]], held: torch.Tensor,

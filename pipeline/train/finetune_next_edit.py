@@ -33,23 +33,15 @@ Files it never saw stay held out (the corpus's split). Same seed, same steps: th
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import random
 import sys
-import time
-
-import numpy as np
-import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
 from finetune_context import make_sampler  # noqa: E402
-from finetune_loop import finetune  # noqa: E402
-from model import Config, MoEModel  # noqa: E402
+from finetune_loop import stage_setup, train_stage  # noqa: E402
 from next_edits import next_edit_example  # noqa: E402
 from tokenizer import EOS, FILE_SEP, Tokenizer  # noqa: E402
-from train import export, load  # noqa: E402
+from train import load  # noqa: E402
 
 STAGE4 = {
     "seed": 9753,
@@ -81,27 +73,7 @@ def edit_tokens(tok: Tokenizer, made: tuple[str, str]) -> tuple[list[int], list[
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--base", default=".cache/train-ctx")
-    ap.add_argument("--corpus", default=".cache/corpus")
-    ap.add_argument("--out", default=".cache/train-edit")
-    ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
-    ap.add_argument("--show", type=int, default=0, help="print this many next-edit samples and stop")
-    ap.add_argument("--stop-after", type=int, default=None, help="stop after this many steps, schedule unchanged")
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting changed, for an experiment (not the embedded model's)")
-    args = ap.parse_args()
-    for item in args.set:
-        key, value = item.split("=", 1)
-        if key not in STAGE4:
-            raise SystemExit(f"no setting {key}")
-        STAGE4[key] = type(STAGE4[key])(value)
-    os.makedirs(args.out, exist_ok=True)
-    torch.set_num_threads(args.threads)
-    random.seed(STAGE4["seed"])
-    np.random.seed(STAGE4["seed"])
-    torch.manual_seed(STAGE4["seed"])
-    rng = random.Random(STAGE4["seed"])
-    started = time.time()
+    args, rng, started = stage_setup(STAGE4, ".cache/train-ctx", ".cache/train-edit", "print this many next-edit samples and stop")
 
     tok = Tokenizer.load(os.path.join(args.base, "tokenizer.json"))
     train_files = load(os.path.join(args.corpus, "train.jsonl"))
@@ -153,23 +125,7 @@ def main():
         seq, start = made
         return (seq + [EOS] * (L + 1))[: L + 1], start, min(len(seq), L + 1)
 
-    held_tokens = []
-    for f in held_files:
-        held_tokens += [FILE_SEP] + tok.encode(f["text"])
-    held = torch.tensor(held_tokens[: STAGE4["eval_tokens"] // L * L + 1])
-    with open(os.path.join(args.base, "manifest.json")) as f:
-        base = json.load(f)
-    c = Config(**base["config"])
-    model = MoEModel(c)
-    model.load_state_dict(torch.load(os.path.join(args.base, "model.pt")))
-    tok.save(os.path.join(args.out, "tokenizer.json"))
-
-    step, tokens_seen, log = finetune(model, c, STAGE4, padded, held, started, stop_after=args.stop_after)
-
-    info = {k: v for k, v in base.items() if k not in ("config", "tensors")}
-    info["stage4"] = {"settings": STAGE4, "steps": step, "tokens": tokens_seen, "log": log, "minutes": round((time.time() - started) / 60, 1)}
-    export(model, c, tok, args.out, info)
-    print(f"done in {(time.time() - started) / 60:.1f} min", flush=True)
+    train_stage("stage4", STAGE4, args, tok, held_files, padded, started)
 
 
 if __name__ == "__main__":
