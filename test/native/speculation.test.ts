@@ -27,6 +27,10 @@ const passage = source.slice(
     source.indexOf("export async function generate") + 1200
 );
 const PROMPTS = {
+    // first, while the drafts' acceptance is still the prior: a run any model continues as the prompt does, so drafts
+    // longer than one token are right whatever the model (later drafts depend on what the model writes and on the
+    // draft lengths, which follow measured step times)
+    repeat: `const xs = [${Array(24).fill(1).join(", ")}`,
     // a function, then its beginning typed again with a parameter renamed
     edit: `${passage}\n\n${passage.slice(0, 500).replace(/options/g, "opts")}`,
     fresh: source.slice(0, 900),
