@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { describe, test } from "node:test";
 import { TextDocument } from "vscode-languageserver-textdocument";
 import { safeTextDocument } from "../../server/documents/safeDocuments";
@@ -318,4 +320,23 @@ describe("an edit as a change of whole tokens", () => {
         assert.equal(applyChange("subtotal", { removed: "total", added: "x" }), undefined);
         assert.equal(applyChange("a", { removed: "", added: "x" }), undefined);
     });
+});
+
+test("the same answers as training's Python (pipeline/train/token_change_cases.py made the cases)", () => {
+    type Case = {
+        before: string;
+        after: string;
+        line: string;
+        change: [string, string] | null;
+        applied: string | null;
+    };
+    const cases = JSON.parse(
+        readFileSync(path.join(import.meta.dirname, "fixtures", "tokenChange.json"), "utf8")
+    ) as Case[];
+    assert.ok(cases.length >= 300);
+    for (const c of cases) {
+        const change = tokenChange(c.before, c.after);
+        assert.deepEqual(change ? [change.removed, change.added] : null, c.change, JSON.stringify(c));
+        assert.equal((change && applyChange(c.line, change)) ?? null, c.applied, JSON.stringify(c));
+    }
 });
