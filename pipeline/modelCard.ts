@@ -55,6 +55,14 @@ const ev = JSON.parse(readFileSync(evalJson, "utf8")) as {
         byKind: { kind: string; cases: number; exactMatch: number }[];
     };
 };
+/** A fine-tuning stage's record in the manifest (pipeline/train/finetune_loop.py train_stage). */
+type Stage<Settings> = {
+    settings: Settings;
+    steps: number;
+    tokens: number;
+    minutes: number;
+    log: { step: number; heldout_loss: number }[];
+};
 const manifest = JSON.parse(readFileSync(manifestJson, "utf8")) as {
     config: {
         vocab: number;
@@ -81,58 +89,40 @@ const manifest = JSON.parse(readFileSync(manifestJson, "utf8")) as {
         fim_rate: number;
     };
     log: { step: number; heldout_loss: number; train_loss: number; balance: number }[];
-    finetune?: {
-        settings: {
-            seed: number;
-            sequence: number;
-            batch: number;
-            lr: number;
-            editor_fim: number;
-            random_fim: number;
-            chat: number;
-            spm_share: number;
-        };
-        steps: number;
-        tokens: number;
-        minutes: number;
-        log: { step: number; heldout_loss: number }[];
-    };
-    stage3?: {
-        settings: {
-            seed: number;
-            sequence: number;
-            batch: number;
-            lr: number;
-            copy?: number;
-            target_weight?: number;
-            repo_fim: number;
-            next_edit: number;
-            chat: number;
-            editor_fim: number;
-        };
-        steps: number;
-        tokens: number;
-        minutes: number;
-        log: { step: number; heldout_loss: number }[];
-    };
-    stage4?: {
-        settings: {
-            seed: number;
-            sequence: number;
-            batch: number;
-            lr: number;
-            target_weight: number;
-            next_edit: number;
-            nothing_follows: number;
-            repo_fim: number;
-            chat: number;
-            editor_fim: number;
-        };
-        steps: number;
-        tokens: number;
-        minutes: number;
-        log: { step: number; heldout_loss: number }[];
-    };
+    finetune?: Stage<{
+        seed: number;
+        sequence: number;
+        batch: number;
+        lr: number;
+        editor_fim: number;
+        random_fim: number;
+        chat: number;
+        spm_share: number;
+    }>;
+    stage3?: Stage<{
+        seed: number;
+        sequence: number;
+        batch: number;
+        lr: number;
+        copy?: number;
+        target_weight?: number;
+        repo_fim: number;
+        next_edit: number;
+        chat: number;
+        editor_fim: number;
+    }>;
+    stage4?: Stage<{
+        seed: number;
+        sequence: number;
+        batch: number;
+        lr: number;
+        target_weight: number;
+        next_edit: number;
+        nothing_follows: number;
+        repo_fim: number;
+        chat: number;
+        editor_fim: number;
+    }>;
 };
 const ft = manifest.finetune;
 const s3 = manifest.stage3;
