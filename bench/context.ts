@@ -1,10 +1,14 @@
 /**
  * Repository context, measured the way CrossCodeEval builds its cases: in projects the demo model
  * never trained on (whole packages absent from pipeline/corpus/sources.json), a line is cut right
- * before a name that another file of the project defines (after the object or the call), the
- * defining file is not open, and the completion must write the rest of the line.
+ * before a reference to a name that another file of the project defines (after the object or the
+ * call; `isReference`), the defining file is not open, and the completion must write the rest of
+ * the line.
  *
- *   npm run bench:context [-- --cases N] [--model PATH] [--today PATH]
+ *   npm run bench:context [-- --cases N] [--model PATH] [--today PATH] [--only NAME,…] [--show]
+ *
+ * (`--only` runs the named conditions, without the summary; `--show` prints each case's cut line,
+ * the expected rest and the completion.)
  *
  * Conditions, each a fresh server over LSP (stdio) on the same workspace folder and index:
  *   today         the model before the last retrain (from git history) with the heads of two
@@ -36,7 +40,13 @@ import { ROOT, TestClient } from "../test/server/lspClient";
 import { editSimilarity, percentile } from "./stats";
 
 const { values } = parseArgs({
-    options: { cases: { type: "string" }, model: { type: "string" }, today: { type: "string" } }
+    options: {
+        cases: { type: "string" },
+        model: { type: "string" },
+        today: { type: "string" },
+        only: { type: "string" },
+        show: { type: "boolean" }
+    }
 });
 const CASES_PER_PROJECT = Number(values.cases ?? 40);
 const modelPath = values.model ?? path.join(ROOT, EMBEDDED_MODEL_FILE);
@@ -78,6 +88,28 @@ function listFiles(dir: string, ext: string, out: string[] = []): string[] {
     return out.sort();
 }
 
+const IDENTIFIER = /[A-Za-z_$][\w$]*/g;
+const IMPORT_LINE = /^\s*(import\b|export (\{|\*)|(const|let|var) .*\brequire\()/;
+const KEYWORDS = new Set(
+    "break case catch class const continue debugger default delete do else export extends finally for function if import in instanceof let new return super switch this throw try typeof var void while with yield async await of".split(
+        " "
+    )
+);
+
+/**
+ * Whether a name at this point of a line refers to another file's definition, as CrossCodeEval's
+ * cases do (its static analysis keeps uses of cross-file symbols): in code, not a comment or a
+ * string, and imported by the file, a member (`x.name`, not `this.name`) or constructed
+ * (`new Name`). Not `else` or `return` because ajv's CodeGen has methods of those names, nor a
+ * parameter that shares a function's name in another file, nor the class's own field.
+ */
+function isReference(before: string, name: string, imported: Set<string>): boolean {
+    if (before.includes("//") || (before.match(/['"`]/g)?.length ?? 0) % 2) return false;
+    // `this.x` is the enclosing class's own member (a field set in its constructor), whatever other files define.
+    if (before.endsWith(".")) return !/\bthis\.$/.test(before);
+    return !KEYWORDS.has(name) && (imported.has(name) || /\bnew $/.test(before));
+}
+
 const hash = (s: string) => createHash("sha1").update(s).digest("hex");
 
 /** Copies the project into its own workspace folder and finds the cases, with the bench's own symbol table. */
@@ -110,12 +142,13 @@ async function prepare(project: (typeof PROJECTS)[number]) {
         const own = new Set(
             (await chunker.chunk(file, text)).flatMap((c) => c.symbols.map((s) => s.split(".").pop()!))
         );
+        const imported = new Set(lines.filter((l) => IMPORT_LINE.test(l)).flatMap((l) => l.match(IDENTIFIER) ?? []));
         lines.forEach((line, i) => {
-            if (i < 3 || /^\s*(import|export \{|export \*|const .* = require|\/\/|\*|\/\*)/.test(line)) return;
-            for (const m of line.matchAll(/[A-Za-z_$][\w$]*/g)) {
+            if (i < 3 || IMPORT_LINE.test(line) || /^\s*(\/\/|\*|\/\*)/.test(line)) return;
+            for (const m of line.matchAll(IDENTIFIER)) {
                 const name = m[0];
                 const where = defs.get(name)?.filter((d) => d.file !== file);
-                if (!where?.length || own.has(name)) continue;
+                if (!where?.length || own.has(name) || !isReference(line.slice(0, m.index), name, imported)) continue;
                 const expected = line.slice(m.index).trimEnd();
                 if (expected.length < name.length + 1) continue;
                 cases.push({
@@ -236,7 +269,8 @@ console.log(
 const recall = { off: 0, routing: 0 };
 const retrievalMs: Record<"off" | "routing", number[]> = { off: [], routing: [] };
 const results: Result[] = [];
-for (const condition of CONDITIONS) {
+const only = values.only?.split(",");
+for (const condition of CONDITIONS.filter((c) => !only || only.includes(c.name))) {
     const times: number[] = [];
     const keystrokes: number[] = [];
     let em = 0,
@@ -324,6 +358,10 @@ for (const condition of CONDITIONS) {
             times.push(performance.now() - t0);
             const got = (list?.items[0]?.insertText as string | undefined)?.split("\n")[0]?.trimEnd() ?? "";
             if (got === c.expected) em++;
+            if (values.show)
+                console.log(
+                    `${condition.name} | ${JSON.stringify(c.lineText.slice(0, c.character).trim())} | want ${JSON.stringify(c.expected)} | got ${JSON.stringify(got)}`
+                );
             es += editSimilarity(got, c.expected);
             const logged = client.logs.all.slice(logsBefore).map((l) => l.message);
             if (isMemberAccess(c) && got === c.expected) memberEm++;
@@ -382,6 +420,8 @@ function langOf(file: string) {
     return file.endsWith(".ts") ? "typescript" : "javascript";
 }
 
+if (only) process.exit(0);
+
 const bm25Recall = recall.off / allCases.length;
 const rerankRecall = recall.routing / allCases.length;
 // Today's: the model before repository context with open files' heads (this model with them when it is the same file).
@@ -393,7 +433,7 @@ const retrieval =
     `(p50 ${percentile(retrievalMs.routing, 50).toFixed(0)} ms, vectors computed on first use)`;
 console.log(retrieval);
 const summary =
-    `cross-file EM ${(100 * best.em).toFixed(1)}% vs ${(100 * baseline.em).toFixed(1)}% today (${baseline.em > 0 ? (best.em / baseline.em).toFixed(2) : "∞"}x)  ` +
+    `cross-file EM ${(100 * best.em).toFixed(1)}% vs ${(100 * baseline.em).toFixed(1)}% today (${baseline.em > 0 ? `${(best.em / baseline.em).toFixed(2)}x` : best.em > 0 ? "∞x" : "both none"})  ` +
     `ES ${(100 * best.es).toFixed(1)}% vs ${(100 * baseline.es).toFixed(1)}%  p50 ${(best.p50 / baseline.p50).toFixed(2)}x  keystroke tokens ${best.keystrokeTokens}`;
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -402,7 +442,7 @@ const report = [
     "",
     `Made by \`npm run bench:context\` on ${new Date().toISOString().slice(0, 10)}, model \`${path.relative(ROOT, modelPath)}\`, 2 cores. ` +
         `${allCases.length} cases (${projects.map((p) => `${p.cases.length} in ${path.basename(p.root)}`).join(", ")}: packages the demo model never trained on), ` +
-        "each a line cut right before a name another file of the project defines; that file is never open, two other files of the project are.",
+        "each a line cut right before a reference to a name another file of the project defines (in code, and imported by the file, a member `x.name` or constructed `new Name`, as CrossCodeEval's static analysis keeps); that file is never open, two other files of the project are.",
     "",
     `| condition | EM | ES | defining chunk in the prompt | p50 | p95 | prompt tokens per keystroke (median) | EM after \`object.\` (${memberCases} cases) | started with a known member |`,
     "|---|---|---|---|---|---|---|---|---|",

@@ -125,21 +125,48 @@ class Packages:
             for name, a, b in declarations(f["text"]):
                 table.setdefault(name, []).append((index, a, b))
         self.all = files
+        # Declared names of every package, for renamed samples (a name the model cannot know from anywhere but its context).
+        self.names = sorted({name for table in self.defs.values() for name in table if len(name) >= 4})
 
     def chunk(self, index: int, a: int, b: int) -> str:
         return "\n".join(self.all[index]["text"].split("\n")[a:b + 1])
 
 
+IMPORT_LINE = re.compile(r"^\s*(import\b|from\s+\S+\s+import\b|export\s.*\bfrom\b|(const|let|var)\s.*\brequire\()")
+COMMENT_START = re.compile(r"^\s*(//|#|\*|/\*|\"\"\"|\'\'\')")
+
+
+def references(text: str, use: re.Match, imported: set[str]) -> bool:
+    """Whether a use of a name is a reference to another file's definition, as CrossCodeEval's cases are: in code (not
+    a comment), and imported by the file, a member (`x.name`, not `this.name`) or constructed (`new Name`), not an
+    English word that some other file happens to define (stage three's samples took any: `render` in a doc comment).
+    bench/context.ts picks its cases the same way (isReference)."""
+    line_start = text.rfind("\n", 0, use.start()) + 1
+    before = text[line_start:use.start()]
+    if IMPORT_LINE.match(before) or COMMENT_START.match(before) or "//" in before or "#" in before or before.count("'") % 2 or before.count('"') % 2:
+        return False
+    name = use.group(0)
+    if before.endswith("."):
+        return not re.search(r"\b(this|self)\.$", before)  # the enclosing class's own member
+    return name in imported or before.endswith("new ")
+
+
 def repo_sample(tok: Tokenizer, packages: Packages, f: dict, file_index: int, rng: random.Random, length: int,
-                with_target: bool | None = None) -> tuple[list[int], int] | None:
+                with_target: bool | None = None, name_span: bool = False,
+                rename: bool = False) -> tuple[list[int], int | list[tuple[int, int]]] | None:
     """A completion cut at a use of a name another file of the package defines, with that definition in the context
-    (always with `with_target=True`, never with False, else four times in five); returns the tokens and where the middle starts."""
+    (always with `with_target=True`, never with False, else four times in five); returns the tokens and where the middle
+    starts, or with `name_span` the span of the name's tokens and the one after it (what the definition tells). With
+    `rename`, the name is another package's declared name everywhere in the sample, so only the context tells it."""
     pkg = package_of(f["path"])
     table = packages.defs.get(pkg, {})
     text = f["text"]
     own = {name for name, _, _ in declarations(text)}
     uses = [m for m in IDENT.finditer(text) if m.group(0) in table and m.group(0) not in own and len(m.group(0)) >= 4
             and any(i != file_index for i, _, _ in table[m.group(0)])]
+    if name_span:
+        imported = {n for line in text.split("\n") if IMPORT_LINE.match(line) for n in IDENT.findall(line)}
+        uses = [m for m in uses if references(text, m, imported)]
     if not uses:
         return None
     use = rng.choice(uses)
@@ -164,9 +191,22 @@ def repo_sample(tok: Tokenizer, packages: Packages, f: dict, file_index: int, rn
     others = [d for n in rng.sample(sorted(table), min(len(table), 6)) for d in table[n][:1] if d[0] != file_index and d != target]
     chunks += others[: rng.randint(0 if chunks else 1, 2)]
     rng.shuffle(chunks)
+    swap = lambda piece: piece  # noqa: E731
+    if rename:
+        new_name = rng.choice(packages.names)
+        if new_name[:1].isupper() != name[:1].isupper() or new_name in text:
+            return None
+        word = re.compile(r"(?<![\w$])" + re.escape(name) + r"(?![\w$])")
+        swap = lambda piece: word.sub(new_name, piece)  # noqa: E731
+        # The cut moves by the length change of each occurrence before it.
+        a += (len(new_name) - len(name)) * len(word.findall(text, 0, a))
+        text = swap(text)
+        b = text.find("\n", a)
+        b = len(text) if b < 0 else b
+        name = new_name
     context: list[int] = []
     for i, s, e in chunks:
-        piece = snippet_tokens(tok, relative_path(packages.all[i]["path"]), s, packages.chunk(i, s, e))
+        piece = snippet_tokens(tok, swap(relative_path(packages.all[i]["path"])), s, swap(packages.chunk(i, s, e)))
         if len(context) + len(piece) <= CONTEXT_TOKENS:
             context += piece
     if not context:
@@ -181,6 +221,8 @@ def repo_sample(tok: Tokenizer, packages: Packages, f: dict, file_index: int, rn
     suffix = suffix[:keep_suffix]
     prefix = prefix[max(0, len(prefix) - (budget - keep_suffix)):]
     head = context + [FIM_PREFIX, FIM_SUFFIX] + suffix + [FIM_MIDDLE] + prefix
+    if name_span:
+        return head + middle + [EOS], [(len(head), len(head) + min(len(middle), len(tok.encode(name)) + 1))]
     return head + middle + [EOS], len(head)
 
 
