@@ -498,7 +498,7 @@ async function nextEditFigures(llama: Llama, modelPath: string, heldout: string)
         decode: createTokenDecoder(model, model.fileInfo),
         tokenizer: modelFim(model).tokenizer
     };
-    const format = nextEditFormat("moe-pilot", "", "");
+    const format = nextEditFormat("moe-pilot", "", "")!;
     const chunker = new Chunker();
     const results: { kind: string; proposed: boolean; exact: boolean; similarity: number }[] = [];
     for (const c of cases) {

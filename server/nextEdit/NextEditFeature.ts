@@ -31,6 +31,8 @@ import { proposeNextEdit } from "./proposeNextEdit";
 
 export class NextEditFeature implements Feature {
     private inFlight?: AbortController;
+    /** The backend whose model has no next-edit format, once said in the log. */
+    private noFormatFor?: string;
     private readonly cache = new LRUCache<string, NextEditItem[]>({ max: 64 });
 
     constructor(
@@ -93,6 +95,15 @@ export class NextEditFeature implements Feature {
         };
         const model = backend.status.model;
         const format = nextEditFormat(settings.format, model.name, model.path);
+        if (!format) {
+            if (this.noFormatFor !== backend.identity) {
+                this.noFormatFor = backend.identity;
+                this.log.info(
+                    `next edits: ${model.name} was not trained for them in any format the server knows (MoE Pilot's demo model, Zed's Zeta, Sweep's): none are proposed; moePilot.nextEdit.format can ask it in one`
+                );
+            }
+            return [];
+        }
         const { edit, tried, cancelled } = await proposeNextEdit(input, format, {
             rewrite: (request) => backend.rewrite({ ...request, signal }),
             syntaxErrors: (text) => this.workspace.syntaxErrors(doc.uri, text),

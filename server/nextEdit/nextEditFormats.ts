@@ -263,12 +263,16 @@ const FORMATS: Record<NextEditFormatName, NextEditFormat> = { "moe-pilot": moePi
 
 /**
  * The format for a model: the setting when it names one, else the one the model's name or file
- * says it was trained on (Zeta's, Sweep's), else the project's own.
+ * says it was trained on (Zeta's, Sweep's, the project's own demo model's). Undefined for any
+ * other model: a code model never trained for next edits (Qwen3-Coder, gpt-oss) does not follow
+ * these prompts, and Copilot's, Cursor's and Zed's next edits, too, come from models trained
+ * for them. The setting can still ask such a model in one of them.
  */
-export function nextEditFormat(setting: string, modelName: string, modelPath: string): NextEditFormat {
+export function nextEditFormat(setting: string, modelName: string, modelPath: string): NextEditFormat | undefined {
     if (setting in FORMATS) return FORMATS[setting as NextEditFormatName];
     const names = `${modelName} ${modelPath.split(/[\\/]/).pop() ?? ""}`;
     if (/\bzeta\b/i.test(names)) return zeta;
     if (/sweep[-_ ]?next[-_ ]?edit/i.test(names)) return sweep;
-    return moePilot;
+    if (/moe[-_ ]?pilot/i.test(names)) return moePilot;
+    return undefined;
 }

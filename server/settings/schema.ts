@@ -305,7 +305,7 @@ export const SETTINGS: { [P in SettingPath]: SettingDescriptor<At<Settings, P>> 
         check: oneOf(["auto", "moe-pilot", "zeta", "sweep"]),
         default: "auto",
         description:
-            "The next-edit prompt format. `auto`: the model's own when its name says it was trained for next edits (Zed's Zeta, Sweep's next-edit model), else MoE Pilot's (what the embedded model was trained on). Or one by name."
+            "The next-edit prompt format. `auto`: the model's own when its name says it was trained for next edits (Zed's Zeta, Sweep's next-edit model, MoE Pilot's embedded model); a model trained for none of them (a general code model) is not asked for next edits. Or one by name, to ask any model in it."
     },
     "nextEdit.timeBudgetMs": {
         check: integer(50, 10000),

@@ -18,7 +18,7 @@ import { llamaBinaries } from "../../server/engine/nativeMoe";
 import { blockSize, type GgmlType, rowBytes } from "../../pipeline/gguf/quantize";
 import { allExpertRanges, expertLayout, expertRanges, prefetchTable } from "../../server/cache/expertSlices";
 import { CHAT_DEFAULTS } from "../../server/chat/ChatFeature";
-import { ModelCardRequest, RoutingStatsRequest } from "../../server/protocol";
+import { ModelCardRequest, NextEditRequest, RoutingStatsRequest } from "../../server/protocol";
 import { DEEPSEEK_V3_ROUTING_FILE, HARMONY_TEST_MODELS, REPLICAS } from "../../pipeline/replicas/replicas";
 import { withoutNativeBuild } from "../nativeBuild";
 import { ROOT, TestClient } from "./lspClient";
@@ -162,6 +162,24 @@ for (const replica of REPLICAS) {
                 context: { diagnostics: [] }
             })) as { command: { command: string } }[];
             assert.ok(actions.some((a) => a.command.command === "moePilot.explain"));
+        });
+
+        test("next edits: a model trained for none of the formats is not asked, and the log says so", async () => {
+            const uri = `file:///w/${replica.architecture}-next.ts`;
+            await client.open(uri, "let total = 0;\ntotal += 1;\n");
+            await client.edit(uri, { start: { line: 0, character: 4 }, end: { line: 0, character: 9 } }, "sum");
+            const asked = client.logs.all.length;
+            const answer = await client.connection.sendRequest(NextEditRequest.type, {
+                textDocument: { uri },
+                position: { line: 0, character: 7 }
+            });
+            assert.deepEqual(answer, { items: [] });
+            const logged = client.logs.all.slice(asked).map((l) => l.message);
+            assert.ok(
+                logged.some((m) => /next edits: .* was not trained for them/.test(m)),
+                logged.join("\n")
+            );
+            assert.ok(!logged.some((m) => /next edit \(/.test(m)), "no region was put to the model");
         });
 
         test("routing statistics: the routed experts of the MoE blocks", async () => {

@@ -164,11 +164,11 @@ describe("next-edit formats", () => {
         edits: [{ ...hunk(0, ["let count = 0;"], ["let total = 0;"]), path: "src/cart.ts" }],
         cursor: { line: 0, character: 9 }
     };
-    const text = (parts: ReturnType<ReturnType<typeof nextEditFormat>["prompt"]>) =>
+    const text = (parts: ReturnType<NonNullable<ReturnType<typeof nextEditFormat>>["prompt"]>) =>
         parts.map((p) => (typeof p === "string" ? p : p.special)).join("");
 
     test("the demo model's: the prompt it was trained on, one candidate line, the change it names", () => {
-        const format = nextEditFormat("auto", "MoE Pilot demo", "/x/moe-pilot-demo.gguf");
+        const format = nextEditFormat("auto", "MoE Pilot demo", "/x/moe-pilot-demo.gguf")!;
         assert.equal(format.name, "moe-pilot");
         const [region] = format.regions(input);
         assert.deepEqual(region, { start: 3, end: 4 }, "the use, the line alone");
@@ -197,7 +197,7 @@ describe("next-edit formats", () => {
     });
 
     test("Zeta's and Sweep's, recognised from the model's name", () => {
-        const zeta = nextEditFormat("auto", "zeta", "/m/zeta-q8_0.gguf");
+        const zeta = nextEditFormat("auto", "zeta", "/m/zeta-q8_0.gguf")!;
         assert.equal(zeta.name, "zeta");
         const region = zeta.regions(input)[0]!;
         const prompt = text(zeta.prompt(input, region));
@@ -220,7 +220,7 @@ describe("next-edit formats", () => {
             ["let total = 0;", "use(total);"]
         );
 
-        const sweep = nextEditFormat("auto", "", "/m/sweep-next-edit-1.5b.q8_0.v2.gguf");
+        const sweep = nextEditFormat("auto", "", "/m/sweep-next-edit-1.5b.q8_0.v2.gguf")!;
         assert.equal(sweep.name, "sweep");
         const sp = text(sweep.prompt(input, sweep.regions(input)[0]!));
         assert.match(
@@ -228,7 +228,13 @@ describe("next-edit formats", () => {
             /^<\|file_sep\|>src\/cart\.ts\.diff\noriginal:\nlet count = 0;\nupdated:\nlet total = 0;\n<\|file_sep\|>original\/src\/cart\.ts\nlet count = 0;\na\n/
         );
         assert.ok(sp.endsWith("<|file_sep|>updated/src/cart.ts\n"));
-        assert.equal(nextEditFormat("zeta", "Qwen3-Coder", "/m/q.gguf").name, "zeta", "the setting wins");
+        assert.equal(nextEditFormat("zeta", "Qwen3-Coder", "/m/q.gguf")?.name, "zeta", "the setting wins");
+        assert.equal(
+            nextEditFormat("auto", "Qwen3 Coder 30B A3B Instruct", "/m/Qwen3-Coder-30B-A3B-Instruct-Q4_K_M.gguf"),
+            undefined,
+            "a model trained for none of them is not asked"
+        );
+        assert.equal(nextEditFormat("auto", "moe-pilot-demo.gguf", "http://127.0.0.1:8080")?.name, "moe-pilot");
     });
 
     test("a unified diff with context from the document", () => {
@@ -246,7 +252,7 @@ describe("a proposal's checks", () => {
         edits: [{ ...hunk(0, ["let count = 0;"], ["let total = 0;"]), path: "a.ts" }],
         cursor: { line: 0, character: 9 }
     };
-    const format = nextEditFormat("moe-pilot", "", "");
+    const format = nextEditFormat("moe-pilot", "", "")!;
     /** The model's answers, in order, as the rewrite would return them. */
     const answers = (...texts: (string | { text: string; ended: false })[]) => {
         const queue = [...texts];
