@@ -51,7 +51,19 @@ export type GenerateResult = {
     decodeMs: number;
 };
 
-/** Each step's bias: only tokens that keep spelling one of the texts, until one is spelled. */
+/**
+ * Added to the logit of each token that may come: more than any model's logits spread, so the
+ * greedy choice is the model's best among them (their order is kept).
+ */
+const ALLOWED_LOGIT = 1000;
+
+/**
+ * Each step's bias: only tokens that keep spelling one of the texts, until one is spelled. The
+ * few allowed tokens are raised rather than the rest forbidden: a "never" for every other token
+ * of Qwen's 151,936 took 41 ms to build a step, and node-llama-cpp hands each entry to the
+ * sampler. (The end-of-generation token, which a bias cannot forbid, now cannot win either: the
+ * healed text is the user's, so it is spelled before the model may stop.)
+ */
 function spellingBias(
     model: LlamaModel,
     spelling: Spelling,
@@ -62,6 +74,9 @@ function spellingBias(
     return () => {
         const allowed = allowedToSpell(vocabulary, spelling, generated());
         if (!allowed) return free;
+        if (allowed.length <= vocabulary.length / 2)
+            return new TokenBias(model.tokenizer).set(allowed, { logit: ALLOWED_LOGIT });
+        // After a whole name, any token that does not go on with the word: forbidding the others is the shorter list.
         const ok = new Set(allowed);
         const never: Token[] = [];
         for (let t = 0; t < vocabulary.length; t++) if (!ok.has(t as Token)) never.push(t as Token);

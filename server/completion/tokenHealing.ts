@@ -59,23 +59,50 @@ export function allowedToSpell(
         .filter((t) => t.startsWith(generated) && t.length > generated.length)
         .map((t) => t.slice(generated.length));
     if (remaining.length === 0 && !exact) return undefined;
-    // Only the rests that start with a token's first character can fit it: one look-up per token.
+    // Only the rests that start with a token's first character can fit it: the tokens are looked up by theirs.
     const byFirst = new Map<string, string[]>();
     for (const rest of remaining) byFirst.set(rest[0]!, [...(byFirst.get(rest[0]!) ?? []), rest]);
+    const index = firstCharacterIndex(vocabulary);
     const allowed: Token[] = [];
-    for (let t = 0; t < vocabulary.length; t++) {
-        const text = vocabulary[t]!;
-        if (text === "") continue;
-        const fits =
-            (exact && !/[\w$]/.test(text[0]!)) ||
-            (byFirst.get(text[0]!) ?? []).some(
-                (rest) =>
-                    rest.startsWith(text) ||
-                    (text.startsWith(rest) && !(spelling.wholeWord && /[\w$]/.test(text.charAt(rest.length))))
-            );
-        if (fits) allowed.push(t as Token);
+    for (const [first, tokens] of index) {
+        const anyToken = exact && !/[\w$]/.test(first);
+        const rests = byFirst.get(first);
+        if (!anyToken && !rests) continue;
+        for (const t of tokens) {
+            const text = vocabulary[t]!;
+            const fits =
+                anyToken ||
+                rests!.some(
+                    (rest) =>
+                        rest.startsWith(text) ||
+                        (text.startsWith(rest) && !(spelling.wholeWord && /[\w$]/.test(text.charAt(rest.length))))
+                );
+            if (fits) allowed.push(t);
+        }
     }
-    return allowed;
+    return allowed.sort((a, b) => a - b);
+}
+
+/**
+ * A vocabulary's tokens by the first character of their text, made once per vocabulary: a step
+ * of the constraint looks at the few tokens that can fit, not at all of them (151,936 in Qwen's
+ * vocabulary, where scanning them all took 3.8 ms a step).
+ */
+const byFirstCharacter = new WeakMap<readonly string[], Map<string, Token[]>>();
+function firstCharacterIndex(vocabulary: readonly string[]): Map<string, Token[]> {
+    let index = byFirstCharacter.get(vocabulary);
+    if (!index) {
+        index = new Map();
+        for (let t = 0; t < vocabulary.length; t++) {
+            const text = vocabulary[t]!;
+            if (text === "") continue;
+            const list = index.get(text[0]!);
+            if (list) list.push(t as Token);
+            else index.set(text[0]!, [t as Token]);
+        }
+        byFirstCharacter.set(vocabulary, index);
+    }
+    return index;
 }
 
 /**
