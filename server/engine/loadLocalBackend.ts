@@ -24,6 +24,7 @@ import { contextSize, expertModel, LocalBackend } from "./LocalBackend";
 import { sequenceOf, speculationChoice } from "../speculation/LookupPredictor";
 import { NativeMoeContext } from "./nativeMoe";
 import { createTokenDecoder, vocabularyTexts } from "./tokenText";
+import { vocabularyIndex } from "../completion/tokenHealing";
 
 export type LoadProgress = (message: string, percentage: number) => void;
 
@@ -127,6 +128,8 @@ export async function loadLocalBackend(load: LocalLoad): Promise<{ backend: Loca
         if (moe) trace?.attach(moe, inspection.path, inspection.expertCount);
         const { fim, tokenizer } = modelFim(model);
         const decode = createTokenDecoder(model, inspection.fileInfo);
+        const vocabulary = vocabularyTexts(inspection.fileInfo, decode);
+        vocabularyIndex(vocabulary); // token healing's look-ups, made now rather than at the first completion
         log.info(`completion prompt format: ${fim.source} (${fim.family}, ${fim.order.toUpperCase()})`);
         log.info(
             `loaded ${inspection.path} (${inspection.architecture}, ${inspection.expertCount} experts, completion ${routingText(choice)}, ${choice.mode}), context ${context.contextSize} tokens, ${threads} threads`
@@ -157,7 +160,7 @@ export async function loadLocalBackend(load: LocalLoad): Promise<{ backend: Loca
                 decode,
                 fim,
                 tokenizer,
-                vocabulary: vocabularyTexts(inspection.fileInfo, decode),
+                vocabulary,
                 moe
             },
             completionK: choice.k,

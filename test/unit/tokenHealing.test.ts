@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import fc from "fast-check";
 import type { Token } from "node-llama-cpp";
 import {
     allowedToSpell,
@@ -42,6 +43,46 @@ describe("token healing", () => {
         );
         assert.equal(allowedToSpell(vocab, healing, "\n    const"), undefined, "spelled: free");
         assert.equal(spellingOf("", []), undefined, "nothing to heal, no members: no constraint");
+    });
+
+    test("the vocabulary's look-ups allow exactly the tokens the rule names (property)", () => {
+        const word = (c: string) => /[\w$]/.test(c);
+        // The rule, token by token: a beginning of what is left of a text, or all of it and more (with
+        // `wholeWord`, not going on with the word); once a text is spelled exactly, any token that does not go on with it.
+        const rule = (vocabulary: string[], texts: string[], wholeWord: boolean, generated: string) => {
+            const exact = wholeWord && texts.includes(generated);
+            if (!exact && texts.some((x) => generated.startsWith(x))) return undefined;
+            const rests = texts
+                .filter((x) => x.startsWith(generated) && x.length > generated.length)
+                .map((x) => x.slice(generated.length));
+            if (rests.length === 0 && !exact) return undefined;
+            return vocabulary.flatMap((text, token) =>
+                text !== "" &&
+                ((exact && !word(text[0]!)) ||
+                    rests.some(
+                        (r) => r.startsWith(text) || (text.startsWith(r) && !(wholeWord && word(text.charAt(r.length))))
+                    ))
+                    ? [token]
+                    : []
+            );
+        };
+        const char = fc.constantFrom("a", "b", "A", "_", "$", " ", "\n", "(", ".", "é");
+        fc.assert(
+            fc.property(
+                fc.array(fc.string({ unit: char, maxLength: 4 }), { maxLength: 40 }),
+                fc.array(fc.string({ unit: char, minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 3 }),
+                fc.boolean(),
+                fc.nat(6),
+                (vocabulary, texts, wholeWord, cut) => {
+                    const generated = texts[0]!.slice(0, cut);
+                    assert.deepEqual(
+                        allowedToSpell(vocabulary, { texts, wholeWord }, generated),
+                        rule(vocabulary, texts, wholeWord, generated)
+                    );
+                }
+            ),
+            { numRuns: 2000 }
+        );
     });
 
     test("after `object.`, the first tokens spell a whole member name (healed text first)", () => {
