@@ -89,22 +89,41 @@ function listFiles(dir: string, ext: string, out: string[] = []): string[] {
 }
 
 const IDENTIFIER = /[A-Za-z_$][\w$]*/g;
-const IMPORT_LINE = /^\s*(import\b|export (\{|\*)|(const|let|var) .*\brequire\()/;
+/** Import statements, multi-line ones included: `import … from "m"`, `export … from "m"`, `require` lines. */
+const IMPORT_STATEMENT =
+    /^[ \t]*(?:import\b[^;'"]*?(['"])[^'"\n]*\1|export\s*(?:\*|\{[^}]*\})\s*from\s*(['"])[^'"\n]*\2|(?:const|let|var)\s[^\n]*\brequire\([^\n]*)/gm;
+const IMPORT_WORDS = new Set(["import", "from", "type", "require", "as", "export", "const", "let", "var", "typeof"]);
 const KEYWORDS = new Set(
     "break case catch class const continue debugger default delete do else export extends finally for function if import in instanceof let new return super switch this throw try typeof var void while with yield async await of".split(
         " "
     )
 );
 
+/** The lines of a file's import statements, and the names they bring in (not the module paths). */
+function imports(text: string): { lines: Set<number>; names: Set<string> } {
+    const lines = new Set<number>(),
+        names = new Set<string>();
+    for (const m of text.matchAll(IMPORT_STATEMENT)) {
+        const first = text.slice(0, m.index).split("\n").length - 1;
+        m[0].split("\n").forEach((_, i) => lines.add(first + i));
+        for (const name of m[0].replace(/(['"`])[^'"`\n]*\1/g, "").match(IDENTIFIER) ?? [])
+            if (!IMPORT_WORDS.has(name)) names.add(name);
+    }
+    return { lines, names };
+}
+
 /**
  * Whether a name at this point of a line refers to another file's definition, as CrossCodeEval's
- * cases do (its static analysis keeps uses of cross-file symbols): in code, not a comment or a
- * string, and imported by the file, a member (`x.name`, not `this.name`) or constructed
- * (`new Name`). Not `else` or `return` because ajv's CodeGen has methods of those names, nor a
- * parameter that shares a function's name in another file, nor the class's own field.
+ * cases do (its static analysis keeps uses of cross-file symbols): in code (not a comment or a
+ * string, not an import statement), and a member (`x.name`, not `this.name`, not `...spread`), or,
+ * not a keyword, imported by the file or constructed (`new Name`). Not `else` or `return` because
+ * ajv's CodeGen has methods of those names, nor a parameter that shares a function's name in
+ * another file, nor the class's own field. Training's probe takes the same rule
+ * (pipeline/train/finetune_context.py `references`).
  */
 function isReference(before: string, name: string, imported: Set<string>): boolean {
     if (before.includes("//") || (before.match(/['"`]/g)?.length ?? 0) % 2) return false;
+    if (before.endsWith("...")) return false;
     // `this.x` is the enclosing class's own member (a field set in its constructor), whatever other files define.
     if (before.endsWith(".")) return !/\bthis\.$/.test(before);
     return !KEYWORDS.has(name) && (imported.has(name) || /\bnew $/.test(before));
@@ -142,13 +161,14 @@ async function prepare(project: (typeof PROJECTS)[number]) {
         const own = new Set(
             (await chunker.chunk(file, text)).flatMap((c) => c.symbols.map((s) => s.split(".").pop()!))
         );
-        const imported = new Set(lines.filter((l) => IMPORT_LINE.test(l)).flatMap((l) => l.match(IDENTIFIER) ?? []));
+        const imported = imports(text);
         lines.forEach((line, i) => {
-            if (i < 3 || IMPORT_LINE.test(line) || /^\s*(\/\/|\*|\/\*)/.test(line)) return;
+            if (i < 3 || imported.lines.has(i) || /^\s*(\/\/|\*|\/\*)/.test(line)) return;
             for (const m of line.matchAll(IDENTIFIER)) {
                 const name = m[0];
                 const where = defs.get(name)?.filter((d) => d.file !== file);
-                if (!where?.length || own.has(name) || !isReference(line.slice(0, m.index), name, imported)) continue;
+                if (!where?.length || own.has(name) || !isReference(line.slice(0, m.index), name, imported.names))
+                    continue;
                 const expected = line.slice(m.index).trimEnd();
                 if (expected.length < name.length + 1) continue;
                 cases.push({

@@ -125,52 +125,77 @@ class Packages:
             for name, a, b in declarations(f["text"]):
                 table.setdefault(name, []).append((index, a, b))
         self.all = files
-        # Declared names of every package, for renamed samples (a name the model cannot know from anywhere but its context).
+        # Declared names of every package, for renamed samples (one that another package declares: the model cannot know it
+        # from the file or its package).
         self.names = sorted({name for table in self.defs.values() for name in table if len(name) >= 4})
 
     def chunk(self, index: int, a: int, b: int) -> str:
         return "\n".join(self.all[index]["text"].split("\n")[a:b + 1])
 
 
-IMPORT_LINE = re.compile(r"^\s*(import\b|from\s+\S+\s+import\b|export\s.*\bfrom\b|(const|let|var)\s.*\brequire\()")
+# Import statements, multi-line ones included: ES (`import … from "m"`, `export … from "m"`, `require` lines) and Python.
+ES_IMPORT = re.compile(r"^[ \t]*(?:import\b[^;'\"]*?(['\"])[^'\"\n]*\1|export\s*(?:\*|\{[^}]*\})\s*from\s*(['\"])[^'\"\n]*\2|"
+                       r"(?:const|let|var)\s[^\n]*\brequire\([^\n]*)", re.M)
+PY_IMPORT = re.compile(r"^[ \t]*(?:from\s+[\w.]+\s+(import\s*(?:\([^)]*\)|[^\n]*))|(import\s+[^\n]*))", re.M)
+STRING = re.compile(r"(['\"`])[^'\"`\n]*\1")
+IMPORT_WORDS = {"import", "from", "type", "require", "as", "export", "const", "let", "var", "typeof"}
+JS_KEYWORDS = set("break case catch class const continue debugger default delete do else export extends finally for function if "
+                  "import in instanceof let new return super switch this throw try typeof var void while with yield async await of".split())
 COMMENT_START = re.compile(r"^\s*(//|#|\*|/\*|\"\"\"|\'\'\')")
 
 
-def references(text: str, use: re.Match, imported: set[str]) -> bool:
-    """Whether a use of a name is a reference to another file's definition, as CrossCodeEval's cases are: in code (not
-    a comment), and imported by the file, a member (`x.name`, not `this.name`) or constructed (`new Name`), not an
-    English word that some other file happens to define (stage three's samples took any: `render` in a doc comment).
-    bench/context.ts picks its cases the same way (isReference)."""
+def imports(text: str, language: str) -> tuple[list[tuple[int, int]], set[str]]:
+    """The file's import statements (their spans) and the names they bring in (not the module paths)."""
+    spans, names = [], set()
+    for m in (PY_IMPORT if language == "python" else ES_IMPORT).finditer(text):
+        spans.append(m.span())
+        brought = (m.group(1) or m.group(2) or "") if language == "python" else STRING.sub("", m.group(0))
+        names |= set(IDENT.findall(brought)) - IMPORT_WORDS
+    return spans, names
+
+
+def references(text: str, use: re.Match, imported: tuple[list[tuple[int, int]], set[str]]) -> bool:
+    """Whether a use of a name is a reference to another file's definition, as CrossCodeEval's cases are: in code (not a
+    comment or a string, not an import statement), and a member (`x.name`, not `this.name`, not `...spread`), or, not a
+    keyword, imported by the file or constructed (`new Name`); not an English word that some other file happens to define
+    (stage three's samples took any: `render` in a doc comment). bench/context.ts picks its cases by this rule
+    (isReference)."""
+    spans, names = imported
+    if any(a <= use.start() < b for a, b in spans):
+        return False
     line_start = text.rfind("\n", 0, use.start()) + 1
     before = text[line_start:use.start()]
-    if IMPORT_LINE.match(before) or COMMENT_START.match(before) or "//" in before or "#" in before or before.count("'") % 2 or before.count('"') % 2:
+    if COMMENT_START.match(before) or "//" in before or "#" in before or len(re.findall(r"['\"`]", before)) % 2:
         return False
-    name = use.group(0)
+    if before.endswith("..."):
+        return False
     if before.endswith("."):
         return not re.search(r"\b(this|self)\.$", before)  # the enclosing class's own member
-    return name in imported or before.endswith("new ")
+    return use.group(0) not in JS_KEYWORDS and (use.group(0) in names or bool(re.search(r"\bnew $", before)))
 
 
 def repo_sample(tok: Tokenizer, packages: Packages, f: dict, file_index: int, rng: random.Random, length: int,
-                with_target: bool | None = None, name_span: bool = False,
-                rename: bool = False) -> tuple[list[int], int | list[tuple[int, int]]] | None:
+                with_target: bool | None = None, references_only: bool = False, rename: bool = False) -> tuple[list[int], int] | None:
     """A completion cut at a use of a name another file of the package defines, with that definition in the context
     (always with `with_target=True`, never with False, else four times in five); returns the tokens and where the middle
-    starts, or with `name_span` the span of the name's tokens and the one after it (what the definition tells). With
-    `rename`, the name is another package's declared name everywhere in the sample, so only the context tells it."""
+    starts. `references_only`: only uses that refer to the definition (`references`). `rename`: the name is one that
+    another package declares, everywhere in the sample, so that only copying it from the context predicts it (what
+    probe_context.py measures)."""
     pkg = package_of(f["path"])
     table = packages.defs.get(pkg, {})
     text = f["text"]
     own = {name for name, _, _ in declarations(text)}
     uses = [m for m in IDENT.finditer(text) if m.group(0) in table and m.group(0) not in own and len(m.group(0)) >= 4
             and any(i != file_index for i, _, _ in table[m.group(0)])]
-    if name_span:
-        imported = {n for line in text.split("\n") if IMPORT_LINE.match(line) for n in IDENT.findall(line)}
+    if references_only or rename:
+        imported = imports(text, f["language"])
         uses = [m for m in uses if references(text, m, imported)]
     if not uses:
         return None
     use = rng.choice(uses)
     name = use.group(0)
+    # Drawn here, so that a case's pair (with the definition and without) gets the same name.
+    new_name = rng.choice(packages.names) if rename else name
     # The middle: from the name to the end of its line (the line cut after the object or the call's opening).
     a = use.start()
     line_end = text.find("\n", a)
@@ -193,8 +218,8 @@ def repo_sample(tok: Tokenizer, packages: Packages, f: dict, file_index: int, rn
     rng.shuffle(chunks)
     swap = lambda piece: piece  # noqa: E731
     if rename:
-        new_name = rng.choice(packages.names)
-        if new_name[:1].isupper() != name[:1].isupper() or new_name in text:
+        chunk_texts = "\n".join(packages.chunk(i, s, e) for i, s, e in chunks)
+        if new_name[:1].isupper() != name[:1].isupper() or new_name in table or new_name in text or new_name in chunk_texts:
             return None
         word = re.compile(r"(?<![\w$])" + re.escape(name) + r"(?![\w$])")
         swap = lambda piece: word.sub(new_name, piece)  # noqa: E731
@@ -221,8 +246,6 @@ def repo_sample(tok: Tokenizer, packages: Packages, f: dict, file_index: int, rn
     suffix = suffix[:keep_suffix]
     prefix = prefix[max(0, len(prefix) - (budget - keep_suffix)):]
     head = context + [FIM_PREFIX, FIM_SUFFIX] + suffix + [FIM_MIDDLE] + prefix
-    if name_span:
-        return head + middle + [EOS], [(len(head), len(head) + min(len(middle), len(tok.encode(name)) + 1))]
     return head + middle + [EOS], len(head)
 
 

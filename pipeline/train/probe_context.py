@@ -13,20 +13,20 @@ tells. `--references` takes only uses that refer to another file's definition, a
 (and bench:context) cut them; `--renamed` those with the name replaced everywhere in the sample by
 another package's declared name, so that only copying it from the context predicts it.
 
-Measured on the stage-four model (the embedded one, its file read back by from_gguf.py), 200
-cases, name loss with the definition / without (nats/token), and name accuracy:
+Measured on the stage-four model (the embedded one), 200 cases, the name's loss with the
+definition / without (nats/token) and its accuracy:
 - stage three's cases: 4.244 / 4.296, 35% / 34%;
-- references: 3.607 / 3.611, 40.8% / 40.5%;
-- renamed (150 cases, `this.x` still among them): 7.604 / 7.823, 7% / 5%.
+- references: 3.641 / 3.671, 39.3% / 39.0%;
+- renamed: 7.848 / 7.904, 6.3% / 6.0%.
 Two stage-five runs tried on it (session 17, not committed; 400 steps from the stage-four file,
-seed 5151, lr 3e-4, stage four's packed next edits 15%, editor FIM, chat 10%, text; the loss 30%
-what each sample asks for, which for a repository sample was the name and the token after it):
-- 35% reference samples (the definition's chunk four times in five): held-out loss 2.742 → 2.734;
-  references 3.130 / 3.150 (44.3% / 45.0%): the names got likelier with or without the
-  definition, which the model still does not use; bench:context ES 18.4% → 19.7% with members
-  (`this.x` still among its cases), EM 0 either way.
-- 20% references and 20% renamed: held-out loss 2.757; renamed 6.091 / 6.345 (14% / 13%):
-  a little copying from the definition learnt, less than from the file itself.
+about 20 minutes each, seed 5151, lr 3e-4, stage four's packed next edits 15%, editor FIM, chat
+10%, text; the loss 30% what each sample asks for, which for a repository sample was the name
+and the token after it):
+- 35% references (the definition's chunk four times in five): held-out loss 2.742 → 2.734;
+  references 3.128 / 3.176 (42.5% / 42.5%): the names got likelier with or without the
+  definition, which the model still does not use; bench:context EM 0 either way.
+- 20% references and 20% renamed: held-out loss 2.757; renamed 6.198 / 6.441 (13.5% / 13.5%):
+  the renamed names learnt from the file itself more than from the definition.
 A 6.7 M-parameter model with 4 layers barely copies (random tokens repeated: 10.0 → 7.2 nats); the
 names it gets right it gets from the code around the cursor.
 """
@@ -52,9 +52,9 @@ def main():
     ap.add_argument("--corpus", default=".cache/corpus")
     ap.add_argument("--cases", type=int, default=300)
     ap.add_argument("--references", action="store_true",
-                    help="stage five's cases (finetune_repository.py: only references, as CrossCodeEval cuts them) instead of stage three's")
+                    help="only uses that refer to the definition (finetune_context.py references: as CrossCodeEval and bench:context cut them)")
     ap.add_argument("--renamed", action="store_true",
-                    help="stage five's cases with the name another package's everywhere: only copying from the context predicts it")
+                    help="references with the name replaced everywhere by one another package declares: only copying from the context predicts it")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -74,11 +74,10 @@ def main():
         pair = {}
         for with_target in (True, False):
             made = repo_sample(tok, packages, files[index], index, random.Random(attempt), STAGE3["sequence"], with_target,
-                               name_span=args.references or args.renamed, rename=args.renamed)
+                               references_only=args.references, rename=args.renamed)
             if made is None:
                 break
-            seq, start = made
-            pair[with_target] = (seq, start if isinstance(start, int) else start[0][0])
+            pair[with_target] = made
         if len(pair) != 2:
             continue
         cases += 1

@@ -14,7 +14,7 @@ import { type LlamaContextSequence, type LlamaModel, TokenBias } from "node-llam
 import { endsGeneration, isTextToken, type TokenDecoder } from "../engine/tokenText";
 import type { Token } from "./fimFormats";
 import { LookupPredictor } from "../speculation/LookupPredictor";
-import { allowedToSpell, type Spelling, spellingOf, spellingRest, withoutHealed } from "./tokenHealing";
+import { type Spelling, spellingOf, spellingRest, spellingStep, stillSpelling, withoutHealed } from "./tokenHealing";
 
 type StopReason = "end-of-generation" | "max-tokens" | "time-budget" | "complete" | "cancelled";
 
@@ -53,16 +53,17 @@ export type GenerateResult = {
 
 /**
  * Added to the logit of each token that may come: more than any model's logits spread, so the
- * greedy choice is the model's best among them (their order is kept).
+ * greedy choice is the model's best among them (logits closer than float32's step at 1,000,
+ * 6e-5, tie, and the first token wins).
  */
 const ALLOWED_LOGIT = 1000;
 
 /**
- * Each step's bias: only tokens that keep spelling one of the texts, until one is spelled. The
- * few allowed tokens are raised rather than the rest forbidden: a "never" for every other token
- * of Qwen's 151,936 took 41 ms to build a step, and node-llama-cpp hands each entry to the
- * sampler. (The end-of-generation token, which a bias cannot forbid, now cannot win either: the
- * healed text is the user's, so it is spelled before the model may stop.)
+ * Each step's bias while the first tokens must spell one of the texts (tokenHealing.ts
+ * `spellingStep`): usually the few allowed tokens raised rather than every other token forbidden
+ * — a "never" for each of Qwen's 151,936 tokens took 41 ms to build a step, and node-llama-cpp
+ * hands each entry to the sampler. A token that node-llama-cpp takes for an end (Qwen's `</s>`,
+ * text to us) cannot be raised: a healed text that is one is not respelled.
  */
 function spellingBias(
     model: LlamaModel,
@@ -72,15 +73,11 @@ function spellingBias(
 ): () => TokenBias {
     const free = new TokenBias(model.tokenizer);
     return () => {
-        const allowed = allowedToSpell(vocabulary, spelling, generated());
-        if (!allowed) return free;
-        if (allowed.length <= vocabulary.length / 2)
-            return new TokenBias(model.tokenizer).set(allowed, { logit: ALLOWED_LOGIT });
-        // After a whole name, any token that does not go on with the word: forbidding the others is the shorter list.
-        const ok = new Set(allowed);
-        const never: Token[] = [];
-        for (let t = 0; t < vocabulary.length; t++) if (!ok.has(t as Token)) never.push(t as Token);
-        return new TokenBias(model.tokenizer).set(never, "never");
+        const step = spellingStep(vocabulary, spelling, generated());
+        if (!step) return free;
+        return "raise" in step
+            ? new TokenBias(model.tokenizer).set(step.raise, { logit: ALLOWED_LOGIT })
+            : new TokenBias(model.tokenizer).set(step.forbid, "never");
     };
 }
 
@@ -117,7 +114,7 @@ export async function generate(
     const predictor = sequence.tokenPredictor instanceof LookupPredictor ? sequence.tokenPredictor : undefined;
     if (predictor) {
         let free = !spelling;
-        predictor.allowed = () => (free ||= allowedToSpell(options.heal!.vocabulary, spelling!, raw) === undefined);
+        predictor.allowed = () => (free ||= !stillSpelling(spelling!, raw));
     }
 
     const ends = endsGeneration(model),

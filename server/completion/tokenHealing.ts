@@ -53,12 +53,11 @@ export function allowedToSpell(
     spelling: Spelling,
     generated: string
 ): Token[] | undefined {
+    if (!stillSpelling(spelling, generated)) return undefined;
     const exact = spelling.wholeWord && spelling.texts.includes(generated);
-    if (!exact && spelling.texts.some((t) => generated.startsWith(t))) return undefined;
     const remaining = spelling.texts
         .filter((t) => t.startsWith(generated) && t.length > generated.length)
         .map((t) => t.slice(generated.length));
-    if (remaining.length === 0 && !exact) return undefined;
     const index = vocabularyIndex(vocabulary);
     const allowed = new Set<Token>(exact ? index.nonWord : []);
     const add = (text: string) => index.byText.get(text)!.forEach((t) => allowed.add(t));
@@ -72,25 +71,58 @@ export function allowedToSpell(
     return [...allowed].sort((a, b) => a - b);
 }
 
+/** Whether the next token is still held to the spelling: no text spelled yet, or one spelled whole that a longer one or the word's end may follow. */
+export function stillSpelling(spelling: Spelling, generated: string): boolean {
+    if (spelling.wholeWord && spelling.texts.includes(generated)) return true;
+    if (spelling.texts.some((t) => generated.startsWith(t))) return false;
+    return spelling.texts.some((t) => t.startsWith(generated) && t.length > generated.length);
+}
+
 /**
- * A vocabulary's tokens by text, its texts sorted, and the tokens that begin with a character no
- * word goes on with; made once per vocabulary, so a step of the constraint looks up the few tokens
- * that can fit instead of testing all of them (151,936 in Qwen's vocabulary: 3.8 ms a step).
+ * The constraint on the next token as a token bias takes it: `raise` the few tokens that may come
+ * (so end-of-generation, which a bias cannot forbid, cannot win before the user's text is
+ * respelled), or `forbid` the rest where raising would not do: once a whole name is spelled the
+ * suggestion may end there too (and the allowed tokens are most of the vocabulary), and when no
+ * token fits any more, everything is forbidden so that generation ends and the name is finished
+ * (`spellingRest`). Undefined once free.
  */
-type VocabularyIndex = { byText: Map<string, Token[]>; sorted: string[]; nonWord: Token[] };
+export function spellingStep(
+    vocabulary: readonly string[],
+    spelling: Spelling,
+    generated: string
+): { raise: Token[] } | { forbid: Token[] } | undefined {
+    const allowed = allowedToSpell(vocabulary, spelling, generated);
+    if (!allowed) return undefined;
+    if (allowed.length === 0) return { forbid: Array.from(vocabulary, (_, t) => t as Token) };
+    if (!(spelling.wholeWord && spelling.texts.includes(generated))) return { raise: allowed };
+    const ok = new Set(allowed);
+    return { forbid: vocabularyIndex(vocabulary).wordOrEmpty.filter((t) => !ok.has(t)) };
+}
+
+/**
+ * A vocabulary's tokens by text, its texts sorted, the tokens that begin with a character no word
+ * goes on with, and the others; made once per vocabulary, so a step of the constraint looks up
+ * the few tokens that can fit instead of testing all of them (151,936 in Qwen's vocabulary: 3.8 ms
+ * a step).
+ */
+type VocabularyIndex = { byText: Map<string, Token[]>; sorted: string[]; nonWord: Token[]; wordOrEmpty: Token[] };
 const indexes = new WeakMap<readonly string[], VocabularyIndex>();
 /** Made at load (about 0.1 s for Qwen's vocabulary), so the first completion does not wait for it. */
 export function vocabularyIndex(vocabulary: readonly string[]): VocabularyIndex {
     let index = indexes.get(vocabulary);
     if (!index) {
         const byText = new Map<string, Token[]>();
-        const nonWord: Token[] = [];
+        const nonWord: Token[] = [],
+            wordOrEmpty: Token[] = [];
         vocabulary.forEach((text, t) => {
+            if (text !== "" && !/[\w$]/.test(text[0]!)) nonWord.push(t as Token);
+            else wordOrEmpty.push(t as Token);
             if (text === "") return;
-            byText.set(text, [...(byText.get(text) ?? []), t as Token]);
-            if (!/[\w$]/.test(text[0]!)) nonWord.push(t as Token);
+            const same = byText.get(text);
+            if (same) same.push(t as Token);
+            else byText.set(text, [t as Token]);
         });
-        index = { byText, sorted: [...byText.keys()].sort(), nonWord };
+        index = { byText, sorted: [...byText.keys()].sort(), nonWord, wordOrEmpty };
         indexes.set(vocabulary, index);
     }
     return index;

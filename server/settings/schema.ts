@@ -299,7 +299,7 @@ export const SETTINGS: { [P in SettingPath]: SettingDescriptor<At<Settings, P>> 
         check: boolean,
         default: true,
         description:
-            "After an edit and a pause, propose the next edit (a rename's other uses, a call of a function that gained a parameter, the same fix elsewhere): shown where it applies, Tab goes there, Tab again applies it, Escape dismisses. The embedded demo model was trained for it in MoE Pilot's own format (see docs/bench-nextedit.md); a next-edit model (Zed's Zeta, Sweep's) is asked in its own."
+            "After an edit and a pause, propose the next edit (a rename's other uses, a call of a function that gained a parameter, the same fix elsewhere): shown where it applies, Tab goes there, Tab again applies it, Escape dismisses. The embedded demo model was trained for it in MoE Pilot's own format (see docs/bench-nextedit.md); a next-edit model (Zed's Zeta, Sweep's) is asked in its own; a model trained for neither (a general code model) only when `moePilot.nextEdit.format` names a format."
     },
     "nextEdit.format": {
         check: oneOf(["auto", "moe-pilot", "zeta", "sweep"]),

@@ -5,6 +5,7 @@ import type { Token } from "node-llama-cpp";
 import {
     allowedToSpell,
     healPrefix,
+    spellingStep,
     spellingOf,
     spellingRest,
     withoutHealed
@@ -83,6 +84,26 @@ describe("token healing", () => {
             ),
             { numRuns: 2000 }
         );
+    });
+
+    test("as a token bias: the allowed tokens raised; after a whole name the word's going on forbidden; nothing fits: all forbidden", () => {
+        const words = ["", ".", "add", "Line", "Item", "Items", "(", "x", "ñ"];
+        const spelling = spellingOf(".", ["addLineItem", "ñame"])!;
+        const raised = spellingStep(words, spelling, ".add");
+        assert.deepEqual(raised, { raise: [words.indexOf("Line")] }, "end-of-generation cannot win mid-name");
+        const ended = spellingStep(words, spelling, ".addLineItem");
+        assert.ok(ended && "forbid" in ended);
+        assert.deepEqual(
+            ended.forbid.map((t) => words[t]),
+            ["", "add", "Line", "Item", "Items", "x"],
+            "the suggestion may end after the name (not `Items`)"
+        );
+        assert.deepEqual(
+            spellingStep(words, spelling, ".ñ"),
+            { forbid: words.map((_, t) => t) },
+            "no token spells `ame`: everything forbidden, so it ends and the name is finished"
+        );
+        assert.equal(spellingStep(words, spelling, ".addLineItem("), undefined);
     });
 
     test("after `object.`, the first tokens spell a whole member name (healed text first)", () => {
