@@ -62,8 +62,9 @@ const ALLOWED_LOGIT = 1000;
  * Each step's bias while the first tokens must spell one of the texts (tokenHealing.ts
  * `spellingStep`): usually the few allowed tokens raised rather than every other token forbidden
  * — a "never" for each of Qwen's 151,936 tokens took 41 ms to build a step, and node-llama-cpp
- * hands each entry to the sampler. A token that node-llama-cpp takes for an end (Qwen's `</s>`,
- * text to us) cannot be raised: a healed text that is one is not respelled.
+ * hands each entry to the sampler. A token node-llama-cpp takes for an end (Qwen's `</s>`, text
+ * to us) cannot be raised (TokenBias skips it): when only such tokens fit, the others are
+ * forbidden instead.
  */
 function spellingBias(
     model: LlamaModel,
@@ -75,9 +76,14 @@ function spellingBias(
     return () => {
         const step = spellingStep(vocabulary, spelling, generated());
         if (!step) return free;
-        return "raise" in step
-            ? new TokenBias(model.tokenizer).set(step.raise, { logit: ALLOWED_LOGIT })
-            : new TokenBias(model.tokenizer).set(step.forbid, "never");
+        if ("forbid" in step) return new TokenBias(model.tokenizer).set(step.forbid, "never");
+        if (step.raise.some((t) => !model.isEogToken(t)))
+            return new TokenBias(model.tokenizer).set(step.raise, { logit: ALLOWED_LOGIT });
+        const ok = new Set(step.raise);
+        return new TokenBias(model.tokenizer).set(
+            Array.from(vocabulary, (_, t) => t as Token).filter((t) => !ok.has(t)),
+            "never"
+        );
     };
 }
 
