@@ -462,7 +462,7 @@ const report = [
     "",
     `Made by \`npm run bench:context\` on ${new Date().toISOString().slice(0, 10)}, model \`${path.relative(ROOT, modelPath)}\`, 2 cores. ` +
         `${allCases.length} cases (${projects.map((p) => `${p.cases.length} in ${path.basename(p.root)}`).join(", ")}: packages the demo model never trained on), ` +
-        "each a line cut right before a reference to a name another file of the project defines (in code, and imported by the file, a member `x.name` or constructed `new Name`, as CrossCodeEval's static analysis keeps); that file is never open, two other files of the project are.",
+        "each a line cut right before a reference to a name another file of the project defines, as CrossCodeEval's static analysis keeps them (`isReference`: in code outside import statements, and a member `x.name` other than `this.name`, or a name the file imports or constructs with `new`); that file is never open, two other files of the project are.",
     "",
     `| condition | EM | ES | defining chunk in the prompt | p50 | p95 | prompt tokens per keystroke (median) | EM after \`object.\` (${memberCases} cases) | started with a known member |`,
     "|---|---|---|---|---|---|---|---|---|",

@@ -54,21 +54,27 @@ export function allowedToSpell(
     generated: string
 ): Token[] | undefined {
     if (!stillSpelling(spelling, generated)) return undefined;
-    const exact = spelling.wholeWord && spelling.texts.includes(generated);
-    const remaining = spelling.texts
-        .filter((t) => t.startsWith(generated) && t.length > generated.length)
-        .map((t) => t.slice(generated.length));
+    const fitting = fittingTokens(vocabulary, spelling, generated);
+    if (spelling.wholeWord && spelling.texts.includes(generated))
+        for (const t of vocabularyIndex(vocabulary).nonWord) fitting.add(t);
+    return [...fitting].sort((a, b) => a - b);
+}
+
+/** The tokens that spell on towards a text longer than `generated`: a beginning of what is left of it, or all of it. */
+function fittingTokens(vocabulary: readonly string[], spelling: Spelling, generated: string): Set<Token> {
     const index = vocabularyIndex(vocabulary);
-    const allowed = new Set<Token>(exact ? index.nonWord : []);
-    const add = (text: string) => index.byText.get(text)!.forEach((t) => allowed.add(t));
-    for (const rest of remaining) {
+    const fitting = new Set<Token>();
+    const add = (text: string) => index.byText.get(text)!.forEach((t) => fitting.add(t));
+    for (const text of spelling.texts) {
+        if (!text.startsWith(generated) || text.length <= generated.length) continue;
+        const rest = text.slice(generated.length);
         // A token that is a beginning of the rest…
         for (let n = 1; n <= rest.length; n++) if (index.byText.has(rest.slice(0, n))) add(rest.slice(0, n));
         // …or one that starts with all of it: a range of the sorted texts (with `wholeWord`, not going on with the word).
         for (let i = firstAtOrAfter(index.sorted, rest); index.sorted[i]?.startsWith(rest); i++)
             if (!(spelling.wholeWord && /[\w$]/.test(index.sorted[i]!.charAt(rest.length)))) add(index.sorted[i]!);
     }
-    return [...allowed].sort((a, b) => a - b);
+    return fitting;
 }
 
 /** Whether the next token is still held to the spelling: no text spelled yet, or one spelled whole that a longer one or the word's end may follow. */
@@ -91,12 +97,13 @@ export function spellingStep(
     spelling: Spelling,
     generated: string
 ): { raise: Token[] } | { forbid: Token[] } | undefined {
-    const allowed = allowedToSpell(vocabulary, spelling, generated);
-    if (!allowed) return undefined;
-    if (allowed.length === 0) return { forbid: Array.from(vocabulary, (_, t) => t as Token) };
-    if (!(spelling.wholeWord && spelling.texts.includes(generated))) return { raise: allowed };
-    const ok = new Set(allowed);
-    return { forbid: vocabularyIndex(vocabulary).wordOrEmpty.filter((t) => !ok.has(t)) };
+    if (!stillSpelling(spelling, generated)) return undefined;
+    const fitting = fittingTokens(vocabulary, spelling, generated);
+    // A whole name spelled: any token but one that goes on with the word (unless towards a longer name).
+    if (spelling.wholeWord && spelling.texts.includes(generated))
+        return { forbid: vocabularyIndex(vocabulary).wordOrEmpty.filter((t) => !fitting.has(t)) };
+    if (fitting.size === 0) return { forbid: Array.from(vocabulary, (_, t) => t as Token) };
+    return { raise: [...fitting].sort((a, b) => a - b) };
 }
 
 /**
