@@ -61,6 +61,12 @@ describe("draft length", () => {
         assert.equal(compute.choose(12, [8, 8, 8, 8]), 0);
         // so a match there is not costed at all (the routing is not read)
         assert.equal(compute.mayPay(12), false);
+        // one verify step that cost what its tokens do one by one is enough to stop drafting
+        const batchBound = new DraftPolicy(bytes);
+        for (let i = 0; i < 3; i++) batchBound.observeStep(14, 1, k);
+        assert.equal(batchBound.mayPay(12), true);
+        batchBound.observeStep(34, 2, 144);
+        assert.equal(batchBound.mayPay(12), false);
         const lucky = new DraftPolicy(bytes);
         lucky.observeStep(30, 1, k);
         assert.equal(lucky.mayPay(12), true);
