@@ -689,19 +689,20 @@ ${partRow(`expert weights (${shape.expertsUsed} of ${shape.experts} in each of $
 ${partRow("fixed weights and the rest of the graph", parts.rest, fixedBytes)}
 ${partRow("a decoded token", parts.total, trainedBytes)}
 
-The attention is llama.cpp's default, flash attention (\`auto\` turns it on for the CPU too), as in the
-server. Without it the synthetic model decodes at ${syntheticAccounting.short.off.toFixed(1)} ms per token at the ${ACCOUNTING.shortPrompt}-token prompt and
-${syntheticAccounting.long.off.toFixed(1)} at ${ACCOUNTING.longPrompt} (with it: ${syntheticAccounting.short.server.toFixed(1)} and ${syntheticAccounting.long.server.toFixed(1)}; ${x(syntheticAccounting.long.server, syntheticAccounting.long.off)} the time at ${ACCOUNTING.longPrompt}), and a verify batch costs less.
-The server keeps it all the same: without it llama.cpp's attention results depend on the KV
-cache's history (where its cells hold the positions, as far as we can tell) and on the batch, so a greedy completion changes with the editing history
-and with speculation (test/server/soak.test.ts and test/native/speculation.test.ts fail without
-it). A CPU flash-attention decode as fast as the plain one is llama.cpp's to make.
+The attention is flash attention (llama.cpp's \`auto\` turns it on for the CPU too), as in the
+server, with the native build's kernel (native/patches/llama.cpp/0004: blocks of 64 KV positions,
+vectorised exponentials, an FP32 accumulator; stock llama.cpp walks the positions one by one into
+an FP16 accumulator). Without flash attention the synthetic model decodes at ${syntheticAccounting.short.off.toFixed(1)} ms per token at the ${ACCOUNTING.shortPrompt}-token prompt and
+${syntheticAccounting.long.off.toFixed(1)} at ${ACCOUNTING.longPrompt} (with it: ${syntheticAccounting.short.server.toFixed(1)} and ${syntheticAccounting.long.server.toFixed(1)}; ${x(syntheticAccounting.long.server, syntheticAccounting.long.off)} the time at ${ACCOUNTING.longPrompt}).
+The server keeps flash attention: without it llama.cpp's attention multiplies V through its
+matrix kernels, which sum in another order for a batch (a speculative verify batch, a prompt)
+than for one token, so greedy output could change with speculation and with the editing history;
+flash attention takes every query under 64 through the same per-query kernel.
 
 What remains is llama.cpp's CPU kernels. A token's experts go through \`MUL_MAT_ID\`, which calls
 the Q8_0 dot product (\`ggml_vec_dot_q8_0_q8_0\`) row by row, while on a CPU with AMX the fixed
 weights sit in the AMX buffer type and go through its VNNI kernels (that buffer type does not take
-\`MUL_MAT_ID\`): compare the two rates above. Flash attention's inner loop calls \`ggml_vec_dot_f16\`
-on 64-element rows and an exponential, once per head and KV position. (Kernel names from \`perf record\` on the
+\`MUL_MAT_ID\`): compare the two rates above. (Kernel names from \`perf record\` on the
 development machine.)
 
 ## Summary

@@ -17,6 +17,13 @@ const [modelPath, ks, prompt, ...flags] = process.argv.slice(2) as [string, stri
 const counts = ks.split(",").map(Number);
 const logitSample = Number(flags.find((f) => f.startsWith("--logits="))?.slice("--logits=".length) ?? 0);
 const LAST_POSITIONS = 4;
+/**
+ * Flash attention as MOE_PILOT_FLASH_ATTENTION says (default on, as the server runs). The runtime
+ * tests compare the native and stock builds with it off: the native build's flash-attention
+ * kernel (native/patches/llama.cpp/0004) accumulates in FP32 where the stock one rounds to FP16
+ * at every position, so with it on the logits differ by more than the MoE runtime's own change.
+ */
+const flashAttention = process.env.MOE_PILOT_FLASH_ATTENTION !== "off";
 
 const llama = await getLlama({ ...llamaBinaries(), progressLogs: false });
 const native = NativeMoeContext.isAvailable(llama);
@@ -54,7 +61,7 @@ async function loadedAt(ks: number[]): Promise<{ k: number; logits: number[][] }
             gpuLayers: 0,
             metadataOverrides: { [arch]: { expert_used_count: k } } as never
         });
-        const context = await model.createContext({ contextSize: 256, threads: 1, sequences: 1 });
+        const context = await model.createContext({ contextSize: 256, threads: 1, sequences: 1, flashAttention });
         out.push({ k, logits: await lastLogits(context.getSequence()) });
         await context.dispose();
         await model.dispose();
@@ -66,7 +73,7 @@ const results: { k: number; logits: number[][] }[] = [];
 if (flags.includes("--poisoned")) {
     // A model with one expert's weights made NaN (runtime.test.ts): at k=2 the NaN reaches the
     // logits; adaptive routing that leaves that expert out must never compute it.
-    const context = await base.createContext({ contextSize: 256, threads: 1, sequences: 1 });
+    const context = await base.createContext({ contextSize: 256, threads: 1, sequences: 1, flashAttention });
     const sequence = context.getSequence();
     const moe = NativeMoeContext.of(context, expertCount)!;
     moe.setExperts(2);
@@ -82,7 +89,7 @@ let adaptive: unknown;
 let experts: number[] = [];
 if (native) {
     // One context for every count, switched between requests.
-    const context = await base.createContext({ contextSize: 256, threads: 1, sequences: 1 });
+    const context = await base.createContext({ contextSize: 256, threads: 1, sequences: 1, flashAttention });
     const sequence = context.getSequence();
     const moe = NativeMoeContext.of(context, expertCount)!;
     moe.setTrace(true);

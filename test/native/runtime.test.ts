@@ -35,11 +35,21 @@ type Probe = {
     adaptive?: { highP: number[][]; lowP: number[][]; lowPMin2: number[][]; midUsed: number[] };
 };
 
-function probe(mode: "on" | "off"): Probe {
+/**
+ * The native build or stock (`mode`), flash attention off unless `flash`: the native build's
+ * flash-attention kernel (native/patches/llama.cpp/0004) accumulates in FP32 where stock rounds to
+ * FP16 at every KV position, so the MoE runtime is compared with attention the same in both.
+ */
+function probe(mode: "on" | "off", flash = false): Probe {
     const out = execFileSync(
         process.execPath,
         ["--import", "tsx", path.join(import.meta.dirname, "probe.ts"), MODEL, COUNTS.join(","), PROMPT],
-        { cwd: ROOT, env: { ...process.env, MOE_PILOT_NATIVE: mode }, encoding: "utf8", maxBuffer: 64 << 20 }
+        {
+            cwd: ROOT,
+            env: { ...process.env, MOE_PILOT_NATIVE: mode, MOE_PILOT_FLASH_ATTENTION: flash ? "on" : "off" },
+            encoding: "utf8",
+            maxBuffer: 64 << 20
+        }
     );
     return JSON.parse(out) as Probe;
 }
@@ -84,6 +94,24 @@ describe("native MoE runtime", { skip: withoutNativeBuild }, () => {
             diff(native.results[0]!.logits[3]!, native.results[2]!.logits[3]!) > 1e-2,
             "k=2 and k=8 give different logits"
         );
+    });
+
+    test("flash attention by blocks of KV positions (0004): the logits of attention without it, at every k", () => {
+        // The server runs with flash attention (llama.cpp's `auto`); the kernel is ours. Without flash
+        // attention llama.cpp rounds the softmax weights to FP16 before multiplying V, and the stock
+        // kernel rounds its accumulator to FP16 at every position (at k=1 here: 5.8 off), so the
+        // reference is only that close.
+        const flash = probe("on", true);
+        for (let i = 0; i < COUNTS.length; i++) {
+            const a = flash.results[i]!.logits,
+                b = native.results[i]!.logits;
+            const diff = Math.max(...a.flatMap((row, p) => row.map((v, t) => Math.abs(v - b[p]![t]!))));
+            const scale = Math.max(...b.flat().map(Math.abs));
+            assert.ok(
+                diff < 0.02 * scale,
+                `k=${COUNTS[i]}: ${diff} from attention without flash (largest logit ${scale})`
+            );
+        }
     });
 
     test("routing trace: a row per token and MoE layer, weights as applied", () => {
@@ -224,7 +252,8 @@ describe("native MoE runtime", { skip: withoutNativeBuild }, () => {
                     ],
                     {
                         cwd: ROOT,
-                        env: { ...process.env, MOE_PILOT_NATIVE: "on" },
+                        // compared with the stock build's logits, which `stock` has without flash attention
+                        env: { ...process.env, MOE_PILOT_NATIVE: "on", MOE_PILOT_FLASH_ATTENTION: "off" },
                         encoding: "utf8",
                         maxBuffer: 64 << 20
                     }
