@@ -85,19 +85,26 @@ async function speeds(model: LlamaModel, expertCount: number, settings: Setting[
     const moe = NativeMoeContext.of(context, expertCount)!;
     const sequence = context.getSequence();
     const prompt = model.tokenize(promptText, false).slice(0, SPEED.promptTokens);
-    const out: Speed[] = [];
-    for (const s of settings) {
+    const use = (s: Setting) => {
         moe.setExperts(s.k);
         moe.setAdaptive(s.adaptive?.p ?? 0, s.adaptive?.kMin ?? 1);
-        const prefill: number[] = [],
-            decode: number[] = [];
-        for (let run = 0; run <= SPEED.runs; run++) {
+    };
+    // Rounds over every setting rather than a setting's runs back to back: this VM's speed drifts
+    // by tens of percent over minutes, and the ratios between settings are what the tables say.
+    const times = settings.map(() => ({ prefill: [] as number[], decode: [] as number[] }));
+    for (let run = 0; run <= SPEED.runs; run++)
+        for (const [i, s] of settings.entries()) {
+            use(s);
             const r = await timeOnce(sequence, prompt);
             if (run > 0) {
-                prefill.push(r.prefill);
-                decode.push(r.decode);
-            } // run 0 warms the graph and the page cache
+                times[i]!.prefill.push(r.prefill);
+                times[i]!.decode.push(r.decode);
+            } // round 0 warms the graph and the page cache
         }
+    const out: Speed[] = [];
+    for (const [i, s] of settings.entries()) {
+        use(s);
+        const { prefill, decode } = times[i]!;
         // the experts the decoded tokens used, from one more run with the trace on (not timed)
         let averageK = s.k;
         if (s.adaptive) {
@@ -413,7 +420,7 @@ async function accounting(model: LlamaModel): Promise<Accounting> {
 const started = Date.now();
 const embeddedPath = path.join(ROOT, EMBEDDED_MODEL_FILE);
 console.log(
-    `threads: ${THREADS}; ${SPEED.promptTokens}-token prompt, ${SPEED.decodeTokens} decoded tokens, median of ${SPEED.runs} runs after a warm-up`
+    `threads: ${THREADS}; ${SPEED.promptTokens}-token prompt, ${SPEED.decodeTokens} decoded tokens, median of ${SPEED.runs} rounds over the settings after a warm-up round`
 );
 
 console.log("embedded demo model: speed");
@@ -563,7 +570,7 @@ from that run.
 
 Machine: ${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, no GPU. llama.cpp ${llamaRelease} (node-llama-cpp ${nlc} with
 native/patches), CPU only, ${THREADS} thread${THREADS > 1 ? "s" : ""} (the server's default here). Speed: a ${SPEED.promptTokens}-token prompt
-(prefill to its first token), then ${SPEED.decodeTokens} greedy tokens (decode); median of ${SPEED.runs} runs after a warm-up.
+(prefill to its first token), then ${SPEED.decodeTokens} greedy tokens (decode); median of ${SPEED.runs} rounds over all of a table's settings (interleaved: this VM's speed drifts over minutes) after a warm-up round.
 
 ![decode speed and held-out quality by expert count](bench-experts.svg)
 
