@@ -293,45 +293,47 @@ async function speculation(
     const decode = createTokenDecoder(model, fileInfo);
     const out: Speculation[] = [];
     for (const workload of ["edit", "fresh"] as const) {
-        const sides: Record<string, { tokens: number; ms: number; predictor?: LookupPredictor }> = {};
-        for (const enabled of [false, true]) {
-            const context = await model.createContext({
-                contextSize: SPECULATION.promptTokens + SPEED.decodeTokens + 64,
-                threads: THREADS,
-                sequences: 1
-            });
-            const moe = NativeMoeContext.of(context, expertCount)!;
-            moe.setTrace(true);
-            const sequence = sequenceOf(
-                context,
-                speculationChoice({
-                    enabled: enabled ? "on" : "off",
-                    llama,
-                    fileInfo: full,
-                    expertsUsed: model.fileInfo.architectureMetadata.expert_used_count as number
-                }),
-                moe
-            );
-            let tokens = 0,
-                ms = 0;
-            for (const text of prompts[workload]) {
+        // Both sides at once, a prompt on one then on the other: this VM drifts over minutes, and
+        // a side measured after the other would carry the drift into the ratio.
+        const sides = await Promise.all(
+            [false, true].map(async (enabled) => {
+                const context = await model.createContext({
+                    contextSize: SPECULATION.promptTokens + SPEED.decodeTokens + 64,
+                    threads: THREADS,
+                    sequences: 1
+                });
+                const moe = NativeMoeContext.of(context, expertCount)!;
+                moe.setTrace(true);
+                const sequence = sequenceOf(
+                    context,
+                    speculationChoice({
+                        enabled: enabled ? "on" : "off",
+                        llama,
+                        fileInfo: full,
+                        expertsUsed: model.fileInfo.architectureMetadata.expert_used_count as number
+                    }),
+                    moe
+                );
+                return { context, moe, sequence, tokens: 0, ms: 0 };
+            })
+        );
+        for (const text of prompts[workload])
+            for (const side of sides) {
                 const prompt = model.tokenize(text, true).slice(-SPECULATION.promptTokens);
-                const r = await generate(model, sequence, decode, prompt, {
+                const r = await generate(model, side.sequence, decode, prompt, {
                     maxTokens: SPEED.decodeTokens,
                     deadline: Infinity,
                     signal: new AbortController().signal
                 });
-                moe.readTrace();
+                side.moe.readTrace();
                 // the first token is the prompt's; the rest are decoded
-                tokens += Math.max(0, r.generatedTokens - 1);
-                ms += r.decodeMs;
+                side.tokens += Math.max(0, r.generatedTokens - 1);
+                side.ms += r.decodeMs;
             }
-            sides[String(enabled)] = { tokens, ms, predictor: sequence.tokenPredictor as LookupPredictor | undefined };
-            await context.dispose();
-        }
-        const plain = sides.false!,
-            spec = sides.true!;
-        const stats = spec.predictor!.policy.stats();
+        const [plain, spec] = sides as [(typeof sides)[0], (typeof sides)[0]];
+        const predictor = spec.sequence.tokenPredictor as LookupPredictor;
+        for (const side of sides) await side.context.dispose();
+        const stats = predictor.policy.stats();
         const row: Speculation = {
             workload,
             plain: plain.tokens / (plain.ms / 1000),
@@ -652,7 +654,7 @@ ${syntheticSpeeds
 ## Speculative decoding
 
 Prompt-lookup drafts (server/speculation/), through the server's own \`generate()\`, greedy, with
-and without speculation on the same prompts: ${SPECULATION.prompts} edit-like prompts (the document before the
+and without speculation on the same prompts, each prompt on one side and then the other: ${SPECULATION.prompts} edit-like prompts (the document before the
 cursor at completion requests of bench:peer's replayed editing session) and ${SPECULATION.prompts} fresh ones (held-out
 text), the last ${SPECULATION.promptTokens} tokens each, ${SPEED.decodeTokens} tokens generated; the routing trace on, as in the server. The
 draft policy starts from its priors on each workload and learns during it. Acceptance: draft tokens
