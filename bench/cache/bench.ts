@@ -21,9 +21,10 @@ const ROOT = path.resolve(import.meta.dirname, "..", "..");
 const { values } = parseArgs({ options: { tokens: { type: "string" } } });
 const TOKENS = Number(values.tokens ?? 48);
 const CGROUP_ROOT = "/sys/fs/cgroup/memory";
-/** What the child needs besides the model's weights: Node and llama.cpp (about 300 MiB anonymous
- *  memory measured, with llama.cpp's compute buffers and the KV cache) and their code. */
-const PROCESS_OVERHEAD = 400 * 2 ** 20;
+/** A first guess at what the child needs besides the model's weights (Node and llama.cpp: about
+ *  300 MiB anonymous memory, with llama.cpp's compute buffers and the KV cache, and their code),
+ *  for the run that measures it (processOverhead). */
+const OVERHEAD_GUESS = 400 * 2 ** 20;
 /** Expert-cache budgets to try, as shares of the model file. */
 const SHARES = (process.env.BENCH_CACHE_SHARES ?? "0.25,0.35,0.5").split(",").map(Number);
 
@@ -37,7 +38,13 @@ type Run = {
     evaluatedTokens: number;
     decodeTokensPerSecond: number;
     readBytes: number;
-    prediction?: { predicted: number; chosen: number; layers: { predicted: number; chosen: number; named: number }[] };
+    prediction?: {
+        predicted: number;
+        chosen: number;
+        layers: { predicted: number; chosen: number; named: number }[];
+        residentBytes: number;
+        requestedBytes: number;
+    };
     cache?: {
         hits: number;
         uses: number;
@@ -57,14 +64,16 @@ function requireCgroups() {
 }
 
 /** One run in its own memory cgroup with `limitBytes` (Infinity: no limit, the budget alone). */
-function runConfined(modelPath: string, mode: string, limitBytes: number, budgetBytes: number): Run {
+function runConfined(modelPath: string, mode: string, limitBytes: number, budgetBytes: number, cold = true): Run {
     const group = path.join(CGROUP_ROOT, `moe-pilot-bench-${process.pid}`);
     mkdirSync(group, { recursive: true });
     try {
         if (Number.isFinite(limitBytes)) writeFileSync(path.join(group, "memory.limit_in_bytes"), String(limitBytes));
         // start cold: the model file out of the page cache
-        execFileSync("sync");
-        writeFileSync("/proc/sys/vm/drop_caches", "1");
+        if (cold) {
+            execFileSync("sync");
+            writeFileSync("/proc/sys/vm/drop_caches", "1");
+        }
         const child = `echo $$ > ${group}/cgroup.procs && exec "${process.execPath}" --import tsx bench/cache/decodeChild.ts "${modelPath}" ${mode} ${budgetBytes} ${TOKENS}`;
         let out: string;
         try {
@@ -103,12 +112,45 @@ function diskBandwidth(modelPath: string): { four: number; one: number } {
     };
 }
 
+/**
+ * What a run's process holds in its cgroup besides the model's pages (its anonymous memory, its
+ * code, the kernel's share), measured: a prefetch-only run in a cgroup of `budget` plus a guess
+ * fills it, and what of the limit the model's pages did not take is the process's. Each budget's
+ * limit is then the budget plus this, so prefetch alone keeps about the budget of the model in
+ * memory, as the cache does: the same memory for both (with a guess too large, prefetch alone got
+ * the excess as page cache).
+ */
+function processOverhead(modelPath: string, budget: number): number {
+    const limit = budget + OVERHEAD_GUESS;
+    const run = runConfined(modelPath, "prefetch", limit, budget);
+    return Math.max(0, Math.min(limit, run.peakBytes ?? limit) - run.residentFileBytes);
+}
+
 /** The token rate the disk allows a run (its bytes read per decoded token at the disk's rate), and the run's share of it. */
 function ioShare(run: Run, bandwidth: number): { allowed: number; share: number } | undefined {
     if (run.decodeReadBytesPerToken < 2 ** 20) return undefined; // next to nothing read: not I/O-bound
     const allowed = bandwidth / run.decodeReadBytesPerToken;
     return { allowed, share: run.decodeTokensPerSecond / allowed };
 }
+
+/**
+ * The token rate neither limit is passed at: the lower of what the disk allows and what the
+ * compute allows (every weight in memory), and the run's share of it. Reads and compute overlap
+ * at best, so a run can reach this bound but not pass it; where little is read, the compute is
+ * the bound and the disk's share says little.
+ */
+function boundShare(run: Run, bandwidth: number, computeRate: number): { bound: number; share: number } {
+    const bound = Math.min(ioShare(run, bandwidth)?.allowed ?? Infinity, computeRate);
+    return { bound, share: run.decodeTokensPerSecond / bound };
+}
+
+/** The share of the chosen experts' bytes the prefetch hook found in memory (the prompt's included), when it ran. */
+const inMemory = (r: Run) => {
+    const p = r.prediction;
+    return p && p.residentBytes + p.requestedBytes > 0
+        ? `${((p.residentBytes / (p.residentBytes + p.requestedBytes)) * 100).toFixed(1)}%`
+        : "";
+};
 
 /** The next-layer prediction's share of the chosen experts, when it ran. */
 const predicted = (r: Run) =>
@@ -128,9 +170,15 @@ async function main() {
     const rows: Row[] = [];
     let reference: number[] | undefined;
     const mbps = (b: number) => `${(b / 1e6).toFixed(0)} MB/s`;
+    const overhead = processOverhead(modelPath, Math.round(fileSize * SHARES[0]!));
+    console.log(`the process's own memory in its cgroup, measured: ${mib(overhead)}`);
+    // the compute's own rate: no limit, the whole file in the page cache (a cold run loads it first)
+    runConfined(modelPath, "mmap", Infinity, 0);
+    const computeRate = runConfined(modelPath, "mmap", Infinity, 0, false).decodeTokensPerSecond;
+    console.log(`every weight in memory (plain mmap, no limit, the file cached): ${computeRate.toFixed(2)} tokens/s`);
     for (const share of SHARES) {
         const budget = Math.round(fileSize * share);
-        const limit = budget + PROCESS_OVERHEAD;
+        const limit = budget + overhead;
         console.log(`\nbudget ${mib(budget)} (${(share * 100).toFixed(0)}% of the model), cgroup limit ${mib(limit)}`);
         // measured next to each budget's runs: this disk's rate moves by tens of percent over minutes
         const disk = diskBandwidth(modelPath);
@@ -139,8 +187,9 @@ async function main() {
         );
         const share_ = (r: Run) => {
             const io = ioShare(r, disk.four);
+            const b = boundShare(r, disk.four, computeRate);
             return io
-                ? `, ${(io.share * 100).toFixed(0)}% of the ${io.allowed.toFixed(1)} tokens/s the disk allows`
+                ? `, ${(io.share * 100).toFixed(0)}% of the ${io.allowed.toFixed(1)} tokens/s the disk allows (${(b.share * 100).toFixed(0)}% of the bound, ${b.bound.toFixed(1)})`
                 : "";
         };
         const mmap = runConfined(modelPath, "mmap", limit, budget);
@@ -168,7 +217,7 @@ async function main() {
                     `${r.mode} at ${mib(budget)} wrote different tokens: the cache must never change results`
                 );
         }
-        rows.push({ share, budget, limit, mmap, policies, bandwidth: disk.four });
+        rows.push({ share, budget, limit, mmap, policies, bandwidth: disk.four, computeRate });
     }
     // Without a memory limit: does the budget hold by itself? (The kernel would keep the whole file.)
     const share = 0.35,
@@ -184,7 +233,7 @@ async function main() {
         return r;
     });
     console.log("\nevery run wrote the same tokens");
-    writePage(rows, fileSize, { budget, runs: unlimited });
+    writePage(rows, fileSize, overhead, { budget, runs: unlimited });
     console.log(summaryLine(rows.find((r) => r.share === 0.5) ?? rows[rows.length - 1]!));
 }
 
@@ -197,7 +246,16 @@ function summaryLine(row: Row): string {
     return `vs-prefetch ${x(cache, run("prefetch"))}  prediction ${x(run("score+predict"), cache)}  io-share ${io ? (io.share * 100).toFixed(0) : "-"}%  vs-mmap ${x(cache, row.mmap)}`;
 }
 
-type Row = { share: number; budget: number; limit: number; mmap: Run; policies: Run[]; bandwidth: number };
+type Row = {
+    share: number;
+    budget: number;
+    limit: number;
+    mmap: Run;
+    policies: Run[];
+    bandwidth: number;
+    /** Decode tokens/s with every weight in memory. */
+    computeRate: number;
+};
 
 /** The expert cache's runs at each budget, after plain mmap and prefetch alone. */
 const CACHE_MODES = ["lru", "lfu", "score", "score+pin", "score+predict"];
@@ -209,7 +267,7 @@ function runName(mode: string): string {
     return mode.endsWith("+pin") ? `${name}, kept experts pinned (mlock)` : name;
 }
 
-function writePage(rows: Row[], fileSize: number, unlimited: { budget: number; runs: Run[] }) {
+function writePage(rows: Row[], fileSize: number, overhead: number, unlimited: { budget: number; runs: Run[] }) {
     const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
     const dirty =
         execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], {
@@ -219,6 +277,10 @@ function writePage(rows: Row[], fileSize: number, unlimited: { budget: number; r
     const commit =
         execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim() +
         (dirty ? " with uncommitted changes" : "");
+    const bound = (run: Run, r: Row) => {
+        const b = boundShare(run, r.bandwidth, r.computeRate);
+        return `${b.bound.toFixed(1)} (${(b.share * 100).toFixed(0)}%)`;
+    };
     const table = rows.flatMap((r) =>
         [r.mmap, ...r.policies].map((run) => {
             const c = run.cache;
@@ -227,7 +289,7 @@ function writePage(rows: Row[], fileSize: number, unlimited: { budget: number; r
                     ? `${((run.prediction.predicted / run.prediction.chosen) * 100).toFixed(1)}%`
                     : "";
             const io = ioShare(run, r.bandwidth);
-            return `| ${mib(r.budget)} (${(r.share * 100).toFixed(0)}%) | ${runName(run.mode)} | ${run.decodeTokensPerSecond.toFixed(2)} | ${(run.decodeTokensPerSecond / r.mmap.decodeTokensPerSecond).toFixed(2)}x | ${c ? `${((c.hits / c.uses) * 100).toFixed(1)}% (${c.quotaPerLayer}/layer)` : ""} | ${share} | ${mib(run.decodeReadBytesPerToken)} | ${io ? `${io.allowed.toFixed(1)} (${(io.share * 100).toFixed(0)}%)` : ""} | ${mib(run.residentFileBytes)} |`;
+            return `| ${mib(r.budget)} (${(r.share * 100).toFixed(0)}%) | ${runName(run.mode)} | ${run.decodeTokensPerSecond.toFixed(2)} | ${(run.decodeTokensPerSecond / r.mmap.decodeTokensPerSecond).toFixed(2)}x | ${c ? `${((c.hits / c.uses) * 100).toFixed(1)}% (${c.quotaPerLayer}/layer)` : ""} | ${share} | ${inMemory(run)} | ${mib(run.decodeReadBytesPerToken)} | ${io ? `${io.allowed.toFixed(1)} (${(io.share * 100).toFixed(0)}%)` : ""} | ${bound(run, r)} | ${mib(run.residentFileBytes)} |`;
         })
     );
     const at50 = rows.find((r) => r.share === 0.5) ?? rows[rows.length - 1]!;
@@ -281,7 +343,8 @@ against none, the cache's share of the token rate the disk allows, against plain
     ${summaryLine(at50)}
 
 Each run is a fresh process in a memory cgroup (v1) whose limit is the budget plus
-${mib(PROCESS_OVERHEAD)} for the process itself, started with the file dropped from the page cache,
+${mib(overhead)} for the process itself (measured first: what a prefetch-only run's cgroup held besides the
+model's pages), started with the file dropped from the page cache,
 decoding ${TOKENS} tokens greedily on 1 thread after a short prompt. **Plain mmap**: llama.cpp's
 memory map, the kernel chooses what stays (and reads around each fault). **Prefetch only**: the
 mechanism without a policy — no read-around on expert pages, and each layer's chosen experts read
@@ -292,8 +355,9 @@ weights pinned, each MoE layer's quota of experts (at most twice the active ones
 the policy from the routing trace every 8 tokens; other experts stay in the page cache until the
 weights that may be resident pass the budget, when the ones the policy values least are paged out
 down to 95% of it. Every read and residency call runs on the native runtime's **I/O worker**
-(native/patches/addon/0003), a thread on the core the compute does not use: a layer's chosen
-experts are queued with the kernel first (the compute waits only until they are), the next
+(native/patches/addon/0003), a thread on the core the compute does not use: the pages of a layer's
+chosen experts that the page cache lacks (mincore, on the compute thread: an expert in memory costs
+no wait) are queued with the kernel first (the compute waits only until they are), the next
 layer's predicted ones after them, the cache's page-outs when nothing is to be read.
 **Pinned (mlock)**: the kept experts also pinned, as the cache did before the worker (now off by
 default). **+ next-layer prediction** (\`moePilot.memory.prefetchNextLayer\`): each layer's router
@@ -302,22 +366,27 @@ input also goes through the next layer's router, and its top experts are read a 
 **The disk**: before each budget's runs, every expert of the file read once in a scrambled order with
 direct I/O (past the page cache), 4 reads in flight; ${rows.map((r) => `${(r.bandwidth / 1e6).toFixed(0)}`).join(", ")} MB/s at the three budgets.
 "Disk allows" is that rate divided by the bytes a run read per decoded token: the token rate
-if reading were all it did; the share in brackets is the run's decode rate against it.
+if reading were all it did; the share in brackets is the run's decode rate against it. **The bound**
+is the lower of that and the compute's own rate, ${rows[0]!.computeRate.toFixed(1)} tokens/s with every weight in memory (plain
+mmap without a limit, the file already in the page cache): with reads and compute overlapped perfectly a
+run decodes at its bound, never faster. Where a run reads little, the compute is its bound, and the
+disk's share only says how little it read.
 
 **Reading it.** The cache against prefetch alone: ${rows.map((r) => `${ratio(r, "score", "prefetch")}x at ${(r.share * 100).toFixed(0)}%`).join(", ")};
 with its kept experts pinned: ${rows.map((r) => `${ratio(r, "score+pin", "score")}x`).join(", ")} the unpinned cache — mlock and munlock walk and
 split the mapping while holding the lock the compute thread's page faults take, so pinning stays
-off. Where the cache is behind prefetch alone, prefetch alone holds more than the budget (the
-resident column: ${rows.map((r) => mib(run(r, "prefetch").residentFileBytes)).join(", ")} against budgets of ${rows.map((r) => mib(r.budget)).join(", ")}), the
-cgroup's room that the cache, keeping its budget, leaves unused; so it reads more per token. Next-layer
+off. At the same memory (the resident column: prefetch alone ${rows.map((r) => mib(run(r, "prefetch").residentFileBytes)).join(", ")}, the
+cache ${rows.map((r) => mib(run(r, "score").residentFileBytes)).join(", ")}, against budgets of ${rows.map((r) => mib(r.budget)).join(", ")}) the difference is what
+stays: the kernel keeps what was read last, the cache what the policy values most. Next-layer
 prediction against the cache without it: ${rows.map((r) => `${ratio(r, "score+predict", "score")}x`).join(", ")}; it names few
 experts at its confidence gate, nearly all of them right (the per-layer table), and stays off by
-default. One run each: on this shared VM a run's rate moves by up to a quarter between repeats.
+default. "In memory": of the bytes of the experts the layers chose, the share the prefetch hook found
+in the page cache (the kept experts and the warm ones), prompt included. One run each: on this shared VM a run's rate moves by up to a quarter between repeats.
 
 ![decode speed by memory budget](bench-cache.svg)
 
-| budget | run | decode tokens/s | vs plain mmap | hit rate of the kept experts (quota) | chosen experts predicted a layer ahead | read from storage per decoded token | disk allows, tokens/s (share) | model resident at the end |
-|---|---|---|---|---|---|---|---|---|
+| budget | run | decode tokens/s | vs plain mmap | hit rate of the kept experts (quota) | chosen experts predicted a layer ahead | chosen experts' bytes in memory | read from storage per decoded token | disk allows, tokens/s (share) | bound: disk or compute, tokens/s (share) | model resident at the end |
+|---|---|---|---|---|---|---|---|---|---|---|
 ${table.join("\n")}
 
 Next-layer prediction per layer at the 50% budget: the share of a layer's chosen experts it had named

@@ -5,7 +5,8 @@
  *   node --import tsx bench/cache/decodeChild.ts <model.gguf> <mode> <budgetBytes> <tokens>
  * mode: mmap | prefetch | lru | lfu | score; `+predict` after prefetch or a policy turns the
  * next-layer prediction on (each layer's input through the next layer's router, its experts read a
- * layer early), `+pin` after a policy pins the experts it keeps with mlock; or `bandwidth`: the
+ * layer early; `+predict=P`: read ahead only experts the next router gives at least probability P),
+ * `+pin` after a policy pins the experts it keeps with mlock; or `bandwidth`: the
  * disk's rate for expert-sized direct reads of the model's experts, 1 and 4 at a time.
  */
 import { readFileSync, statSync } from "node:fs";
@@ -16,7 +17,10 @@ import type { PolicyName } from "../../server/cache/policies";
 import { NativeMoeContext, llamaBinaries } from "../../server/engine/nativeMoe";
 
 const [modelPath, modeArg, budget, count] = process.argv.slice(2) as [string, string, string, string];
-const predict = modeArg.includes("+predict");
+// `+predict=P`: the prediction's least router probability P instead of the server's default
+const predictArg = /\+predict(?:=([\d.]+))?/.exec(modeArg);
+const predict = predictArg !== null;
+const minProbability = predictArg?.[1] !== undefined ? Number(predictArg[1]) : undefined;
 const pin = modeArg.includes("+pin");
 const mode = modeArg.replace(/\+.*$/, "") as "mmap" | "prefetch" | "bandwidth" | PolicyName;
 const PROMPT =
@@ -54,14 +58,14 @@ const control = NativeMoeContext.memoryControl(llama, modelPath)!;
 if (mode === "prefetch") {
     // the mechanism without the policy: no read-around on expert faults, experts read as chosen, nothing pinned
     control("random", allExpertRanges(layout));
-    const prefetch = moe.setPrefetch(modelPath, prefetchTable(layout), predict);
+    const prefetch = moe.setPrefetch(modelPath, prefetchTable(layout), predict, minProbability);
     if (prefetch !== true) throw new Error(prefetch);
 } else if (mode !== "mmap") {
     const used = (model.fileInfo.architectureMetadata as { expert_used_count: number }).expert_used_count;
     const made = ExpertCache.create(layout, statSync(modelPath).size, Number(budget), used, control, mode, pin);
     if (typeof made === "string") throw new Error(made);
     cache = made;
-    const prefetch = moe.setPrefetch(modelPath, cache.prefetchTable(), predict);
+    const prefetch = moe.setPrefetch(modelPath, cache.prefetchTable(), predict, minProbability);
     if (prefetch !== true) throw new Error(prefetch);
 }
 

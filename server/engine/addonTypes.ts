@@ -69,7 +69,13 @@ export type AddonMoeMethods = {
         predict?: boolean,
         minProbability?: number
     ): true | string;
-    getMoePrefetchStats?(): { predicted: number; chosen: number; layers?: Float64Array };
+    getMoePrefetchStats?(): {
+        predicted: number;
+        chosen: number;
+        layers?: Float64Array;
+        residentBytes?: number;
+        requestedBytes?: number;
+    };
 };
 
 /** What the patches add to the addon's bindings (process-wide). */

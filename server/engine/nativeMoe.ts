@@ -144,8 +144,9 @@ export class NativeMoeContext {
     }
 
     /**
-     * Expert prefetch: while on, each evaluation starts reading a layer's chosen experts from
-     * `path` the moment the layer has chosen them (the expert cache). Returns true, or why not.
+     * Expert prefetch: while on, each evaluation starts reading the pages of a layer's chosen
+     * experts that the page cache lacks from `path` the moment the layer has chosen them (the
+     * expert cache). Returns true, or why not.
      */
     setPrefetch(
         path: string,
@@ -175,16 +176,25 @@ export class NativeMoeContext {
         predicted: number;
         chosen: number;
         layers: { predicted: number; chosen: number; named: number }[];
+        /** Bytes of the chosen experts the hook found in the page cache, and handed to the I/O worker to read. */
+        residentBytes: number;
+        requestedBytes: number;
     } {
         const s = this.addon.getMoePrefetchStats?.();
-        if (!s) return { predicted: 0, chosen: 0, layers: [] };
+        if (!s) return { predicted: 0, chosen: 0, layers: [], residentBytes: 0, requestedBytes: 0 };
         const flat = s.layers ?? new Float64Array();
         const layers = Array.from({ length: flat.length / 3 }, (_, i) => ({
             predicted: flat[i * 3]!,
             chosen: flat[i * 3 + 1]!,
             named: flat[i * 3 + 2]!
         }));
-        return { predicted: s.predicted, chosen: s.chosen, layers };
+        return {
+            predicted: s.predicted,
+            chosen: s.chosen,
+            layers,
+            residentBytes: s.residentBytes ?? 0,
+            requestedBytes: s.requestedBytes ?? 0
+        };
     }
 
     /** Takes every row recorded since the last read (between evaluations). */

@@ -2,14 +2,15 @@
  * The expert cache's mechanism in the native runtime (native/patches/addon/0003) on the embedded
  * model's real mapping: operations queued for the I/O worker run in order before a synchronous
  * one (so a residency measurement sees the page-outs queued before it), an error a queued operation
- * meets reaches the next call, and the disk's read rate can be measured with direct I/O.
+ * meets reaches the next call, the prefetch hook hands the worker only what the page cache lacks,
+ * and the disk's read rate can be measured with direct I/O.
  */
 import assert from "node:assert/strict";
 import { statSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { getLlama, type Llama, type LlamaModel, readGgufFileInfo } from "node-llama-cpp";
-import { allExpertRanges, expertLayout, type ExpertLayout } from "../../server/cache/expertSlices";
+import { allExpertRanges, expertLayout, type ExpertLayout, prefetchTable } from "../../server/cache/expertSlices";
 import type { MemoryControl } from "../../server/engine/addonTypes";
 import { llamaBinaries, NativeMoeContext } from "../../server/engine/nativeMoe";
 import { withoutNativeBuild } from "../nativeBuild";
@@ -62,6 +63,34 @@ describe("expert memory (I/O worker)", { skip }, () => {
         const next = elsewhere("willneed", [{ offset: 0, length: 4096 }], "queued");
         assert.equal(next.ok, false);
         assert.match(next.error ?? "", /not memory-mapped/);
+    });
+
+    test("the prefetch hook asks the worker only for the expert pages the page cache lacks", async () => {
+        const context = await model.createContext({ contextSize: 256, threads: 1 });
+        try {
+            const moe = NativeMoeContext.of(context, layout.expertCount)!;
+            assert.equal(moe.setPrefetch(MODEL, prefetchTable(layout)), true);
+            const decode = async (text: string) => {
+                const sequence = context.getSequence();
+                let n = 0;
+                for await (const token of sequence.evaluate(model.tokenize(text), { temperature: 0 }))
+                    if (token >= 0 && ++n >= 8) break;
+                sequence.dispose();
+            };
+            control("willneed", allExpertRanges(layout)); // the whole file in the page cache
+            await decode("def add(a, b):\n");
+            const warm = moe.prefetchStats();
+            assert.ok(warm.residentBytes > 0, "the chosen experts were counted");
+            assert.equal(warm.requestedBytes, 0, "nothing to read: nothing handed to the worker");
+
+            assert.equal(control("pageout", allExpertRanges(layout)).ok, true);
+            await decode("class Stack:\n");
+            const cold = moe.prefetchStats();
+            assert.ok(cold.requestedBytes > 0, "the chosen experts pushed out were read again");
+            assert.ok(resident() > 0, "and are in the page cache");
+        } finally {
+            await context.dispose();
+        }
     });
 
     test("the disk's rate for direct reads of the experts", () => {
