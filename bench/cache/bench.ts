@@ -44,6 +44,8 @@ type Run = {
         layers: { predicted: number; chosen: number; named: number }[];
         residentBytes: number;
         requestedBytes: number;
+        missedExperts: number;
+        readAheadExperts: number;
     };
     cache?: {
         hits: number;
@@ -152,11 +154,17 @@ const inMemory = (r: Run) => {
         : "";
 };
 
-/** The next-layer prediction's share of the chosen experts, when it ran. */
+/** The next-layer prediction's share of the chosen experts and of the misses, when it ran. */
 const predicted = (r: Run) =>
     r.prediction && r.prediction.chosen > 0
-        ? `${((r.prediction.predicted / r.prediction.chosen) * 100).toFixed(1)}% predicted a layer ahead, `
+        ? `${((r.prediction.predicted / r.prediction.chosen) * 100).toFixed(1)}% predicted a layer ahead (${missesAhead(r)} of the misses read ahead), `
         : "";
+
+/** Of the chosen experts that had to be read, the share the prediction had started reading a layer early. */
+const missesAhead = (r: Run) =>
+    r.prediction && r.prediction.missedExperts > 0
+        ? `${((r.prediction.readAheadExperts / r.prediction.missedExperts) * 100).toFixed(1)}%`
+        : "-";
 
 async function main() {
     requireCgroups();
@@ -305,7 +313,7 @@ function writePage(rows: Row[], fileSize: number, overhead: number, unlimited: {
             const c = run.cache;
             const share =
                 run.prediction && run.prediction.chosen > 0
-                    ? `${((run.prediction.predicted / run.prediction.chosen) * 100).toFixed(1)}%`
+                    ? `${((run.prediction.predicted / run.prediction.chosen) * 100).toFixed(1)}% (${missesAhead(run)})`
                     : "";
             const io = ioShare(run, r.bandwidth);
             return `| ${mib(r.budget)} (${(r.share * 100).toFixed(0)}%) | ${runName(run.mode)} | ${rate(run, r)} | ${(run.decodeTokensPerSecond / r.mmap.decodeTokensPerSecond).toFixed(2)}x | ${c ? `${((c.hits / c.uses) * 100).toFixed(1)}% (${c.quotaPerLayer}/layer)` : ""} | ${share} | ${inMemory(run)} | ${mib(run.decodeReadBytesPerToken)} | ${io ? `${io.allowed.toFixed(1)} (${(io.share * 100).toFixed(0)}%)` : ""} | ${bound(run, r)} | ${mib(run.residentFileBytes)} |`;
@@ -398,7 +406,9 @@ off. At the same memory (the resident column: prefetch alone ${rows.map((r) => m
 cache ${rows.map((r) => mib(run(r, "score").residentFileBytes)).join(", ")}, against budgets of ${rows.map((r) => mib(r.budget)).join(", ")}) the difference is what
 stays: the kernel keeps what was read last, the cache what the policy values most. Next-layer
 prediction against the cache without it: ${rows.map((r) => `${ratio(r, "score+predict", "score")}x`).join(", ")}; it names few
-experts at its confidence gate, nearly all of them right (the per-layer table), and stays off by
+experts at its confidence gate, nearly all of them right (the per-layer table), but they are the
+experts the router is sure of, mostly in memory already: of the misses (chosen experts that had to
+be read) it had started reading ${rows.map((r) => missesAhead(run(r, "score+predict"))).join(", ")} a layer early. It stays off by
 default. "In memory": of the bytes of the experts the layers chose, the share the prefetch hook found
 in the page cache (the kept experts and the warm ones), prompt included. On this shared VM a run's rate moves by up to a quarter between repeats: prefetch alone,
 the cache (score) and the cache with prediction ran ${ROUNDS} times each at each budget, in rounds, and
@@ -406,7 +416,7 @@ their row is the median run (the rounds' range in brackets); the other runs ran 
 
 ![decode speed by memory budget](bench-cache.svg)
 
-| budget | run | decode tokens/s (range) | vs plain mmap | hit rate of the kept experts (quota) | chosen experts predicted a layer ahead | chosen experts' bytes in memory | read from storage per decoded token | disk allows, tokens/s (share) | bound: disk or compute, tokens/s (share) | model resident at the end |
+| budget | run | decode tokens/s (range) | vs plain mmap | hit rate of the kept experts (quota) | chosen experts predicted a layer ahead (of the misses, read a layer ahead) | chosen experts' bytes in memory | read from storage per decoded token | disk allows, tokens/s (share) | bound: disk or compute, tokens/s (share) | model resident at the end |
 |---|---|---|---|---|---|---|---|---|---|---|
 ${table.join("\n")}
 

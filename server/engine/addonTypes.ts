@@ -75,6 +75,8 @@ export type AddonMoeMethods = {
         layers?: Float64Array;
         residentBytes?: number;
         requestedBytes?: number;
+        missedExperts?: number;
+        readAheadExperts?: number;
     };
 };
 

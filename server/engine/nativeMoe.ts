@@ -179,9 +179,21 @@ export class NativeMoeContext {
         /** Bytes of the chosen experts the hook found in the page cache, and handed to the I/O worker to read. */
         residentBytes: number;
         requestedBytes: number;
+        /** Chosen experts that had to be read (at their layer, or when predicted), and those of them the prediction started reading a layer early. */
+        missedExperts: number;
+        readAheadExperts: number;
     } {
         const s = this.addon.getMoePrefetchStats?.();
-        if (!s) return { predicted: 0, chosen: 0, layers: [], residentBytes: 0, requestedBytes: 0 };
+        if (!s)
+            return {
+                predicted: 0,
+                chosen: 0,
+                layers: [],
+                residentBytes: 0,
+                requestedBytes: 0,
+                missedExperts: 0,
+                readAheadExperts: 0
+            };
         const flat = s.layers ?? new Float64Array();
         const layers = Array.from({ length: flat.length / 3 }, (_, i) => ({
             predicted: flat[i * 3]!,
@@ -193,7 +205,9 @@ export class NativeMoeContext {
             chosen: s.chosen,
             layers,
             residentBytes: s.residentBytes ?? 0,
-            requestedBytes: s.requestedBytes ?? 0
+            requestedBytes: s.requestedBytes ?? 0,
+            missedExperts: s.missedExperts ?? 0,
+            readAheadExperts: s.readAheadExperts ?? 0
         };
     }
 

@@ -69,7 +69,8 @@ describe("expert memory (I/O worker)", { skip }, () => {
         const context = await model.createContext({ contextSize: 256, threads: 1 });
         try {
             const moe = NativeMoeContext.of(context, layout.expertCount)!;
-            assert.equal(moe.setPrefetch(MODEL, prefetchTable(layout)), true);
+            // next-layer prediction on, naming each next router's whole top k
+            assert.equal(moe.setPrefetch(MODEL, prefetchTable(layout), true, 0), true);
             const decode = async (text: string) => {
                 const sequence = context.getSequence();
                 let n = 0;
@@ -82,11 +83,16 @@ describe("expert memory (I/O worker)", { skip }, () => {
             const warm = moe.prefetchStats();
             assert.ok(warm.residentBytes > 0, "the chosen experts were counted");
             assert.equal(warm.requestedBytes, 0, "nothing to read: nothing handed to the worker");
+            assert.equal(warm.missedExperts, 0);
 
             assert.equal(control("pageout", allExpertRanges(layout)).ok, true);
             await decode("class Stack:\n");
             const cold = moe.prefetchStats();
             assert.ok(cold.requestedBytes > 0, "the chosen experts pushed out were read again");
+            assert.ok(
+                cold.readAheadExperts > 0 && cold.readAheadExperts <= cold.missedExperts,
+                `${cold.readAheadExperts} of ${cold.missedExperts} misses read a layer ahead`
+            );
             assert.ok(resident() > 0, "and are in the page cache");
         } finally {
             await context.dispose();
