@@ -365,6 +365,8 @@ export type ExpertCacheStatus = {
     diskBytesPerToken?: number;
     /** Share of the experts the layers chose that the next-layer prediction had started reading a layer earlier. */
     predictedShare?: number;
+    /** Share of the chosen experts' bytes the prefetch found in memory (kept or still in the page cache), since the load. */
+    inMemoryShare?: number;
     /** Weights pinned in memory: non-expert weights and the pinned experts. */
     pinnedBytes?: number;
     tokens?: number;

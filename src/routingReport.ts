@@ -60,7 +60,8 @@ function cacheSection(c: ExpertCacheStatus | undefined): string {
     return (
         `## Expert cache\n\nOn: the model (${mib(c.modelBytes)}) is larger than the memory budget (${mib(c.budgetBytes)}). ` +
         `${c.quotaPerLayer} experts kept per layer (${c.policy} policy), ${mib(c.pinnedBytes ?? 0)} pinned in all.\n\n` +
-        `| hit rate | predicted a layer ahead | read from storage per token | tokens |\n|---|---|---|---|\n| ${pct(c.hitRate)} | ${pct(c.predictedShare)} | ${mib(c.diskBytesPerToken ?? 0)} | ${c.tokens ?? 0} |\n\n` +
+        `| found in memory | hit rate of the kept experts | predicted a layer ahead | read from storage per token | tokens |\n|---|---|---|---|---|\n| ${pct(c.inMemoryShare)} | ${pct(c.hitRate)} | ${pct(c.predictedShare)} | ${mib(c.diskBytesPerToken ?? 0)} | ${c.tokens ?? 0} |\n\n` +
+        "Found in memory: of the bytes of the experts the layers chose, the share already in memory (kept, or still in the page cache) when their layer ran.\n\n" +
         (c.reason ? `${c.reason}\n\n` : "")
     );
 }

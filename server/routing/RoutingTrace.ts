@@ -63,16 +63,23 @@ export class RoutingTrace {
         const prediction = [...this.cached].reduce(
             (sum, moe) => {
                 const p = moe.prefetchStats();
-                return { predicted: sum.predicted + p.predicted, chosen: sum.chosen + p.chosen };
+                return {
+                    predicted: sum.predicted + p.predicted,
+                    chosen: sum.chosen + p.chosen,
+                    resident: sum.resident + p.residentBytes,
+                    requested: sum.requested + p.requestedBytes
+                };
             },
-            { predicted: 0, chosen: 0 }
+            { predicted: 0, chosen: 0, resident: 0, requested: 0 }
         );
+        const read = prediction.resident + prediction.requested;
         return {
             ...status,
             quotaPerLayer: s.quotaPerLayer,
             policy: s.policy,
             hitRate: s.uses > 0 ? s.hits / s.uses : undefined,
             predictedShare: prediction.chosen > 0 ? prediction.predicted / prediction.chosen : undefined,
+            inMemoryShare: read > 0 ? prediction.resident / read : undefined,
             diskBytesPerToken: s.diskBytesPerToken,
             pinnedBytes: s.pinnedBytes,
             tokens: s.tokens,

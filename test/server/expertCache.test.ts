@@ -58,6 +58,11 @@ describe("expert cache", { skip: withoutNativeBuild }, () => {
         assert.ok((c.quotaPerLayer ?? 0) >= 1, `quota ${c.quotaPerLayer}`);
         assert.ok((c.tokens ?? 0) > 20, `tokens seen: ${c.tokens}`);
         assert.ok(c.hitRate !== undefined && c.hitRate > 0 && c.hitRate <= 1, `hit rate ${c.hitRate}`);
+        // the page cache holds more than the kept quota: what was found in memory is at least as much
+        assert.ok(
+            c.inMemoryShare !== undefined && c.inMemoryShare > 0 && c.inMemoryShare <= 1,
+            `found in memory: ${c.inMemoryShare}`
+        );
         assert.ok((c.pinnedBytes ?? 0) > 0);
         // Next-layer prediction: each layer's input through the next layer's router, prefetched a layer early.
         assert.ok(

@@ -52,6 +52,7 @@ test("the routing report: the expert cache's state, on or off with its reason", 
                 policy: "score",
                 hitRate: 0.75,
                 predictedShare: 0.625,
+                inMemoryShare: 0.875,
                 diskBytesPerToken: 2 ** 20,
                 pinnedBytes: 3 * 2 ** 20,
                 tokens: 40
@@ -63,7 +64,7 @@ test("the routing report: the expert cache's state, on or off with its reason", 
         on,
         /## Expert cache\n\nOn: the model \(7 MiB\) is larger than the memory budget \(4 MiB\)\. 2 experts kept per layer \(score policy\), 3 MiB pinned/
     );
-    assert.match(on, /\| 75\.0% \| 62\.5% \| 1 MiB \| 40 \|/);
+    assert.match(on, /\| 87\.5% \| 75\.0% \| 62\.5% \| 1 MiB \| 40 \|/);
     const off = routingMarkdown(
         { ...base, cache: { state: "off", reason: "the model fits", budgetBytes: 1, modelBytes: 1 } },
         "demo"
