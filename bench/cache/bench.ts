@@ -15,6 +15,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { syntheticMoe, SYNTHETIC_SHAPES } from "../../pipeline/syntheticMoe";
+import type { PrefetchStats } from "../../server/engine/nativeMoe";
 import { lineChart } from "../lineChart";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
@@ -38,15 +39,7 @@ type Run = {
     evaluatedTokens: number;
     decodeTokensPerSecond: number;
     readBytes: number;
-    prediction?: {
-        predicted: number;
-        chosen: number;
-        layers: { predicted: number; chosen: number; named: number }[];
-        residentBytes: number;
-        requestedBytes: number;
-        missedExperts: number;
-        readAheadExperts: number;
-    };
+    prediction?: PrefetchStats;
     cache?: {
         hits: number;
         uses: number;
@@ -376,7 +369,7 @@ decoding ${TOKENS} tokens greedily on 1 thread after a short prompt. **Plain mma
 memory map, the kernel chooses what stays (and reads around each fault). **Prefetch only**: the
 mechanism without a policy — no read-around on expert pages, and each layer's chosen experts read
 whole the moment the layer has chosen them, nothing kept on purpose: the kernel gives it all the
-page cache the cgroup allows (the resident column: more than the budget). **Expert cache**
+page cache the cgroup allows, which is about the budget (the resident column). **Expert cache**
 (server/cache/ExpertCache.ts): that, plus the budget kept by the cache itself — the non-expert
 weights pinned, each MoE layer's quota of experts (at most twice the active ones) kept, re-chosen by
 the policy from the routing trace every 8 tokens; other experts stay in the page cache until the

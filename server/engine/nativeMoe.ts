@@ -35,6 +35,19 @@ export function llamaBinaries(): LlamaOptions {
     };
 }
 
+/** The expert prefetch's counts since it was set (NativeMoeContext.prefetchStats). */
+export type PrefetchStats = {
+    predicted: number;
+    chosen: number;
+    layers: { predicted: number; chosen: number; named: number }[];
+    /** Bytes of the chosen experts the hook found in the page cache, and handed to the I/O worker to read. */
+    residentBytes: number;
+    requestedBytes: number;
+    /** Chosen experts that had to be read (at their layer, or when predicted), and those of them the prediction started reading a layer early. */
+    missedExperts: number;
+    readAheadExperts: number;
+};
+
 export class NativeMoeContext {
     private tracing = false;
     private adaptive: AdaptiveRouting | undefined;
@@ -172,17 +185,7 @@ export class NativeMoeContext {
      * Next-layer prediction since the prefetch was set: of the experts the layers chose (per token,
      * decode batches), how many the previous layer's prediction had started reading already.
      */
-    prefetchStats(): {
-        predicted: number;
-        chosen: number;
-        layers: { predicted: number; chosen: number; named: number }[];
-        /** Bytes of the chosen experts the hook found in the page cache, and handed to the I/O worker to read. */
-        residentBytes: number;
-        requestedBytes: number;
-        /** Chosen experts that had to be read (at their layer, or when predicted), and those of them the prediction started reading a layer early. */
-        missedExperts: number;
-        readAheadExperts: number;
-    } {
+    prefetchStats(): PrefetchStats {
         const s = this.addon.getMoePrefetchStats?.();
         if (!s)
             return {
