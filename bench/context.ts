@@ -7,8 +7,8 @@
  *
  *   npm run bench:context [-- --cases N] [--model PATH] [--today PATH] [--only NAME,…] [--show]
  *
- * (`--only` runs the named conditions, without the summary; `--show` prints each case's cut line,
- * the expected rest and the completion.)
+ * (`--only` runs the named conditions, without the summary, and with `none` among them the
+ * retrieval line; `--show` prints each case's cut line, the expected rest and the completion.)
  *
  * Conditions, each a fresh server over LSP (stdio) on the same workspace folder and index:
  *   today         the model before the last retrain (from git history) with the heads of two
@@ -440,18 +440,17 @@ function langOf(file: string) {
     return file.endsWith(".ts") ? "typescript" : "javascript";
 }
 
-if (only) process.exit(0);
-
 const bm25Recall = recall.off / allCases.length;
 const rerankRecall = recall.routing / allCases.length;
-// Today's: the model before repository context with open files' heads (this model with them when it is the same file).
-const baseline = results.find((r) => r.condition === "today") ?? results.find((r) => r.condition === "open heads")!;
-const best = results.at(-1)!;
 const retrieval =
     `recall@5 of the defining chunk (query: the 8 lines above the cursor): BM25 ${(100 * bm25Recall).toFixed(1)}% ` +
     `(p50 ${percentile(retrievalMs.off, 50).toFixed(0)} ms), BM25 + routing rerank ${(100 * rerankRecall).toFixed(1)}% ` +
     `(p50 ${percentile(retrievalMs.routing, 50).toFixed(0)} ms, vectors computed on first use)`;
-console.log(retrieval);
+if (retrievalMs.off.length > 0) console.log(retrieval);
+if (only) process.exit(0);
+// Today's: the model before repository context with open files' heads (this model with them when it is the same file).
+const baseline = results.find((r) => r.condition === "today") ?? results.find((r) => r.condition === "open heads")!;
+const best = results.at(-1)!;
 const summary =
     `cross-file EM ${(100 * best.em).toFixed(1)}% vs ${(100 * baseline.em).toFixed(1)}% today (${baseline.em > 0 ? `${(best.em / baseline.em).toFixed(2)}x` : best.em > 0 ? "∞x" : "both none"})  ` +
     `ES ${(100 * best.es).toFixed(1)}% vs ${(100 * baseline.es).toFixed(1)}%  p50 ${(best.p50 / baseline.p50).toFixed(2)}x  keystroke tokens ${best.keystrokeTokens}`;
