@@ -10,6 +10,8 @@
  *   over, with or without newlines). The answer is cut where the repetition began, so the user
  *   sees it once, and told the model was looping.
  *
+ * Completions use the loop checks too (completion/filters.ts, generate.ts).
+ *
  * Pure: text in, where to cut and why out (tested without a model).
  */
 

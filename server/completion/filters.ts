@@ -10,7 +10,11 @@
  *   it), two blank lines in a row, or `maxLines`.
  * - Text that repeats what already follows the cursor is dropped (the closing `)` of the line,
  *   the next lines of the file).
+ * - A loop (chat/answerGuard.ts: a piece or a line over and over, which a small model falls into:
+ *   `other.max > other.max > other.max > …`) is not shown: the lines before the one it starts on
+ *   are, or nothing, as Copilot drops a suggestion whose end repeats.
  */
+import { answerCut } from "../chat/answerGuard";
 import type { PromptInput } from "./promptInput";
 
 export const FILTER_LIMITS = {
@@ -87,6 +91,9 @@ export function postprocess(raw: string, ctx: Shape): string {
             }
         }
     }
+
+    const loop = answerCut(text, false);
+    if (loop) text = text.slice(0, Math.max(0, text.lastIndexOf("\n", loop.at - 1))).trimEnd();
 
     return text.trim() === "" ? "" : text;
 }

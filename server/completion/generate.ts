@@ -5,18 +5,20 @@
  * prompt is compared with them: the common beginning stays, the rest is erased, and only the new
  * tokens are evaluated — with an SPM prompt, a typed character costs a token or two of prefill.
  * Greedy decoding; stops at an end-of-generation or control token, at the token budget, at the
- * time budget, when the stop rule says the suggestion is complete, or within one token of a cancel
+ * time budget, when the stop rule says the suggestion is complete, when the text falls into a loop
+ * (`stopAtLoop`: the rest would be more of it, which the filters drop), or within one token of a cancel
  * (cancellation is not an error: the result says `cancelled`, with what was generated until then).
  * With token healing, the first tokens are constrained to respell the prompt's dropped last token;
  * after `object.`, to spell one of the object's members.
  */
 import { type LlamaContextSequence, type LlamaModel, TokenBias } from "node-llama-cpp";
+import { answerCut } from "../chat/answerGuard";
 import { endsGeneration, isTextToken, type TokenDecoder } from "../engine/tokenText";
 import type { Token } from "./fimFormats";
 import { LookupPredictor } from "../speculation/LookupPredictor";
 import { type Spelling, spellingOf, spellingRest, spellingStep, stillSpelling, withoutHealed } from "./tokenHealing";
 
-type StopReason = "end-of-generation" | "max-tokens" | "time-budget" | "complete" | "cancelled";
+type StopReason = "end-of-generation" | "max-tokens" | "time-budget" | "complete" | "repeating" | "cancelled";
 
 export type GenerateOptions = {
     maxTokens: number;
@@ -27,6 +29,8 @@ export type GenerateOptions = {
     onFirstToken?: (prefillMs: number) => void;
     /** Called with the text so far; true means the suggestion is complete. */
     isComplete?: (text: string) => boolean;
+    /** Stop when the text's end repeats itself (chat/answerGuard.ts): a runaway line costs the rest of the token budget. */
+    stopAtLoop?: boolean;
     /**
      * Token healing (tokenHealing.ts): the text of the prompt's dropped last token, which the
      * first generated tokens must spell out again, and the vocabulary's texts to choose them from;
@@ -153,6 +157,10 @@ export async function generate(
         text = withoutHealed(raw, heal);
         if (options.isComplete?.(text)) {
             stopReason = "complete";
+            break;
+        }
+        if (options.stopAtLoop && answerCut(text, false)) {
+            stopReason = "repeating";
             break;
         }
         if (tokens.length >= options.maxTokens) {

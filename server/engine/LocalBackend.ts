@@ -166,6 +166,7 @@ export class LocalBackend implements Backend {
                     signal,
                     onFirstToken: (ms) => log.debug(`completion: first token after ${ms.toFixed(1)} ms`),
                     isComplete: request.isComplete,
+                    stopAtLoop: true,
                     heal: { text: prompt.heal, vocabulary: c.vocabulary, members: request.input.members }
                 });
             } finally {

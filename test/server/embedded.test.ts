@@ -36,6 +36,19 @@ describe("the embedded demo model", () => {
             const { speculation } = await client.connection.sendRequest(RoutingStatsRequest.type);
             assert.equal(speculation?.on, false);
             assert.match(speculation!.reason, /^off \(auto\): a token reads [\d.]+ MiB of weights/);
+
+            // A line the model only goes on repeating: generation stops at the loop, and nothing is shown.
+            const loopUri = "file:///w/loop.ts";
+            const loop = "const total = a + a + a + a + a + a + a + a + a + a + a + a + a + a + a + a + a + a + ";
+            await client.open(loopUri, loop);
+            const before = client.logs.all.length;
+            const looped = await client.complete(loopUri, { line: 0, character: loop.length });
+            const summary = client.logs.all
+                .slice(before)
+                .map((l) => l.message)
+                .find((m) => m.includes("stop:"));
+            assert.match(summary ?? "", /stop: repeating, shown: 0 chars/);
+            assert.deepEqual(looped?.items, []);
         } finally {
             await client.stop();
         }

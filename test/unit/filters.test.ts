@@ -84,3 +84,30 @@ describe("what repeats the code after the cursor", () => {
         assert.equal(postprocess("   \n  ", shape()), "");
     });
 });
+
+describe("loops", () => {
+    test("a line that falls into a loop is not shown", () => {
+        const s = shape({ linePrefix: "    if (this.patch < other.", indent: "    " });
+        assert.equal(
+            postprocess("toString(other.max > other.max > other.max > other.max > other.max > other.m", s),
+            ""
+        );
+        assert.equal(postprocess("test('0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0", s), "");
+    });
+
+    test("lines before the one a loop starts on are kept", () => {
+        const s = shape({ linePrefix: "function f() {", opensBlock: true });
+        const looping = "\n  const a = 1;\n  g(a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a";
+        assert.equal(postprocess(looping, s), "\n  const a = 1;");
+    });
+
+    test("repetition that is ordinary code is kept", () => {
+        const s = shape({ linePrefix: "function f() {", opensBlock: true });
+        for (const code of [
+            "\n  // ----------------------------------------------------------------",
+            "\n  const zeros = [0, 0, 0, 0];",
+            "\n  a.x = 1;\n  b.x = 1;\n  c.x = 1;\n  d.x = 1;"
+        ])
+            assert.equal(postprocess(code, s), code);
+    });
+});
