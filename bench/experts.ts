@@ -10,7 +10,6 @@
  *
  *   npm run bench:experts [-- --quick] [--threads N]
  */
-import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -32,7 +31,7 @@ import { generate } from "../server/completion/generate";
 import { type LookupPredictor, sequenceOf, speculationChoice } from "../server/speculation/LookupPredictor";
 import { lineChart } from "./lineChart";
 import { makeWorkload } from "./peer/workload";
-import { bytesPerToken, copyBandwidth } from "./machine";
+import { bytesPerToken, copyBandwidth, sourceCommit } from "./machine";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const { values } = parseArgs({ options: { quick: { type: "boolean" }, threads: { type: "string" } } });
@@ -473,13 +472,7 @@ const nlc = JSON.parse(readFileSync(path.join(ROOT, "node_modules", "node-llama-
 const llamaRelease = JSON.parse(
     readFileSync(path.join(ROOT, "node_modules", "node-llama-cpp", "llama", "llama.cpp.info.json"), "utf8")
 ).tag as string;
-const commit = (() => {
-    try {
-        return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
-    } catch {
-        return "unknown";
-    }
-})();
+const commit = sourceCommit();
 const isFixed = (s: { setting: string }) => s.setting.startsWith("k=");
 const trainedE = embeddedSpeeds.find((s) => isFixed(s) && s.k === eTrained)!,
     trainedS = syntheticSpeeds.find((s) => isFixed(s) && s.k === shape.expertsUsed)!;

@@ -4,7 +4,21 @@
  * one thread copying a buffer far larger than the caches (the server decodes with one thread on
  * 2 cores), and the bytes a token reads at a given k, from the GGUF's own tensor table.
  */
+import { execFileSync } from "node:child_process";
+import path from "node:path";
 import { readGgufFileInfo } from "node-llama-cpp";
+
+/** The commit a benchmark's figures were made on, marked when tracked files had uncommitted changes ("unknown" outside git). */
+export function sourceCommit(): string {
+    const git = (args: string[]) =>
+        execFileSync("git", args, { cwd: path.resolve(import.meta.dirname, ".."), encoding: "utf8" }).trim();
+    try {
+        const dirty = git(["status", "--porcelain", "--untracked-files=no"]) !== "";
+        return git(["rev-parse", "--short", "HEAD"]) + (dirty ? " with uncommitted changes" : "");
+    } catch {
+        return "unknown";
+    }
+}
 
 /** Bytes per second one thread moves (read + written) copying 512 MiB, best of 5. */
 export function copyBandwidth(): number {

@@ -17,6 +17,7 @@ import { parseArgs } from "node:util";
 import { syntheticMoe, SYNTHETIC_SHAPES } from "../../pipeline/syntheticMoe";
 import type { PrefetchStats } from "../../server/engine/nativeMoe";
 import { lineChart } from "../lineChart";
+import { sourceCommit } from "../machine";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 const { values } = parseArgs({ options: { tokens: { type: "string" } } });
@@ -283,14 +284,7 @@ function runName(mode: string): string {
 
 function writePage(rows: Row[], fileSize: number, overhead: number, unlimited: { budget: number; runs: Run[] }) {
     const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
-    const dirty =
-        execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], {
-            cwd: ROOT,
-            encoding: "utf8"
-        }).trim() !== "";
-    const commit =
-        execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim() +
-        (dirty ? " with uncommitted changes" : "");
+    const commit = sourceCommit();
     const rate = (run: Run, r: Row) => {
         const all = (r.runs.get(run.mode) ?? []).map((x) => x.decodeTokensPerSecond);
         return all.length > 1

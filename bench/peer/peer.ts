@@ -12,7 +12,7 @@
  * the share of suggestions whose first line is exactly what the file has there, and how often
  * both sides showed the same suggestion.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -23,7 +23,7 @@ import { syntheticMoe } from "../../pipeline/syntheticMoe";
 import { EMBEDDED_MODEL_FILE } from "../../server/models/embeddedModel";
 import { TestClient } from "../../test/server/lspClient";
 import { lineChart } from "../lineChart";
-import { bytesPerToken, copyBandwidth } from "../machine";
+import { bytesPerToken, copyBandwidth, sourceCommit } from "../machine";
 import { llamaTool } from "../../native/llamaTools";
 import { LlamaVscodeClient } from "./llamaVscodeClient";
 import { makeWorkload, positionOf, type Workload } from "./workload";
@@ -349,14 +349,7 @@ function agreement(run: ModelRun): number {
 }
 
 function writePage(runs: ModelRun[], w: Workload, slim: Workload, bandwidth: number, quick: boolean) {
-    const dirty =
-        execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], {
-            cwd: ROOT,
-            encoding: "utf8"
-        }).trim() !== "";
-    const commit =
-        execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim() +
-        (dirty ? " with uncommitted changes" : "");
+    const commit = sourceCommit();
     const x = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
     // the figures the reading below quotes: the demo model's run, and the largest model's
     const demo = { ours: summary(runs[0]!.ours), peer: summary(runs[0]!.peer) };
