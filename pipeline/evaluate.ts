@@ -362,6 +362,7 @@ async function fim(
             deadline: Infinity,
             signal: new AbortController().signal,
             isComplete: (text) => endOfSuggestion(text, ctx) !== undefined,
+            stopAtLoop: true,
             heal: { text: prompt.heal, vocabulary }
         });
         const output = postprocess(generated.text, ctx).split("\n")[0]!;
