@@ -378,12 +378,15 @@ for (const condition of CONDITIONS.filter((c) => !only || only.includes(c.name))
             times.push(performance.now() - t0);
             const got = (list?.items[0]?.insertText as string | undefined)?.split("\n")[0]?.trimEnd() ?? "";
             if (got === c.expected) em++;
-            if (values.show)
-                console.log(
-                    `${condition.name} | ${JSON.stringify(c.lineText.slice(0, c.character).trim())} | want ${JSON.stringify(c.expected)} | got ${JSON.stringify(got)}`
-                );
             es += editSimilarity(got, c.expected);
             const logged = client.logs.all.slice(logsBefore).map((l) => l.message);
+            if (values.show) {
+                const members = logged.find((m) => m.includes("completion starts with a member"))?.split(": ")[1];
+                console.log(
+                    `${condition.name} | ${JSON.stringify(c.lineText.slice(0, c.character).trim())} | want ${JSON.stringify(c.expected)} | got ${JSON.stringify(got)}` +
+                        (members ? ` | members ${members}` : "")
+                );
+            }
             if (isMemberAccess(c) && got === c.expected) memberEm++;
             if (logged.some((m) => m.includes("completion starts with a member"))) constrained++;
             const definitionLabel = `${path.relative(project.root, c.definition.file).split(path.sep).join("/")}:${c.definition.startLine + 1}`;

@@ -11,8 +11,8 @@
  * - Text that repeats what already follows the cursor is dropped (the closing `)` of the line,
  *   the next lines of the file).
  * - A loop (chat/answerGuard.ts: a piece or a line over and over, which a small model falls into:
- *   `other.max > other.max > other.max > …`) is not shown: the lines before the one it starts on
- *   are, or nothing, as Copilot drops a suggestion whose end repeats.
+ *   `addItem(item, item, item, …`) is cut where it began, the piece shown once, as a chat answer
+ *   is: what comes before it (a member's name after `object.`) is often what the user wanted.
  */
 import { answerCut } from "../chat/answerGuard";
 import type { PromptInput } from "./promptInput";
@@ -93,7 +93,12 @@ export function postprocess(raw: string, ctx: Shape): string {
     }
 
     const loop = answerCut(text, false);
-    if (loop) text = text.slice(0, Math.max(0, text.lastIndexOf("\n", loop.at - 1))).trimEnd();
+    if (loop) {
+        // Not inside a word: the repeat's phase is where generation stopped (`item, it|em, item`).
+        let at = loop.at;
+        while (at > 0 && /[\w$]/.test(text[at - 1]!) && /[\w$]/.test(text[at] ?? "")) at--;
+        text = text.slice(0, at).trimEnd();
+    }
 
     return text.trim() === "" ? "" : text;
 }

@@ -37,7 +37,7 @@ describe("the embedded demo model", () => {
             assert.equal(speculation?.on, false);
             assert.match(speculation!.reason, /^off \(auto\): a token reads [\d.]+ MiB of weights/);
 
-            // A line the model only goes on repeating: generation stops at the loop, and nothing is shown.
+            // A line the model only goes on repeating: generation stops at the loop, which is shown once.
             const loopUri = "file:///w/loop.ts";
             const loop = "const total = a + a + a + a + a + a + a + a + a + a + a + a + a + a + a + a + a + a + ";
             await client.open(loopUri, loop);
@@ -47,8 +47,9 @@ describe("the embedded demo model", () => {
                 .slice(before)
                 .map((l) => l.message)
                 .find((m) => m.includes("stop:"));
-            assert.match(summary ?? "", /stop: repeating, shown: 0 chars/);
-            assert.deepEqual(looped?.items, []);
+            assert.match(summary ?? "", /stop: repeating/);
+            const shown = String(looped?.items[0]?.insertText ?? "");
+            assert.ok(!/(a \+ ){2}/.test(shown), `the loop is shown once at most: ${JSON.stringify(shown)}`);
         } finally {
             await client.stop();
         }
