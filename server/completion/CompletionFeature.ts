@@ -32,10 +32,13 @@ import { CompletionCache } from "./cache";
 import { buildPromptInput, type PromptInput } from "./promptInput";
 import { debounce } from "./debounce";
 import { endOfSuggestion, postprocess } from "./filters";
+import { memberAccessAt, usedNearby } from "./memberAccess";
 import { type DefinitionLookup, RepositoryContext } from "./repositoryContext";
 
 /** How long a completion waits for the editor's definitions. */
 const DEFINITIONS_WAIT_MS = 250;
+/** Lines above the cursor whose names make a member likelier after `object.` (with the cursor's line). */
+const NEARBY_LINES = 5;
 
 /** The middle of an identifier: completing there mostly fights the user. */
 const INSIDE_WORD = { before: /\w$/, after: /^\w/ };
@@ -120,7 +123,21 @@ export class CompletionFeature implements Feature {
         if (!workspace.members) return;
         input.members = await this.repository.memberContinuations(doc, position, this.definitionLookup(doc.uri));
         signal.throwIfAborted();
-        if (input.members.length > 0) this.log.debug(`completion starts with a member: ${input.members.join(", ")}`);
+        if (input.members.length === 0) return;
+        this.log.debug(`completion starts with a member: ${input.members.join(", ")}`);
+        const typed = memberAccessAt(input.linePrefix)?.typed ?? "";
+        // The code above the cursor and its line up to the receiver (whose own name says nothing of its members).
+        const near = doc
+            .getText({ start: { line: Math.max(0, position.line - NEARBY_LINES), character: 0 }, end: position })
+            .replace(/[\w$]+\s*\??\.[\w$]*$/, "");
+        const used = new Set(
+            usedNearby(
+                input.members.map((c) => typed + c),
+                near
+            )
+        );
+        input.nearbyMembers = input.members.filter((c) => used.has(typed + c));
+        if (used.size > 0) this.log.debug(`members the code near the cursor uses: ${[...used].join(", ")}`);
     }
 
     private definitionLookup(uri: string): DefinitionLookup | undefined {

@@ -36,7 +36,12 @@ export type GenerateOptions = {
      * first generated tokens must spell out again, and the vocabulary's texts to choose them from;
      * after `object.`, the rest of the member names the suggestion may start with (memberAccess.ts).
      */
-    heal?: { text: string; vocabulary: readonly string[]; members?: readonly string[] };
+    heal?: {
+        text: string;
+        vocabulary: readonly string[];
+        members?: readonly string[];
+        nearbyMembers?: readonly string[];
+    };
     /**
      * What a special token that does not end generation does: `stop` (a FIM suggestion is over at
      * a control token) or `text`, its text is part of the answer (a next-edit format's markers).
@@ -63,6 +68,12 @@ export type GenerateResult = {
 const ALLOWED_LOGIT = 1000;
 
 /**
+ * Added on top for a member the code near the cursor uses (memberAccess.ts `usedNearby`): a prior,
+ * not a rule, so a model sure of another member still writes it.
+ */
+const NEARBY_LOGIT = 4;
+
+/**
  * Each step's bias while the first tokens must spell one of the texts (tokenHealing.ts
  * `spellingStep`): usually the few allowed tokens raised rather than every other token forbidden
  * — a "never" for each of Qwen's 151,936 tokens took 41 ms to build a step, and node-llama-cpp
@@ -74,15 +85,20 @@ function spellingBias(
     model: LlamaModel,
     spelling: Spelling,
     vocabulary: readonly string[],
-    generated: () => string
+    generated: () => string,
+    nearby: Spelling | undefined
 ): () => TokenBias {
     const free = new TokenBias(model.tokenizer);
     return () => {
         const step = spellingStep(vocabulary, spelling, generated());
         if (!step) return free;
         if ("forbid" in step) return new TokenBias(model.tokenizer).set(step.forbid, "never");
-        if (step.raise.some((t) => !model.isEogToken(t)))
-            return new TokenBias(model.tokenizer).set(step.raise, { logit: ALLOWED_LOGIT });
+        if (step.raise.some((t) => !model.isEogToken(t))) {
+            const bias = new TokenBias(model.tokenizer).set(step.raise, { logit: ALLOWED_LOGIT });
+            const likelier = nearby && spellingStep(vocabulary, nearby, generated());
+            if (likelier && "raise" in likelier) bias.set(likelier.raise, { logit: ALLOWED_LOGIT + NEARBY_LOGIT });
+            return bias;
+        }
         const ok = new Set(step.raise);
         return new TokenBias(model.tokenizer).set(
             Array.from(vocabulary, (_, t) => t as Token).filter((t) => !ok.has(t)),
@@ -119,7 +135,8 @@ export async function generate(
     let settled = "";
     let run: Token[] = [];
     const spelling = options.heal && spellingOf(heal, options.heal.members ?? []);
-    const tokenBias = spelling ? spellingBias(model, spelling, options.heal!.vocabulary, () => raw) : undefined;
+    const nearby = options.heal?.nearbyMembers?.length ? spellingOf(heal, options.heal.nearbyMembers) : undefined;
+    const tokenBias = spelling ? spellingBias(model, spelling, options.heal!.vocabulary, () => raw, nearby) : undefined;
     // No drafts while healing: the bias of a verify batch's later positions would not know its earlier tokens.
     const predictor = sequence.tokenPredictor instanceof LookupPredictor ? sequence.tokenPredictor : undefined;
     if (predictor) {

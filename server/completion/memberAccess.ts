@@ -143,3 +143,24 @@ export function memberContinuations(members: readonly string[], typed: string): 
     if (members.includes(typed)) return [];
     return members.filter((m) => m.startsWith(typed) && m.length > typed.length).map((m) => m.slice(typed.length));
 }
+
+/** `this.name = …` in a class's code: the fields JavaScript declares by assigning them (a constructor's, or any method's). */
+export function assignedFields(classText: string): string[] {
+    const names = new Set<string>();
+    for (const m of classText.matchAll(/\bthis\.([A-Za-z$][\w$]*)\s*=(?!=)/g))
+        if (!/^[#_]/.test(m[1]!)) names.add(m[1]!);
+    return [...names];
+}
+
+/**
+ * The names that the text near the cursor uses: as a word of their own (`this.patch < other.`
+ * → `patch`), or as the last part of a camel-case name (`closeEmitter = new events.` →
+ * `Emitter`). Code goes on with what it has just used; a small model does not see it.
+ */
+export function usedNearby(names: readonly string[], near: string): string[] {
+    return names.filter((name) => {
+        const escaped = name.replace(/[$]/g, "\\$");
+        const hump = /^[A-Z]/.test(name) ? "|(?<=[a-z0-9])" : "";
+        return new RegExp(`(?:(?<![\\w$])${hump})${escaped}(?![\\w$])`).test(near);
+    });
+}

@@ -48,6 +48,8 @@ export type PromptInput = {
     extraTokens?: number;
     /** After `object.`: what the suggestion may start with, the rest of each member name of the object's type (memberAccess.ts). */
     members?: string[];
+    /** Those of `members` whose names the code near the cursor uses (memberAccess.ts `usedNearby`): the likelier ones. */
+    nearbyMembers?: string[];
 };
 
 type Range = { start: { line: number; character: number }; end: { line: number; character: number } };

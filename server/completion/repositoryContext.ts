@@ -16,6 +16,7 @@ import type { SearchHit, WorkspaceIndex } from "../workspace/WorkspaceIndex";
 import {
     declaredType,
     exportedNames,
+    assignedFields,
     isPublicMember,
     type MemberAccess,
     memberAccessAt,
@@ -228,8 +229,11 @@ export class RepositoryContext {
                 const [owner, member] = symbol.split(".");
                 if (owner === type && member && isPublicMember(hit.text, member)) names.add(member);
             }
-            if (hit.chunk.symbols.includes(type))
-                for (const name of await this.memberNames(hit.chunk.file, hit.text, type)) names.add(name);
+            const whole = hit.chunk.symbols.includes(type);
+            if (whole) for (const name of await this.memberNames(hit.chunk.file, hit.text, type)) names.add(name);
+            // Fields JavaScript declares by assigning them (`this.major = …`), in the class or its constructor's chunk.
+            if (whole || hit.chunk.symbols.includes(`${type}.constructor`))
+                for (const name of assignedFields(hit.text)) names.add(name);
         }
         return [...names];
     }

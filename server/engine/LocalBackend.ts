@@ -167,7 +167,12 @@ export class LocalBackend implements Backend {
                     onFirstToken: (ms) => log.debug(`completion: first token after ${ms.toFixed(1)} ms`),
                     isComplete: request.isComplete,
                     stopAtLoop: true,
-                    heal: { text: prompt.heal, vocabulary: c.vocabulary, members: request.input.members }
+                    heal: {
+                        text: prompt.heal,
+                        vocabulary: c.vocabulary,
+                        members: request.input.members,
+                        nearbyMembers: request.input.nearbyMembers
+                    }
                 });
             } finally {
                 trace?.take("completion", c.moe);

@@ -76,6 +76,23 @@ describe("repository context", () => {
         assert.match(text ?? "", /^addLineItem\b/, `the completion: ${JSON.stringify(text)}\n${logged.join("\n")}`);
     });
 
+    test("a member the code near the cursor uses is the likelier one", async () => {
+        // The demo model alone writes addLineItem here (above); the line before calls computeGrandTotal.
+        const text = checkout("    const before = cart.computeGrandTotal();\n    const after = cart.");
+        const uri = pathToFileURL(path.join(root, "src", "summary.ts")).href;
+        await client.open(uri, text);
+        const logsBefore = client.logs.all.length;
+        const list = await client.complete(uri, { line: 4, character: "    const after = cart.".length });
+        const logged = client.logs.all.slice(logsBefore).map((l) => l.message);
+        assert.ok(
+            logged.some((m) => m.includes("members the code near the cursor uses: computeGrandTotal")),
+            logged.join("\n")
+        );
+        const completion = String(list?.items[0]?.insertText ?? "");
+        assert.match(completion, /^computeGrandTotal\b/, `${JSON.stringify(completion)}\n${logged.join("\n")}`);
+        await client.close(uri);
+    });
+
     test("search finds the chunk of the unopened file by what it does", async () => {
         const { chunks } = await client.connection.sendRequest(WorkspaceSearchRequest.type, {
             query: "grand total of the cart"

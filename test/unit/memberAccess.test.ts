@@ -2,13 +2,15 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import path from "node:path";
 import {
+    assignedFields,
     declaredType,
     exportedNames,
     isPublicMember,
     memberAccessAt,
     memberContinuations,
     moduleFiles,
-    namespaceModule
+    namespaceModule,
+    usedNearby
 } from "../../server/completion/memberAccess";
 
 describe("member access", () => {
@@ -93,5 +95,23 @@ describe("namespace imports", () => {
         const cjs = "function a() {}\nfunction b() {}\nfunction c() {}\nexports.a = a;\nmodule.exports = { b, d: c };";
         assert.deepEqual(exportedNames(["a", "b", "c"], cjs), ["a", "b"]);
         assert.deepEqual(exportedNames(["load", "_cache"], "def load():\n    pass\n_cache = {}\n"), ["load"]);
+    });
+});
+
+describe("members: fields and the names near the cursor", () => {
+    test("fields JavaScript declares by assigning them, not comparisons, not private ones", () => {
+        const ctor =
+            "constructor(v) {\n  this.major = +m[1];\n  this.minor = +m[2];\n  this._raw = v;\n  if (this.major == 0) {}\n}";
+        assert.deepEqual(assignedFields(ctor), ["major", "minor"]);
+    });
+
+    test("a name used near the cursor as a word, or as the last part of a camel-case name", () => {
+        const members = ["patch", "compare", "Emitter", "Event", "ConnectionError"];
+        assert.deepEqual(usedNearby(members, "if (this.patch < other."), ["patch"]);
+        assert.deepEqual(usedNearby(members, "this.closeEmitter = new events_1."), ["Emitter"]);
+        assert.deepEqual(usedNearby(members, 'Object.defineProperty(exports, "ConnectionError", {'), [
+            "ConnectionError"
+        ]);
+        assert.deepEqual(usedNearby(members, "const patches = comparer.compared;"), []);
     });
 });
