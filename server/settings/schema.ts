@@ -344,7 +344,7 @@ export const SETTINGS: { [P in SettingPath]: SettingDescriptor<At<Settings, P>> 
         check: boolean,
         default: true,
         description:
-            "After `object.`, a completion starts with a member of the object's type (the type it is declared with above the cursor, `cart: ShoppingCart` or `new ShoppingCart(`), where the workspace index has that type's declaration: the model picks among the members that exist rather than invent one. Needs `workspace.completionContext`; local engine only."
+            "After `object.`, a completion starts with a member of the object's type (the type it is declared with above the cursor, `cart: ShoppingCart` or `new ShoppingCart(`), where the workspace index has that type's declaration: the model picks among the members that exist rather than invent one, and those the five lines above the cursor use are likelier. Needs `workspace.completionContext`; local engine only."
     },
     "workspace.rerank": {
         check: oneOf(["routing", "off"]),
