@@ -6,7 +6,7 @@
  * tokens are evaluated — with an SPM prompt, a typed character costs a token or two of prefill.
  * Greedy decoding; stops at an end-of-generation or control token, at the token budget, at the
  * time budget, when the stop rule says the suggestion is complete, when the text falls into a loop
- * (`stopAtLoop`: the rest would be more of it, which the filters drop), or within one token of a cancel
+ * (`stopAtLoop`: the rest would be more of it, which the filters cut), or within one token of a cancel
  * (cancellation is not an error: the result says `cancelled`, with what was generated until then).
  * With token healing, the first tokens are constrained to respell the prompt's dropped last token;
  * after `object.`, to spell one of the object's members.

@@ -148,7 +148,7 @@ export function memberContinuations(members: readonly string[], typed: string): 
 export function assignedFields(classText: string): string[] {
     const names = new Set<string>();
     for (const m of classText.matchAll(/\bthis\.([A-Za-z$][\w$]*)\s*=(?!=)/g))
-        if (!/^[#_]/.test(m[1]!)) names.add(m[1]!);
+        if (!m[1]!.startsWith("_")) names.add(m[1]!);
     return [...names];
 }
 
@@ -159,8 +159,7 @@ export function assignedFields(classText: string): string[] {
  */
 export function usedNearby(names: readonly string[], near: string): string[] {
     return names.filter((name) => {
-        const escaped = name.replace(/[$]/g, "\\$");
         const hump = /^[A-Z]/.test(name) ? "|(?<=[a-z0-9])" : "";
-        return new RegExp(`(?:(?<![\\w$])${hump})${escaped}(?![\\w$])`).test(near);
+        return new RegExp(`(?:(?<![\\w$])${hump})${escape(name)}(?![\\w$])`).test(near);
     });
 }
