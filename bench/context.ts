@@ -20,7 +20,9 @@
  *                 would (the bench resolves the name to its declaration, as go-to-definition does)
  *   + members     the same, and after `object.` the completion starts with a member of the
  *                 object's type (workspace.members, server/completion/memberAccess.ts)
- * (index and index + defs run with workspace.members off, to tell what each part adds.)
+ *   + repetition  the same, with the repetition prior (completion.repetitionPrior, its default:
+ *                 server/completion/copyPrior.ts): what a user has now
+ * (each condition adds one thing to the one above it: the others run with what comes below off.)
  *
  * Figures: exact match (EM) and edit similarity (ES) of the line; recall@5 of the defining chunk
  * (BM25 over the 8 lines above the cursor, and what the completion's context held); time to
@@ -225,7 +227,10 @@ const CONDITIONS: Condition[] = [
         ? [
               {
                   name: "today",
-                  settings: { completion: { extraContext: true }, workspace: { completionContext: false } },
+                  settings: {
+                      completion: { extraContext: true, repetitionPrior: "off" },
+                      workspace: { completionContext: false }
+                  },
                   definitions: false,
                   model: previous
               }
@@ -233,27 +238,50 @@ const CONDITIONS: Condition[] = [
         : []),
     {
         name: "none",
-        settings: { completion: { extraContext: false }, workspace: { completionContext: false } },
+        settings: {
+            completion: { extraContext: false, repetitionPrior: "off" },
+            workspace: { completionContext: false }
+        },
         definitions: false
     },
     {
         name: "open heads",
-        settings: { completion: { extraContext: true }, workspace: { completionContext: false } },
+        settings: {
+            completion: { extraContext: true, repetitionPrior: "off" },
+            workspace: { completionContext: false }
+        },
         definitions: false
     },
     {
         name: "index",
-        settings: { completion: { extraContext: true }, workspace: { completionContext: true, members: false } },
+        settings: {
+            completion: { extraContext: true, repetitionPrior: "off" },
+            workspace: { completionContext: true, members: false }
+        },
         definitions: false
     },
     {
         name: "index + defs",
-        settings: { completion: { extraContext: true }, workspace: { completionContext: true, members: false } },
+        settings: {
+            completion: { extraContext: true, repetitionPrior: "off" },
+            workspace: { completionContext: true, members: false }
+        },
         definitions: true
     },
     {
         name: "+ members",
-        settings: { completion: { extraContext: true }, workspace: { completionContext: true, members: true } },
+        settings: {
+            completion: { extraContext: true, repetitionPrior: "off" },
+            workspace: { completionContext: true, members: true }
+        },
+        definitions: true
+    },
+    {
+        name: "+ repetition",
+        settings: {
+            completion: { extraContext: true, repetitionPrior: "auto" },
+            workspace: { completionContext: true, members: true }
+        },
         definitions: true
     }
 ];

@@ -363,7 +363,9 @@ async function fim(
             signal: new AbortController().signal,
             isComplete: (text) => endOfSuggestion(text, ctx) !== undefined,
             stopAtLoop: true,
-            heal: { text: prompt.heal, vocabulary }
+            heal: { text: prompt.heal, vocabulary },
+            // As the server completes on the embedded model (`completion.repetitionPrior: auto`).
+            repetitionPrior: prompt.continued
         });
         const output = postprocess(generated.text, ctx).split("\n")[0]!;
         const expected = s.middle;

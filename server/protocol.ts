@@ -147,6 +147,8 @@ export type CompletionSettings = {
     suffixLines: number;
     /** Snippets of other open files that go into the prompt when it has room. */
     extraContext: boolean;
+    /** Favour what followed the same tokens earlier in the prompt (server/completion/copyPrior.ts). */
+    repetitionPrior: "auto" | "on" | "off";
 };
 
 /** Settings as a client may send them: any part of them (the server fills in and validates the rest). */

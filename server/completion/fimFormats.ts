@@ -127,6 +127,8 @@ export type FimPrompt = {
     trimmed: { prefix: number; suffix: number; extraFiles: number };
     /** The dropped last prefix token's text, which generation must respell ("" when not healing). */
     heal: string;
+    /** The prefix's tokens (after healing): what the generation continues. */
+    continued: Token[];
 };
 
 /** The suffix never takes more than this share of the prompt when both do not fit. */
@@ -200,7 +202,7 @@ export function buildFimPrompt(ctx: PromptInput, fim: FimTokens, tok: Tokenizer,
     const { extra, dropped } = reservedPick ?? pickExtra(Math.max(0, room - prefix.length - suffix.length));
     trimmed.extraFiles = dropped;
 
-    if (fim.source === "none") return { tokens: [...extra, ...prefix], trimmed, heal };
+    if (fim.source === "none") return { tokens: [...extra, ...prefix], trimmed, heal, continued: prefix };
     const pre = fim.prefix!,
         suf = fim.suffix!;
     let tokens: Token[];
@@ -210,7 +212,7 @@ export function buildFimPrompt(ctx: PromptInput, fim: FimTokens, tok: Tokenizer,
     else if (fim.middle !== undefined) tokens = [pre, suf, ...suffix, fim.middle, ...prefix];
     // SPM without a middle marker (Codestral): [SUFFIX]suffix[PREFIX]prefix.
     else tokens = [suf, ...suffix, pre, ...prefix];
-    return { tokens: [...extra, ...tokens], trimmed, heal };
+    return { tokens: [...extra, ...tokens], trimmed, heal, continued: prefix };
 }
 
 /** The current file's name after the last file separator: what the model continues in. */

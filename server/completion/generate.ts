@@ -16,6 +16,7 @@ import { answerCut } from "../chat/answerGuard";
 import { endsGeneration, isTextToken, type TokenDecoder } from "../engine/tokenText";
 import type { Token } from "./fimFormats";
 import { LookupPredictor } from "../speculation/LookupPredictor";
+import { CopyPrior } from "./copyPrior";
 import { type Spelling, spellingOf, spellingRest, spellingStep, stillSpelling, withoutHealed } from "./tokenHealing";
 
 type StopReason = "end-of-generation" | "max-tokens" | "time-budget" | "complete" | "repeating" | "cancelled";
@@ -47,6 +48,11 @@ export type GenerateOptions = {
      * a control token) or `text`, its text is part of the answer (a next-edit format's markers).
      */
     specialTokens?: "stop" | "text";
+    /**
+     * The repetition prior (copyPrior.ts): the prompt's tokens that the generation continues (the
+     * prefix's, after healing; `FimPrompt.continued`). Without it, the model's logits alone.
+     */
+    repetitionPrior?: readonly Token[];
 };
 
 export type GenerateResult = {
@@ -74,30 +80,37 @@ const ALLOWED_LOGIT = 1000;
 const NEARBY_LOGIT = 4;
 
 /**
- * Each step's bias while the first tokens must spell one of the texts (tokenHealing.ts
- * `spellingStep`): usually the few allowed tokens raised rather than every other token forbidden
+ * Each step's bias: the repetition prior's bonuses (copyPrior.ts), and while the first tokens must
+ * spell one of the texts (tokenHealing.ts `spellingStep`) the tokens that may come: usually the few allowed tokens raised rather than every other token forbidden
  * — a "never" for each of Qwen's 151,936 tokens took 41 ms to build a step, and node-llama-cpp
  * hands each entry to the sampler. A token node-llama-cpp takes for an end (Qwen's `</s>`, text
  * to us) cannot be raised (TokenBias skips it): when only such tokens fit, the others are
  * forbidden instead.
  */
-function spellingBias(
+function stepBias(
     model: LlamaModel,
-    spelling: Spelling,
+    spelling: Spelling | undefined,
     vocabulary: readonly string[],
     generated: () => string,
-    nearby: Spelling | undefined
+    nearby: Spelling | undefined,
+    copy: CopyPrior | undefined
 ): () => TokenBias {
-    const free = new TokenBias(model.tokenizer);
     return () => {
-        const step = spellingStep(vocabulary, spelling, generated());
-        if (!step) return free;
+        const bonuses = copy?.bonuses();
+        const step = spelling && spellingStep(vocabulary, spelling, generated());
+        if (!step) return withBonuses(new TokenBias(model.tokenizer), bonuses);
         if ("forbid" in step) return new TokenBias(model.tokenizer).set(step.forbid, "never");
         if (step.raise.some((t) => !model.isEogToken(t))) {
-            const bias = new TokenBias(model.tokenizer).set(step.raise, { logit: ALLOWED_LOGIT });
+            const logits = new Map<Token, number>(step.raise.map((t) => [t, ALLOWED_LOGIT]));
             const likelier = nearby && spellingStep(vocabulary, nearby, generated());
-            if (likelier && "raise" in likelier) bias.set(likelier.raise, { logit: ALLOWED_LOGIT + NEARBY_LOGIT });
-            return bias;
+            if (likelier && "raise" in likelier)
+                for (const t of likelier.raise) logits.set(t, ALLOWED_LOGIT + NEARBY_LOGIT);
+            // Among the allowed tokens the repetition prior still counts; the others stay out of reach.
+            for (const [t, b] of bonuses ?? []) {
+                const allowed = logits.get(t);
+                if (allowed !== undefined) logits.set(t, allowed + b);
+            }
+            return withBonuses(new TokenBias(model.tokenizer), logits);
         }
         const ok = new Set(step.raise);
         return new TokenBias(model.tokenizer).set(
@@ -105,6 +118,11 @@ function spellingBias(
             "never"
         );
     };
+}
+
+function withBonuses(bias: TokenBias, logits: ReadonlyMap<Token, number> | undefined): TokenBias {
+    for (const [t, logit] of logits ?? []) bias.set(t, { logit });
+    return bias;
 }
 
 export async function generate(
@@ -136,12 +154,18 @@ export async function generate(
     let run: Token[] = [];
     const spelling = options.heal && spellingOf(heal, options.heal.members ?? []);
     const nearby = options.heal?.nearbyMembers?.length ? spellingOf(heal, options.heal.nearbyMembers) : undefined;
-    const tokenBias = spelling ? spellingBias(model, spelling, options.heal!.vocabulary, () => raw, nearby) : undefined;
-    // No drafts while healing: the bias of a verify batch's later positions would not know its earlier tokens.
+    const copy =
+        options.repetitionPrior && new CopyPrior(prompt, options.repetitionPrior, (t) => !model.isSpecialToken(t));
+    const tokenBias =
+        spelling || copy
+            ? stepBias(model, spelling, options.heal?.vocabulary ?? [], () => raw, nearby, copy)
+            : undefined;
+    // No drafts while healing, nor with the repetition prior: the bias of a verify batch's later
+    // positions would not know its earlier tokens.
     const predictor = sequence.tokenPredictor instanceof LookupPredictor ? sequence.tokenPredictor : undefined;
     if (predictor) {
         let free = !spelling;
-        predictor.allowed = () => (free ||= !stillSpelling(spelling!, raw));
+        predictor.allowed = copy ? () => false : () => (free ||= !stillSpelling(spelling!, raw));
     }
 
     const ends = endsGeneration(model),
@@ -166,6 +190,7 @@ export async function generate(
             break;
         }
         tokens.push(token);
+        copy?.add(token);
         if (special) {
             settled += decode(run) + model.detokenize([token], true);
             run = [];

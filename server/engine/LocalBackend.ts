@@ -55,6 +55,8 @@ type LocalCompletion = {
     moe?: NativeMoeContext;
     /** Whether the sequence speculates, and why (speculation/LookupPredictor.ts#speculationChoice). */
     speculation: { on: boolean; reason: string };
+    /** Whether completions use the repetition prior (completion/copyPrior.ts#repetitionPriorChoice). */
+    repetitionPrior: boolean;
 };
 
 export type LocalParts = {
@@ -172,7 +174,8 @@ export class LocalBackend implements Backend {
                         vocabulary: c.vocabulary,
                         members: request.input.members,
                         nearbyMembers: request.input.nearbyMembers
-                    }
+                    },
+                    repetitionPrior: c.repetitionPrior ? prompt.continued : undefined
                 });
             } finally {
                 trace?.take("completion", c.moe);

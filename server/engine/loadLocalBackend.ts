@@ -15,6 +15,7 @@ import { nextLayerPredictionLimit } from "../experts/routingSupport";
 import type { Logger } from "../log";
 import { chatModelFit } from "../models/chatModelFit";
 import { embeddedModelPath, isEmbeddedModel, verifyEmbeddedModel } from "../models/embeddedModel";
+import { repetitionPriorChoice } from "../completion/copyPrior";
 import { inspectModel } from "../models/inspectModel";
 import type { Settings } from "../protocol";
 import { RoutingTrace } from "../routing/RoutingTrace";
@@ -141,6 +142,8 @@ export async function loadLocalBackend(load: LocalLoad): Promise<{ backend: Loca
             fileInfo: inspection.fileInfo,
             expertsUsed: choice.k || inspection.trainedK
         });
+        const repetition = repetitionPriorChoice(settings.completion.repetitionPrior, embedded);
+        log.info(`completion repetition prior: ${repetition.on ? "on" : "off"} (${repetition.reason})`);
         const backend = new LocalBackend({
             llama,
             lane: load.lane,
@@ -156,7 +159,14 @@ export async function loadLocalBackend(load: LocalLoad): Promise<{ backend: Loca
                 model,
                 context,
                 sequence: sequenceOf(context, speculation, moe),
-                speculation: { on: speculation.on, reason: speculation.reason },
+                speculation: {
+                    on: speculation.on,
+                    reason:
+                        speculation.on && repetition.on
+                            ? `${speculation.reason}; completion drafts off: the repetition prior is on`
+                            : speculation.reason
+                },
+                repetitionPrior: repetition.on,
                 decode,
                 fim,
                 tokenizer,

@@ -80,6 +80,44 @@ describe("the embedded demo model", () => {
         }
     });
 
+    test("a line goes on the way the lines above it went (the repetition prior, on by default here)", async () => {
+        const lines = async (repetitionPrior: "auto" | "off") => {
+            const client = await TestClient.start({ settings: { completion: { debounceMs: 0, repetitionPrior } } });
+            try {
+                await client.settled();
+                const said = client.logs.all.map((l) => l.message).find((m) => m.includes("repetition prior"));
+                const cases = [
+                    [
+                        "conn.js",
+                        "class Connection {\n    constructor() {\n        this.errorEmitter = new events_1.Emitter();\n        this.closeEmitter = new events_1."
+                    ],
+                    [
+                        "queue.js",
+                        "function drain(queue) {\n    const first = queue.items.shift();\n    const second = queue.items."
+                    ]
+                ];
+                const got: string[] = [];
+                for (const [name, text] of cases) {
+                    const uri = `file:///w/${name}`;
+                    await client.open(uri, text!, "javascript");
+                    const last = text!.split("\n");
+                    const list = await client.complete(uri, { line: last.length - 1, character: last.at(-1)!.length });
+                    got.push(String(list?.items[0]?.insertText ?? ""));
+                }
+                return { said, got };
+            } finally {
+                await client.stop();
+            }
+        };
+        const on = await lines("auto");
+        assert.match(on.said ?? "", /repetition prior: on \(auto: measured on the embedded model\)/);
+        // The demo model alone writes `get(1, 2, …` and `slice();` here: it copies little from its context.
+        assert.match(on.got[0]!, /^Emitter\(/, JSON.stringify(on.got));
+        assert.match(on.got[1]!, /^shift\(/, JSON.stringify(on.got));
+        const off = await lines("off");
+        assert.match(off.said ?? "", /repetition prior: off \(off: moePilot\.completion\.repetitionPrior\)/);
+    });
+
     test("a damaged copy is refused with a clear message", async () => {
         // An extension root whose embedded model has one byte changed.
         const copy = path.join(dir, EMBEDDED_MODEL_FILE);
