@@ -99,7 +99,12 @@ function stepBias(
         const bonuses = copy?.bonuses();
         const step = spelling && spellingStep(vocabulary, spelling, generated());
         if (!step) return withBonuses(new TokenBias(model.tokenizer), bonuses);
-        if ("forbid" in step) return new TokenBias(model.tokenizer).set(step.forbid, "never");
+        if ("forbid" in step) {
+            const bias = new TokenBias(model.tokenizer).set(step.forbid, "never");
+            if (!bonuses?.size) return bias;
+            const forbidden = new Set(step.forbid);
+            return withBonuses(bias, new Map([...bonuses].filter(([t]) => !forbidden.has(t))));
+        }
         if (step.raise.some((t) => !model.isEogToken(t))) {
             const logits = new Map<Token, number>(step.raise.map((t) => [t, ALLOWED_LOGIT]));
             const likelier = nearby && spellingStep(vocabulary, nearby, generated());
