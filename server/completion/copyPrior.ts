@@ -37,10 +37,11 @@ export function repetitionPriorChoice(
 
 export class CopyPrior {
     /** The prompt, then the generated tokens. */
-    private readonly source: Token[];
+    private readonly source: Token[] = [];
     /** The text the generation continues (the prefix's tokens), then the generated tokens. */
     private readonly written: Token[];
-    private readonly at = new Map<Token, number[]>();
+    /** Where each run of `MIN_MATCH` tokens ends in `source`: a step looks at the matches only. */
+    private readonly at = new Map<string, number[]>();
 
     constructor(
         source: readonly Token[],
@@ -48,16 +49,17 @@ export class CopyPrior {
         /** Tokens that may be proposed (text, not control tokens). */
         private readonly proposable: (t: Token) => boolean
     ) {
-        this.source = [];
         this.written = [...continued];
         for (const t of source) this.push(t);
     }
 
     private push(t: Token) {
-        const list = this.at.get(t);
-        if (list) list.push(this.source.length);
-        else this.at.set(t, [this.source.length]);
         this.source.push(t);
+        if (this.source.length < MIN_MATCH) return;
+        const key = this.source.slice(-MIN_MATCH).join(",");
+        const list = this.at.get(key);
+        if (list) list.push(this.source.length - 1);
+        else this.at.set(key, [this.source.length - 1]);
     }
 
     /** A generated token: it is written, and can be copied from later. */
@@ -71,17 +73,15 @@ export class CopyPrior {
         const out = new Map<Token, number>();
         const w = this.written,
             s = this.source;
-        const last = w.at(-1);
-        if (last === undefined) return out;
+        if (w.length < MIN_MATCH) return out;
         const weight = new Map<Token, number>();
         let total = 0,
             longest = 0;
-        for (const i of this.at.get(last) ?? []) {
+        for (const i of this.at.get(w.slice(-MIN_MATCH).join(",")) ?? []) {
             const next = s[i + 1];
             if (next === undefined || !this.proposable(next)) continue;
-            let m = 1;
+            let m = MIN_MATCH;
             while (m < MAX_MATCH && i - m >= 0 && m < w.length && s[i - m] === w[w.length - 1 - m]) m++;
-            if (m < MIN_MATCH) continue;
             weight.set(next, (weight.get(next) ?? 0) + m);
             total += m;
             longest = Math.max(longest, m);

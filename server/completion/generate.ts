@@ -95,10 +95,11 @@ function stepBias(
     nearby: Spelling | undefined,
     copy: CopyPrior | undefined
 ): () => TokenBias {
+    const free = new TokenBias(model.tokenizer);
     return () => {
         const bonuses = copy?.bonuses();
         const step = spelling && spellingStep(vocabulary, spelling, generated());
-        if (!step) return withBonuses(new TokenBias(model.tokenizer), bonuses);
+        if (!step) return bonuses?.size ? withBonuses(new TokenBias(model.tokenizer), bonuses) : free;
         if ("forbid" in step) {
             const bias = new TokenBias(model.tokenizer).set(step.forbid, "never");
             if (!bonuses?.size) return bias;
