@@ -21,7 +21,7 @@
  *   + members     the same, and after `object.` the completion starts with a member of the
  *                 object's type (workspace.members, server/completion/memberAccess.ts)
  *   + repetition  the same, with the repetition prior (completion.repetitionPrior, its default:
- *                 server/completion/copyPrior.ts): what a user has now
+ *                 server/completion/repetitionPrior.ts): what a user has now
  *   heads + rep.  open heads with the repetition prior, no index: what repository context adds to the prior
  * (up to + repetition, each condition adds one thing to the one above it, with what comes below off.)
  *
@@ -516,7 +516,7 @@ const report = [
     ),
     "",
     "*+ repetition* adds the repetition prior (`completion.repetitionPrior`, on by default for the demo model: " +
-        "server/completion/copyPrior.ts), the tokens that followed the last few tokens written where they occurred before in the prompt; " +
+        "server/completion/repetitionPrior.ts), the tokens that followed the last few tokens written where they occurred before in the prompt; " +
         "*heads + rep.* is the prior with the open files' heads and no index: what repository context adds once the prior is there.",
     "",
     ...(previous

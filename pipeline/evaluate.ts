@@ -365,7 +365,7 @@ async function fim(
             stopAtLoop: true,
             heal: { text: prompt.heal, vocabulary },
             // As the server completes on the embedded model (`completion.repetitionPrior: auto`).
-            repetitionPrior: prompt.continued
+            repetitionPrior: { continued: prompt.continued }
         });
         const output = postprocess(generated.text, ctx).split("\n")[0]!;
         const expected = s.middle;

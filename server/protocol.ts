@@ -147,7 +147,7 @@ export type CompletionSettings = {
     suffixLines: number;
     /** Snippets of other open files that go into the prompt when it has room. */
     extraContext: boolean;
-    /** Favour what followed the same tokens earlier in the prompt (server/completion/copyPrior.ts). */
+    /** Favour what followed the same tokens earlier in the prompt (server/completion/repetitionPrior.ts). */
     repetitionPrior: "auto" | "on" | "off";
 };
 

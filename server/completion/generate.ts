@@ -16,7 +16,7 @@ import { answerCut } from "../chat/answerGuard";
 import { endsGeneration, isTextToken, type TokenDecoder } from "../engine/tokenText";
 import type { Token } from "./fimFormats";
 import { LookupPredictor } from "../speculation/LookupPredictor";
-import { CopyPrior } from "./copyPrior";
+import { RepetitionPrior } from "./repetitionPrior";
 import { type Spelling, spellingOf, spellingRest, spellingStep, stillSpelling, withoutHealed } from "./tokenHealing";
 
 type StopReason = "end-of-generation" | "max-tokens" | "time-budget" | "complete" | "repeating" | "cancelled";
@@ -49,10 +49,10 @@ export type GenerateOptions = {
      */
     specialTokens?: "stop" | "text";
     /**
-     * The repetition prior (copyPrior.ts): the prompt's tokens that the generation continues (the
-     * prefix's, after healing; `FimPrompt.continued`). Without it, the model's logits alone.
+     * The repetition prior (repetitionPrior.ts), with the prompt's tokens that the generation continues
+     * (the prefix's, after healing: `FimPrompt.continued`). Without it, the model's logits alone.
      */
-    repetitionPrior?: readonly Token[];
+    repetitionPrior?: { continued: readonly Token[] };
 };
 
 export type GenerateResult = {
@@ -80,9 +80,9 @@ const ALLOWED_LOGIT = 1000;
 const NEARBY_LOGIT = 4;
 
 /**
- * Each step's bias: the repetition prior's bonuses (copyPrior.ts), and while the first tokens must
- * spell one of the texts (tokenHealing.ts `spellingStep`) the tokens that may come: usually the few allowed tokens raised rather than every other token forbidden
- * — a "never" for each of Qwen's 151,936 tokens took 41 ms to build a step, and node-llama-cpp
+ * Each step's bias: the repetition prior's bonuses (repetitionPrior.ts), and while the first tokens must
+ * spell one of the texts (tokenHealing.ts `spellingStep`) the tokens that may come: usually the
+ * few allowed tokens raised rather than every other token forbidden — a "never" for each of Qwen's 151,936 tokens took 41 ms to build a step, and node-llama-cpp
  * hands each entry to the sampler. A token node-llama-cpp takes for an end (Qwen's `</s>`, text
  * to us) cannot be raised (TokenBias skips it): when only such tokens fit, the others are
  * forbidden instead.
@@ -93,19 +93,15 @@ function stepBias(
     vocabulary: readonly string[],
     generated: () => string,
     nearby: Spelling | undefined,
-    copy: CopyPrior | undefined
+    repetition: RepetitionPrior | undefined
 ): () => TokenBias {
     const free = new TokenBias(model.tokenizer);
     return () => {
-        const bonuses = copy?.bonuses();
+        const bonuses = repetition?.bonuses();
         const step = spelling && spellingStep(vocabulary, spelling, generated());
-        if (!step) return bonuses?.size ? withBonuses(new TokenBias(model.tokenizer), bonuses) : free;
-        if ("forbid" in step) {
-            const bias = new TokenBias(model.tokenizer).set(step.forbid, "never");
-            if (!bonuses?.size) return bias;
-            const forbidden = new Set(step.forbid);
-            return withBonuses(bias, new Map([...bonuses].filter(([t]) => !forbidden.has(t))));
-        }
+        if (!step) return bonuses?.size ? withLogits(new TokenBias(model.tokenizer), bonuses) : free;
+        // The prior's bonuses first: a forbidden token's "never" overwrites its bonus.
+        if ("forbid" in step) return withLogits(new TokenBias(model.tokenizer), bonuses).set(step.forbid, "never");
         if (step.raise.some((t) => !model.isEogToken(t))) {
             const logits = new Map<Token, number>(step.raise.map((t) => [t, ALLOWED_LOGIT]));
             const likelier = nearby && spellingStep(vocabulary, nearby, generated());
@@ -116,7 +112,7 @@ function stepBias(
                 const allowed = logits.get(t);
                 if (allowed !== undefined) logits.set(t, allowed + b);
             }
-            return withBonuses(new TokenBias(model.tokenizer), logits);
+            return withLogits(new TokenBias(model.tokenizer), logits);
         }
         const ok = new Set(step.raise);
         return new TokenBias(model.tokenizer).set(
@@ -126,7 +122,7 @@ function stepBias(
     };
 }
 
-function withBonuses(bias: TokenBias, logits: ReadonlyMap<Token, number> | undefined): TokenBias {
+function withLogits(bias: TokenBias, logits: ReadonlyMap<Token, number> | undefined): TokenBias {
     for (const [t, logit] of logits ?? []) bias.set(t, { logit });
     return bias;
 }
@@ -160,18 +156,20 @@ export async function generate(
     let run: Token[] = [];
     const spelling = options.heal && spellingOf(heal, options.heal.members ?? []);
     const nearby = options.heal?.nearbyMembers?.length ? spellingOf(heal, options.heal.nearbyMembers) : undefined;
-    const copy =
-        options.repetitionPrior && new CopyPrior(prompt, options.repetitionPrior, (t) => !model.isSpecialToken(t));
+    // The suggestion's own tokens count too: a piece written twice is likelier a third time, which the loop stop ends.
+    const repetition =
+        options.repetitionPrior &&
+        new RepetitionPrior(prompt, options.repetitionPrior.continued, (t) => !model.isSpecialToken(t));
     const tokenBias =
-        spelling || copy
-            ? stepBias(model, spelling, options.heal?.vocabulary ?? [], () => raw, nearby, copy)
+        spelling || repetition
+            ? stepBias(model, spelling, options.heal?.vocabulary ?? [], () => raw, nearby, repetition)
             : undefined;
     // No drafts while healing, nor with the repetition prior: the bias of a verify batch's later
     // positions would not know its earlier tokens.
     const predictor = sequence.tokenPredictor instanceof LookupPredictor ? sequence.tokenPredictor : undefined;
     if (predictor) {
         let free = !spelling;
-        predictor.allowed = copy ? () => false : () => (free ||= !stillSpelling(spelling!, raw));
+        predictor.allowed = repetition ? () => false : () => (free ||= !stillSpelling(spelling!, raw));
     }
 
     const ends = endsGeneration(model),
@@ -196,7 +194,7 @@ export async function generate(
             break;
         }
         tokens.push(token);
-        copy?.add(token);
+        repetition?.add(token);
         if (special) {
             settled += decode(run) + model.detokenize([token], true);
             run = [];

@@ -55,7 +55,7 @@ type LocalCompletion = {
     moe?: NativeMoeContext;
     /** Whether the sequence speculates, and why (speculation/LookupPredictor.ts#speculationChoice). */
     speculation: { on: boolean; reason: string };
-    /** Whether completions use the repetition prior (completion/copyPrior.ts#repetitionPriorChoice). */
+    /** Whether completions use the repetition prior (completion/repetitionPrior.ts#repetitionPriorChoice). */
     repetitionPrior: boolean;
 };
 
@@ -175,7 +175,7 @@ export class LocalBackend implements Backend {
                         members: request.input.members,
                         nearbyMembers: request.input.nearbyMembers
                     },
-                    repetitionPrior: c.repetitionPrior ? prompt.continued : undefined
+                    repetitionPrior: c.repetitionPrior ? { continued: prompt.continued } : undefined
                 });
             } finally {
                 trace?.take("completion", c.moe);

@@ -15,7 +15,7 @@ import { nextLayerPredictionLimit } from "../experts/routingSupport";
 import type { Logger } from "../log";
 import { chatModelFit } from "../models/chatModelFit";
 import { embeddedModelPath, isEmbeddedModel, verifyEmbeddedModel } from "../models/embeddedModel";
-import { repetitionPriorChoice } from "../completion/copyPrior";
+import { repetitionPriorChoice } from "../completion/repetitionPrior";
 import { inspectModel } from "../models/inspectModel";
 import type { Settings } from "../protocol";
 import { RoutingTrace } from "../routing/RoutingTrace";

@@ -300,7 +300,7 @@ export const SETTINGS: { [P in SettingPath]: SettingDescriptor<At<Settings, P>> 
         default: "auto",
         reload: true,
         description:
-            "Code repeats itself close by: where the last few tokens written occurred before in the prompt (the file, its suffix, the repository context), the tokens that followed there become likelier, as a cache language model for code does. A prior, not a copy: a model sure of something else still writes it. `auto`: on for the embedded demo model (more exact and closer suggestions on held-out code and in other projects: the model card, `npm run bench:context`), off for other models, which copy from their context by themselves. While on, speculative decoding is off for completion. Local engine only."
+            "Code repeats itself close by: where the last few tokens written occurred before in the prompt (the file, its suffix, the repository context) or in the suggestion so far, the tokens that followed there become likelier, as a cache language model for code does. A prior, not a copy: a model sure of something else still writes it. `auto`: on for the embedded demo model (more exact and closer suggestions on held-out code and in other projects: the model card, `npm run bench:context`), off for other models, which copy from their context by themselves. While on, speculative decoding is off for completion. Local engine only."
     },
     "nextEdit.enabled": {
         check: boolean,

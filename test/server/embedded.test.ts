@@ -116,6 +116,7 @@ describe("the embedded demo model", () => {
         assert.match(on.got[1]!, /^shift\(/, JSON.stringify(on.got));
         const off = await lines("off");
         assert.match(off.said ?? "", /repetition prior: off \(off: moePilot\.completion\.repetitionPrior\)/);
+        assert.doesNotMatch(off.got[0]!, /^Emitter\(/, "the prior made the difference");
     });
 
     test("a damaged copy is refused with a clear message", async () => {

@@ -77,6 +77,17 @@ describe("FIM prompt", () => {
         assert.equal(decode(healed.tokens, STARCODER), "<fim_prefix><fim_suffix>;\n<fim_middle>let a =");
         assert.equal(healed.heal, " ");
         assert.equal(buildFimPrompt(ctx(), fim, tok, { maxPromptTokens: 1000 }).heal, "", "not asked: nothing healed");
+        // What the generation continues (the repetition prior's text): the healed prefix, the prompt's tail here.
+        assert.equal(decode(healed.continued, STARCODER), "let a =");
+        assert.deepEqual(healed.tokens.slice(-healed.continued.length), healed.continued);
+    });
+
+    test("PSM: what the generation continues is the prefix, between its markers", () => {
+        const tok = charTokenizer(STARCODER);
+        const fim = resolveFimTokens(tok, gguf(STARCODER), undefined);
+        const p = buildFimPrompt(ctx(), fim, tok, { maxPromptTokens: 1000, healWith: (t) => String.fromCodePoint(t) });
+        assert.equal(decode(p.continued, STARCODER), "let a =");
+        assert.equal(decode(p.tokens, STARCODER), "<fim_prefix>let a =<fim_suffix>;\n<fim_middle>");
     });
 
     test("falls back to a family template when the GGUF has no FIM keys", () => {

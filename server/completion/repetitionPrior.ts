@@ -35,13 +35,16 @@ export function repetitionPriorChoice(
         : { on: false, reason: "auto: not measured on this model (a large model copies from its context by itself)" };
 }
 
-export class CopyPrior {
+/** Three tokens hashed to a small integer (a key V8 keeps unboxed); a step checks its matches token by token. */
+const runKey = (a: Token, b: Token, c: Token) => ((a * 65599) ^ (b * 257) ^ c) & 0x3fffffff;
+
+export class RepetitionPrior {
     /** The prompt, then the generated tokens. */
     private readonly source: Token[] = [];
     /** The text the generation continues (the prefix's tokens), then the generated tokens. */
     private readonly written: Token[];
-    /** Where each run of `MIN_MATCH` tokens ends in `source`: a step looks at the matches only. */
-    private readonly at = new Map<string, number[]>();
+    /** Where each run of three tokens ends in `source` (by `runKey`): a step looks only where its last three occur. */
+    private readonly runEnds = new Map<number, number[]>();
 
     constructor(
         source: readonly Token[],
@@ -54,12 +57,13 @@ export class CopyPrior {
     }
 
     private push(t: Token) {
-        this.source.push(t);
-        if (this.source.length < MIN_MATCH) return;
-        const key = this.source.slice(-MIN_MATCH).join(",");
-        const list = this.at.get(key);
-        if (list) list.push(this.source.length - 1);
-        else this.at.set(key, [this.source.length - 1]);
+        const s = this.source;
+        s.push(t);
+        if (s.length < 3) return;
+        const key = runKey(s[s.length - 3]!, s[s.length - 2]!, t);
+        const list = this.runEnds.get(key);
+        if (list) list.push(s.length - 1);
+        else this.runEnds.set(key, [s.length - 1]);
     }
 
     /** A generated token: it is written, and can be copied from later. */
@@ -77,11 +81,12 @@ export class CopyPrior {
         const weight = new Map<Token, number>();
         let total = 0,
             longest = 0;
-        for (const i of this.at.get(w.slice(-MIN_MATCH).join(",")) ?? []) {
+        for (const i of this.runEnds.get(runKey(w[w.length - 3]!, w[w.length - 2]!, w[w.length - 1]!)) ?? []) {
             const next = s[i + 1];
             if (next === undefined || !this.proposable(next)) continue;
-            let m = MIN_MATCH;
+            let m = 0;
             while (m < MAX_MATCH && i - m >= 0 && m < w.length && s[i - m] === w[w.length - 1 - m]) m++;
+            if (m < MIN_MATCH) continue;
             weight.set(next, (weight.get(next) ?? 0) + m);
             total += m;
             longest = Math.max(longest, m);
