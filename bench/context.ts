@@ -195,7 +195,16 @@ async function prepare(project: (typeof PROJECTS)[number]) {
     return { root, files, texts, defs, cases: picked };
 }
 
-type Condition = { name: string; settings: object; definitions: boolean; model?: string };
+/** What a condition turns on: open files' heads, the index, definitions as an editor answers them, members, the repetition prior; and its model file. */
+type Parts = {
+    heads?: boolean;
+    index?: boolean;
+    definitions?: boolean;
+    members?: boolean;
+    prior?: boolean;
+    model?: string;
+};
+type Condition = { name: string; on: Parts };
 
 /** The last commit before repository context: its model file is "today's". */
 const BEFORE_REPOSITORY_CONTEXT = "8254dc5^";
@@ -223,76 +232,26 @@ function previousModel(): string | undefined {
 }
 const previous = previousModel();
 
+/** A condition's settings: what it turns on, everything else off. */
+const settingsOf = (on: Parts) => ({
+    modelPath: on.model ?? modelPath,
+    completion: {
+        debounceMs: 0,
+        extraContext: !!on.heads,
+        repetitionPrior: on.prior ? ("auto" as const) : ("off" as const)
+    },
+    workspace: { completionContext: !!on.index, members: !!on.members }
+});
+
 const CONDITIONS: Condition[] = [
-    ...(previous
-        ? [
-              {
-                  name: "today",
-                  settings: {
-                      completion: { extraContext: true, repetitionPrior: "off" },
-                      workspace: { completionContext: false }
-                  },
-                  definitions: false,
-                  model: previous
-              }
-          ]
-        : []),
-    {
-        name: "none",
-        settings: {
-            completion: { extraContext: false, repetitionPrior: "off" },
-            workspace: { completionContext: false }
-        },
-        definitions: false
-    },
-    {
-        name: "open heads",
-        settings: {
-            completion: { extraContext: true, repetitionPrior: "off" },
-            workspace: { completionContext: false }
-        },
-        definitions: false
-    },
-    {
-        name: "index",
-        settings: {
-            completion: { extraContext: true, repetitionPrior: "off" },
-            workspace: { completionContext: true, members: false }
-        },
-        definitions: false
-    },
-    {
-        name: "index + defs",
-        settings: {
-            completion: { extraContext: true, repetitionPrior: "off" },
-            workspace: { completionContext: true, members: false }
-        },
-        definitions: true
-    },
-    {
-        name: "+ members",
-        settings: {
-            completion: { extraContext: true, repetitionPrior: "off" },
-            workspace: { completionContext: true, members: true }
-        },
-        definitions: true
-    },
-    {
-        name: "+ repetition",
-        settings: {
-            completion: { extraContext: true, repetitionPrior: "auto" },
-            workspace: { completionContext: true, members: true }
-        },
-        definitions: true
-    },
-    {
-        name: "heads + rep.",
-        settings: {
-            completion: { extraContext: true, repetitionPrior: "auto" },
-            workspace: { completionContext: false }
-        },
-        definitions: false
-    }
+    ...(previous ? [{ name: "today", on: { heads: true, model: previous } }] : []),
+    { name: "none", on: {} },
+    { name: "open heads", on: { heads: true } },
+    { name: "index", on: { heads: true, index: true } },
+    { name: "index + defs", on: { heads: true, index: true, definitions: true } },
+    { name: "+ members", on: { heads: true, index: true, definitions: true, members: true } },
+    { name: "+ repetition", on: { heads: true, index: true, definitions: true, members: true, prior: true } },
+    { name: "heads + rep.", on: { heads: true, prior: true } }
 ];
 
 type Result = {
@@ -341,18 +300,14 @@ for (const condition of CONDITIONS.filter((c) => !only || only.includes(c.name))
         const client = await TestClient.start(
             {
                 storagePath: store,
-                definitions: condition.definitions,
-                settings: {
-                    modelPath: condition.model ?? modelPath,
-                    completion: { debounceMs: 0 },
-                    ...condition.settings
-                }
+                definitions: !!condition.on.definitions,
+                settings: settingsOf(condition.on)
             },
             undefined,
             {},
             [project.root]
         );
-        if (condition.definitions)
+        if (condition.on.definitions)
             client.connection.onRequest(DefinitionsRequest.type, (params) => {
                 // Types need a type checker: the bench answers definitions only, as a plain definition provider would.
                 if (params.kind === "typeDefinition") return params.positions.map(() => []);
@@ -496,11 +451,7 @@ const summary =
     `ES ${(100 * best.es).toFixed(1)}% vs ${(100 * baseline.es).toFixed(1)}%  p50 ${(best.p50 / baseline.p50).toFixed(2)}x  keystroke tokens ${best.keystrokeTokens}`;
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-const indexed = new Set(
-    CONDITIONS.filter(
-        (c) => (c.settings as { workspace: { completionContext: boolean } }).workspace.completionContext
-    ).map((c) => c.name)
-);
+const indexed = new Set(CONDITIONS.filter((c) => c.on.index).map((c) => c.name));
 const report = [
     "# Repository context: cross-file completion",
     "",

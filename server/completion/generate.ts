@@ -80,10 +80,11 @@ const ALLOWED_LOGIT = 1000;
 const NEARBY_LOGIT = 4;
 
 /**
- * Each step's bias: the repetition prior's bonuses (repetitionPrior.ts), and while the first tokens must
- * spell one of the texts (tokenHealing.ts `spellingStep`) the tokens that may come: usually the
- * few allowed tokens raised rather than every other token forbidden — a "never" for each of Qwen's 151,936 tokens took 41 ms to build a step, and node-llama-cpp
- * hands each entry to the sampler. A token node-llama-cpp takes for an end (Qwen's `</s>`, text
+ * Each step's bias: the repetition prior's bonuses (repetitionPrior.ts), and while the first
+ * tokens must spell one of the texts (tokenHealing.ts `spellingStep`) the tokens that may come:
+ * usually the few allowed tokens raised rather than every other token forbidden — a "never" for
+ * each of Qwen's 151,936 tokens took 41 ms to build a step, and node-llama-cpp hands each entry
+ * to the sampler. A token node-llama-cpp takes for an end (Qwen's `</s>`, text
  * to us) cannot be raised (TokenBias skips it): when only such tokens fit, the others are
  * forbidden instead.
  */
