@@ -702,10 +702,14 @@ than for one token, so greedy output could change with speculation and with the 
 flash attention takes every query under 64 through the same per-query kernel.
 
 What remains is llama.cpp's CPU kernels. A token's experts go through \`MUL_MAT_ID\`, which calls
-the Q8_0 dot product (\`ggml_vec_dot_q8_0_q8_0\`) row by row, while on a CPU with AMX the fixed
-weights sit in the AMX buffer type and go through its VNNI kernels (that buffer type does not take
-\`MUL_MAT_ID\`): compare the two rates above. (Kernel names from \`perf record\` on the
-development machine.)
+the Q8_0 dot product (\`ggml_vec_dot_q8_0_q8_0\`) row by row. ${
+    cpuHasAmx()
+        ? `On this CPU (it has AMX) the fixed weights sit in the AMX buffer type and go through its VNNI
+kernels (that buffer type does not take \`MUL_MAT_ID\`): compare the two rates above.`
+        : `This CPU has no AMX, so the fixed weights go through the same dot product; the experts' rate is
+lower because a token reads them in slices of a few hundred KiB at scattered places, and because
+their slope over k also carries each slot's other work (activation, gate weight, sum).`
+} (Kernel names from \`perf record\` on the development machine.)
 
 ## Summary
 
@@ -776,3 +780,12 @@ if (!QUICK) {
 } else console.log(md);
 console.log(summary);
 await llama.dispose();
+
+/** Whether the CPU has AMX (Intel's tile units, which llama.cpp's CPU backend uses for the weights MUL_MAT reads). */
+function cpuHasAmx(): boolean {
+    try {
+        return /\bamx_int8\b/.test(readFileSync("/proc/cpuinfo", "utf8"));
+    } catch {
+        return false;
+    }
+}
