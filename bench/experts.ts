@@ -2,15 +2,17 @@
  * What the expert count costs and buys, on the native runtime (one context, k switched between
  * runs, as the server does):
  * - decode and prefill tokens/s at each k, for the embedded model and for a synthetic MoE large
- *   enough to be bound by memory bandwidth (pipeline/syntheticMoe.ts; made on first run, ~1 min);
- *   for the synthetic one also the weight bytes a token reads and the bandwidth that implies;
+ *   enough to be bound by memory bandwidth (pipeline/syntheticMoe.ts; made on first run, ~1 min) or
+ *   the MoE `--model` names (bench/memoryBoundModel.ts); for that one also the weight bytes a token
+ *   reads and the bandwidth that implies;
  * - held-out bits per byte at each k for the embedded model, and for adaptive routing (the
  *   average k it picked, from the routing trace).
- * Prints the tables and writes docs/bench-experts.md and docs/bench-experts.svg.
+ * Prints the tables and writes docs/bench-experts.md and docs/bench-experts.svg (for `--model`,
+ * under .cache/bench/<model>/).
  *
- *   npm run bench:experts [-- --quick] [--threads N]
+ *   npm run bench:experts [-- --quick] [--threads N] [--model model.gguf]
  */
-import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -25,16 +27,18 @@ import {
 import { NativeMoeContext, llamaBinaries } from "../server/engine/nativeMoe";
 import { createTokenDecoder } from "../server/engine/tokenText";
 import { EMBEDDED_COMPLETION_ADAPTIVE, EMBEDDED_MODEL_FILE } from "../server/models/embeddedModel";
-import { SYNTHETIC_SHAPES, syntheticMoe, syntheticSizes } from "../pipeline/syntheticMoe";
 import type { AdaptiveRouting } from "../server/protocol";
 import { generate } from "../server/completion/generate";
 import { type LookupPredictor, sequenceOf, speculationChoice } from "../server/speculation/LookupPredictor";
 import { lineChart } from "./lineChart";
 import { makeWorkload } from "./peer/workload";
 import { bytesPerToken, copyBandwidth, sourceCommit } from "./machine";
+import { memoryBoundModel } from "./memoryBoundModel";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
-const { values } = parseArgs({ options: { quick: { type: "boolean" }, threads: { type: "string" } } });
+const { values } = parseArgs({
+    options: { quick: { type: "boolean" }, threads: { type: "string" }, model: { type: "string" } }
+});
 const QUICK = values.quick === true;
 // the server's default on this machine: physical cores minus one (one on 2 cores)
 /** llama.cpp's own timing lines (llama_perf, info level: LlamaContext.printTimings); errors pass through. */
@@ -441,24 +445,27 @@ const prompts = speculationPrompts();
 const embeddedSpeculation = await speculation(embedded, embeddedPath, eMeta.expert_count, prompts);
 await embedded.dispose();
 
-const shape = SYNTHETIC_SHAPES.memoryBound;
-console.log(`synthetic MoE (${shape.description}): making or reusing it`);
-const syntheticPath = await syntheticMoe("memoryBound");
-const synthetic = await llama.loadModel({ modelPath: syntheticPath, gpuLayers: 0 });
-const vocab = (synthetic.fileInfo.metadata.tokenizer!.ggml!.tokens as string[]).length;
-const syntheticCounts = QUICK ? [1, 8, 64] : [1, 2, 4, 8, 16, 32, 64];
-console.log("synthetic MoE: speed");
-const syntheticSpeeds = (
-    await speeds(synthetic, shape.experts, [...fixed(syntheticCounts), ...adaptive(shape.expertsUsed)])
-).map((s) => ({
-    ...s,
-    bytesPerToken: syntheticSizes(shape, vocab, s.k).bytesPerToken
-}));
-console.log("synthetic MoE: where a decoded token's time goes");
-const syntheticAccounting = await accounting(synthetic);
-console.log("synthetic MoE: speculative decoding");
-const syntheticSpeculation = await speculation(synthetic, syntheticPath, shape.experts, prompts);
-await synthetic.dispose();
+console.log(`memory-bound MoE: ${values.model ? "loading" : "making or reusing"} it`);
+const bound = await memoryBoundModel(values.model, ROOT);
+const boundModel = await llama.loadModel({ modelPath: bound.path, gpuLayers: 0 });
+// powers of two up to every expert, and the trained count
+const boundCounts = [
+    ...new Set([
+        ...(QUICK ? [1, bound.experts] : Array.from({ length: Math.log2(bound.experts) + 1 }, (_, i) => 2 ** i)),
+        bound.expertsUsed
+    ])
+]
+    .filter((k) => k <= bound.experts)
+    .sort((a, b) => a - b);
+console.log(`${bound.name}: speed`);
+const boundSpeeds: (Speed & { bytesPerToken: number })[] = [];
+for (const s of await speeds(boundModel, bound.experts, [...fixed(boundCounts), ...adaptive(bound.expertsUsed)]))
+    boundSpeeds.push({ ...s, bytesPerToken: (await bytesPerToken(bound.path, s.k)).bytes });
+console.log(`${bound.name}: where a decoded token's time goes`);
+const boundAccounting = await accounting(boundModel);
+console.log(`${bound.name}: speculative decoding`);
+const boundSpeculation = await speculation(boundModel, bound.path, bound.experts, prompts);
+await boundModel.dispose();
 
 // ---- report -------------------------------------------------------------------------------------
 
@@ -475,12 +482,12 @@ const llamaRelease = JSON.parse(
 const commit = sourceCommit();
 const isFixed = (s: { setting: string }) => s.setting.startsWith("k=");
 const trainedE = embeddedSpeeds.find((s) => isFixed(s) && s.k === eTrained)!,
-    trainedS = syntheticSpeeds.find((s) => isFixed(s) && s.k === shape.expertsUsed)!;
+    trainedS = boundSpeeds.find((s) => isFixed(s) && s.k === bound.expertsUsed)!;
 const trainedQ = embeddedQuality.find((q) => q.setting === `k=${eTrained}`)!;
 
 // `auto` for completion: the adaptive setting (capped at the trained k) that is fastest while the
 // demo model's held-out bits/byte stays within 1% of the trained k's. Fewer experts are never
-// slower on the memory-bound model, so it is the smallest p within the bound; speed on the synthetic one.
+// slower on the memory-bound model, so it is the smallest p within the bound; speed on the memory-bound one.
 const QUALITY_BOUND = 1.01;
 const withinBound = ADAPTIVE_P.filter(
     (p) =>
@@ -488,10 +495,10 @@ const withinBound = ADAPTIVE_P.filter(
         trainedQ.bitsPerByte * QUALITY_BOUND
 );
 const autoP = withinBound.length > 0 ? Math.min(...withinBound) : undefined;
-const syntheticAuto =
+const boundAuto =
     autoP === undefined
         ? undefined
-        : syntheticSpeeds.find((s) => s.setting === `adaptive p=${autoP}, k≤${shape.expertsUsed}`)!;
+        : boundSpeeds.find((s) => s.setting === `adaptive p=${autoP}, k≤${bound.expertsUsed}`)!;
 
 // the server's `auto` uses the value committed in server/models/embeddedModel.ts: say when this run disagrees
 const autoNote =
@@ -512,34 +519,34 @@ function fixedAt(speedsOf: Speed[], kBar: number): number {
 
 // the machine's limit at the trained k: one thread's copy bandwidth / the weight bytes a token reads
 const bandwidth = copyBandwidth();
-const trainedBytes = (await bytesPerToken(syntheticPath, shape.expertsUsed)).bytes;
+const trainedBytes = (await bytesPerToken(bound.path, bound.expertsUsed)).bytes;
 const limitS = bandwidth / trainedBytes;
 
-// A decoded token at the trained k in parts (synthetic model, the speed table's prompt): the
+// A decoded token at the trained k in parts (memory-bound model, the speed table's prompt): the
 // JavaScript round trip, the attention over the KV cache (its slope over the context, at the speed
 // table's mean context), the experts (the slope of ms per token over k around the trained k) and
 // what remains: the fixed weights (attention projections, router, norms, output layer) and the graph.
-const fixedBytes = (await bytesPerToken(syntheticPath, 0)).bytes;
+const fixedBytes = (await bytesPerToken(bound.path, 0)).bytes;
 const parts = (() => {
-    const a = syntheticAccounting;
+    const a = boundAccounting;
     const total = 1000 / trainedS.decode;
     const javascript = Math.max(0, a.wall - a.eval);
     const perPosition = (a.long.server - a.short.server) / (ACCOUNTING.longPrompt - ACCOUNTING.shortPrompt);
     const attention = perPosition * (SPEED.promptTokens + SPEED.decodeTokens / 2);
-    const points = syntheticSpeeds
-        .filter((r) => isFixed(r) && r.k <= 2 * shape.expertsUsed)
+    const points = boundSpeeds
+        .filter((r) => isFixed(r) && r.k <= 2 * bound.expertsUsed)
         .map((r) => [r.k, 1000 / r.decode]);
     const mx = points.reduce((t, [k]) => t + k!, 0) / points.length;
     const my = points.reduce((t, [, ms]) => t + ms!, 0) / points.length;
     const perExpert =
         points.reduce((t, [k, ms]) => t + (k! - mx) * (ms! - my), 0) / points.reduce((t, [k]) => t + (k! - mx) ** 2, 0);
-    const experts = perExpert * shape.expertsUsed;
+    const experts = perExpert * bound.expertsUsed;
     return { total, javascript, attention, experts, rest: total - javascript - attention - experts };
 })();
 const partRow = (name: string, ms: number, bytes?: number) =>
     `| ${name} | ${ms.toFixed(1)} | ${((ms / parts.total) * 100).toFixed(0)}% | ${bytes ? `${(bytes / 2 ** 20).toFixed(0)} MiB` : "–"} | ${bytes ? `${(bytes / ms / 1e6).toFixed(1)} GB/s` : "–"} | ${bytes ? ((bytes / bandwidth) * 1000).toFixed(1) : "–"} |`;
 const speculationRatio = (w: Workload) => {
-    const r = syntheticSpeculation.find((s) => s.workload === w)!;
+    const r = boundSpeculation.find((s) => s.workload === w)!;
     return (r.speculative / r.plain).toFixed(2);
 };
 const speculationRows = (rows: Speculation[]) =>
@@ -550,17 +557,16 @@ const speculationRows = (rows: Speculation[]) =>
         )
         .join("\n");
 const summary =
-    `adaptive ${syntheticAuto ? (syntheticAuto.decode / trainedS.decode).toFixed(2) : "n/a"}x  ` +
+    `adaptive ${boundAuto ? (boundAuto.decode / trainedS.decode).toFixed(2) : "n/a"}x  ` +
     `speculative-edit ${speculationRatio("edit")}x  speculative-fresh ${speculationRatio("fresh")}x  ` +
     `limit ${((trainedS.decode / limitS) * 100).toFixed(0)}%`;
 const x = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
-const sizes = syntheticSizes(shape, vocab);
 
 const md = `# Benchmark: expert count
 
 What the number of experts per token (k) costs and buys, on the native MoE runtime: one llama.cpp
 context, k switched between runs without reloading (as the server does). Generated by
-\`npm run bench:experts\` on ${new Date().toISOString().slice(0, 10)} (commit ${commit}); the figures are
+\`npm run bench:experts${bound.synthetic ? "" : ` -- --model ${path.basename(bound.path)}`}\` on ${new Date().toISOString().slice(0, 10)} (commit ${commit}); the figures are
 from that run.
 
 Machine: ${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, no GPU. llama.cpp ${llamaRelease} (node-llama-cpp ${nlc} with
@@ -609,18 +615,22 @@ ${embeddedQuality
     })
     .join("\n")}
 
-## Synthetic memory-bound MoE
+## ${bound.synthetic ? "Synthetic memory-bound MoE" : `Memory-bound MoE: ${bound.name}`}
 
-${shape.description}: ${(sizes.bytes / 2 ** 30).toFixed(2)} GiB on disk, made by
-\`pipeline/syntheticMoe.ts\` (not committed). Its text is meaningless; its speed is not.
+${bound.description}: ${(statSync(bound.path).size / 2 ** 30).toFixed(2)} GiB on disk${
+    bound.synthetic
+        ? `, made by
+\`pipeline/syntheticMoe.ts\` (not committed). Its text is meaningless; its speed is not.`
+        : "."
+}
 
-| k | prefill tokens/s | decode tokens/s | decode vs k=${shape.expertsUsed} | weights read per token | implied bandwidth |
+| k | prefill tokens/s | decode tokens/s | decode vs k=${bound.expertsUsed} | weights read per token | implied bandwidth |
 |---|---|---|---|---|---|
-${syntheticSpeeds
+${boundSpeeds
     .filter(isFixed)
     .map(
         (s) =>
-            `| ${s.k}${s.k === shape.expertsUsed ? " (trained)" : ""} | ${s.prefill.toFixed(1)} | ${s.decode.toFixed(1)} | ${x(s.decode, trainedS.decode)} | ${(s.bytesPerToken / 2 ** 20).toFixed(0)} MiB | ${((s.bytesPerToken * s.decode) / 1e9).toFixed(1)} GB/s |`
+            `| ${s.k}${s.k === bound.expertsUsed ? " (trained)" : ""} | ${s.prefill.toFixed(1)} | ${s.decode.toFixed(1)} | ${x(s.decode, trainedS.decode)} | ${(s.bytesPerToken / 2 ** 20).toFixed(0)} MiB | ${((s.bytesPerToken * s.decode) / 1e9).toFixed(1)} GB/s |`
     )
     .join("\n")}
 
@@ -629,18 +639,22 @@ grows, decoding is bound by memory bandwidth and its speed falls in proportion t
 
 ### Adaptive routing
 
-The same settings as on the demo model, capped at this model's trained k=${shape.expertsUsed}. "Fixed k = k̄":
+The same settings as on the demo model, capped at this model's trained k=${bound.expertsUsed}. "Fixed k = k̄":
 the fixed-k speeds above interpolated (in time per token) at the average k the setting used; a
-ratio near 1.00x says the left-out experts cost nothing. Its router is random (with a popularity
-skew), so its gate mass is spread differently from the demo model's and the same p keeps a different k̄.
+ratio near 1.00x says the left-out experts cost nothing. ${
+    bound.synthetic
+        ? `Its router is random (with a popularity
+skew), so its gate mass is spread differently from the demo model's and the same p keeps a different k̄.`
+        : "Its router spreads its gate mass its own way, so the same p keeps a different k̄ than on the demo model."
+}
 
 | setting | average k (decode) | decode tokens/s | vs trained k | fixed k = k̄ | vs fixed k = k̄ |
 |---|---|---|---|---|---|
-${syntheticSpeeds
+${boundSpeeds
     .filter((s) => !isFixed(s))
     .map((s) => {
-        const f = fixedAt(syntheticSpeeds, s.averageK);
-        return `| ${s.setting}${s === syntheticAuto ? " (auto)" : ""} | ${s.averageK.toFixed(2)} | ${s.decode.toFixed(1)} | ${x(s.decode, trainedS.decode)} | ${f.toFixed(1)} | ${x(s.decode, f)} |`;
+        const f = fixedAt(boundSpeeds, s.averageK);
+        return `| ${s.setting}${s === boundAuto ? " (auto)" : ""} | ${s.averageK.toFixed(2)} | ${s.decode.toFixed(1)} | ${x(s.decode, trainedS.decode)} | ${f.toFixed(1)} | ${x(s.decode, f)} |`;
     })
     .join("\n")}
 
@@ -657,9 +671,13 @@ The demo model (6.7 M parameters) sits in the CPU's caches: a verify batch costs
 tokens cost one by one, so a draft pays only where most of it holds, and node-llama-cpp's
 speculative path costs about 0.2 ms per token whether it drafts or not (a sixth of a step there,
 under a hundredth on the synthetic model). So \`speculativeDecoding: auto\` leaves it off on a model
-whose token reads under 64 MiB; the rows below force it on. The synthetic model is memory-bound but its text is
+whose token reads under 64 MiB; the rows below force it on.${
+    bound.synthetic
+        ? ` The synthetic model is memory-bound but its text is
 random: it copies from its prompt only by chance, and the drafts that hold are mostly its own
-loops, on both workloads.
+loops, on both workloads.`
+        : ""
+}
 
 Embedded demo model:
 
@@ -667,35 +685,35 @@ Embedded demo model:
 |---|---|---|---|---|---|---|---|
 ${speculationRows(embeddedSpeculation)}
 
-Synthetic memory-bound MoE:
+${bound.synthetic ? "Synthetic memory-bound MoE" : bound.name}:
 
 | workload | plain tokens/s | speculative tokens/s | ratio | drafts | accepted | draft length | of decoded |
 |---|---|---|---|---|---|---|---|
-${speculationRows(syntheticSpeculation)}
+${speculationRows(boundSpeculation)}
 
 ## Where a decoded token's time goes
 
-The synthetic MoE at its trained k (${shape.expertsUsed}), the speed table's ${SPEED.promptTokens}-token prompt, ${THREADS} thread${THREADS > 1 ? "s" : ""}: ${parts.total.toFixed(1)} ms per token. JavaScript:
-the decode loop's wall time (${syntheticAccounting.wall.toFixed(1)} ms per token) less llama.cpp's own eval time
-(${syntheticAccounting.eval.toFixed(1)} ms, llama_perf) — the round trip through node-llama-cpp and the sampling.
-Attention: ${ACCOUNTING.shortPrompt}- and ${ACCOUNTING.longPrompt}-token prompts decode at ${syntheticAccounting.short.server.toFixed(1)} and
-${syntheticAccounting.long.server.toFixed(1)} ms per token; the slope, at this table's mean context. Experts: the slope of
-ms per token over k (k ≤ ${2 * shape.expertsUsed}, the table above) x ${shape.expertsUsed}. The rest: the fixed weights (attention projections,
+${bound.synthetic ? "The synthetic MoE" : bound.name} at its trained k (${bound.expertsUsed}), the speed table's ${SPEED.promptTokens}-token prompt, ${THREADS} thread${THREADS > 1 ? "s" : ""}: ${parts.total.toFixed(1)} ms per token. JavaScript:
+the decode loop's wall time (${boundAccounting.wall.toFixed(1)} ms per token) less llama.cpp's own eval time
+(${boundAccounting.eval.toFixed(1)} ms, llama_perf) — the round trip through node-llama-cpp and the sampling.
+Attention: ${ACCOUNTING.shortPrompt}- and ${ACCOUNTING.longPrompt}-token prompts decode at ${boundAccounting.short.server.toFixed(1)} and
+${boundAccounting.long.server.toFixed(1)} ms per token; the slope, at this table's mean context. Experts: the slope of
+ms per token over k (k ≤ ${2 * bound.expertsUsed}, the table above) x ${bound.expertsUsed}. The rest: the fixed weights (attention projections,
 router, norms, output layer) and the graph. "At the limit": the part's bytes at the copy bandwidth.
 
 | part | ms per token | share | weights read | rate | ms at the limit |
 |---|---|---|---|---|---|
 ${partRow("JavaScript round trip and sampling", parts.javascript)}
 ${partRow(`attention over the KV cache (${SPEED.promptTokens + SPEED.decodeTokens / 2} positions on average)`, parts.attention)}
-${partRow(`expert weights (${shape.expertsUsed} of ${shape.experts} in each of ${shape.layers} layers)`, parts.experts, trainedBytes - fixedBytes)}
+${partRow(`expert weights (${bound.expertsUsed} of ${bound.experts} in each of ${bound.layers} layers)`, parts.experts, trainedBytes - fixedBytes)}
 ${partRow("fixed weights and the rest of the graph", parts.rest, fixedBytes)}
 ${partRow("a decoded token", parts.total, trainedBytes)}
 
 The attention is flash attention (llama.cpp's \`auto\` turns it on for the CPU too), as in the
 server, with the native build's kernel (native/patches/llama.cpp/0004: blocks of 64 KV positions,
 vectorised exponentials, an FP32 accumulator; stock llama.cpp walks the positions one by one into
-an FP16 accumulator). Without flash attention the synthetic model decodes at ${syntheticAccounting.short.off.toFixed(1)} ms per token at the ${ACCOUNTING.shortPrompt}-token prompt and
-${syntheticAccounting.long.off.toFixed(1)} at ${ACCOUNTING.longPrompt} (with it: ${syntheticAccounting.short.server.toFixed(1)} and ${syntheticAccounting.long.server.toFixed(1)}; ${x(syntheticAccounting.long.server, syntheticAccounting.long.off)} the time at ${ACCOUNTING.longPrompt}).
+an FP16 accumulator). Without flash attention ${bound.name} decodes at ${boundAccounting.short.off.toFixed(1)} ms per token at the ${ACCOUNTING.shortPrompt}-token prompt and
+${boundAccounting.long.off.toFixed(1)} at ${ACCOUNTING.longPrompt} (with it: ${boundAccounting.short.server.toFixed(1)} and ${boundAccounting.long.server.toFixed(1)}; ${x(boundAccounting.long.server, boundAccounting.long.off)} the time at ${ACCOUNTING.longPrompt}).
 The server keeps flash attention: without it llama.cpp's attention multiplies V through its
 matrix kernels, which sum in another order for a batch (a speculative verify batch, a prompt)
 than for one token, so greedy output could change with speculation and with the editing history;
@@ -714,8 +732,8 @@ their slope over k also carries each slot's other work (activation, gate weight,
 ## Summary
 
 The machine's limit at the trained k: one thread copies ${(bandwidth / 1e9).toFixed(1)} GB/s (read + write); a
-token reads ${(trainedBytes / 2 ** 20).toFixed(0)} MiB, so at most ${limitS.toFixed(0)} tokens/s. Adaptive: the synthetic model at \`auto\`'s
-setting ÷ its trained k; limit: its trained-k decode ÷ that limit; speculative: the synthetic model's decode
+token reads ${(trainedBytes / 2 ** 20).toFixed(0)} MiB, so at most ${limitS.toFixed(0)} tokens/s. Adaptive: ${bound.name} at \`auto\`'s
+setting ÷ its trained k; limit: its trained-k decode ÷ that limit; speculative: ${bound.name}'s decode
 with speculation ÷ without, on each workload.
 
 \`${summary}\`
@@ -732,13 +750,13 @@ const svg = lineChart([
         yFrom0: true,
         series: [
             {
-                name: `synthetic MoE (k=${shape.expertsUsed} trained)`,
-                points: syntheticSpeeds.filter(isFixed).map((s) => ({ x: s.k, y: s.decode / trainedS.decode }))
+                name: `${bound.synthetic ? "synthetic MoE" : bound.name} (k=${bound.expertsUsed} trained)`,
+                points: boundSpeeds.filter(isFixed).map((s) => ({ x: s.k, y: s.decode / trainedS.decode }))
             },
             {
-                name: "synthetic MoE, adaptive (average k)",
+                name: `${bound.synthetic ? "synthetic MoE" : bound.name}, adaptive (average k)`,
                 dashed: true,
-                points: syntheticSpeeds
+                points: boundSpeeds
                     .filter((s) => !isFixed(s))
                     .map((s) => ({ x: s.averageK, y: s.decode / trainedS.decode }))
                     .sort((a, b) => a.x - b.x)
@@ -774,9 +792,10 @@ const svg = lineChart([
 ]);
 
 if (!QUICK) {
-    writeFileSync(path.join(ROOT, "docs", "bench-experts.md"), md);
-    writeFileSync(path.join(ROOT, "docs", "bench-experts.svg"), svg);
-    console.log("wrote docs/bench-experts.md and docs/bench-experts.svg");
+    mkdirSync(bound.pagesDir, { recursive: true });
+    writeFileSync(path.join(bound.pagesDir, "bench-experts.md"), md);
+    writeFileSync(path.join(bound.pagesDir, "bench-experts.svg"), svg);
+    console.log(`wrote ${path.relative(ROOT, bound.pagesDir)}/bench-experts.md and bench-experts.svg`);
 } else console.log(md);
 console.log(summary);
 await llama.dispose();
