@@ -448,11 +448,12 @@ await embedded.dispose();
 console.log(`memory-bound MoE: ${values.model ? "loading" : "making or reusing"} it`);
 const bound = await memoryBoundModel(values.model, ROOT);
 const boundModel = await llama.loadModel({ modelPath: bound.path, gpuLayers: 0 });
-// powers of two up to every expert, and the trained count
+// powers of two, the trained count and every expert (not always a power of two: 60, 160)
 const boundCounts = [
     ...new Set([
-        ...(QUICK ? [1, bound.experts] : Array.from({ length: Math.log2(bound.experts) + 1 }, (_, i) => 2 ** i)),
-        bound.expertsUsed
+        ...(QUICK ? [1] : Array.from({ length: Math.ceil(Math.log2(bound.experts)) }, (_, i) => 2 ** i)),
+        bound.expertsUsed,
+        bound.experts
     ])
 ]
     .filter((k) => k <= bound.experts)

@@ -60,18 +60,6 @@ export const SYNTHETIC_SHAPES = {
     }
 } as const satisfies Record<string, SyntheticShape>;
 
-/** Parameters (weights) of the model and the bytes a token reads at `k` experts, at Q8_0 (34 bytes per 32 weights). */
-export function syntheticSizes(s: SyntheticShape, vocab: number, k = s.expertsUsed) {
-    const attention = s.embedding * s.heads * s.headDim * 2 + s.embedding * s.kvHeads * s.headDim * 2;
-    const expert = 3 * s.embedding * s.expertFeedForward;
-    const router = s.embedding * s.experts;
-    const params = 2 * s.embedding * vocab + s.layers * (attention + router + s.experts * expert);
-    // per token: one embedding row, every layer's attention and router, k experts per layer, the output layer
-    const perToken = s.embedding + s.layers * (attention + router + k * expert) + s.embedding * vocab;
-    const q8 = (n: number) => (n * 34) / 32;
-    return { params, bytes: q8(params), bytesPerToken: q8(perToken) };
-}
-
 /** Bump when the way weights are made changes: cached files are keyed by shape and this. */
 const GENERATOR_VERSION = 2;
 

@@ -3,7 +3,8 @@
  * pipeline/syntheticMoe.ts with a stated routing skew; not committed) or the MoE `--model` names
  * (bench/memoryBoundModel.ts), decoded greedily in a child process confined to a memory cgroup
  * several times smaller than the model, once with plain mmap (the kernel decides what stays) and
- * once per expert cache policy (budget = the cgroup's limit minus the process's own memory). Each run starts with the file out of the page cache.
+ * once per expert cache policy (budget = the cgroup's limit minus the process's own memory). Each
+ * run starts with the file out of the page cache.
  * Prints decode tokens/s, the ratio cache/mmap from the same run, hit rate and bytes read from
  * storage per token, and checks that every run wrote the same tokens. Writes docs/bench-cache.md
  * (for `--model`, .cache/bench/<model>/bench-cache.md).
